@@ -1,0 +1,1 @@
+public enum Probe { public static let a = PackageResources.v_js }

@@ -1,0 +1,105 @@
+/// The `parse` step: body bytes → validated `RawEvent`s, or a typed rejection.
+public struct EventParser: Sendable {
+    public var limits: IngestLimits
+
+    public init(limits: IngestLimits) {
+        self.limits = limits
+    }
+
+    /// `POST /api/event`: one event object.
+    public func parseSingle(_ body: [UInt8]) throws(IngestRejection) -> RawEvent {
+        guard body.count <= limits.eventBodyBytes else {
+            throw IngestRejection(.bodyTooLarge, "body is \(body.count) bytes; the limit is \(limits.eventBodyBytes)")
+        }
+        let root = try parseJSON(body)
+        return try event(from: root, site: nil, path: "")
+    }
+
+    /// `POST /api/batch`: `{"site", "events": [...]}`; an event may override `site`.
+    public func parseBatch(_ body: [UInt8]) throws(IngestRejection) -> [RawEvent] {
+        guard body.count <= limits.batchBodyBytes else {
+            throw IngestRejection(.bodyTooLarge, "body is \(body.count) bytes; the limit is \(limits.batchBodyBytes)")
+        }
+        let root = try parseJSON(body)
+        guard case .object = root else { throw IngestRejection(.invalidField, "the body must be a JSON object") }
+        let site = root["site"]?.stringValue
+        guard let eventsValue = root["events"] else { throw IngestRejection(.missingField, "events is required") }
+        guard case .array(let items) = eventsValue else { throw IngestRejection(.invalidField, "events must be an array") }
+        guard items.count <= limits.batchEvents else {
+            throw IngestRejection(.tooManyEvents, "\(items.count) events in one batch; the limit is \(limits.batchEvents)")
+        }
+        var events: [RawEvent] = []
+        events.reserveCapacity(items.count)
+        for (i, item) in items.enumerated() {
+            events.append(try event(from: item, site: site, path: "events[\(i)]."))
+        }
+        return events
+    }
+
+    private func parseJSON(_ body: [UInt8]) throws(IngestRejection) -> JSONValue {
+        do {
+            return try JSONParser.parse(body)
+        } catch {
+            switch error {
+            case .invalidUTF8: throw IngestRejection(.invalidUTF8, "the body is not valid UTF-8")
+            case .tooDeep: throw IngestRejection(.invalidJSON, "the body nests too deeply")
+            case .syntax(let offset, let expected): throw IngestRejection(.invalidJSON, "expected \(expected) at byte \(offset)")
+            }
+        }
+    }
+
+    private func event(from value: JSONValue, site defaultSite: String?, path p: String) throws(IngestRejection) -> RawEvent {
+        guard case .object = value else { throw IngestRejection(.invalidField, "\(p.isEmpty ? "the body" : String(p.dropLast())) must be a JSON object") }
+        let site = try optionalString(value, "site", p, limit: 253) ?? defaultSite
+        guard let site, !site.isEmpty else { throw IngestRejection(.missingField, "\(p)site is required") }
+        guard let name = try optionalString(value, "name", p, limit: limits.nameLength), !name.isEmpty else {
+            throw IngestRejection(.missingField, "\(p)name is required")
+        }
+        guard let url = try optionalString(value, "url", p, limit: limits.urlLength), !url.isEmpty else {
+            throw IngestRejection(.missingField, "\(p)url is required")
+        }
+        let referrer = try optionalString(value, "referrer", p, limit: limits.urlLength)
+        let clientID = try optionalString(value, "id", p, limit: 64)
+        var props: [(String, String)] = []
+        if let propsValue = value["props"] {
+            switch propsValue {
+            case .null: break
+            case .object(let members):
+                guard members.count <= limits.properties else {
+                    throw IngestRejection(.tooManyProperties, "\(p)props has \(members.count) properties; the limit is \(limits.properties)")
+                }
+                for (key, v) in members {
+                    guard !key.isEmpty else { throw IngestRejection(.invalidField, "\(p)props has an empty key") }
+                    guard key.count <= limits.propertyKeyLength else {
+                        throw IngestRejection(.valueTooLong, "\(p)props key of \(key.count) characters; the limit is \(limits.propertyKeyLength)")
+                    }
+                    if case .null = v { continue }
+                    guard let text = v.scalarText else {
+                        throw IngestRejection(.invalidField, "\(p)props.\(key) must be a string, number or boolean")
+                    }
+                    guard text.count <= limits.propertyValueLength else {
+                        throw IngestRejection(.valueTooLong, "\(p)props.\(key) is \(text.count) characters; the limit is \(limits.propertyValueLength)")
+                    }
+                    props.append((key, text))
+                }
+            default:
+                throw IngestRejection(.invalidField, "\(p)props must be an object")
+            }
+        }
+        return RawEvent(site: site, name: name, url: url, referrer: referrer, props: props, clientID: clientID)
+    }
+
+    private func optionalString(_ object: JSONValue, _ key: String, _ p: String, limit: Int) throws(IngestRejection) -> String? {
+        guard let value = object[key] else { return nil }
+        switch value {
+        case .null: return nil
+        case .string(let s):
+            guard s.count <= limit else {
+                throw IngestRejection(.valueTooLong, "\(p)\(key) is \(s.count) characters; the limit is \(limit)")
+            }
+            return s
+        default:
+            throw IngestRejection(.invalidField, "\(p)\(key) must be a string")
+        }
+    }
+}

@@ -1,0 +1,116 @@
+/// The salts in use at one instant: today's, and yesterday's when it still exists.
+public struct ActiveSalts: Sendable {
+    public var current: [UInt8]
+    public var previous: [UInt8]?
+
+    public init(current: [UInt8], previous: [UInt8]?) {
+        self.current = current
+        self.previous = previous
+    }
+}
+
+/// The ingest pipeline: a named list of `drop_*` checks and `put_*` enrichments run in
+/// order over one event. The first drop wins and names its reason.
+public struct IngestPipeline: Sendable {
+    /// Work in progress through the steps.
+    public struct Work: Sendable {
+        public let raw: RawEvent
+        public let context: IngestContext
+        public var site: SiteRules?
+        public var agent: ReducedUserAgent?
+        public var url: URLParts.Cleaned?
+        public var referrerHost: String?
+        public var referrerPath: String?
+        public var visitors: [[UInt8]] = []
+    }
+
+    public struct Step: Sendable {
+        public let name: String
+        public let run: @Sendable (inout Work, IngestPipeline) -> DropReason?
+    }
+
+    public let sites: [String: SiteRules]
+    public let allowedQuery: Set<String>
+    public let salts: ActiveSalts
+
+    public init(sites: [SiteRules], allowedQuery: Set<String>, salts: ActiveSalts) {
+        var byDomain: [String: SiteRules] = [:]
+        for site in sites { byDomain[site.domain.lowercased()] = site }
+        self.sites = byDomain
+        self.allowedQuery = allowedQuery
+        self.salts = salts
+    }
+
+    /// The steps, in order. Names show up in logs and docs.
+    public static let steps: [Step] = [
+        Step(name: "drop_unknown_site") { work, pipeline in
+            guard let site = pipeline.sites[work.raw.site.lowercased()] else { return .unknownSite }
+            work.site = site
+            return nil
+        },
+        Step(name: "drop_origin_not_allowed") { work, _ in
+            // Server-to-server senders have no Origin; browsers always send one on a POST.
+            guard let origin = work.context.origin, origin != "null" else { return nil }
+            return work.site!.allows(origin: origin) ? nil : .originNotAllowed
+        },
+        Step(name: "drop_dnt") { work, _ in
+            work.site!.honorDNT && work.context.doNotTrack ? .doNotTrack : nil
+        },
+        Step(name: "drop_gpc") { work, _ in
+            work.site!.honorGPC && work.context.globalPrivacyControl ? .globalPrivacyControl : nil
+        },
+        Step(name: "drop_bot") { work, _ in
+            let agent = ReducedUserAgent.reduce(work.context.userAgent)
+            work.agent = agent
+            return agent.isBot ? .bot : nil
+        },
+        Step(name: "put_url") { work, pipeline in
+            guard let url = URLParts.clean(work.raw.url, allowedQuery: pipeline.allowedQuery) else { return .invalidURL }
+            work.url = url
+            return nil
+        },
+        Step(name: "put_referrer") { work, pipeline in
+            guard let raw = work.raw.referrer, let ref = URLParts.clean(raw, allowedQuery: []) else { return nil }
+            // A self-referral (navigation within the site) is not a referrer.
+            guard ref.host != work.url!.host else { return nil }
+            work.referrerHost = ref.host
+            work.referrerPath = ref.path == "/" ? nil : ref.path
+            return nil
+        },
+        Step(name: "put_visitor") { work, pipeline in
+            let site = work.site!.domain.lowercased()
+            var candidates = [VisitorHasher.hash(salt: pipeline.salts.current, site: site, clientIP: work.context.clientIP, userAgent: work.context.userAgent)]
+            if let previous = pipeline.salts.previous {
+                candidates.append(VisitorHasher.hash(salt: previous, site: site, clientIP: work.context.clientIP, userAgent: work.context.userAgent))
+            }
+            work.visitors = candidates
+            return nil
+        },
+    ]
+
+    /// Runs every step over one event.
+    public func run(_ raw: RawEvent, context: IngestContext) -> Result<CleanEvent, DropReason> {
+        var work = Work(raw: raw, context: context)
+        for step in Self.steps {
+            if let reason = step.run(&work, self) { return .failure(reason) }
+        }
+        let agent = work.agent!
+        let url = work.url!
+        return .success(CleanEvent(
+            site: work.site!.domain.lowercased(),
+            timestamp: context.receivedAt,
+            name: raw.name,
+            host: url.host,
+            path: url.path,
+            query: url.query,
+            referrerHost: work.referrerHost,
+            referrerPath: work.referrerPath,
+            props: raw.props,
+            clientID: raw.clientID,
+            visitorCandidates: work.visitors,
+            browser: agent.browser,
+            os: agent.os,
+            device: agent.device
+        ))
+    }
+}

@@ -1,0 +1,48 @@
+/// How a site identifies visitors. Only `cookieless` exists in this slice.
+public enum IdentityMode: String, Sendable, CaseIterable {
+    case cookieless
+}
+
+/// The per-site rules the ingest pipeline applies.
+public struct SiteRules: Sendable, Equatable {
+    /// The site's ID and primary host, e.g. `example.com`.
+    public var domain: String
+    /// Extra origins (`https://shop.example.net`) or bare hosts allowed to send events.
+    public var origins: [String]
+    public var identity: IdentityMode
+    public var honorDNT: Bool
+    public var honorGPC: Bool
+
+    public init(domain: String, origins: [String] = [], identity: IdentityMode = .cookieless, honorDNT: Bool = true, honorGPC: Bool = true) {
+        self.domain = domain
+        self.origins = origins
+        self.identity = identity
+        self.honorDNT = honorDNT
+        self.honorGPC = honorGPC
+    }
+
+    /// Whether a browser `Origin` may send events for this site: the site's own host,
+    /// any subdomain of it, or one of the configured extra origins (full origin or host).
+    public func allows(origin: String) -> Bool {
+        let lowered = origin.lowercased()
+        if origins.contains(where: { $0.lowercased() == lowered }) { return true }
+        guard let host = URLParts.host(ofOrigin: lowered) else { return false }
+        let domain = self.domain.lowercased()
+        if host == domain || host.hasSuffix("." + domain) { return true }
+        return origins.contains(where: { $0.lowercased() == host })
+    }
+}
+
+/// Every explicit ingest limit; all come from the config and are documented there.
+public struct IngestLimits: Sendable, Equatable {
+    public var eventBodyBytes: Int = 64 * 1024
+    public var batchBodyBytes: Int = 1024 * 1024
+    public var batchEvents: Int = 100
+    public var properties: Int = 30
+    public var propertyKeyLength: Int = 64
+    public var propertyValueLength: Int = 512
+    public var nameLength: Int = 120
+    public var urlLength: Int = 2048
+
+    public init() {}
+}

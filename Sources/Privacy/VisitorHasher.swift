@@ -1,0 +1,44 @@
+import Crypto
+
+/// Cookieless visitor identity.
+///
+/// `visitor = first 16 bytes of HMAC-SHA256(daily salt, site ‖ 0 ‖ ip ‖ 0 ‖ ua)`. The
+/// zero separators make the input unambiguous (`a|bc` and `ab|c` hash differently).
+/// Once a salt is deleted the hash cannot be recomputed or linked to a new one.
+public enum VisitorHasher {
+    public static let byteCount = 16
+
+    public static func hash(salt: [UInt8], site: String, clientIP: String, userAgent: String) -> [UInt8] {
+        var message: [UInt8] = []
+        message.reserveCapacity(site.utf8.count + clientIP.utf8.count + userAgent.utf8.count + 2)
+        message.append(contentsOf: site.utf8)
+        message.append(0)
+        message.append(contentsOf: clientIP.utf8)
+        message.append(0)
+        message.append(contentsOf: userAgent.utf8)
+        let mac = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: salt))
+        return Array(mac.prefix(byteCount))
+    }
+}
+
+/// The salt lifecycle as pure date arithmetic.
+///
+/// The salt for UTC day `d` is *current* during day `d`, *previous* during `d + 1`
+/// (so sessions continue across midnight) and is deleted at the start of `d + 2`,
+/// i.e. 48 hours after it came into use.
+public enum SaltSchedule {
+    public static let millisPerDay: Int64 = 86_400_000
+
+    public static func day(ofMillis ms: Int64) -> Int64 {
+        ms >= 0 ? ms / millisPerDay : (ms - millisPerDay + 1) / millisPerDay
+    }
+
+    /// Days whose salts may exist at `nowMillis`: today and yesterday.
+    public static func liveDays(at nowMillis: Int64) -> ClosedRange<Int64> {
+        let today = day(ofMillis: nowMillis)
+        return (today - 1)...today
+    }
+
+    /// Salts of days before this one must be deleted.
+    public static func oldestLiveDay(at nowMillis: Int64) -> Int64 { day(ofMillis: nowMillis) - 1 }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import GRDB
+import Privacy
+
+// MARK: - Writing events
+
+extension VeilDatabase {
+    /// Stores a batch of events in one transaction, attaching each to its server-side
+    /// session. Returns one outcome per event, in order.
+    ///
+    /// A visitor's events more than `sessionTimeoutMillis` apart start a new session.
+    /// Each event carries visitor-hash candidates (today's salt, yesterday's); the first
+    /// candidate with a live session wins, which lets a session continue across midnight.
+    public func insert(_ events: [CleanEvent], sessionTimeoutMillis: Int64) async throws(StorageError) -> [InsertOutcome] {
+        try await Self.wrap {
+            try await pool.write { db in
+                var outcomes: [InsertOutcome] = []
+                outcomes.reserveCapacity(events.count)
+                let findSession = try db.cachedStatement(sql: """
+                    SELECT id, started_at, last_seen FROM sessions
+                    WHERE site = ? AND visitor = ? AND last_seen >= ? ORDER BY last_seen DESC LIMIT 1
+                    """)
+                let isDuplicate = try db.cachedStatement(sql: "SELECT 1 FROM events WHERE site = ? AND client_id = ?")
+                let newSession = try db.cachedStatement(sql: """
+                    INSERT INTO sessions(site, visitor, started_at, last_seen, entry_path, exit_path, pageviews, events, referrer_host, browser, os, device)
+                    VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?)
+                    """)
+                let touchSession = try db.cachedStatement(sql: """
+                    UPDATE sessions SET last_seen = max(last_seen, ?),
+                        exit_path = CASE WHEN ? THEN ? ELSE exit_path END,
+                        pageviews = pageviews + ?, events = events + 1
+                    WHERE id = ?
+                    """)
+                let insertEvent = try db.cachedStatement(sql: """
+                    INSERT INTO events(site, ts, name, host, path, query, referrer_host, referrer_path, props, visitor, session_id, browser, os, device, client_id)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+                var seenClientIDs = Set<String>()
+                for event in events {
+                    if let clientID = event.clientID {
+                        let key = event.site + "\u{0}" + clientID
+                        let stored = try Int.fetchOne(isDuplicate, arguments: [event.site, clientID]) != nil
+                        if stored || seenClientIDs.contains(key) {
+                            outcomes.append(.duplicate)
+                            continue
+                        }
+                        seenClientIDs.insert(key)
+                    }
+                    let isPageview = event.name == "pageview"
+                    var visitor = event.visitorCandidates[0]
+                    var sessionID: Int64?
+                    for candidate in event.visitorCandidates {
+                        if let row = try Row.fetchOne(findSession, arguments: [event.site, Data(candidate), event.timestamp - sessionTimeoutMillis]) {
+                            sessionID = row[0]
+                            visitor = candidate
+                            break
+                        }
+                    }
+                    if sessionID == nil {
+                        try newSession.execute(arguments: [event.site, Data(visitor), event.timestamp, event.timestamp, event.path, event.path,
+                                                           event.referrerHost, event.browser, event.os, event.device])
+                        sessionID = db.lastInsertedRowID
+                    }
+                    try touchSession.execute(arguments: [event.timestamp, isPageview, event.path, isPageview ? 1 : 0, sessionID])
+                    try insertEvent.execute(arguments: [
+                        event.site, event.timestamp, event.name, event.host, event.path,
+                        event.query.isEmpty ? nil : JSONWriter.object(event.query),
+                        event.referrerHost, event.referrerPath,
+                        event.props.isEmpty ? nil : JSONWriter.object(event.props),
+                        Data(visitor), sessionID, event.browser, event.os, event.device, event.clientID,
+                    ])
+                    outcomes.append(.stored)
+                }
+                return outcomes
+            }
+        }
+    }
+}
+
+// MARK: - Reading events (tests, export)
+
+extension VeilDatabase {
+    public func events(site: String) async throws(StorageError) -> [StoredEvent] {
+        try await Self.wrap {
+            try await pool.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT id, site, ts, name, host, path, query, referrer_host, referrer_path, props, visitor, session_id, browser, os, device, client_id
+                    FROM events WHERE site = ? ORDER BY ts, id
+                    """, arguments: [site]).map { row in
+                    StoredEvent(id: row[0], site: row[1], timestamp: row[2], name: row[3], host: row[4], path: row[5], query: row[6],
+                                referrerHost: row[7], referrerPath: row[8], props: row[9], visitor: [UInt8](row[10] as Data),
+                                sessionID: row[11], browser: row[12], os: row[13], device: row[14], clientID: row[15])
+                }
+            }
+        }
+    }
+
+    public func sessions(site: String) async throws(StorageError) -> [StoredSession] {
+        try await Self.wrap {
+            try await pool.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT id, site, visitor, started_at, last_seen, entry_path, exit_path, pageviews, events
+                    FROM sessions WHERE site = ? ORDER BY started_at, id
+                    """, arguments: [site]).map { row in
+                    StoredSession(id: row[0], site: row[1], visitor: [UInt8](row[2] as Data), startedAt: row[3], lastSeen: row[4],
+                                  entryPath: row[5], exitPath: row[6], pageviews: row[7], events: row[8])
+                }
+            }
+        }
+    }
+
+    public func eventCount(site: String) async throws(StorageError) -> Int {
+        try await Self.wrap { try await pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events WHERE site = ?", arguments: [site]) ?? 0 } }
+    }
+}

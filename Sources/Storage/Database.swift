@@ -1,0 +1,135 @@
+import Foundation
+import GRDB
+import Privacy
+
+/// The single facade over Veil's SQLite database: one named method per query.
+///
+/// SQLite runs in WAL mode (`DatabasePool`) with `synchronous=FULL`, so a committed
+/// transaction survives a crash or power loss; group commit (see `EventWriter`) keeps
+/// the cost of that fsync per batch, not per event. `secure_delete` overwrites deleted
+/// content so erased data and expired salts do not linger in free pages.
+public struct VeilDatabase: Sendable {
+    let pool: DatabasePool
+    public let path: String
+
+    /// Opens (creating if needed) `veil.sqlite` inside `folder` and migrates it.
+    public init(folder: String) throws(StorageError) {
+        let path = (folder as NSString).appendingPathComponent("veil.sqlite")
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw .cannotOpen(path: folder, reason: "cannot create the data folder (\(error.localizedDescription))")
+        }
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL; PRAGMA secure_delete = ON; PRAGMA busy_timeout = 5000")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            try Migrations.migrator().migrate(pool)
+        } catch {
+            throw .cannotOpen(path: path, reason: "\(error)")
+        }
+        self.path = path
+    }
+
+    static func wrap<T>(_ body: () async throws -> T) async throws(StorageError) -> T {
+        do { return try await body() } catch let error as StorageError { throw error } catch { throw .database("\(error)") }
+    }
+
+    /// A trivial read proving the database answers (for `/healthz`).
+    public func health() async throws(StorageError) {
+        try await Self.wrap { _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") } }
+    }
+
+    /// Copies the WAL into the main file and truncates it.
+    public func checkpoint() async throws(StorageError) {
+        try await Self.wrap { try await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") } }
+    }
+
+    public func close() throws(StorageError) {
+        do { try pool.close() } catch { throw .database("\(error)") }
+    }
+}
+
+// MARK: - Salts
+
+extension VeilDatabase {
+    /// Returns today's and yesterday's salts, creating today's and deleting any older
+    /// than yesterday's (48 h after it came into use) in the same transaction.
+    public func rotateSalts(nowMillis: Int64, newSalt: @escaping @Sendable () -> [UInt8]) async throws(StorageError) -> ActiveSalts {
+        try await Self.wrap {
+            try await pool.write { db in
+                let today = SaltSchedule.day(ofMillis: nowMillis)
+                try db.execute(sql: "DELETE FROM salts WHERE day < ?", arguments: [SaltSchedule.oldestLiveDay(at: nowMillis)])
+                try db.execute(sql: "INSERT INTO salts(day, salt) VALUES (?, ?) ON CONFLICT(day) DO NOTHING", arguments: [today, Data(newSalt())])
+                let current = try Data.fetchOne(db, sql: "SELECT salt FROM salts WHERE day = ?", arguments: [today])!
+                let previous = try Data.fetchOne(db, sql: "SELECT salt FROM salts WHERE day = ?", arguments: [today - 1])
+                return ActiveSalts(current: [UInt8](current), previous: previous.map { [UInt8]($0) })
+            }
+        }
+    }
+
+    /// The UTC days for which a salt is stored (tests and the settings page).
+    public func saltDays() async throws(StorageError) -> [Int64] {
+        try await Self.wrap { try await pool.read { db in try Int64.fetchAll(db, sql: "SELECT day FROM salts ORDER BY day") } }
+    }
+}
+
+// MARK: - Users and login sessions
+
+extension VeilDatabase {
+    public func userCount() async throws(StorageError) -> Int {
+        try await Self.wrap { try await pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM users") ?? 0 } }
+    }
+
+    /// Creates or replaces a user's password hash.
+    public func upsertUser(username: String, passwordHash: String, nowMillis: Int64) async throws(StorageError) {
+        try await Self.wrap {
+            try await pool.write { db in
+                try db.execute(sql: """
+                    INSERT INTO users(username, password_hash, created_at) VALUES (?, ?, ?)
+                    ON CONFLICT(username) DO UPDATE SET password_hash = excluded.password_hash
+                    """, arguments: [username, passwordHash, nowMillis])
+            }
+        }
+    }
+
+    public func user(named username: String) async throws(StorageError) -> StoredUser? {
+        try await Self.wrap {
+            try await pool.read { db in
+                try Row.fetchOne(db, sql: "SELECT id, username, password_hash FROM users WHERE username = ?", arguments: [username])
+                    .map { StoredUser(id: $0[0], username: $0[1], passwordHash: $0[2]) }
+            }
+        }
+    }
+
+    public func createLoginSession(tokenHash: [UInt8], userID: Int64, nowMillis: Int64, expiresAt: Int64) async throws(StorageError) {
+        try await Self.wrap {
+            try await pool.write { db in
+                try db.execute(sql: "DELETE FROM login_sessions WHERE expires_at < ?", arguments: [nowMillis])
+                try db.execute(sql: "INSERT INTO login_sessions(token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                               arguments: [Data(tokenHash), userID, nowMillis, expiresAt])
+            }
+        }
+    }
+
+    /// The user a live login session belongs to, or nil when unknown or expired.
+    public func userForLoginSession(tokenHash: [UInt8], nowMillis: Int64) async throws(StorageError) -> StoredUser? {
+        try await Self.wrap {
+            try await pool.read { db in
+                try Row.fetchOne(db, sql: """
+                    SELECT u.id, u.username, u.password_hash FROM login_sessions s JOIN users u ON u.id = s.user_id
+                    WHERE s.token_hash = ? AND s.expires_at > ?
+                    """, arguments: [Data(tokenHash), nowMillis])
+                    .map { StoredUser(id: $0[0], username: $0[1], passwordHash: $0[2]) }
+            }
+        }
+    }
+
+    public func deleteLoginSession(tokenHash: [UInt8]) async throws(StorageError) {
+        try await Self.wrap {
+            try await pool.write { db in try db.execute(sql: "DELETE FROM login_sessions WHERE token_hash = ?", arguments: [Data(tokenHash)]) }
+        }
+    }
+}

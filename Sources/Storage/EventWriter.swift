@@ -1,0 +1,143 @@
+import Logging
+import Privacy
+import ServiceLifecycle
+
+/// Group commit for events.
+///
+/// Requests hand their events to `submit`, which suspends until the batch holding them
+/// has committed: the HTTP 202 is only sent for durable data. The writer commits when
+/// `flushEvents` are pending or `flushInterval` has passed since the first one arrived,
+/// whichever is first. The queue is bounded: beyond `capacity` pending events `submit`
+/// throws `.queueFull` at once instead of growing memory.
+public actor EventWriter {
+    public struct Settings: Sendable, Equatable {
+        public var flushEvents: Int = 500
+        public var flushInterval: Duration = .milliseconds(20)
+        public var capacity: Int = 20_000
+        public var sessionTimeoutMillis: Int64 = 30 * 60 * 1000
+
+        public init() {}
+    }
+
+    private struct Job {
+        let events: [CleanEvent]
+        let continuation: CheckedContinuation<[InsertOutcome], any Error>
+    }
+
+    private let database: VeilDatabase
+    private let settings: Settings
+    private let logger: Logger
+    private var pending: [Job] = []
+    private var pendingEvents = 0
+    private var wake: CheckedContinuation<Void, Never>?
+    private var idle = false
+    private var stopping = false
+    private var stopped = false
+
+    public init(database: VeilDatabase, settings: Settings, logger: Logger) {
+        self.database = database
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// Queues events and returns once they are committed (or throws).
+    public func submit(_ events: [CleanEvent]) async throws(StorageError) -> [InsertOutcome] {
+        if events.isEmpty { return [] }
+        guard !stopping else { throw .shuttingDown }
+        guard pendingEvents + events.count <= settings.capacity else { throw .queueFull }
+        do {
+            return try await withCheckedThrowingContinuation { continuation in
+                pending.append(Job(events: events, continuation: continuation))
+                pendingEvents += events.count
+                if idle || pendingEvents >= settings.flushEvents { unpark() }
+            }
+        } catch let error as StorageError {
+            throw error
+        } catch {
+            throw .database("\(error)")
+        }
+    }
+
+    /// Events waiting for a commit (for metrics and tests).
+    public var queuedEvents: Int { pendingEvents }
+
+    /// The commit loop; returns after `stop()` once everything queued is committed.
+    public func run() async {
+        while true {
+            if pending.isEmpty {
+                if stopping { break }
+                idle = true
+                await park()
+                idle = false
+                continue
+            }
+            if pendingEvents < settings.flushEvents && !stopping {
+                let interval = settings.flushInterval
+                let timer = Task { [weak self] in
+                    try? await Task.sleep(for: interval)
+                    await self?.unpark()
+                }
+                await park()
+                timer.cancel()
+            }
+            await flush()
+        }
+        stopped = true
+    }
+
+    /// Stops accepting work; `run` drains the queue and returns.
+    public func stop() {
+        stopping = true
+        unpark()
+    }
+
+    private func park() async {
+        await withCheckedContinuation { wake = $0 }
+    }
+
+    private func unpark() {
+        wake?.resume()
+        wake = nil
+    }
+
+    private func flush() async {
+        // Take whole jobs up to roughly flushEvents so a transaction stays short.
+        var batch: [Job] = []
+        var count = 0
+        while !pending.isEmpty && (batch.isEmpty || count + pending[0].events.count <= settings.flushEvents) {
+            let job = pending.removeFirst()
+            count += job.events.count
+            batch.append(job)
+        }
+        pendingEvents -= count
+        do {
+            let outcomes = try await database.insert(batch.flatMap(\.events), sessionTimeoutMillis: settings.sessionTimeoutMillis)
+            var offset = 0
+            for job in batch {
+                job.continuation.resume(returning: Array(outcomes[offset..<offset + job.events.count]))
+                offset += job.events.count
+            }
+        } catch {
+            logger.error("event batch failed to commit", metadata: ["events": "\(count)", "error": "\(error)"])
+            for job in batch { job.continuation.resume(throwing: error) }
+        }
+    }
+}
+
+/// Runs the writer in the ServiceGroup; on graceful shutdown it drains the queue
+/// after the HTTP server has stopped taking requests.
+public struct EventWriterService: Service {
+    public let writer: EventWriter
+
+    public init(writer: EventWriter) {
+        self.writer = writer
+    }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await writer.run()
+        } onGracefulShutdown: {
+            Task { await writer.stop() }
+        }
+    }
+}

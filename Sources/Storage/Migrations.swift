@@ -1,0 +1,71 @@
+import GRDB
+
+/// Append-only, named migrations. Never edit one that has shipped: add a new one.
+enum Migrations {
+    static func migrator() -> DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("2026-11-22 foundation") { db in
+            try db.execute(sql: """
+                CREATE TABLE salts (
+                    day INTEGER PRIMARY KEY,          -- UTC day number the salt is current on
+                    salt BLOB NOT NULL
+                ) STRICT;
+
+                CREATE TABLE sessions (
+                    id INTEGER PRIMARY KEY,
+                    site TEXT NOT NULL,
+                    visitor BLOB NOT NULL,            -- 16-byte salted hash, never an IP
+                    started_at INTEGER NOT NULL,      -- ms since 1970, UTC
+                    last_seen INTEGER NOT NULL,
+                    entry_path TEXT NOT NULL,
+                    exit_path TEXT NOT NULL,
+                    pageviews INTEGER NOT NULL DEFAULT 0,
+                    events INTEGER NOT NULL DEFAULT 0,
+                    referrer_host TEXT,
+                    browser TEXT NOT NULL,
+                    os TEXT NOT NULL,
+                    device TEXT NOT NULL
+                ) STRICT;
+                CREATE INDEX sessions_by_visitor ON sessions(site, visitor, last_seen);
+                CREATE INDEX sessions_by_start ON sessions(site, started_at);
+
+                CREATE TABLE events (
+                    id INTEGER PRIMARY KEY,
+                    site TEXT NOT NULL,
+                    ts INTEGER NOT NULL,
+                    name TEXT NOT NULL,
+                    host TEXT NOT NULL,
+                    path TEXT NOT NULL,
+                    query TEXT,                       -- JSON object of allow-listed parameters
+                    referrer_host TEXT,
+                    referrer_path TEXT,
+                    props TEXT,                       -- JSON object
+                    visitor BLOB NOT NULL,
+                    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+                    browser TEXT NOT NULL,
+                    os TEXT NOT NULL,
+                    device TEXT NOT NULL,
+                    client_id TEXT
+                ) STRICT;
+                CREATE INDEX events_by_time ON events(site, ts);
+                CREATE INDEX events_by_session ON events(session_id);
+                CREATE UNIQUE INDEX events_dedup ON events(site, client_id) WHERE client_id IS NOT NULL;
+
+                CREATE TABLE users (
+                    id INTEGER PRIMARY KEY,
+                    username TEXT NOT NULL UNIQUE,
+                    password_hash TEXT NOT NULL,      -- PBKDF2-SHA256, salted
+                    created_at INTEGER NOT NULL
+                ) STRICT;
+
+                CREATE TABLE login_sessions (
+                    token_hash BLOB PRIMARY KEY,      -- SHA-256 of the cookie value
+                    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL
+                ) STRICT;
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,20 @@
+/// Errors raised by the Storage module.
+public enum StorageError: Error, Sendable, CustomStringConvertible {
+    /// The data folder or database could not be opened.
+    case cannotOpen(path: String, reason: String)
+    /// The write queue is full; the caller should answer 503 with Retry-After.
+    case queueFull
+    /// The writer has shut down and accepts no more work.
+    case shuttingDown
+    /// A database operation failed.
+    case database(String)
+
+    public var description: String {
+        switch self {
+        case .cannotOpen(let path, let reason): return "cannot open the database at \(path): \(reason)"
+        case .queueFull: return "the write queue is full"
+        case .shuttingDown: return "the writer is shutting down"
+        case .database(let message): return "database error: \(message)"
+        }
+    }
+}
