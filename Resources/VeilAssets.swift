@@ -1,1 +1,19 @@
-public enum Probe { public static let a = PackageResources.v_js }
+/// Everything the binary serves, embedded at build time (no files beside the binary).
+public enum EmbeddedAssets {
+    public static let trackerJS: [UInt8] = PackageResources.v_js
+    public static let demoJS: [UInt8] = PackageResources.demo_js
+    public static let demoQueueJS: [UInt8] = PackageResources.demo_queue_js
+    public static let stylesheet: [UInt8] = PackageResources.veil_css
+    /// The commented default config that `veil init` writes; parsing it gives the built-in defaults.
+    public static let defaultConfig: [UInt8] = PackageResources.default_yaml
+
+    /// Mustache templates by name (file name without `.mustache`).
+    public static let templates: [String: [UInt8]] = [
+        "layout": PackageResources.layout_mustache,
+        "login": PackageResources.login_mustache,
+        "sites": PackageResources.sites_mustache,
+        "site": PackageResources.site_mustache,
+        "error": PackageResources.error_mustache,
+        "demo": PackageResources.demo_mustache,
+    ]
+}

@@ -1,0 +1,141 @@
+import Privacy
+import Web
+
+/// One scalar (or list) configuration key: how to parse it, apply it and print it.
+struct SchemaKey: Sendable {
+    enum Kind: Sendable {
+        case string
+        case int(ClosedRange<Int>)
+        case bool
+        case strings
+        case listen
+        case logLevel
+    }
+
+    let path: String
+    let kind: Kind
+    let secret: Bool
+    let apply: @Sendable (inout VeilConfig, ConfigScalar) -> Void
+    let read: @Sendable (VeilConfig) -> ConfigScalar
+
+    /// `VEIL_` + path in capitals with dots as underscores.
+    var environmentName: String { "VEIL_" + path.uppercased().replacingOccurrences(of: ".", with: "_") }
+}
+
+/// The outcome of parsing one value: the value, or why it is wrong.
+enum Parsed {
+    case ok(ConfigScalar)
+    case bad(String)
+}
+
+enum ConfigScalar: Sendable, Equatable {
+    case string(String)
+    case int(Int)
+    case bool(Bool)
+    case strings([String])
+
+    var yaml: String {
+        switch self {
+        case .string(let s): return quoteYAML(s)
+        case .int(let i): return String(i)
+        case .bool(let b): return b ? "true" : "false"
+        case .strings(let list): return "[" + list.map(quoteYAML).joined(separator: ", ") + "]"
+        }
+    }
+}
+
+func quoteYAML(_ s: String) -> String {
+    "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+}
+
+extension SchemaKey.Kind {
+    /// Parses text from the file, the environment or the command line. Errors say what was expected.
+    func parse(_ text: String) -> Parsed {
+        switch self {
+        case .string:
+            return .ok(.string(text))
+        case .int(let range):
+            guard let v = Int(text.trimmingCharacters(in: .whitespaces)) else { return .bad("expected a whole number, got \(quoteYAML(text))") }
+            guard range.contains(v) else { return .bad("\(v) is out of range (\(range.lowerBound)...\(range.upperBound))") }
+            return .ok(.int(v))
+        case .bool:
+            switch text.lowercased() {
+            case "true", "yes", "on", "1": return .ok(.bool(true))
+            case "false", "no", "off", "0": return .ok(.bool(false))
+            default: return .bad("expected true or false, got \(quoteYAML(text))")
+            }
+        case .strings:
+            let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            return .ok(.strings(items))
+        case .listen:
+            guard parseListen(text) != nil else { return .bad("expected host:port such as 127.0.0.1:8080 or [::1]:8080, got \(quoteYAML(text))") }
+            return .ok(.string(text))
+        case .logLevel:
+            let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+            guard levels.contains(text.lowercased()) else { return .bad("expected one of \(levels.joined(separator: ", ")), got \(quoteYAML(text))") }
+            return .ok(.string(text.lowercased()))
+        }
+    }
+}
+
+/// `host:port`, `[v6]:port` or `:port` (all interfaces).
+func parseListen(_ text: String) -> (host: String, port: Int)? {
+    guard let colon = text.lastIndex(of: ":") else { return nil }
+    var host = String(text[..<colon])
+    guard let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+    if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+    if host.isEmpty { host = "0.0.0.0" }
+    return (host, port)
+}
+
+extension ConfigScalar {
+    var string: String { if case .string(let s) = self { return s }; return "" }
+    var int: Int { if case .int(let i) = self { return i }; return 0 }
+    var bool: Bool { if case .bool(let b) = self { return b }; return false }
+    var strings: [String] { if case .strings(let l) = self { return l }; return [] }
+}
+
+/// Every scalar key Veil understands, in the order `check-config` prints them.
+enum ConfigSchema {
+    static let keys: [SchemaKey] = [
+        SchemaKey(path: "listen", kind: .listen, secret: false,
+                  apply: { c, v in if let l = parseListen(v.string) { c.listenHost = l.host; c.listenPort = l.port } },
+                  read: { c in .string((c.listenHost.contains(":") ? "[\(c.listenHost)]" : c.listenHost) + ":\(c.listenPort)") }),
+        SchemaKey(path: "data_dir", kind: .string, secret: false, apply: { $0.dataDir = $1.string }, read: { .string($0.dataDir) }),
+        SchemaKey(path: "public_url", kind: .string, secret: false, apply: { $0.publicURL = $1.string }, read: { .string($0.publicURL) }),
+        SchemaKey(path: "secure_cookies", kind: .bool, secret: false, apply: { $0.secureCookies = $1.bool }, read: { .bool($0.secureCookies) }),
+        SchemaKey(path: "trusted_proxies", kind: .strings, secret: false, apply: { $0.trustedProxies = $1.strings }, read: { .strings($0.trustedProxies) }),
+        SchemaKey(path: "secret", kind: .string, secret: true, apply: { $0.secret = $1.string }, read: { .string($0.secret) }),
+        SchemaKey(path: "log_level", kind: .logLevel, secret: false, apply: { $0.logLevel = $1.string }, read: { .string($0.logLevel) }),
+        SchemaKey(path: "api.token", kind: .string, secret: true, apply: { $0.apiToken = $1.string }, read: { .string($0.apiToken) }),
+        SchemaKey(path: "admin.username", kind: .string, secret: false, apply: { $0.adminUsername = $1.string }, read: { .string($0.adminUsername) }),
+        SchemaKey(path: "admin.password_hash", kind: .string, secret: true, apply: { $0.adminPasswordHash = $1.string }, read: { .string($0.adminPasswordHash) }),
+        SchemaKey(path: "tracker.path", kind: .string, secret: false, apply: { $0.trackerPath = $1.string }, read: { .string($0.trackerPath) }),
+        SchemaKey(path: "tracker.query_allowlist", kind: .strings, secret: false,
+                  apply: { $0.queryAllowlist = $1.strings.map { $0.lowercased() } }, read: { .strings($0.queryAllowlist) }),
+        SchemaKey(path: "limits.event_body_bytes", kind: .int(256...16_777_216), secret: false, apply: { $0.limits.eventBodyBytes = $1.int }, read: { .int($0.limits.eventBodyBytes) }),
+        SchemaKey(path: "limits.batch_body_bytes", kind: .int(256...67_108_864), secret: false, apply: { $0.limits.batchBodyBytes = $1.int }, read: { .int($0.limits.batchBodyBytes) }),
+        SchemaKey(path: "limits.batch_events", kind: .int(1...10_000), secret: false, apply: { $0.limits.batchEvents = $1.int }, read: { .int($0.limits.batchEvents) }),
+        SchemaKey(path: "limits.properties", kind: .int(0...1000), secret: false, apply: { $0.limits.properties = $1.int }, read: { .int($0.limits.properties) }),
+        SchemaKey(path: "limits.property_key_length", kind: .int(1...10_000), secret: false, apply: { $0.limits.propertyKeyLength = $1.int }, read: { .int($0.limits.propertyKeyLength) }),
+        SchemaKey(path: "limits.property_value_length", kind: .int(1...100_000), secret: false, apply: { $0.limits.propertyValueLength = $1.int }, read: { .int($0.limits.propertyValueLength) }),
+        SchemaKey(path: "limits.name_length", kind: .int(1...10_000), secret: false, apply: { $0.limits.nameLength = $1.int }, read: { .int($0.limits.nameLength) }),
+        SchemaKey(path: "limits.url_length", kind: .int(16...100_000), secret: false, apply: { $0.limits.urlLength = $1.int }, read: { .int($0.limits.urlLength) }),
+        SchemaKey(path: "writer.flush_events", kind: .int(1...100_000), secret: false, apply: { $0.writer.flushEvents = $1.int }, read: { .int($0.writer.flushEvents) }),
+        SchemaKey(path: "writer.flush_interval_ms", kind: .int(0...10_000), secret: false,
+                  apply: { $0.writer.flushInterval = .milliseconds($1.int) },
+                  read: { c in .int(Int(c.writer.flushInterval.components.seconds * 1000 + c.writer.flushInterval.components.attoseconds / 1_000_000_000_000_000)) }),
+        SchemaKey(path: "writer.queue_capacity", kind: .int(1...10_000_000), secret: false, apply: { $0.writer.capacity = $1.int }, read: { .int($0.writer.capacity) }),
+        SchemaKey(path: "sessions.timeout_minutes", kind: .int(1...1440), secret: false,
+                  apply: { $0.writer.sessionTimeoutMillis = Int64($1.int) * 60_000 }, read: { .int(Int($0.writer.sessionTimeoutMillis / 60_000)) }),
+        SchemaKey(path: "login.max_attempts", kind: .int(1...1000), secret: false, apply: { $0.loginAttempts = $1.int }, read: { .int($0.loginAttempts) }),
+        SchemaKey(path: "login.window_minutes", kind: .int(1...1440), secret: false, apply: { $0.loginWindowMinutes = $1.int }, read: { .int($0.loginWindowMinutes) }),
+    ]
+
+    static let byPath: [String: SchemaKey] = Dictionary(uniqueKeysWithValues: keys.map { ($0.path, $0) })
+
+    /// Keys of one entry under `sites:`.
+    static let siteKeys = ["domain", "origins", "identity", "honor_dnt", "honor_gpc"]
+}
+
+import Foundation

@@ -1,0 +1,125 @@
+import Foundation
+import Hummingbird
+import Logging
+import Privacy
+import Storage
+
+/// What the application takes from the outside world, injected so tests are deterministic.
+public struct VeilEnvironment: Sendable {
+    public var clock: TimeSource
+    public var random: @Sendable (Int) -> [UInt8]
+    public var logger: Logger
+    public var passwordHasher: PasswordHasher
+
+    public init(clock: TimeSource = .system, random: @escaping @Sendable (Int) -> [UInt8] = systemRandomBytes, logger: Logger, passwordHasher: PasswordHasher = PasswordHasher()) {
+        self.clock = clock
+        self.random = random
+        self.logger = logger
+        self.passwordHasher = passwordHasher
+    }
+}
+
+public func systemRandomBytes(_ count: Int) -> [UInt8] {
+    var generator = SystemRandomNumberGenerator()
+    return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+}
+
+/// Errors that stop Veil from starting, each with what to do about it.
+public enum StartupError: Error, CustomStringConvertible {
+    case dataFolder(String)
+    case secret(String)
+
+    public var description: String {
+        switch self {
+        case .dataFolder(let m): return m
+        case .secret(let m): return m
+        }
+    }
+}
+
+/// The one entry point shared by `veil serve` and the tests.
+public func buildApplication(config: VeilConfig, environment: VeilEnvironment) async throws -> some ApplicationProtocol {
+    let logger = environment.logger
+    let database: VeilDatabase
+    do {
+        database = try VeilDatabase(folder: config.dataDir)
+    } catch {
+        throw StartupError.dataFolder("\(error). Check that the data folder (data_dir: \(config.dataDir)) is writable, or choose another with --data-dir or VEIL_DATA_DIR.")
+    }
+    let secret = try loadSecret(config: config, random: environment.random, logger: logger)
+    try await ensureAdmin(config: config, database: database, environment: environment)
+
+    let clock = environment.clock
+    let writer = EventWriter(database: database, settings: config.writer, logger: logger)
+    let salts = SaltKeeper(database: database, clock: clock, random: { environment.random(32) })
+    _ = try await salts.current()
+    let counters = IngestCounters(logger: logger)
+    let pages = try PageRenderer()
+    let addresses = try ClientAddressResolver(trustedProxies: config.trustedProxies)
+    let auth = DashboardAuth(database: database, secret: secret, secureCookies: config.secureCookies, clock: clock, random: environment.random)
+    let throttle = LoginThrottle(maxFailures: config.loginAttempts, windowMillis: Int64(config.loginWindowMinutes) * 60_000, clock: clock)
+
+    let router = Router(context: VeilRequestContext.self)
+    router.add(middleware: SecurityHeadersMiddleware())
+    router.add(middleware: ErrorMiddleware(pages: pages))
+    let ingest = IngestController(config: config, parser: EventParser(limits: config.limits), writer: writer, salts: salts,
+                                  counters: counters, addresses: addresses, clock: clock)
+    router.addRoutes(ingest.endpoints, atPath: "/api")
+    router.addRoutes(StatsController(config: config, database: database, auth: auth, clock: clock).endpoints, atPath: "/api/stats")
+    router.addRoutes(SystemController(config: config, database: database, auth: auth, counters: counters, writer: writer, pages: pages).endpoints)
+    router.addRoutes(DashboardController(config: config, database: database, auth: auth, throttle: throttle, passwords: environment.passwordHasher,
+                                         pages: pages, addresses: addresses, clock: clock).endpoints)
+
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(config.listenHost, port: config.listenPort), serverName: nil),
+        onServerRunning: { channel in
+            let port = channel.localAddress?.port ?? config.listenPort
+            let host = config.listenHost.contains(":") ? "[\(config.listenHost)]" : config.listenHost
+            logger.notice("Veil is listening on http://\(host):\(port) — open http://\(host):\(port)/ to sign in, or http://\(host):\(port)/demo to see a visit counted",
+                          metadata: ["data_dir": "\(config.dataDir)", "sites": "\(config.sites.map(\.domain).joined(separator: ","))"])
+        },
+        logger: logger
+    )
+    app.addServices(EventWriterService(writer: writer), SaltRotationService(keeper: salts, clock: clock, logger: logger))
+    return app
+}
+
+/// The server secret: from the config, or 32 random bytes kept in `<data_dir>/secret.key` (0600).
+func loadSecret(config: VeilConfig, random: @Sendable (Int) -> [UInt8], logger: Logger) throws -> [UInt8] {
+    if !config.secret.isEmpty {
+        guard let bytes = [UInt8](hex: config.secret), bytes.count == 32 else {
+            throw StartupError.secret("secret: expected 64 hexadecimal characters (32 bytes)")
+        }
+        return bytes
+    }
+    let path = (config.dataDir as NSString).appendingPathComponent("secret.key")
+    if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+        guard let bytes = [UInt8](hex: text.trimmingCharacters(in: .whitespacesAndNewlines)), bytes.count == 32 else {
+            throw StartupError.secret("\(path) is damaged: expected 64 hexadecimal characters. Restore it from a backup, or delete it to sign everyone out and start a new one.")
+        }
+        return bytes
+    }
+    let bytes = random(32)
+    guard FileManager.default.createFile(atPath: path, contents: Data((bytes.hexString + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+        throw StartupError.secret("cannot write \(path); check that the data folder is writable")
+    }
+    logger.info("created a new server secret", metadata: ["path": "\(path)"])
+    return bytes
+}
+
+/// Makes sure an admin can sign in: the configured hash, or on first start a random
+/// password printed once (only its hash is stored).
+func ensureAdmin(config: VeilConfig, database: VeilDatabase, environment: VeilEnvironment) async throws {
+    let now = environment.clock.nowMillis()
+    if !config.adminPasswordHash.isEmpty {
+        try await database.upsertUser(username: config.adminUsername, passwordHash: config.adminPasswordHash, nowMillis: now)
+        return
+    }
+    guard try await database.user(named: config.adminUsername) == nil else { return }
+    let password = Data(environment.random(15)).base64URLEncoded
+    let hash = try environment.passwordHasher.hash(password, salt: environment.random(16))
+    try await database.upsertUser(username: config.adminUsername, passwordHash: hash, nowMillis: now)
+    environment.logger.notice("created the dashboard user — this password is shown only once, so note it now",
+                              metadata: ["username": "\(config.adminUsername)", "password": "\(password)"])
+}

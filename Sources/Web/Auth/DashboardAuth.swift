@@ -1,0 +1,94 @@
+import Crypto
+import Foundation
+import Hummingbird
+import Privacy
+import Storage
+
+/// Dashboard sign-in state: an opaque random cookie whose SHA-256 is stored server-side
+/// (a stolen database does not yield live cookies), and CSRF tokens derived from it
+/// with the server secret.
+struct DashboardAuth: Sendable {
+    static let cookieName = "veil_session"
+    static let loginCSRFCookie = "veil_login_csrf"
+    static let sessionLifetimeMillis: Int64 = 14 * 86_400_000
+
+    let database: VeilDatabase
+    let secret: [UInt8]
+    let secureCookies: Bool
+    let clock: TimeSource
+    let random: @Sendable (Int) -> [UInt8]
+
+    struct SignedIn: Sendable {
+        var user: StoredUser
+        var csrf: String
+    }
+
+    func signedIn(_ request: Request) async throws -> SignedIn? {
+        guard let token = request.cookies[Self.cookieName]?.value, let raw = Data(base64URL: token) else { return nil }
+        let hash = Array(SHA256.hash(data: raw))
+        guard let user = try await database.userForLoginSession(tokenHash: hash, nowMillis: clock.nowMillis()) else { return nil }
+        return SignedIn(user: user, csrf: csrf(for: token))
+    }
+
+    /// Starts a session; returns the cookie to set.
+    func startSession(for user: StoredUser) async throws -> Cookie {
+        let raw = random(32)
+        let now = clock.nowMillis()
+        try await database.createLoginSession(tokenHash: Array(SHA256.hash(data: raw)), userID: user.id, nowMillis: now, expiresAt: now + Self.sessionLifetimeMillis)
+        return Cookie(name: Self.cookieName, value: Data(raw).base64URLEncoded, maxAge: Int(Self.sessionLifetimeMillis / 1000), path: "/",
+                      secure: secureCookies, httpOnly: true, sameSite: .lax)
+    }
+
+    func endSession(_ request: Request) async throws -> Cookie {
+        if let token = request.cookies[Self.cookieName]?.value, let raw = Data(base64URL: token) {
+            try await database.deleteLoginSession(tokenHash: Array(SHA256.hash(data: raw)))
+        }
+        return Cookie(name: Self.cookieName, value: "", maxAge: 0, path: "/", secure: secureCookies, httpOnly: true, sameSite: .lax)
+    }
+
+    func csrf(for sessionToken: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(("csrf:" + sessionToken).utf8), using: SymmetricKey(data: secret))
+        return Data(mac).base64URLEncoded
+    }
+
+    func verifyCSRF(_ submitted: String?, expected: String) -> Bool {
+        guard let submitted else { return false }
+        return constantTimeEqual(Array(submitted.utf8), Array(expected.utf8))
+    }
+
+    /// A fresh login-form token (double-submit cookie: the form field must match it).
+    func loginCSRF() -> (token: String, cookie: Cookie) {
+        let token = Data(random(18)).base64URLEncoded
+        return (token, Cookie(name: Self.loginCSRFCookie, value: token, maxAge: 3600, path: "/login", secure: secureCookies, httpOnly: true, sameSite: .strict))
+    }
+
+    /// Whether the `Authorization: Bearer` header carries the configured API token.
+    static func bearerMatches(_ request: Request, token: String) -> Bool {
+        guard !token.isEmpty, let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { return false }
+        return constantTimeEqual(Array(header.dropFirst(7).utf8), Array(token.utf8))
+    }
+}
+
+extension Data {
+    var base64URLEncoded: String {
+        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    init?(base64URL: String) {
+        guard base64URL.count <= 128 else { return nil }
+        var s = base64URL.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while s.count % 4 != 0 { s += "=" }
+        self.init(base64Encoded: s)
+    }
+}
+
+/// Parses an `application/x-www-form-urlencoded` body.
+func parseForm(_ body: String) -> [String: String] {
+    var out: [String: String] = [:]
+    for pair in body.split(separator: "&") {
+        let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+        let key = URLParts.percentDecode(String(kv[0]))
+        if out[key] == nil { out[key] = kv.count > 1 ? URLParts.percentDecode(String(kv[1])) : "" }
+    }
+    return out
+}

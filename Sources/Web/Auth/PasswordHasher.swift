@@ -1,0 +1,49 @@
+import Crypto
+import _CryptoExtras
+import Foundation
+
+/// Salted PBKDF2-HMAC-SHA256 password hashes in the form
+/// `pbkdf2-sha256$<iterations>$<base64 salt>$<base64 key>`.
+///
+/// The iteration count is stored in each hash, so it can be raised later without
+/// invalidating existing passwords. 600,000 follows OWASP's current advice.
+public struct PasswordHasher: Sendable {
+    public let iterations: Int
+
+    public init(iterations: Int = 600_000) {
+        self.iterations = iterations
+    }
+
+    public func hash(_ password: String, salt: [UInt8]) throws -> String {
+        let key = try derive(password, salt: salt, iterations: iterations)
+        return "pbkdf2-sha256$\(iterations)$\(Data(salt).base64EncodedString())$\(Data(key).base64EncodedString())"
+    }
+
+    public func verify(_ password: String, against stored: String) -> Bool {
+        let parts = stored.split(separator: "$")
+        guard parts.count == 4, parts[0] == "pbkdf2-sha256", let iterations = Int(parts[1]), iterations >= 1,
+              let salt = Data(base64Encoded: String(parts[2])), let expected = Data(base64Encoded: String(parts[3])),
+              let actual = try? derive(password, salt: [UInt8](salt), iterations: iterations) else { return false }
+        return constantTimeEqual(actual, [UInt8](expected))
+    }
+
+    /// Whether a string has the shape of a hash this type produces (config validation).
+    public static func isWellFormed(_ stored: String) -> Bool {
+        let parts = stored.split(separator: "$")
+        return parts.count == 4 && parts[0] == "pbkdf2-sha256" && Int(parts[1]) != nil
+            && Data(base64Encoded: String(parts[2])) != nil && Data(base64Encoded: String(parts[3])) != nil
+    }
+
+    private func derive(_ password: String, salt: [UInt8], iterations: Int) throws -> [UInt8] {
+        let key = try KDF.Insecure.PBKDF2.deriveKey(from: Array(password.utf8), salt: salt, using: .sha256, outputByteCount: 32, unsafeUncheckedRounds: iterations)
+        return key.withUnsafeBytes { Array($0) }
+    }
+}
+
+/// Compares secrets without an early exit, so timing does not reveal a prefix match.
+public func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    guard a.count == b.count else { return false }
+    var diff: UInt8 = 0
+    for i in 0..<a.count { diff |= a[i] ^ b[i] }
+    return diff == 0
+}

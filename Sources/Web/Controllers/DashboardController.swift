@@ -1,0 +1,121 @@
+import Hummingbird
+import Logging
+import Privacy
+import Storage
+
+/// Sign-in, sign-out, the sites list and the site overview.
+struct DashboardController: Sendable {
+    let config: VeilConfig
+    let database: VeilDatabase
+    let auth: DashboardAuth
+    let throttle: LoginThrottle
+    let passwords: PasswordHasher
+    let pages: PageRenderer
+    let addresses: ClientAddressResolver
+    let clock: TimeSource
+
+    var endpoints: RouteCollection<VeilRequestContext> {
+        let routes = RouteCollection(context: VeilRequestContext.self)
+        routes.get("/", use: home)
+        routes.get("login", use: loginForm)
+        routes.post("login", use: login)
+        routes.post("logout", use: logout)
+        routes.get("sites", use: sites)
+        routes.get("sites/:domain", use: site)
+        return routes
+    }
+
+    @Sendable func home(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        .seeOther(try await auth.signedIn(request) == nil ? "/login" : "/sites")
+    }
+
+    @Sendable func loginForm(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        if try await auth.signedIn(request) != nil { return .seeOther("/sites") }
+        return loginPage(error: nil, username: "")
+    }
+
+    @Sendable func login(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        let body = try await request.body.collect(upTo: 16 * 1024)
+        let form = parseForm(String(buffer: body))
+        let username = form["username"] ?? ""
+        guard let expected = request.cookies[DashboardAuth.loginCSRFCookie]?.value, auth.verifyCSRF(form["csrf"], expected: expected) else {
+            return loginPage(error: "The form expired; please try again.", username: username, status: .forbidden)
+        }
+        let ip = addresses.clientIP(peer: context.remoteAddress, headers: request.headers)
+        if let wait = await throttle.retryAfter(ip: ip, username: username) {
+            return loginPage(error: "Too many failed attempts. Try again in \(wait) seconds.", username: username, status: .tooManyRequests,
+                             extra: [.retryAfter: String(wait)])
+        }
+        guard let user = try await database.user(named: username), passwords.verify(form["password"] ?? "", against: user.passwordHash) else {
+            await throttle.recordFailure(ip: ip, username: username)
+            context.logger.notice("failed sign-in")
+            return loginPage(error: "Wrong username or password.", username: username, status: .unauthorized)
+        }
+        await throttle.recordSuccess(ip: ip, username: username)
+        var response = Response.seeOther("/sites")
+        response.setCookie(try await auth.startSession(for: user))
+        response.setCookie(Cookie(name: DashboardAuth.loginCSRFCookie, value: "", maxAge: 0, path: "/login", secure: config.secureCookies, httpOnly: true, sameSite: .strict))
+        context.logger.info("signed in", metadata: ["user": "\(user.username)"])
+        return response
+    }
+
+    @Sendable func logout(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        guard let signed = try await auth.signedIn(request) else { return .seeOther("/login") }
+        let form = parseForm(String(buffer: try await request.body.collect(upTo: 16 * 1024)))
+        guard auth.verifyCSRF(form["csrf"], expected: signed.csrf) else {
+            throw APIError(.forbidden, "csrf", "The form expired; reload the page and try again.")
+        }
+        var response = Response.seeOther("/login")
+        response.setCookie(try await auth.endSession(request))
+        return response
+    }
+
+    @Sendable func sites(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        guard let signed = try await auth.signedIn(request) else { return .seeOther("/login") }
+        let week = try OverviewRange.resolve(range: "7d", from: nil, to: nil, now: clock.nowMillis())
+        var list: [SitesPage.Site] = []
+        for site in config.sites {
+            let totals = try await database.overviewTotals(site: site.domain.lowercased(), range: week.range)
+            list.append(SitesPage.Site(domain: site.domain, domainPath: pathComponent(site.domain), hasData: totals.pageviews > 0,
+                                       visitors: Format.compact(totals.visitors), pageviews: Format.compact(totals.pageviews),
+                                       snippet: Snippet.tag(for: site, config: config, request: request)))
+        }
+        return .html(pages.render(SitesPage(sites: list, username: signed.user.username, csrf: signed.csrf), template: "sites"))
+    }
+
+    @Sendable func site(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        guard let signed = try await auth.signedIn(request) else { return .seeOther("/login") }
+        let domain = context.parameters.get("domain") ?? ""
+        guard let site = config.site(domain) else { throw APIError(.notFound, "unknown_site", "There is no site \"\(domain)\" in the config.") }
+        let q = request.uri.queryParameters
+        let range = try OverviewRange.resolve(range: q["range"].map(String.init), from: q["from"].map(String.init), to: q["to"].map(String.init), now: clock.nowMillis())
+        let data = try await OverviewData.load(database: database, site: site.domain.lowercased(), range: range)
+        let page = SitePage(data: data, snippet: Snippet.tag(for: site, config: config, request: request), username: signed.user.username, csrf: signed.csrf)
+        return .html(pages.render(page, template: "site"))
+    }
+
+    private func loginPage(error: String?, username: String, status: HTTPResponse.Status = .ok, extra: HTTPFields = [:]) -> Response {
+        let (token, cookie) = auth.loginCSRF()
+        var response = Response.html(status: status, pages.render(LoginPage(error: error, username: username, csrf: token), template: "login"), headers: extra)
+        response.setCookie(cookie)
+        return response
+    }
+
+    private func pathComponent(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? s }
+}
+
+/// The `<script>` tag a site owner pastes.
+enum Snippet {
+    static func tag(for site: SiteRules, config: VeilConfig, request: Request) -> String {
+        var base = config.publicURL
+        if base.isEmpty {
+            let host = request.head.authority ?? "\(config.listenHost):\(config.listenPort)"
+            base = (config.secureCookies ? "https://" : "http://") + host
+        }
+        while base.hasSuffix("/") { base.removeLast() }
+        var tag = "<script defer src=\"\(base)\(config.trackerPath)\" data-site=\"\(site.domain)\""
+        if !site.honorDNT { tag += " data-honor-dnt=\"false\"" }
+        if !site.honorGPC { tag += " data-honor-gpc=\"false\"" }
+        return tag + "></script>"
+    }
+}

@@ -1,0 +1,142 @@
+import Hummingbird
+import Logging
+import NIOCore
+import Privacy
+import Storage
+
+/// `POST /api/event`, `POST /api/batch` and their CORS preflights.
+struct IngestController: Sendable {
+    let config: VeilConfig
+    let parser: EventParser
+    let writer: EventWriter
+    let salts: SaltKeeper
+    let counters: IngestCounters
+    let addresses: ClientAddressResolver
+    let clock: TimeSource
+
+    var endpoints: RouteCollection<VeilRequestContext> {
+        let routes = RouteCollection(context: VeilRequestContext.self)
+        routes.post("event", use: single)
+        routes.post("batch", use: batch)
+        for path in ["event", "batch"] {
+            routes.on(RouterPath(path), method: .options, use: preflight)
+            for method in [HTTPRequest.Method.get, .put, .delete, .patch, .head] {
+                routes.on(RouterPath(path), method: method) { _, _ -> Response in
+                    throw APIError(.methodNotAllowed, "method_not_allowed", "use POST", headers: [.allow: "POST, OPTIONS"])
+                }
+            }
+        }
+        return routes
+    }
+
+    @Sendable func single(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        let body = try await readBody(request, limit: config.limits.eventBodyBytes)
+        let event: RawEvent
+        do { event = try parser.parseSingle(body) } catch { throw await reject(error) }
+        let (accepted, dropped, reason) = try await ingest([event], request: request, context: context)
+        var json = "{\"accepted\":\(accepted)"
+        if dropped > 0 { json += ",\"dropped\":\(dropped)" }
+        if let reason { json += ",\"reason\":\"\(reason.rawValue)\"" }
+        json += "}"
+        return .json(status: .accepted, json, headers: cors(request, site: event.site))
+    }
+
+    @Sendable func batch(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        let body = try await readBody(request, limit: config.limits.batchBodyBytes)
+        let events: [RawEvent]
+        do { events = try parser.parseBatch(body) } catch { throw await reject(error) }
+        let (accepted, dropped, _) = try await ingest(events, request: request, context: context)
+        return .json(status: .accepted, "{\"accepted\":\(accepted),\"dropped\":\(dropped)}", headers: cors(request, site: events.first?.site))
+    }
+
+    @Sendable func preflight(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        var headers = cors(request, site: nil)
+        headers[.accessControlAllowMethods] = "POST"
+        headers[.accessControlAllowHeaders] = "Content-Type"
+        headers[.accessControlMaxAge] = "86400"
+        return Response(status: .noContent, headers: headers)
+    }
+
+    /// Runs the pipeline over each event and hands the survivors to the writer.
+    /// Returns (accepted, dropped, the drop reason when exactly one event was sent).
+    private func ingest(_ events: [RawEvent], request: Request, context: VeilRequestContext) async throws -> (Int, Int, DropReason?) {
+        let ctx = IngestContext(
+            clientIP: addresses.clientIP(peer: context.remoteAddress, headers: request.headers),
+            userAgent: request.headers[.userAgent] ?? "",
+            origin: request.headers[.origin],
+            doNotTrack: request.headers[.dnt] == "1",
+            globalPrivacyControl: request.headers[.secGPC] == "1",
+            receivedAt: clock.nowMillis()
+        )
+        let active: ActiveSalts
+        do { active = try await salts.current() } catch {
+            context.logger.error("salts unavailable", metadata: ["error": "\(error)"])
+            throw APIError(.serviceUnavailable, "unavailable", "storage is unavailable; retry later", headers: [.retryAfter: "5"])
+        }
+        let pipeline = IngestPipeline(sites: config.sites, allowedQuery: Set(config.queryAllowlist), salts: active)
+        var clean: [CleanEvent] = []
+        var lastReason: DropReason?
+        var dropped = 0
+        for event in events {
+            switch pipeline.run(event, context: ctx) {
+            case .success(let e): clean.append(e)
+            case .failure(let reason):
+                dropped += 1
+                lastReason = reason
+                await counters.recordDrop(reason, site: event.site)
+            }
+        }
+        let outcomes: [InsertOutcome]
+        do {
+            outcomes = try await writer.submit(clean)
+        } catch .queueFull {
+            await counters.recordOverload()
+            throw APIError(.serviceUnavailable, "overloaded", "the write queue is full; retry shortly", headers: [.retryAfter: "1"])
+        } catch .shuttingDown {
+            throw APIError(.serviceUnavailable, "shutting_down", "Veil is restarting; retry shortly", headers: [.retryAfter: "2"])
+        } catch {
+            context.logger.error("event write failed", metadata: ["error": "\(error)"])
+            throw APIError(.serviceUnavailable, "unavailable", "storage is unavailable; retry later", headers: [.retryAfter: "5"])
+        }
+        // A duplicate is acknowledged like a stored event: the client's retry succeeded.
+        for (event, outcome) in zip(clean, outcomes) where outcome == .duplicate {
+            await counters.recordDrop(.duplicate, site: event.site)
+        }
+        await counters.recordAccepted(outcomes.count)
+        return (outcomes.count, dropped, events.count == 1 ? lastReason : nil)
+    }
+
+    private func readBody(_ request: Request, limit: Int) async throws -> [UInt8] {
+        if let type = request.headers[.contentType]?.lowercased(),
+           !(type.hasPrefix("application/json") || type.hasPrefix("text/plain")) {
+            await counters.recordRejection("unsupported_media_type")
+            throw APIError(.unsupportedMediaType, "unsupported_media_type", "send application/json or text/plain")
+        }
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw await reject(IngestRejection(.bodyTooLarge, "body is \(length) bytes; the limit is \(limit)"))
+        }
+        do {
+            let buffer = try await request.body.collect(upTo: limit)
+            return Array(buffer.readableBytesView)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw await reject(IngestRejection(.bodyTooLarge, "the body is larger than the limit of \(limit) bytes"))
+        }
+    }
+
+    private func reject(_ rejection: IngestRejection) async -> APIError {
+        await counters.recordRejection(rejection.code.rawValue)
+        return APIError(.init(code: rejection.httpStatus), rejection.code.rawValue, rejection.detail)
+    }
+
+    /// CORS: echo the Origin only when it belongs to the event's site (or, for a
+    /// preflight, to any configured site). Others get no CORS headers at all.
+    private func cors(_ request: Request, site: String?) -> HTTPFields {
+        var headers: HTTPFields = [.vary: "Origin"]
+        guard let origin = request.headers[.origin] else { return headers }
+        let candidates = site.flatMap { config.site($0) }.map { [$0] } ?? config.sites
+        if candidates.contains(where: { $0.allows(origin: origin) }) {
+            headers[.accessControlAllowOrigin] = origin
+        }
+        return headers
+    }
+}

@@ -1,0 +1,95 @@
+import Hummingbird
+import Privacy
+import Storage
+
+/// The JSON stats API (`/api/stats/...`), for a bearer token or a signed-in session.
+struct StatsController: Sendable {
+    let config: VeilConfig
+    let database: VeilDatabase
+    let auth: DashboardAuth
+    let clock: TimeSource
+
+    var endpoints: RouteCollection<VeilRequestContext> {
+        let routes = RouteCollection(context: VeilRequestContext.self)
+        routes.get("overview", use: overview)
+        return routes
+    }
+
+    @Sendable func overview(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        try await authorize(request)
+        let q = request.uri.queryParameters
+        guard let domain = q["site"].map(String.init), !domain.isEmpty else { throw APIError(.badRequest, "missing_site", "site is required") }
+        guard let site = config.site(domain) else { throw APIError(.notFound, "unknown_site", "there is no site \"\(domain)\" in the config") }
+        let range = try OverviewRange.resolve(range: q["range"].map(String.init), from: q["from"].map(String.init), to: q["to"].map(String.init), now: clock.nowMillis())
+        let data = try await OverviewData.load(database: database, site: site.domain.lowercased(), range: range)
+        return .json(data.json)
+    }
+
+    private func authorize(_ request: Request) async throws {
+        if DashboardAuth.bearerMatches(request, token: config.apiToken) { return }
+        if request.headers[.authorization] == nil, try await auth.signedIn(request) != nil { return }
+        throw APIError(.unauthorized, "unauthorized", "send Authorization: Bearer <api.token> or sign in", headers: [.wwwAuthenticate: "Bearer"])
+    }
+}
+
+/// Health, metrics, embedded assets, the tracker and the demo page.
+struct SystemController: Sendable {
+    let config: VeilConfig
+    let database: VeilDatabase
+    let auth: DashboardAuth
+    let counters: IngestCounters
+    let writer: EventWriter
+    let pages: PageRenderer
+
+    var endpoints: RouteCollection<VeilRequestContext> {
+        let routes = RouteCollection(context: VeilRequestContext.self)
+        routes.get("healthz", use: health)
+        routes.get("metrics", use: metrics)
+        routes.get(RouterPath(config.trackerPath), use: tracker)
+        routes.get("assets/veil.css") { _, _ in asset(EmbeddedAssets.stylesheet, type: "text/css; charset=utf-8") }
+        routes.get("assets/demo.js") { _, _ in asset(EmbeddedAssets.demoJS, type: "text/javascript; charset=utf-8") }
+        routes.get("assets/demo-queue.js") { _, _ in asset(EmbeddedAssets.demoQueueJS, type: "text/javascript; charset=utf-8") }
+        routes.get("demo", use: demo)
+        routes.get("demo/**", use: demo)
+        return routes
+    }
+
+    @Sendable func health(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        do {
+            try await database.health()
+        } catch {
+            context.logger.error("health check failed", metadata: ["error": "\(error)"])
+            return .json(status: .serviceUnavailable, "{\"status\":\"error\",\"database\":\"unavailable\"}")
+        }
+        return .json("{\"status\":\"ok\",\"database\":\"ok\",\"queued_events\":\(await writer.queuedEvents)}")
+    }
+
+    @Sendable func metrics(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        var allowed = DashboardAuth.bearerMatches(request, token: config.apiToken)
+        if !allowed { allowed = try await auth.signedIn(request) != nil }
+        guard allowed else {
+            throw APIError(.unauthorized, "unauthorized", "send Authorization: Bearer <api.token> or sign in", headers: [.wwwAuthenticate: "Bearer"])
+        }
+        var text = await counters.prometheusText()
+        text += "# TYPE veil_write_queue_events gauge\nveil_write_queue_events \(await writer.queuedEvents)\n"
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: .init(string: text)))
+    }
+
+    @Sendable func tracker(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        var response = asset(EmbeddedAssets.trackerJS, type: "text/javascript; charset=utf-8")
+        // Any site may load the tracker; it is public and holds no secrets.
+        response.headers[.accessControlAllowOrigin] = "*"
+        return response
+    }
+
+    @Sendable func demo(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        .html(pages.render(DemoPage(trackerPath: config.trackerPath), template: "demo"))
+    }
+}
+
+import NIOCore
+import VeilAssets
+
+func asset(_ bytes: [UInt8], type: String) -> Response {
+    Response(status: .ok, headers: [.contentType: type, .cacheControl: "public, max-age=3600"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+}

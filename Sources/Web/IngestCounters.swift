@@ -1,0 +1,77 @@
+import Logging
+import Privacy
+
+/// Counts what ingest did with every event: accepted, dropped (per reason and site)
+/// and rejected (per error code). Exposed on `/metrics`; never holds an IP or UA.
+public actor IngestCounters {
+    private var accepted = 0
+    private var drops: [String: Int] = [:]
+    private var rejections: [String: Int] = [:]
+    private var overloads = 0
+    private var warnedUnknownSites = Set<String>()
+    private let logger: Logger
+
+    public init(logger: Logger) {
+        self.logger = logger
+    }
+
+    func recordAccepted(_ n: Int) { accepted += n }
+
+    func recordDrop(_ reason: DropReason, site: String) {
+        drops["\(reason.rawValue)|\(site)", default: 0] += 1
+        if reason == .unknownSite {
+            // Warn once per unknown site: it is usually a snippet pasted before the config was updated.
+            let key = String(site.prefix(100))
+            if warnedUnknownSites.count < 1000, warnedUnknownSites.insert(key).inserted {
+                logger.warning("events for a site that is not in the config were dropped; add it under `sites:` to count them", metadata: ["site": "\(key)"])
+            }
+        } else {
+            logger.debug("event dropped", metadata: ["reason": "\(reason.rawValue)", "site": "\(site.prefix(100))"])
+        }
+    }
+
+    func recordRejection(_ code: String) {
+        rejections[code, default: 0] += 1
+        logger.debug("ingest request rejected", metadata: ["error": "\(code)"])
+    }
+
+    func recordOverload() { overloads += 1 }
+
+    public struct Snapshot: Sendable {
+        public var accepted: Int
+        public var drops: [(reason: String, site: String, count: Int)]
+        public var rejections: [(code: String, count: Int)]
+        public var overloads: Int
+
+        public func dropCount(_ reason: DropReason) -> Int { drops.filter { $0.reason == reason.rawValue }.reduce(0) { $0 + $1.count } }
+    }
+
+    public func snapshot() -> Snapshot {
+        Snapshot(
+            accepted: accepted,
+            drops: drops.sorted { $0.key < $1.key }.map { key, count in
+                let parts = key.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false)
+                return (String(parts[0]), String(parts[1]), count)
+            },
+            rejections: rejections.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+            overloads: overloads
+        )
+    }
+
+    /// Prometheus text exposition.
+    public func prometheusText() -> String {
+        let s = snapshot()
+        var lines = ["# TYPE veil_events_accepted_total counter", "veil_events_accepted_total \(s.accepted)",
+                     "# TYPE veil_events_dropped_total counter"]
+        for d in s.drops { lines.append("veil_events_dropped_total{reason=\"\(label(d.reason))\",site=\"\(label(d.site))\"} \(d.count)") }
+        lines.append("# TYPE veil_ingest_rejected_total counter")
+        for r in s.rejections { lines.append("veil_ingest_rejected_total{error=\"\(label(r.code))\"} \(r.count)") }
+        lines.append("# TYPE veil_ingest_overloaded_total counter")
+        lines.append("veil_ingest_overloaded_total \(s.overloads)")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private func label(_ s: String) -> String {
+        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+    }
+}

@@ -1,0 +1,64 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// Turns every error into a proper answer: JSON for API paths, an HTML page otherwise.
+/// Nothing escapes as an empty 500; unexpected errors are logged with the request ID.
+struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let pages: PageRenderer
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            return wantsJSON(request) ? error.response : page(error.status, error.detail)
+        } catch let error as HTTPError {
+            let code: String
+            switch error.status {
+            case .notFound: code = "not_found"
+            case .methodNotAllowed: code = "method_not_allowed"
+            case .contentTooLarge: code = "body_too_large"
+            case .badRequest: code = "bad_request"
+            default: code = "http_\(error.status.code)"
+            }
+            let detail = error.body ?? error.status.reasonPhrase
+            if wantsJSON(request) {
+                return APIError(error.status, code, detail, headers: error.headers).response
+            }
+            return page(error.status, detail)
+        } catch {
+            context.logger.error("unhandled error", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
+            let status = HTTPResponse.Status.internalServerError
+            return wantsJSON(request) ? APIError(status, "internal", "an internal error occurred; see the server log").response : page(status, "Something went wrong; the server log has details.")
+        }
+    }
+
+    private func wantsJSON(_ request: Request) -> Bool {
+        request.uri.path.hasPrefix("/api/") || request.uri.path == "/healthz" || request.uri.path == "/metrics"
+    }
+
+    private func page(_ status: HTTPResponse.Status, _ message: String) -> Response {
+        .html(status: status, pages.render(ErrorPage(status: Int(status.code), title: status.reasonPhrase, message: message), template: "error"))
+    }
+}
+
+/// Headers every answer carries. The dashboard's CSP allows only same-origin scripts
+/// and styles, so even an escaping bug could not run injected script.
+struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[.referrerPolicy] = "same-origin"
+        if response.headers[.contentType]?.hasPrefix("text/html") == true {
+            response.headers[.contentSecurityPolicy] = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+            response.headers[.xFrameOptions] = "DENY"
+        }
+        return response
+    }
+}
+
+extension HTTPField.Name {
+    static let xContentTypeOptions = Self("X-Content-Type-Options")!
+    static let referrerPolicy = Self("Referrer-Policy")!
+    static let xFrameOptions = Self("X-Frame-Options")!
+}

@@ -1,0 +1,46 @@
+import Hummingbird
+import NIOCore
+import Privacy
+
+/// A JSON error answer: `{"error": code, "detail": …}` with a 4xx/5xx status.
+public struct APIError: Error, Sendable {
+    public var status: HTTPResponse.Status
+    public var code: String
+    public var detail: String
+    public var headers: HTTPFields = [:]
+
+    public init(_ status: HTTPResponse.Status, _ code: String, _ detail: String, headers: HTTPFields = [:]) {
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.headers = headers
+    }
+
+    public var response: Response {
+        var r = Response.json(status: status, JSONWriter.object([("error", code), ("detail", detail)]))
+        for field in headers { r.headers.append(field) }
+        return r
+    }
+}
+
+extension Response {
+    static func json(status: HTTPResponse.Status = .ok, _ body: String, headers: HTTPFields = [:]) -> Response {
+        var h = headers
+        h[.contentType] = "application/json; charset=utf-8"
+        h[.cacheControl] = "no-store"
+        return Response(status: status, headers: h, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    static func html(status: HTTPResponse.Status = .ok, _ body: String, headers: HTTPFields = [:]) -> Response {
+        var h = headers
+        h[.contentType] = "text/html; charset=utf-8"
+        h[.cacheControl] = "no-store"
+        return Response(status: status, headers: h, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    static func seeOther(_ location: String, headers: HTTPFields = [:]) -> Response {
+        var h = headers
+        h[.location] = location
+        return Response(status: .seeOther, headers: h)
+    }
+}

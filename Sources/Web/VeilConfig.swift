@@ -1,0 +1,37 @@
+import Privacy
+import Storage
+
+/// The effective configuration, after defaults, the file, the environment and the
+/// command line have been merged (see `ConfigLoader` in the App target).
+public struct VeilConfig: Sendable {
+    public var listenHost: String = "127.0.0.1"
+    public var listenPort: Int = 8080
+    public var dataDir: String = "./veil-data"
+    /// The URL people reach Veil at (used in the snippet tag); when empty, the request's Host.
+    public var publicURL: String = ""
+    /// Mark cookies `Secure` (set when Veil is served over HTTPS).
+    public var secureCookies: Bool = false
+    /// Peers whose `X-Forwarded-For` is believed: IPs or CIDR ranges.
+    public var trustedProxies: [String] = []
+    /// 64 hex characters; when empty a random secret is kept in `<data_dir>/secret.key`.
+    public var secret: String = ""
+    /// Bearer token for the JSON API; the API answers 401 to tokens when empty.
+    public var apiToken: String = ""
+    public var adminUsername: String = "admin"
+    /// A `pbkdf2-sha256$…` hash (see `veil hash-password`); empty means "create one on first start".
+    public var adminPasswordHash: String = ""
+    public var trackerPath: String = "/v.js"
+    public var limits = IngestLimits()
+    public var writer = EventWriter.Settings()
+    public var queryAllowlist: [String] = ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "ref", "source"]
+    public var loginAttempts: Int = 5
+    public var loginWindowMinutes: Int = 15
+    public var logLevel: String = "info"
+    public var sites: [SiteRules] = [SiteRules(domain: "localhost", origins: ["127.0.0.1", "[::1]"])]
+
+    public init() {}
+
+    public func site(_ domain: String) -> SiteRules? {
+        sites.first { $0.domain.lowercased() == domain.lowercased() }
+    }
+}
