@@ -153,10 +153,8 @@ public struct JSONParser {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 index += 1
-                let head = String(decoding: buffer, as: UTF8.self)
-                var result = head
-                result.unicodeScalars.append(contentsOf: scalars)
-                return result
+                scalars.append(contentsOf: String(decoding: buffer, as: UTF8.self).unicodeScalars)
+                return String(scalars)
             }
             if byte < 0x20 { throw fail("no control characters in strings") }
             if byte == UInt8(ascii: "\\") {

@@ -6,7 +6,15 @@ struct SitePage: Sendable {
     struct RangeLink: Sendable { var label: String; var href: String; var current: Bool }
     struct KPI: Sendable { var label: String; var value: String }
     struct Row: Sendable { var label: String; var visitors: String; var count: String; var shareStep: Int }
-    struct Table: Sendable { var title: String; var column: String; var countLabel: String; var rows: [Row]; var empty: String }
+    struct Table: Sendable {
+        var title: String
+        var column: String
+        var countLabel: String
+        var rows: [Row]
+        var empty: String
+        // Stored, not computed: Mustache reads fields through reflection.
+        var hasRows: Bool
+    }
 
     var domain: String
     var domainPath: String
@@ -48,7 +56,7 @@ struct SitePage: Sendable {
             let top = max(1, rows.map(\.visitors).max() ?? 1)
             return Table(title: title, column: column, countLabel: countLabel, rows: rows.map {
                 Row(label: $0.label, visitors: Format.compact($0.visitors), count: Format.compact($0.count), shareStep: Int((Double($0.visitors) / Double(top) * 20).rounded()))
-            }, empty: empty)
+            }, empty: empty, hasRows: !rows.isEmpty)
         }
         self.tables = [
             table("Top pages", "Page", "Pageviews", data.pages, "No pageviews in this range."),

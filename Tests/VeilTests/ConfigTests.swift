@@ -1,0 +1,133 @@
+import Foundation
+import Testing
+import Privacy
+import VeilAssets
+@testable import App
+@testable import Web
+
+@Suite("Configuration: defaults, file, environment, command line")
+struct ConfigTests {
+    func write(_ text: String) -> (TempDir, String) {
+        let dir = TempDir()
+        let path = dir.path + "/veil.yaml"
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        return (dir, path)
+    }
+
+    @Test func startsWithNoFileOnBuiltInDefaults() throws {
+        let config = try ConfigLoader(environment: [:]).load(file: nil)
+        #expect(config.listenHost == "127.0.0.1" && config.listenPort == 8080)
+        #expect(config.dataDir == "./veil-data")
+        #expect(config.sites.map(\.domain) == ["localhost"])
+        #expect(config.sites[0].identity == .cookieless && config.sites[0].honorDNT && config.sites[0].honorGPC)
+        #expect(config.limits == IngestLimits())
+        #expect(config.writer == VeilConfig().writer)
+    }
+
+    @Test func embeddedDefaultFileMatchesCodeDefaultsAndListsEveryKey() throws {
+        // The commented file `veil init` writes is the source of the defaults; it must
+        // agree with the code's defaults and mention every key, so neither can drift.
+        let text = String(decoding: EmbeddedAssets.defaultConfig, as: UTF8.self)
+        let fromFile = try ConfigLoader(environment: [:]).load(file: nil)
+        let code = VeilConfig()
+        #expect(ConfigLoader.describe(fromFile) == ConfigLoader.describe(code))
+        for key in ConfigSchema.keys {
+            let leaf = String(key.path.split(separator: ".").last!)
+            #expect(text.contains(leaf + ":"), "default.yaml does not mention \(key.path)")
+        }
+        for key in ConfigSchema.siteKeys { #expect(text.contains(key + ":")) }
+    }
+
+    @Test func fileOverridesDefaults() throws {
+        let (dir, path) = write("""
+            listen: "0.0.0.0:9000"
+            api:
+              token: abc
+            limits:
+              batch_events: 50
+            sites:
+              - domain: Example.com
+                origins: [https://shop.example.net]
+                honor_dnt: false
+            """)
+        _ = dir
+        let config = try ConfigLoader(environment: [:]).load(file: path)
+        #expect(config.listenHost == "0.0.0.0" && config.listenPort == 9000)
+        #expect(config.apiToken == "abc")
+        #expect(config.limits.batchEvents == 50)
+        #expect(config.limits.properties == 30)
+        #expect(config.sites == [SiteRules(domain: "example.com", origins: ["https://shop.example.net"], honorDNT: false)])
+    }
+
+    @Test func environmentAndCommandLineOverrideTheFile() throws {
+        let (dir, path) = write("listen: 127.0.0.1:9000\ndata_dir: /tmp/a\n")
+        _ = dir
+        let env = ["VEIL_LISTEN": "127.0.0.1:9100", "VEIL_API_TOKEN": "from-env", "VEIL_DATA_DIR": "/tmp/b", "VEIL_LIMITS_BATCH_EVENTS": "7"]
+        var config = try ConfigLoader(environment: env).load(file: path)
+        #expect(config.listenPort == 9100 && config.apiToken == "from-env" && config.dataDir == "/tmp/b" && config.limits.batchEvents == 7)
+        config = try ConfigLoader(environment: env, commandLine: ["listen": "127.0.0.1:9200", "api.token": "from-cli"]).load(file: path)
+        #expect(config.listenPort == 9200 && config.apiToken == "from-cli")
+    }
+
+    @Test(arguments: [
+        (["VEIL_LISTEN": "not-a-port"], "listen"),
+        (["VEIL_LIMITS_BATCH_EVENTS": "lots"], "limits.batch_events"),
+        (["VEIL_SECURE_COOKIES": "maybe"], "secure_cookies"),
+        (["VEIL_LIMITS_PROPERTIES": "-1"], "limits.properties"),
+        (["VEIL_LISTNE": "127.0.0.1:1"], "VEIL_LISTNE"),
+    ])
+    func malformedEnvironmentValueIsAnErrorNamingTheKey(env: [String: String], key: String) {
+        #expect {
+            try ConfigLoader(environment: env).load(file: nil)
+        } throws: { error in
+            (error as? App.ConfigError)?.key == key
+        }
+    }
+
+    @Test func errorsCarryLineNumbers() {
+        let cases: [(String, Int, String)] = [
+            ("listen: 127.0.0.1:8080\nlimits:\n  batch_events: many\n", 3, "limits.batch_events"),
+            ("listen: 127.0.0.1:8080\n\nlistne: x\n", 3, "listne"),
+            ("sites:\n  - domain: a.com\n    identity: tracked\n", 3, "sites[0].identity"),
+            ("sites:\n  - domain: a.com\n  - domain: a.com\n", 3, "sites[1]"),
+            ("api: [1, 2]\n", 1, "api"),
+        ]
+        for (text, line, key) in cases {
+            let (dir, path) = write(text)
+            _ = dir
+            do {
+                _ = try ConfigLoader(environment: [:]).load(file: path)
+                Issue.record("expected an error for \(text)")
+            } catch {
+                #expect(error.line == line, "\(error)")
+                #expect(error.key == key, "\(error)")
+                #expect(error.description.hasPrefix(path + ":\(line): "))
+            }
+        }
+    }
+
+    @Test func invalidYAMLReportsItsLine() {
+        let (dir, path) = write("listen: 127.0.0.1:8080\nsites: [\n")
+        _ = dir
+        #expect { try ConfigLoader(environment: [:]).load(file: path) } throws: { ($0 as? App.ConfigError)?.line != nil }
+    }
+
+    @Test func describeRedactsSecrets() throws {
+        let config = try ConfigLoader(environment: ["VEIL_API_TOKEN": "super-secret-token", "VEIL_SECRET": String(repeating: "ab", count: 32)]).load(file: nil)
+        let text = ConfigLoader.describe(config)
+        #expect(!text.contains("super-secret-token"))
+        #expect(!text.contains("abababab"))
+        #expect(text.contains("api.token: \"<redacted>\""))
+        #expect(text.contains("listen: \"127.0.0.1:8080\""))
+    }
+
+    @Test func configFileResolution() {
+        let dir = TempDir()
+        let loader = ConfigLoader(environment: ["VEIL_CONFIG": "/etc/veil.yaml"])
+        #expect(loader.resolveFile(explicit: "/x.yaml", workingDirectory: dir.path) == "/x.yaml")
+        #expect(loader.resolveFile(explicit: nil, workingDirectory: dir.path) == "/etc/veil.yaml")
+        #expect(ConfigLoader(environment: [:]).resolveFile(explicit: nil, workingDirectory: dir.path) == nil)
+        _ = FileManager.default.createFile(atPath: dir.path + "/veil.yaml", contents: Data())
+        #expect(ConfigLoader(environment: [:]).resolveFile(explicit: nil, workingDirectory: dir.path) == dir.path + "/veil.yaml")
+    }
+}
