@@ -1,0 +1,154 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+import Storage
+@testable import Web
+
+enum Chromium {
+    static var path: String? {
+        ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// Required in CI (where `.ci/run` installs it); elsewhere the test is skipped with a note.
+    static var enabled: Bool { path != nil || ProcessInfo.processInfo.environment["CI"] != nil }
+
+    /// Loads `url` in headless Chromium until the page settles, with a normal desktop UA
+    /// (Veil drops HeadlessChrome as a bot, as it should).
+    static func load(_ url: String, profile: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(path, "chromium is not installed: apt-get install chromium"))
+        process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--user-data-dir=\(profile)",
+                             "--user-agent=\(TestData.userAgent)", "--virtual-time-budget=5000", "--dump-dom", url]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(90)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        if process.isRunning { process.terminate() }
+    }
+}
+
+@Suite("Real headless Chromium", .serialized)
+struct BrowserTests {
+    static func page(veilPort: Int, gpc: Bool) -> String {
+        """
+        <!doctype html><html><head>
+        \(gpc ? "<script>Object.defineProperty(navigator,'globalPrivacyControl',{get:function(){return true}});</script>" : "")
+        <script>window.veil={q:[],track:function(n,p){this.q.push([n,p])}};veil.track('queued_before_load',{plan:'pro'});</script>
+        <script defer src="http://127.0.0.1:\(veilPort)/v.js" data-site="localhost"></script>
+        <script>window.addEventListener('load',function(){veil.track('Signup',{plan:'team'});history.pushState({},'','/spa-next');});</script>
+        </head><body><p>test page</p></body></html>
+        """
+    }
+
+    @Test(.enabled(if: Chromium.enabled, "chromium is not installed; CI installs it"))
+    func snippetSendsPageviewsAndEventsFromARealBrowser() async throws {
+        let dir = TempDir()
+        let profile = TempDir()
+        try await withLiveVeil(TestData.config(dataDir: dir.path)) { veil in
+            let veilPort = try #require(veil.port)
+            // The page lives on another origin (another port), as a customer's site would.
+            let router = Router()
+            router.get("page") { _, _ in Response.html(Self.page(veilPort: veilPort, gpc: false)) }
+            router.get("gpc") { _, _ in Response.html(Self.page(veilPort: veilPort, gpc: true)) }
+            let pages = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestData.logger())
+            try await pages.test(.live) { pageClient in
+                let pagePort = try #require(pageClient.port)
+                try Chromium.load("http://127.0.0.1:\(pagePort)/gpc", profile: profile.path + "/gpc")
+                try Chromium.load("http://127.0.0.1:\(pagePort)/page", profile: profile.path + "/page")
+            }
+        }
+        let db = try VeilDatabase(folder: dir.path)
+        let events = try await db.events(site: "localhost")
+        let summary = events.map { "\($0.name) \($0.path) \($0.props ?? "")" }
+        #expect(Set(summary) == [
+            "pageview /page ",
+            "queued_before_load /page {\"plan\":\"pro\"}",
+            "Signup /page {\"plan\":\"team\"}",
+            "pageview /spa-next ",
+        ], "\(summary)")
+        // Nothing from the page whose browser signalled Global Privacy Control.
+        #expect(!events.contains { $0.path == "/gpc" })
+        #expect(Set(events.map(\.sessionID)).count == 1)
+        #expect(events.allSatisfy { $0.browser == "Chrome" && $0.os == "Linux" && $0.clientID?.count == 32 })
+    }
+}
+
+@Suite("Durability of the real binary")
+struct DurabilityTests {
+    static var binary: String? {
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("veil").path,
+            FileManager.default.currentDirectoryPath + "/.build/debug/veil",
+        ]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    static func freePort() throws -> Int {
+        // Bind port 0, read the port back, release it for the child process.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    static func post(_ url: String, _ body: String) async throws -> (Int, String) {
+        var request = URLRequest(url: URL(string: url)!)
+        request.httpMethod = "POST"
+        request.httpBody = Data(body.utf8)
+        request.setValue("text/plain", forHTTPHeaderField: "Content-Type")
+        request.setValue(TestData.userAgent, forHTTPHeaderField: "User-Agent")
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test(.enabled(if: binary != nil, "the veil binary is not built next to the tests"))
+    func acknowledgedEventsSurviveKill9() async throws {
+        let dir = TempDir()
+        let port = try Self.freePort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(Self.binary))
+        process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--data-dir", dir.path]
+        process.environment = ["PATH": "/usr/bin:/bin"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        // Wait for the health check.
+        var healthy = false
+        for _ in 0..<200 where !healthy {
+            if let (_, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!),
+               (response as? HTTPURLResponse)?.statusCode == 200 { healthy = true } else { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        try #require(healthy, "veil did not become healthy")
+        var acknowledged = 0
+        for i in 0..<50 {
+            let (status, _) = try await Self.post("http://127.0.0.1:\(port)/api/event", #"{"site":"localhost","name":"pageview","url":"http://localhost/p\#(i)"}"#)
+            if status == 202 { acknowledged += 1 }
+        }
+        let (status, body) = try await Self.post("http://127.0.0.1:\(port)/api/batch", #"{"site":"localhost","events":[{"name":"a","url":"http://localhost/"},{"name":"b","url":"http://localhost/"}]}"#)
+        #expect(status == 202 && body == #"{"accepted":2,"dropped":0}"#)
+        acknowledged += 2
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal)
+        let db = try VeilDatabase(folder: dir.path)
+        #expect(try await db.eventCount(site: "localhost") == acknowledged)
+        #expect(acknowledged == 52)
+    }
+}
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
