@@ -122,7 +122,7 @@ enum ConfigSchema {
         SchemaKey(path: "limits.name_length", kind: .int(1...10_000), secret: false, apply: { $0.limits.nameLength = $1.int }, read: { .int($0.limits.nameLength) }),
         SchemaKey(path: "limits.url_length", kind: .int(16...100_000), secret: false, apply: { $0.limits.urlLength = $1.int }, read: { .int($0.limits.urlLength) }),
         SchemaKey(path: "writer.flush_events", kind: .int(1...100_000), secret: false, apply: { $0.writer.flushEvents = $1.int }, read: { .int($0.writer.flushEvents) }),
-        SchemaKey(path: "writer.flush_interval_ms", kind: .int(0...10_000), secret: false,
+        SchemaKey(path: "writer.flush_interval_ms", kind: .int(0...60_000), secret: false,
                   apply: { $0.writer.flushInterval = .milliseconds($1.int) },
                   read: { c in .int(Int(c.writer.flushInterval.components.seconds * 1000 + c.writer.flushInterval.components.attoseconds / 1_000_000_000_000_000)) }),
         SchemaKey(path: "writer.queue_capacity", kind: .int(1...10_000_000), secret: false, apply: { $0.writer.capacity = $1.int }, read: { .int($0.writer.capacity) }),

@@ -32,7 +32,7 @@ public actor EventWriter {
     private var wake: CheckedContinuation<Void, Never>?
     private var idle = false
     private var stopping = false
-    private var stopped = false
+    private var lingering = true
 
     public init(database: VeilDatabase, settings: Settings, logger: Logger) {
         self.database = database
@@ -71,7 +71,7 @@ public actor EventWriter {
                 idle = false
                 continue
             }
-            if pendingEvents < settings.flushEvents && !stopping {
+            if pendingEvents < settings.flushEvents && lingering {
                 let interval = settings.flushInterval
                 let timer = Task { [weak self] in
                     try? await Task.sleep(for: interval)
@@ -82,12 +82,19 @@ public actor EventWriter {
             }
             await flush()
         }
-        stopped = true
+    }
+
+    /// Commits whatever is queued now, and from now on without waiting for more.
+    /// Called when shutdown begins, so in-flight requests are answered at once.
+    public func stopLingering() {
+        lingering = false
+        unpark()
     }
 
     /// Stops accepting work; `run` drains the queue and returns.
     public func stop() {
         stopping = true
+        lingering = false
         unpark()
     }
 

@@ -100,8 +100,8 @@ struct DurabilityTests {
         return Int(UInt16(bigEndian: addr.sin_port))
     }
 
-    static func post(_ url: String, _ body: String) async throws -> (Int, String) {
-        var request = URLRequest(url: URL(string: url)!)
+    static func post(_ url: String, _ body: String, timeout: TimeInterval = 60) async throws -> (Int, String) {
+        var request = URLRequest(url: URL(string: url)!, timeoutInterval: timeout)
         request.httpMethod = "POST"
         request.httpBody = Data(body.utf8)
         request.setValue("text/plain", forHTTPHeaderField: "Content-Type")
@@ -110,25 +110,30 @@ struct DurabilityTests {
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
     }
 
-    @Test(.enabled(if: binary != nil, "the veil binary is not built next to the tests"))
-    func acknowledgedEventsSurviveKill9() async throws {
-        let dir = TempDir()
-        let port = try Self.freePort()
+    /// Starts the binary on a free port and waits for `/healthz`.
+    static func start(dataDir: String, extra: [String] = []) async throws -> (Process, Int) {
+        let port = try freePort()
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(Self.binary))
-        process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--data-dir", dir.path]
+        process.executableURL = URL(fileURLWithPath: try #require(binary))
+        process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--data-dir", dataDir] + extra
         process.environment = ["PATH": "/usr/bin:/bin"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-        // Wait for the health check.
-        var healthy = false
-        for _ in 0..<200 where !healthy {
+        for _ in 0..<400 {
             if let (_, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!),
-               (response as? HTTPURLResponse)?.statusCode == 200 { healthy = true } else { try await Task.sleep(for: .milliseconds(50)) }
+               (response as? HTTPURLResponse)?.statusCode == 200 { return (process, port) }
+            try await Task.sleep(for: .milliseconds(50))
         }
-        try #require(healthy, "veil did not become healthy")
+        kill(process.processIdentifier, SIGKILL)
+        throw CancellationError()
+    }
+
+    @Test(.enabled(if: binary != nil, "the veil binary is not built next to the tests"))
+    func acknowledgedEventsSurviveKill9() async throws {
+        let dir = TempDir()
+        let (process, port) = try await Self.start(dataDir: dir.path)
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
         var acknowledged = 0
         for i in 0..<50 {
             let (status, _) = try await Self.post("http://127.0.0.1:\(port)/api/event", #"{"site":"localhost","name":"pageview","url":"http://localhost/p\#(i)"}"#)
@@ -143,6 +148,26 @@ struct DurabilityTests {
         let db = try VeilDatabase(folder: dir.path)
         #expect(try await db.eventCount(site: "localhost") == acknowledged)
         #expect(acknowledged == 52)
+    }
+
+    @Test(.enabled(if: binary != nil, "the veil binary is not built next to the tests"))
+    func sigtermFlushesWaitingEventsBeforeExiting() async throws {
+        let dir = TempDir()
+        // A 60 s flush interval: the event below waits in the queue, and only the shutdown can
+        // flush it before the client's 30 s timeout. Without the flush this test fails.
+        let (process, port) = try await Self.start(dataDir: dir.path, extra: ["--set", "writer.flush_interval_ms=60000", "--set", "writer.flush_events=1000"])
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        let pending = Task {
+            try await Self.post("http://127.0.0.1:\(port)/api/event", #"{"site":"localhost","name":"pageview","url":"http://localhost/late"}"#, timeout: 30)
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        kill(process.processIdentifier, SIGTERM)
+        let (status, body) = try await pending.value
+        #expect(status == 202 && body == #"{"accepted":1}"#)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let db = try VeilDatabase(folder: dir.path)
+        #expect(try await db.eventCount(site: "localhost") == 1)
     }
 }
 

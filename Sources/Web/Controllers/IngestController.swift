@@ -2,6 +2,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import Privacy
+import ServiceLifecycle
 import Storage
 
 /// `POST /api/event`, `POST /api/batch` and their CORS preflights.
@@ -88,11 +89,18 @@ struct IngestController: Sendable {
         }
         let outcomes: [InsertOutcome]
         do {
-            outcomes = try await writer.submit(clean)
-        } catch .queueFull {
+            // The server drains in-flight requests before the writer service is told to
+            // stop; a request waiting for its commit must not wait out the flush interval.
+            let writer = self.writer
+            outcomes = try await withGracefulShutdownHandler {
+                try await writer.submit(clean)
+            } onGracefulShutdown: {
+                Task { await writer.stopLingering() }
+            }
+        } catch StorageError.queueFull {
             await counters.recordOverload()
             throw APIError(.serviceUnavailable, "overloaded", "the write queue is full; retry shortly", headers: [.retryAfter: "1"])
-        } catch .shuttingDown {
+        } catch StorageError.shuttingDown {
             throw APIError(.serviceUnavailable, "shutting_down", "Veil is restarting; retry shortly", headers: [.retryAfter: "2"])
         } catch {
             context.logger.error("event write failed", metadata: ["error": "\(error)"])
