@@ -7,14 +7,17 @@ cd "$(dirname "$0")/.."
 duration="${1:-10}"
 connections="${2:-32}"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
-swift build -c release --product veil >/dev/null
-bin="$(swift build -c release --show-bin-path)/veil"
+# Same flags as scripts/release-smoke.sh, so the two share one build.
+swift build -c release --static-swift-stdlib --product veil >/dev/null
+bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/veil"
 work="$(mktemp -d)"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$bin" serve --listen "127.0.0.1:$port" --data-dir "$work/data" --set log_level=warning >"$work/log" 2>&1 &
+# Extra server flags (e.g. --set writer.flush_interval_ms=0) can be passed in BENCH_SERVER_ARGS.
+"$bin" serve --listen "127.0.0.1:$port" --data-dir "$work/data" --set log_level=warning ${BENCH_SERVER_ARGS:-} >"$work/log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+curl -sf "http://127.0.0.1:$port/healthz" >/dev/null || { echo "veil did not start:" >&2; cat "$work/log" >&2; exit 1; }
 
 # 5,000 distinct visitors (user agents) so sessions are looked up and created as in real traffic.
 cat >"$work/single.lua" <<'LUA'
