@@ -36,6 +36,7 @@ extension VeilDatabase {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
                 var seenClientIDs = Set<String>()
+                var liveSessions: [SessionKey: (id: Int64, lastSeen: Int64)] = [:]
                 for event in events {
                     if let clientID = event.clientID {
                         let key = event.site + "\u{0}" + clientID
@@ -49,8 +50,16 @@ extension VeilDatabase {
                     let isPageview = event.name == "pageview"
                     var visitor = event.visitorCandidates[0]
                     var sessionID: Int64?
+                    let cutoff = event.timestamp - sessionTimeoutMillis
                     for candidate in event.visitorCandidates {
-                        if let row = try Row.fetchOne(findSession, arguments: [event.site, Data(candidate), event.timestamp - sessionTimeoutMillis]) {
+                        // Events of one batch usually share a visitor: look in this
+                        // transaction's sessions before asking SQLite.
+                        if let live = liveSessions[SessionKey(site: event.site, visitor: candidate)], live.lastSeen >= cutoff {
+                            sessionID = live.id
+                            visitor = candidate
+                            break
+                        }
+                        if let row = try Row.fetchOne(findSession, arguments: [event.site, Data(candidate), cutoff]) {
                             sessionID = row[0]
                             visitor = candidate
                             break
@@ -61,6 +70,8 @@ extension VeilDatabase {
                                                            event.referrerHost, event.browser, event.os, event.device])
                         sessionID = db.lastInsertedRowID
                     }
+                    let key = SessionKey(site: event.site, visitor: visitor)
+                    liveSessions[key] = (sessionID!, max(liveSessions[key]?.lastSeen ?? event.timestamp, event.timestamp))
                     try touchSession.execute(arguments: [event.timestamp, isPageview, event.path, isPageview ? 1 : 0, sessionID])
                     try insertEvent.execute(arguments: [
                         event.site, event.timestamp, event.name, event.host, event.path,
@@ -75,6 +86,11 @@ extension VeilDatabase {
             }
         }
     }
+}
+
+private struct SessionKey: Hashable {
+    var site: String
+    var visitor: [UInt8]
 }
 
 // MARK: - Reading events (tests, export)
