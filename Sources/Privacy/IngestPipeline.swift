@@ -12,10 +12,19 @@ public struct ActiveSalts: Sendable {
 /// The ingest pipeline: a named list of `drop_*` checks and `put_*` enrichments run in
 /// order over one event. The first drop wins and names its reason.
 public struct IngestPipeline: Sendable {
+    /// Facts about the request, computed once however many events it carries.
+    public struct RequestMemo: Sendable {
+        var agent: ReducedUserAgent?
+        var visitorsBySite: [String: [[UInt8]]] = [:]
+
+        public init() {}
+    }
+
     /// Work in progress through the steps.
     public struct Work: Sendable {
         public let raw: RawEvent
         public let context: IngestContext
+        public var memo: RequestMemo
         public var site: SiteRules?
         public var agent: ReducedUserAgent?
         public var url: URLParts.Cleaned?
@@ -60,7 +69,8 @@ public struct IngestPipeline: Sendable {
             work.site!.honorGPC && work.context.globalPrivacyControl ? .globalPrivacyControl : nil
         },
         Step(name: "drop_bot") { work, _ in
-            let agent = ReducedUserAgent.reduce(work.context.userAgent)
+            let agent = work.memo.agent ?? ReducedUserAgent.reduce(work.context.userAgent)
+            work.memo.agent = agent
             work.agent = agent
             return agent.isBot ? .bot : nil
         },
@@ -79,18 +89,30 @@ public struct IngestPipeline: Sendable {
         },
         Step(name: "put_visitor") { work, pipeline in
             let site = work.site!.domain.lowercased()
+            if let known = work.memo.visitorsBySite[site] {
+                work.visitors = known
+                return nil
+            }
             var candidates = [VisitorHasher.hash(salt: pipeline.salts.current, site: site, clientIP: work.context.clientIP, userAgent: work.context.userAgent)]
             if let previous = pipeline.salts.previous {
                 candidates.append(VisitorHasher.hash(salt: previous, site: site, clientIP: work.context.clientIP, userAgent: work.context.userAgent))
             }
             work.visitors = candidates
+            work.memo.visitorsBySite[site] = candidates
             return nil
         },
     ]
 
     /// Runs every step over one event.
     public func run(_ raw: RawEvent, context: IngestContext) -> Result<CleanEvent, DropReason> {
-        var work = Work(raw: raw, context: context)
+        var memo = RequestMemo()
+        return run(raw, context: context, memo: &memo)
+    }
+
+    /// Runs every step over one event of a request, reusing per-request work in `memo`.
+    public func run(_ raw: RawEvent, context: IngestContext, memo: inout RequestMemo) -> Result<CleanEvent, DropReason> {
+        var work = Work(raw: raw, context: context, memo: memo)
+        defer { memo = work.memo }
         for step in Self.steps {
             if let reason = step.run(&work, self) { return .failure(reason) }
         }

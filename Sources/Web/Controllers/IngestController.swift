@@ -78,8 +78,9 @@ struct IngestController: Sendable {
         var clean: [CleanEvent] = []
         var lastReason: DropReason?
         var dropped = 0
+        var memo = IngestPipeline.RequestMemo()
         for event in events {
-            switch pipeline.run(event, context: ctx) {
+            switch pipeline.run(event, context: ctx, memo: &memo) {
             case .success(let e): clean.append(e)
             case .failure(let reason):
                 dropped += 1
