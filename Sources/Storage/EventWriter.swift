@@ -144,9 +144,15 @@ public struct EventWriterService: Service {
     }
 
     public func run() async throws {
-        await withGracefulShutdownHandler {
-            await writer.run()
-        } onGracefulShutdown: {
+        // Graceful shutdown drains the queue; cancellation (another service failed, e.g.
+        // the server could not bind its port) must end the loop too, or the process hangs.
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await writer.run()
+            } onGracefulShutdown: {
+                Task { await writer.stop() }
+            }
+        } onCancel: {
             Task { await writer.stop() }
         }
     }

@@ -47,7 +47,6 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
         throw StartupError.dataFolder("\(error). Check that the data folder (data_dir: \(config.dataDir)) is writable, or choose another with --data-dir or VEIL_DATA_DIR.")
     }
     let secret = try loadSecret(config: config, random: environment.random, logger: logger)
-    try await ensureAdmin(config: config, database: database, environment: environment)
 
     let clock = environment.clock
     let writer = EventWriter(database: database, settings: config.writer, logger: logger)
@@ -78,6 +77,13 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
             let host = config.listenHost.contains(":") ? "[\(config.listenHost)]" : config.listenHost
             logger.notice("Veil is listening on http://\(host):\(port) — open http://\(host):\(port)/ to sign in, or http://\(host):\(port)/demo to see a visit counted",
                           metadata: ["data_dir": "\(config.dataDir)", "sites": "\(config.sites.map(\.domain).joined(separator: ","))"])
+            // Only once the port is bound: a first start that fails (port in use) must not
+            // print a one-time password and then lose it.
+            do {
+                try await ensureAdmin(config: config, database: database, environment: environment)
+            } catch {
+                logger.error("could not create the dashboard user", metadata: ["error": "\(error)"])
+            }
         },
         logger: logger
     )

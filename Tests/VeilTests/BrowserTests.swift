@@ -169,6 +169,62 @@ struct DurabilityTests {
         let db = try VeilDatabase(folder: dir.path)
         #expect(try await db.eventCount(site: "localhost") == 1)
     }
+
+    /// Runs the binary to completion (or kills it after 60 s) and returns its exit status and output.
+    static func runToExit(_ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(binary))
+        process.arguments = arguments
+        process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        return (process.terminationStatus, String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+    }
+
+    @Test(.enabled(if: binary != nil, "the veil binary is not built next to the tests"))
+    func portInUseExitsWithAClearMessageAndCreatesNoAdmin() throws {
+        let dir = TempDir()
+        // Hold a listening socket on a port so veil cannot bind it.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        listen(fd, 1)
+        let port = Int(UInt16(bigEndian: addr.sin_port))
+        let (status, output) = try Self.runToExit(["--listen", "127.0.0.1:\(port)", "--data-dir", dir.path + "/data"])
+        #expect(status == 1)
+        #expect(output.contains("the port is already in use"), "\(output)")
+        #expect(!output.contains("password="), "a one-time password was printed by a start that failed")
+    }
+
+    @Test(.enabled(if: binary != nil, "the veil binary is not built next to the tests"))
+    func configAndDataFolderErrorsNameTheProblem() throws {
+        let dir = TempDir()
+        let bad = dir.path + "/bad.yaml"
+        _ = FileManager.default.createFile(atPath: bad, contents: Data("listen: 127.0.0.1:8080\nlimits:\n  batch_events: many\n".utf8))
+        let (status, output) = try Self.runToExit(["check-config", bad])
+        #expect(status == 2)
+        #expect(output.contains("bad.yaml:3: limits.batch_events: expected a whole number"), "\(output)")
+        let (envStatus, envOutput) = try Self.runToExit(["check-config"], environment: ["VEIL_LIMITS_BATCH_EVENTS": "lots"])
+        #expect(envStatus == 2 && envOutput.contains("VEIL_LIMITS_BATCH_EVENTS"), "\(envOutput)")
+        let (okStatus, okOutput) = try Self.runToExit(["check-config"], environment: ["VEIL_API_TOKEN": "tok-secret"])
+        #expect(okStatus == 0 && okOutput.contains("api.token: \"<redacted>\"") && !okOutput.contains("tok-secret"))
+        // A data folder that cannot be created (its parent is a file).
+        let file = dir.path + "/file"
+        _ = FileManager.default.createFile(atPath: file, contents: Data())
+        let (dataStatus, dataOutput) = try Self.runToExit(["--listen", "127.0.0.1:0", "--data-dir", file + "/data"])
+        #expect(dataStatus == 1)
+        #expect(dataOutput.contains("data folder") && dataOutput.contains("writable"), "\(dataOutput)")
+    }
 }
 
 #if canImport(FoundationNetworking)

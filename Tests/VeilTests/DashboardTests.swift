@@ -116,7 +116,7 @@ struct DashboardTests {
         let dir = TempDir()
         var config = TestData.config(dataDir: dir.path)
         config.adminPasswordHash = ""
-        _ = try await buildApplication(config: config, environment: TestData.environment())
+        try await withLiveVeil(config) { _ in }
         let db = try VeilDatabase(folder: dir.path)
         let user = try #require(try await db.user(named: "admin"))
         #expect(user.passwordHash.hasPrefix("pbkdf2-sha256$"))
@@ -124,7 +124,7 @@ struct DashboardTests {
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
         // A second start keeps the same user and secret.
         let secret = try String(contentsOfFile: dir.path + "/secret.key", encoding: .utf8)
-        _ = try await buildApplication(config: config, environment: TestData.environment())
+        try await withLiveVeil(config) { _ in }
         #expect(try await db.user(named: "admin")?.passwordHash == user.passwordHash)
         #expect(try String(contentsOfFile: dir.path + "/secret.key", encoding: .utf8) == secret)
     }
