@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Foundation
 
 /// The wall clock, injected everywhere time matters so tests can move it.
 public struct TimeSource: Sendable {
@@ -12,9 +8,5 @@ public struct TimeSource: Sendable {
         self.nowMillis = nowMillis
     }
 
-    public static let system = TimeSource {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-    }
+    public static let system = TimeSource { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
 }

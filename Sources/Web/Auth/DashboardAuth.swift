@@ -62,6 +62,14 @@ struct DashboardAuth: Sendable {
         return (token, Cookie(name: Self.loginCSRFCookie, value: token, maxAge: 3600, path: "/login", secure: secureCookies, httpOnly: true, sameSite: .strict))
     }
 
+    /// API access: the configured bearer token, or (without an Authorization header) a
+    /// signed-in dashboard session. Throws a 401 JSON error otherwise.
+    func requireAPIAccess(_ request: Request, apiToken: String) async throws {
+        if Self.bearerMatches(request, token: apiToken) { return }
+        if request.headers[.authorization] == nil, try await signedIn(request) != nil { return }
+        throw APIError(.unauthorized, "unauthorized", "send Authorization: Bearer <api.token> or sign in", headers: [.wwwAuthenticate: "Bearer"])
+    }
+
     /// Whether the `Authorization: Bearer` header carries the configured API token.
     static func bearerMatches(_ request: Request, token: String) -> Bool {
         guard !token.isEmpty, let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { return false }

@@ -16,19 +16,13 @@ struct StatsController: Sendable {
     }
 
     @Sendable func overview(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        try await authorize(request)
+        try await auth.requireAPIAccess(request, apiToken: config.apiToken)
         let q = request.uri.queryParameters
         guard let domain = q["site"].map(String.init), !domain.isEmpty else { throw APIError(.badRequest, "missing_site", "site is required") }
         guard let site = config.site(domain) else { throw APIError(.notFound, "unknown_site", "there is no site \"\(domain)\" in the config") }
         let range = try OverviewRange.resolve(range: q["range"].map(String.init), from: q["from"].map(String.init), to: q["to"].map(String.init), now: clock.nowMillis())
         let data = try await OverviewData.load(database: database, site: site.domain.lowercased(), range: range)
         return .json(data.json)
-    }
-
-    private func authorize(_ request: Request) async throws {
-        if DashboardAuth.bearerMatches(request, token: config.apiToken) { return }
-        if request.headers[.authorization] == nil, try await auth.signedIn(request) != nil { return }
-        throw APIError(.unauthorized, "unauthorized", "send Authorization: Bearer <api.token> or sign in", headers: [.wwwAuthenticate: "Bearer"])
     }
 }
 
@@ -65,11 +59,7 @@ struct SystemController: Sendable {
     }
 
     @Sendable func metrics(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        var allowed = DashboardAuth.bearerMatches(request, token: config.apiToken)
-        if !allowed { allowed = try await auth.signedIn(request) != nil }
-        guard allowed else {
-            throw APIError(.unauthorized, "unauthorized", "send Authorization: Bearer <api.token> or sign in", headers: [.wwwAuthenticate: "Bearer"])
-        }
+        try await auth.requireAPIAccess(request, apiToken: config.apiToken)
         var text = await counters.prometheusText()
         text += "# TYPE veil_write_queue_events gauge\nveil_write_queue_events \(await writer.queuedEvents)\n"
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: .init(string: text)))
