@@ -156,6 +156,17 @@ struct ConfigLoader {
                                           message: "expected one of \(IdentityMode.allCases.map(\.rawValue).joined(separator: ", ")), got \(quoteYAML(text))")
                     }
                     site.identity = mode
+                case "scrub_patterns", "property_allowlist":
+                    guard case .sequence(let list) = v else { throw ConfigError(source: source, line: line(v), key: "\(p).\(name)", message: "expected a list") }
+                    var items: [String] = []
+                    for item in list {
+                        guard let text = item.scalar?.string else { throw ConfigError(source: source, line: line(item), key: "\(p).\(name)", message: "expected a list of strings") }
+                        if name == "scrub_patterns", !PIIScrubber.isValidPattern(text) {
+                            throw ConfigError(source: source, line: line(item), key: "\(p).scrub_patterns", message: "\(quoteYAML(text)) is not a valid regular expression")
+                        }
+                        items.append(text)
+                    }
+                    if name == "scrub_patterns" { site.scrubPatterns = items } else { site.propertyAllowlist = items }
                 case "honor_dnt": site.honorDNT = try bool()
                 case "honor_gpc": site.honorGPC = try bool()
                 default:
@@ -239,6 +250,8 @@ struct ConfigLoader {
             lines.append("    identity: \(site.identity.rawValue)")
             lines.append("    honor_dnt: \(site.honorDNT)")
             lines.append("    honor_gpc: \(site.honorGPC)")
+            lines.append("    scrub_patterns: [\(site.scrubPatterns.map(quoteYAML).joined(separator: ", "))]")
+            lines.append("    property_allowlist: [\(site.propertyAllowlist.map(quoteYAML).joined(separator: ", "))]")
         }
         return lines.joined(separator: "\n")
     }

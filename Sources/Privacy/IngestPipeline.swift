@@ -31,6 +31,9 @@ public struct IngestPipeline: Sendable {
         public var referrerHost: String?
         public var referrerPath: String?
         public var visitors: [[UInt8]] = []
+        public var name: String = ""
+        public var props: [(String, String)] = []
+        public var scrubbed: [PIIScrubber.Kind: Int] = [:]
     }
 
     public struct Step: Sendable {
@@ -87,6 +90,27 @@ public struct IngestPipeline: Sendable {
             work.referrerPath = ref.path == "/" ? nil : ref.path
             return nil
         },
+        Step(name: "put_scrubbed") { work, _ in
+            // Personal data in any free-text field becomes a typed placeholder before storage.
+            let site = work.site!
+            let scrubber = PIIScrubber()
+            var counts: [PIIScrubber.Kind: Int] = [:]
+            func clean(_ text: String) -> String {
+                let r = scrubber.scrub(text, extraPatterns: site.scrubPatterns)
+                for (kind, n) in r.counts { counts[kind, default: 0] += n }
+                return r.text
+            }
+            work.url!.host = clean(work.url!.host)
+            work.url!.path = clean(work.url!.path)
+            work.url!.query = work.url!.query.map { ($0.0, clean($0.1)) }
+            work.referrerHost = work.referrerHost.map(clean)
+            work.referrerPath = work.referrerPath.map(clean)
+            work.name = clean(work.raw.name)
+            let allow = Set(site.propertyAllowlist)
+            work.props = work.raw.props.filter { allow.isEmpty || allow.contains($0.0) }.map { (clean($0.0), clean($0.1)) }
+            work.scrubbed = counts
+            return nil
+        },
         Step(name: "put_visitor") { work, pipeline in
             let site = work.site!.domain.lowercased()
             if let known = work.memo.visitorsBySite[site] {
@@ -118,21 +142,23 @@ public struct IngestPipeline: Sendable {
         }
         let agent = work.agent!
         let url = work.url!
-        return .success(CleanEvent(
+        var event = CleanEvent(
             site: work.site!.domain.lowercased(),
             timestamp: context.receivedAt,
-            name: raw.name,
+            name: work.name,
             host: url.host,
             path: url.path,
             query: url.query,
             referrerHost: work.referrerHost,
             referrerPath: work.referrerPath,
-            props: raw.props,
+            props: work.props,
             clientID: raw.clientID,
             visitorCandidates: work.visitors,
             browser: agent.browser,
             os: agent.os,
             device: agent.device
-        ))
+        )
+        event.scrubbed = work.scrubbed
+        return .success(event)
     }
 }

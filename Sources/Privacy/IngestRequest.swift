@@ -68,6 +68,8 @@ public struct CleanEvent: Sendable, Equatable {
     public var browser: String
     public var os: String
     public var device: String
+    /// How many values of each kind the scrubber replaced in this event (for metrics).
+    public var scrubbed: [PIIScrubber.Kind: Int] = [:]
 
     public init(site: String, timestamp: Int64, name: String, host: String, path: String, query: [(String, String)] = [], referrerHost: String? = nil, referrerPath: String? = nil, props: [(String, String)] = [], clientID: String? = nil, visitorCandidates: [[UInt8]], browser: String = "Unknown", os: String = "Unknown", device: String = "desktop") {
         self.site = site

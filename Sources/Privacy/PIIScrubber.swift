@@ -9,6 +9,8 @@
 public struct PIIScrubber: Sendable {
     public enum Kind: String, Sendable, CaseIterable, Hashable {
         case email, phone, card, iban, ip, ssn, token
+        /// A match of a site's own `scrub_patterns`.
+        case redacted
         public var placeholder: String { "[\(rawValue)]" }
     }
 
@@ -43,6 +45,26 @@ public struct PIIScrubber: Sendable {
         guard !counts.isEmpty else { return Result(text: text, counts: [:]) }
         out.append(contentsOf: bytes[copiedUpTo...])
         return Result(text: String(decoding: out, as: UTF8.self), counts: counts)
+    }
+
+    /// Scrubs with the built-in kinds, then replaces matches of a site's own patterns
+    /// (validated when the config is loaded) with `[redacted]`.
+    public func scrub(_ text: String, extraPatterns: [String]) -> Result {
+        var result = scrub(text)
+        for pattern in extraPatterns {
+            guard let regex = try? Regex(pattern).ignoresCase() else { continue }
+            let matches = result.text.matches(of: regex).count
+            if matches > 0 {
+                result.text = result.text.replacing(regex, with: Kind.redacted.placeholder)
+                result.counts[.redacted, default: 0] += matches
+            }
+        }
+        return result
+    }
+
+    /// Whether a site pattern compiles (config validation).
+    public static func isValidPattern(_ pattern: String) -> Bool {
+        (try? Regex(pattern)) != nil && !pattern.isEmpty
     }
 
     /// The first kind matching at `i`, most specific first.

@@ -12,13 +12,20 @@ public struct SiteRules: Sendable, Equatable {
     public var identity: IdentityMode
     public var honorDNT: Bool
     public var honorGPC: Bool
+    /// Extra regular expressions whose matches are replaced by `[redacted]` (case-insensitive).
+    public var scrubPatterns: [String]
+    /// When not empty, only these property keys are kept; others are dropped at ingest.
+    public var propertyAllowlist: [String]
 
-    public init(domain: String, origins: [String] = [], identity: IdentityMode = .cookieless, honorDNT: Bool = true, honorGPC: Bool = true) {
+    public init(domain: String, origins: [String] = [], identity: IdentityMode = .cookieless, honorDNT: Bool = true, honorGPC: Bool = true,
+                scrubPatterns: [String] = [], propertyAllowlist: [String] = []) {
         self.domain = domain
         self.origins = origins
         self.identity = identity
         self.honorDNT = honorDNT
         self.honorGPC = honorGPC
+        self.scrubPatterns = scrubPatterns
+        self.propertyAllowlist = propertyAllowlist
     }
 
     /// Whether a browser `Origin` may send events for this site: the site's own host,

@@ -8,6 +8,7 @@ public actor IngestCounters {
     private var drops: [String: Int] = [:]
     private var rejections: [String: Int] = [:]
     private var overloads = 0
+    private var scrubbed: [String: Int] = [:]
     private var warnedUnknownSites = Set<String>()
     private let logger: Logger
 
@@ -36,6 +37,21 @@ public actor IngestCounters {
     }
 
     func recordOverload() { overloads += 1 }
+
+    /// Values the PII scrubber replaced, per kind and site. Never the matched text.
+    func recordScrubbed(_ counts: [PIIScrubber.Kind: Int], site: String) {
+        for (kind, n) in counts { scrubbed["\(kind.rawValue)|\(site)", default: 0] += n }
+    }
+
+    /// Replacements per kind for one site (the settings page and tests).
+    public func scrubbedCounts(site: String) -> [PIIScrubber.Kind: Int] {
+        var out: [PIIScrubber.Kind: Int] = [:]
+        for (key, n) in scrubbed {
+            let parts = key.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false)
+            if parts.count == 2, String(parts[1]) == site, let kind = PIIScrubber.Kind(rawValue: String(parts[0])) { out[kind] = n }
+        }
+        return out
+    }
 
     public struct Snapshot: Sendable {
         public var accepted: Int
@@ -66,6 +82,11 @@ public actor IngestCounters {
         for d in s.drops { lines.append("veil_events_dropped_total{reason=\"\(label(d.reason))\",site=\"\(label(d.site))\"} \(d.count)") }
         lines.append("# TYPE veil_ingest_rejected_total counter")
         for r in s.rejections { lines.append("veil_ingest_rejected_total{error=\"\(label(r.code))\"} \(r.count)") }
+        lines.append("# TYPE veil_pii_scrubbed_total counter")
+        for (key, n) in scrubbed.sorted(by: { $0.key < $1.key }) {
+            let parts = key.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false)
+            lines.append("veil_pii_scrubbed_total{kind=\"\(label(String(parts[0])))\",site=\"\(label(String(parts[1])))\"} \(n)")
+        }
         lines.append("# TYPE veil_ingest_overloaded_total counter")
         lines.append("veil_ingest_overloaded_total \(s.overloads)")
         return lines.joined(separator: "\n") + "\n"

@@ -79,15 +79,19 @@ struct IngestController: Sendable {
         var lastReason: DropReason?
         var dropped = 0
         var memo = IngestPipeline.RequestMemo()
+        var scrubbed: [String: [PIIScrubber.Kind: Int]] = [:]
         for event in events {
             switch pipeline.run(event, context: ctx, memo: &memo) {
-            case .success(let e): clean.append(e)
+            case .success(let e):
+                clean.append(e)
+                for (kind, n) in e.scrubbed { scrubbed[e.site, default: [:]][kind, default: 0] += n }
             case .failure(let reason):
                 dropped += 1
                 lastReason = reason
                 await counters.recordDrop(reason, site: event.site)
             }
         }
+        for (site, counts) in scrubbed { await counters.recordScrubbed(counts, site: site) }
         let outcomes: [InsertOutcome]
         do {
             // The server drains in-flight requests before the writer service is told to
