@@ -167,6 +167,19 @@ struct ConfigLoader {
                         items.append(text)
                     }
                     if name == "scrub_patterns" { site.scrubPatterns = items } else { site.propertyAllowlist = items }
+                case "retention":
+                    guard case .mapping(let r) = v else { throw ConfigError(source: source, line: line(v), key: "\(p).retention", message: "expected events_days and replays_days") }
+                    for (rk, rv) in r {
+                        let rname = rk.scalar?.string ?? ""
+                        guard rname == "events_days" || rname == "replays_days" else {
+                            throw ConfigError(source: source, line: line(rk), key: "\(p).retention.\(rname)", message: "unknown key; retention has events_days and replays_days")
+                        }
+                        guard case .scalar(let sv) = rv else { throw ConfigError(source: source, line: line(rv), key: "\(p).retention.\(rname)", message: "expected a number of days") }
+                        switch SchemaKey.Kind.int(1...36_500).parse(sv.string) {
+                        case .ok(let days): if rname == "events_days" { site.eventsRetentionDays = days.int } else { site.replaysRetentionDays = days.int }
+                        case .bad(let message): throw ConfigError(source: source, line: line(rv), key: "\(p).retention.\(rname)", message: message)
+                        }
+                    }
                 case "honor_dnt": site.honorDNT = try bool()
                 case "honor_gpc": site.honorGPC = try bool()
                 default:
@@ -252,6 +265,7 @@ struct ConfigLoader {
             lines.append("    honor_gpc: \(site.honorGPC)")
             lines.append("    scrub_patterns: [\(site.scrubPatterns.map(quoteYAML).joined(separator: ", "))]")
             lines.append("    property_allowlist: [\(site.propertyAllowlist.map(quoteYAML).joined(separator: ", "))]")
+            lines.append("    retention: {events_days: \(site.eventsRetentionDays), replays_days: \(site.replaysRetentionDays)}")
         }
         return lines.joined(separator: "\n")
     }

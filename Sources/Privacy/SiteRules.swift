@@ -16,6 +16,10 @@ public struct SiteRules: Sendable, Equatable {
     public var scrubPatterns: [String]
     /// When not empty, only these property keys are kept; others are dropped at ingest.
     public var propertyAllowlist: [String]
+    /// Days events (and their sessions) are kept before the retention service deletes them.
+    public var eventsRetentionDays: Int = 395
+    /// Days session recordings are kept (used by session replay).
+    public var replaysRetentionDays: Int = 30
 
     public init(domain: String, origins: [String] = [], identity: IdentityMode = .cookieless, honorDNT: Bool = true, honorGPC: Bool = true,
                 scrubPatterns: [String] = [], propertyAllowlist: [String] = []) {

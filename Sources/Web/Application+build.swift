@@ -87,7 +87,9 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
         },
         logger: logger
     )
-    app.addServices(EventWriterService(writer: writer), SaltRotationService(keeper: salts, clock: clock, logger: logger))
+    let retention = RetentionService(database: database, policies: config.sites.map { .init(site: $0.domain.lowercased(), eventsDays: $0.eventsRetentionDays) },
+                                     clock: clock, logger: logger)
+    app.addServices(EventWriterService(writer: writer), SaltRotationService(keeper: salts, clock: clock, logger: logger), retention)
     return app
 }
 

@@ -177,9 +177,10 @@ struct TemplateTests {
         let data = OverviewData(site: hostile, range: try OverviewRange.resolve(range: "7d", from: nil, to: nil, now: TestData.midnight),
                                 totals: OverviewTotals(visitors: 1, pageviews: 2, sessions: 1, bounces: 0, totalDurationMillis: 65_000),
                                 series: [SeriesPoint(start: TestData.midnight, visitors: 1, pageviews: 2)], pages: [row], referrers: [row], events: [row])
-        let html = pages.render(SitePage(data: data, snippet: hostile, username: hostile, csrf: hostile), template: "site")
+        let html = pages.render(SitePage(data: data, snippet: hostile, retentionDays: 395, oldestEvent: TestData.midnight, username: hostile, csrf: hostile), template: "site")
         assertEscaped(html)
         #expect(html.contains("1m 05s"))
+        #expect(html.contains("Events are kept for 395 days and then deleted automatically; the oldest event held is from 2026-11-20."))
         // Each of the three tables renders its row (a marker distinct from the other fields).
         #expect(html.components(separatedBy: "&amp;-row</span>").count - 1 == 3)
         for name in VeilAssets.EmbeddedAssets.templates.keys {

@@ -90,7 +90,9 @@ struct DashboardController: Sendable {
         let q = request.uri.queryParameters
         let range = try OverviewRange.resolve(range: q["range"].map(String.init), from: q["from"].map(String.init), to: q["to"].map(String.init), now: clock.nowMillis())
         let data = try await OverviewData.load(database: database, site: site.domain.lowercased(), range: range)
-        let page = SitePage(data: data, snippet: Snippet.tag(for: site, config: config, request: request), username: signed.user.username, csrf: signed.csrf)
+        let oldest = try await database.firstEventTime(site: site.domain.lowercased())
+        let page = SitePage(data: data, snippet: Snippet.tag(for: site, config: config, request: request), retentionDays: site.eventsRetentionDays,
+                            oldestEvent: oldest, username: signed.user.username, csrf: signed.csrf)
         return .html(pages.render(page, template: "site"))
     }
 

@@ -27,12 +27,14 @@ struct SitePage: Sendable {
     var chart: Chart
     var tables: [Table]
     var snippet: String
+    /// The site's retention policy and the oldest data held, in words.
+    var retention: String
     var signedIn = true
     var username: String
     var csrf: String
     var version = VeilVersion.string
 
-    init(data: OverviewData, snippet: String, username: String, csrf: String) {
+    init(data: OverviewData, snippet: String, retentionDays: Int, oldestEvent: Int64?, username: String, csrf: String) {
         let domainPath = data.site.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? data.site
         self.domain = data.site
         self.domainPath = domainPath
@@ -64,6 +66,8 @@ struct SitePage: Sendable {
             table("Custom events", "Event", "Events", data.events, "No custom events yet. Call veil.track(\"Name\", {…}) from your site."),
         ]
         self.snippet = snippet
+        let oldest = oldestEvent.map { "the oldest event held is from \(OverviewRange.dateString(day: $0 / OverviewRange.day))" } ?? "no events are held yet"
+        self.retention = "Events are kept for \(retentionDays) days and then deleted automatically; \(oldest)."
         self.username = username
         self.csrf = csrf
     }

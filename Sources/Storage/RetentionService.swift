@@ -1,0 +1,55 @@
+import Logging
+import Privacy
+import ServiceLifecycle
+
+/// Deletes data past each site's retention period: at start, then once a day.
+public struct RetentionService: Service {
+    /// Site domain and the days its events are kept.
+    public struct Policy: Sendable {
+        public var site: String
+        public var eventsDays: Int
+
+        public init(site: String, eventsDays: Int) {
+            self.site = site
+            self.eventsDays = eventsDays
+        }
+    }
+
+    let database: VeilDatabase
+    let policies: [Policy]
+    let clock: TimeSource
+    let logger: Logger
+
+    public init(database: VeilDatabase, policies: [Policy], clock: TimeSource, logger: Logger) {
+        self.database = database
+        self.policies = policies
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// One pass over every site; returns the events deleted per site.
+    @discardableResult
+    public func purgeOnce() async -> [String: Int] {
+        var deleted: [String: Int] = [:]
+        for policy in policies {
+            let cutoff = clock.nowMillis() - Int64(policy.eventsDays) * SaltSchedule.millisPerDay
+            do {
+                let (events, sessions) = try await database.purgeExpired(site: policy.site, cutoff: cutoff)
+                deleted[policy.site] = events
+                if events > 0 || sessions > 0 {
+                    logger.info("retention: deleted expired data", metadata: ["site": "\(policy.site)", "events": "\(events)", "sessions": "\(sessions)", "days": "\(policy.eventsDays)"])
+                }
+            } catch {
+                logger.error("retention purge failed", metadata: ["site": "\(policy.site)", "error": "\(error)"])
+            }
+        }
+        return deleted
+    }
+
+    public func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            await purgeOnce()
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(86_400)) }
+        }
+    }
+}
