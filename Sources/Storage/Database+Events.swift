@@ -102,11 +102,7 @@ extension VeilDatabase {
                 try Row.fetchAll(db, sql: """
                     SELECT id, site, ts, name, host, path, query, referrer_host, referrer_path, props, visitor, session_id, browser, os, device, client_id
                     FROM events WHERE site = ? ORDER BY ts, id
-                    """, arguments: [site]).map { row in
-                    StoredEvent(id: row[0], site: row[1], timestamp: row[2], name: row[3], host: row[4], path: row[5], query: row[6],
-                                referrerHost: row[7], referrerPath: row[8], props: row[9], visitor: [UInt8](row[10] as Data),
-                                sessionID: row[11], browser: row[12], os: row[13], device: row[14], clientID: row[15])
-                }
+                    """, arguments: [site]).map(Self.event)
             }
         }
     }
@@ -117,10 +113,7 @@ extension VeilDatabase {
                 try Row.fetchAll(db, sql: """
                     SELECT id, site, visitor, started_at, last_seen, entry_path, exit_path, pageviews, events
                     FROM sessions WHERE site = ? ORDER BY started_at, id
-                    """, arguments: [site]).map { row in
-                    StoredSession(id: row[0], site: row[1], visitor: [UInt8](row[2] as Data), startedAt: row[3], lastSeen: row[4],
-                                  entryPath: row[5], exitPath: row[6], pageviews: row[7], events: row[8])
-                }
+                    """, arguments: [site]).map(Self.session)
             }
         }
     }

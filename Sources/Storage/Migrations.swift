@@ -66,6 +66,19 @@ enum Migrations {
                 ) STRICT;
                 """)
         }
+        migrator.registerMigration("2026-11-22 audit log") { db in
+            try db.execute(sql: """
+                CREATE TABLE audit_log (
+                    id INTEGER PRIMARY KEY,
+                    at INTEGER NOT NULL,              -- ms since 1970, UTC
+                    actor TEXT NOT NULL,              -- dashboard user, "api token" or "cli"
+                    action TEXT NOT NULL,             -- export or erase
+                    site TEXT NOT NULL,
+                    subject_hash TEXT NOT NULL,       -- SHA-256 of the subject selector, never the raw ID
+                    rows TEXT NOT NULL                -- JSON object of row counts per table
+                ) STRICT;
+                """)
+        }
         return migrator
     }
 }

@@ -1,0 +1,138 @@
+import Crypto
+import Foundation
+import GRDB
+import Privacy
+
+/// Who a data-subject request is about.
+public enum Subject: Sendable, Equatable, CustomStringConvertible {
+    /// A server-side session number. For cookieless sites the session's visitor hash is
+    /// the person for that day, so every session and event with that hash is included.
+    case session(Int64)
+
+    public var description: String {
+        switch self {
+        case .session(let id): return "session:\(id)"
+        }
+    }
+
+    /// What the audit log stores instead of the identifier.
+    public var auditHash: String { SHA256.hash(data: Array(description.utf8)).hexString }
+}
+
+/// Everything held about one subject.
+public struct SubjectRecords: Sendable, Equatable {
+    public var sessions: [StoredSession]
+    public var events: [StoredEvent]
+}
+
+public struct AuditEntry: Sendable, Equatable {
+    public var at: Int64
+    public var actor: String
+    public var action: String
+    public var site: String
+    public var subjectHash: String
+    public var rows: String
+
+    public init(at: Int64, actor: String, action: String, site: String, subjectHash: String, rows: String) {
+        self.at = at
+        self.actor = actor
+        self.action = action
+        self.site = site
+        self.subjectHash = subjectHash
+        self.rows = rows
+    }
+}
+
+// MARK: - Data-subject requests
+
+extension VeilDatabase {
+    /// The visitor hashes a subject resolves to (empty when nothing is held).
+    private static func visitors(_ db: Database, site: String, subject: Subject) throws -> [Data] {
+        switch subject {
+        case .session(let id):
+            return try Data.fetchAll(db, sql: "SELECT visitor FROM sessions WHERE site = ? AND id = ?", arguments: [site, id])
+        }
+    }
+
+    public func records(site: String, subject: Subject) async throws(StorageError) -> SubjectRecords {
+        try await Self.wrap {
+            try await pool.read { db in
+                var sessions: [StoredSession] = []
+                var events: [StoredEvent] = []
+                for visitor in try Self.visitors(db, site: site, subject: subject) {
+                    sessions += try Row.fetchAll(db, sql: """
+                        SELECT id, site, visitor, started_at, last_seen, entry_path, exit_path, pageviews, events
+                        FROM sessions WHERE site = ? AND visitor = ? ORDER BY started_at, id
+                        """, arguments: [site, visitor]).map(Self.session)
+                    events += try Row.fetchAll(db, sql: """
+                        SELECT id, site, ts, name, host, path, query, referrer_host, referrer_path, props, visitor, session_id, browser, os, device, client_id
+                        FROM events WHERE site = ? AND visitor = ? ORDER BY ts, id
+                        """, arguments: [site, visitor]).map(Self.event)
+                }
+                return SubjectRecords(sessions: sessions, events: events)
+            }
+        }
+    }
+
+    /// Deletes every row about the subject, then truncates the WAL so the deleted bytes
+    /// (overwritten by `secure_delete`) do not survive in it. Returns rows per table.
+    public func erase(site: String, subject: Subject) async throws(StorageError) -> [String: Int] {
+        let counts = try await Self.wrap {
+            try await pool.write { db in
+                var events = 0, sessions = 0
+                for visitor in try Self.visitors(db, site: site, subject: subject) {
+                    try db.execute(sql: "DELETE FROM events WHERE site = ? AND visitor = ?", arguments: [site, visitor])
+                    events += db.changesCount
+                    try db.execute(sql: "DELETE FROM sessions WHERE site = ? AND visitor = ?", arguments: [site, visitor])
+                    sessions += db.changesCount
+                }
+                return ["events": events, "sessions": sessions]
+            }
+        }
+        try await checkpoint()
+        return counts
+    }
+
+    public func appendAudit(_ entry: AuditEntry) async throws(StorageError) {
+        try await Self.wrap {
+            try await pool.write { db in
+                try db.execute(sql: "INSERT INTO audit_log(at, actor, action, site, subject_hash, rows) VALUES (?, ?, ?, ?, ?, ?)",
+                               arguments: [entry.at, entry.actor, entry.action, entry.site, entry.subjectHash, entry.rows])
+            }
+        }
+    }
+
+    public func auditLog(limit: Int = 200) async throws(StorageError) -> [AuditEntry] {
+        try await Self.wrap {
+            try await pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT at, actor, action, site, subject_hash, rows FROM audit_log ORDER BY at DESC, id DESC LIMIT ?", arguments: [limit])
+                    .map { AuditEntry(at: $0[0], actor: $0[1], action: $0[2], site: $0[3], subjectHash: $0[4], rows: $0[5]) }
+            }
+        }
+    }
+
+    /// Columns of every table, as SQLite reports them (to check `StoredFields`).
+    public func schemaColumns() async throws(StorageError) -> [String: [String]] {
+        try await Self.wrap {
+            try await pool.read { db in
+                var out: [String: [String]] = [:]
+                let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'grdb_migrations'")
+                for table in tables {
+                    out[table] = try db.columns(in: table).map(\.name)
+                }
+                return out
+            }
+        }
+    }
+
+    static func session(_ row: Row) -> StoredSession {
+        StoredSession(id: row[0], site: row[1], visitor: [UInt8](row[2] as Data), startedAt: row[3], lastSeen: row[4],
+                      entryPath: row[5], exitPath: row[6], pageviews: row[7], events: row[8])
+    }
+
+    static func event(_ row: Row) -> StoredEvent {
+        StoredEvent(id: row[0], site: row[1], timestamp: row[2], name: row[3], host: row[4], path: row[5], query: row[6],
+                    referrerHost: row[7], referrerPath: row[8], props: row[9], visitor: [UInt8](row[10] as Data),
+                    sessionID: row[11], browser: row[12], os: row[13], device: row[14], clientID: row[15])
+    }
+}

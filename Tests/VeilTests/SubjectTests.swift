@@ -1,0 +1,113 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+import Privacy
+@testable import Storage
+@testable import Web
+
+@Suite("Data-subject export and erasure")
+struct SubjectTests {
+    let minute: Int64 = 60_000
+
+    /// Visitor 1 has two sessions (a 40-minute gap) carrying distinctive values; visitor 2 one session.
+    func seed(_ db: VeilDatabase) async throws -> (subjectSession: Int64, otherSession: Int64) {
+        let t = TestData.midnight + 9 * 3_600_000
+        var a1 = TestData.clean(at: t, path: "/alpha-canary-7731", visitor: 1)
+        a1.props = [("note", "alpha-prop-canary-5512")]
+        let a2 = TestData.clean(at: t + 40 * minute, path: "/alpha-second-visit", visitor: 1)
+        var b = TestData.clean(at: t + 5 * minute, path: "/bravo-keep-me", visitor: 2)
+        b.props = [("note", "bravo-prop-keep")]
+        _ = try await db.insert([a1, b, a2], sessionTimeoutMillis: 30 * minute)
+        let sessions = try await db.sessions(site: "example.com")
+        return (sessions.first { $0.visitor == Array(repeating: 1, count: 16) }!.id, sessions.first { $0.visitor == Array(repeating: 2, count: 16) }!.id)
+    }
+
+    @Test func exportHoldsExactlyTheSubjectsRowsAndParses() async throws {
+        let dir = TempDir()
+        let db = try VeilDatabase(folder: dir.path)
+        let (session, _) = try await seed(db)
+        let requests = PrivacyRequests(database: db, clock: ManualTime(TestData.midnight + TestData.day).source)
+        let document = try await requests.export(site: "example.com", subject: .session(session), actor: "test")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(document.utf8)) as? [String: Any])
+        let events = try #require(json["events"] as? [[String: Any]])
+        let sessions = try #require(json["sessions"] as? [[String: Any]])
+        // Compare with a direct query of the subject's visitor hash.
+        let expected = try await db.events(site: "example.com").filter { $0.visitor == Array(repeating: 1, count: 16) }
+        #expect(events.compactMap { $0["id"] as? Int }.map(Int64.init) == expected.map(\.id))
+        #expect(Set(events.compactMap { $0["path"] as? String }) == ["/alpha-canary-7731", "/alpha-second-visit"])
+        #expect(sessions.count == 2)
+        #expect(!document.contains("bravo"))
+        #expect((json["fields"] as? [String: Any])?["events.visitor"] != nil)
+        let audit = try await db.auditLog()
+        #expect(audit.count == 1 && audit[0].action == "export" && audit[0].actor == "test")
+        #expect(audit[0].subjectHash == Subject.session(session).auditHash && audit[0].subjectHash.count == 64)
+    }
+
+    @Test func eraseRemovesEveryRowAndTheBytesButNothingElse() async throws {
+        let dir = TempDir()
+        let db = try VeilDatabase(folder: dir.path)
+        let (session, other) = try await seed(db)
+        try await db.checkpoint()
+        #expect(dir.allBytes().contains { $0.1.contains(bytes: Array("alpha-canary-7731".utf8)) })
+        let requests = PrivacyRequests(database: db, clock: TimeSource.system)
+        let counts = try await requests.erase(site: "example.com", subject: .session(session), actor: "test")
+        #expect(counts == ["events": 2, "sessions": 2])
+        let records = try await db.records(site: "example.com", subject: .session(session))
+        #expect(records.events.isEmpty && records.sessions.isEmpty)
+        #expect(try await db.events(site: "example.com").allSatisfy { $0.visitor == Array(repeating: 2, count: 16) })
+        #expect(try await db.records(site: "example.com", subject: .session(other)).events.count == 1)
+        for (name, bytes) in dir.allBytes() {
+            for canary in ["alpha-canary-7731", "alpha-prop-canary-5512", "alpha-second-visit"] {
+                #expect(!bytes.contains(bytes: Array(canary.utf8)), "\(canary) still in \(name)")
+            }
+        }
+        #expect(dir.allBytes().contains { $0.1.contains(bytes: Array("bravo-prop-keep".utf8)) })
+        #expect(try await db.auditLog().first?.rows == #"{"events":2,"sessions":2}"#)
+    }
+
+    @Test func apiExportAndErase() async throws {
+        let dir = TempDir()
+        try await withLiveVeil(TestData.config(dataDir: dir.path)) { client in
+            for path in ["/one", "/two"] {
+                _ = try await client.post("/api/event", #"{"site":"localhost","name":"pageview","url":"http://localhost\#(path)"}"#)
+            }
+            let db = try VeilDatabase(folder: dir.path)
+            let session = try #require(try await db.sessions(site: "localhost").first).id
+            let export = try await client.execute(uri: "/api/privacy/export?site=localhost&session=\(session)", method: .get, headers: bearer)
+            #expect(export.status == .ok)
+            #expect(export.headers[.contentDisposition]?.contains("attachment") == true)
+            #expect((export.json["events"] as? [Any])?.count == 2)
+            #expect(try await client.execute(uri: "/api/privacy/export?site=localhost&session=\(session)", method: .get).status == .unauthorized)
+            let badSubject = try await client.execute(uri: "/api/privacy/export?site=localhost&session=abc", method: .get, headers: bearer)
+            #expect(badSubject.status == .badRequest)
+            var jsonHeaders = bearer
+            jsonHeaders[.contentType] = "application/json"
+            let erase = try await client.execute(uri: "/api/privacy/erase", method: .post, headers: jsonHeaders, body: ByteBuffer(string: #"{"site":"localhost","session":\#(session)}"#))
+            #expect(erase.text == #"{"erased":{"events":2,"sessions":1}}"#)
+            let unauthorized = try await client.execute(uri: "/api/privacy/erase", method: .post, body: ByteBuffer(string: #"{"site":"localhost","session":1}"#))
+            #expect(unauthorized.status == .unauthorized)
+            #expect(try await db.eventCount(site: "localhost") == 0)
+            #expect(try await db.auditLog().map(\.action) == ["erase", "export"])
+        }
+    }
+
+    @Test func storedFieldsMatchTheSchemaAndTheReadme() async throws {
+        let dir = TempDir()
+        let db = try VeilDatabase(folder: dir.path)
+        let schema = try await db.schemaColumns()
+        var catalog: [String: [String]] = [:]
+        for field in StoredFields.all { catalog[field.table, default: []].append(field.column) }
+        #expect(Set(schema.keys) == Set(catalog.keys))
+        for (table, columns) in schema {
+            #expect(columns == catalog[table], "StoredFields for \(table) differ from the schema")
+        }
+        let readme = try String(contentsOfFile: "README.md", encoding: .utf8)
+        for field in StoredFields.all {
+            #expect(readme.contains("`\(field.table).\(field.column)`"), "README lacks \(field.table).\(field.column)")
+        }
+    }
+}
+
+import NIOCore
