@@ -4,15 +4,20 @@ if(!s)return;
 var a=function(k){return s.getAttribute('data-'+k)},
 site=a('site')||l.hostname,
 api=a('api')||new URL(s.src,l.href).origin+'/api/event',
-dnt=a('honor-dnt')!=='false',gpc=a('honor-gpc')!=='false',ref=d.referrer,last;
+dnt=a('honor-dnt')!=='false',gpc=a('honor-gpc')!=='false',ref=d.referrer,last,uid,
+keep=a('identity')=='persistent',ask=a('consent')!=='not_required',K='veil_id';
 function off(){
 return(gpc&&n.globalPrivacyControl)||(dnt&&(n.doNotTrack=='1'||n.doNotTrack=='yes'||w.doNotTrack=='1'))||/^file:/.test(l.protocol)}
 function id(){var b=new Uint8Array(16),h='',i;w.crypto.getRandomValues(b);for(i=0;i<16;i++)h+=(b[i]+256).toString(16).slice(1);return h}
+function store(){try{return w.localStorage}catch(x){}}
+function vid(make){var t=keep&&store(),v=t&&t.getItem(K);if(!v&&t&&make&&!off()){v=id();t.setItem(K,v)}return v||null}
 function send(name,props){
 if(off())return;
-var e={site:site,name:String(name),url:l.href,id:id()};
+var e={site:site,name:String(name),url:l.href,id:id()},v=vid(!ask);
 if(ref&&name=='pageview'){e.referrer=ref;ref=''}
 if(props&&typeof props=='object')e.props=props;
+if(v)e.vid=v;
+if(keep&&uid)e.uid=uid;
 var b=JSON.stringify(e);
 try{if(n.sendBeacon&&n.sendBeacon(api,b))return}catch(x){}
 try{w.fetch(api,{method:'POST',body:b,keepalive:true,headers:{'Content-Type':'text/plain'}})['catch'](function(){})}catch(x){}}
@@ -21,7 +26,11 @@ var h=w.history;
 ['pushState','replaceState'].forEach(function(m){var o=h[m];if(o)h[m]=function(){var r=o.apply(this,arguments);page();return r}});
 w.addEventListener('popstate',page);
 var q=(w.veil&&w.veil.q)||[];
-w.veil={track:function(name,props){send(name,props)},q:[]};
+w.veil={q:[],
+track:function(name,props){send(name,props)},
+identify:function(u){uid=u==null?uid:String(u)},
+visitorId:function(){return vid(0)},
+consent:function(yes){var t=keep&&store();if(!t)return;if(yes)vid(1);else t.removeItem(K)}};
 page();
 for(var i=0;i<q.length;i++)send(q[i][0],q[i][1]);
 })(window,document);

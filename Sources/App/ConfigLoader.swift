@@ -180,6 +180,12 @@ struct ConfigLoader {
                         case .bad(let message): throw ConfigError(source: source, line: line(rv), key: "\(p).retention.\(rname)", message: message)
                         }
                     }
+                case "consent":
+                    let text = try scalar()
+                    guard text == "required" || text == "not_required" else {
+                        throw ConfigError(source: source, line: line(v), key: "\(p).consent", message: "expected required or not_required, got \(quoteYAML(text))")
+                    }
+                    site.consentRequired = text == "required"
                 case "honor_dnt": site.honorDNT = try bool()
                 case "honor_gpc": site.honorGPC = try bool()
                 default:
@@ -261,6 +267,7 @@ struct ConfigLoader {
             lines.append("  - domain: \(quoteYAML(site.domain))")
             lines.append("    origins: [\(site.origins.map(quoteYAML).joined(separator: ", "))]")
             lines.append("    identity: \(site.identity.rawValue)")
+            lines.append("    consent: \(site.consentRequired ? "required" : "not_required")")
             lines.append("    honor_dnt: \(site.honorDNT)")
             lines.append("    honor_gpc: \(site.honorGPC)")
             lines.append("    scrub_patterns: [\(site.scrubPatterns.map(quoteYAML).joined(separator: ", "))]")

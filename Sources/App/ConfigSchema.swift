@@ -135,7 +135,7 @@ enum ConfigSchema {
     static let byPath: [String: SchemaKey] = Dictionary(uniqueKeysWithValues: keys.map { ($0.path, $0) })
 
     /// Keys of one entry under `sites:`.
-    static let siteKeys = ["domain", "origins", "identity", "honor_dnt", "honor_gpc", "scrub_patterns", "property_allowlist", "retention"]
+    static let siteKeys = ["domain", "origins", "identity", "consent", "honor_dnt", "honor_gpc", "scrub_patterns", "property_allowlist", "retention"]
 }
 
 import Foundation

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import Privacy
 import Storage
 import Web
@@ -14,16 +15,25 @@ struct PrivacyCommand: AsyncParsableCommand {
 
     struct Selector: ParsableArguments {
         @Option(help: "The site (its domain in the config).") var site: String
-        @Option(help: "A session number (from the dashboard). On cookieless sites every session with the same daily visitor hash is included.")
-        var session: Int64
+        @Option(help: "A session number. On cookieless sites every session with the same daily visitor hash is included.")
+        var session: String?
+        @Option(help: "Persistent identity: the visitor ID the browser shows (veil.visitorId()).") var visitor: String?
+        @Option(help: "Persistent identity: the site's own user ID (as passed to veil.identify).") var user: String?
     }
 
-    static func open(_ options: ConfigOptions, site: String) throws -> (PrivacyRequests, String) {
+    static func open(_ options: ConfigOptions, selector: Selector) throws -> (PrivacyRequests, String, Subject) {
         let loader = try options.loader()
         let config = try loader.load(file: loader.resolveFile(explicit: options.config))
-        guard let rules = config.site(site) else { throw ValidationError("there is no site \"\(site)\" in the config") }
+        guard let rules = config.site(selector.site) else { throw ValidationError("there is no site \"\(selector.site)\" in the config") }
         let database = try VeilDatabase(folder: config.dataDir)
-        return (PrivacyRequests(database: database, clock: .system), rules.domain.lowercased())
+        let secret = try loadSecret(config: config, random: systemRandomBytes, logger: Logger(label: "veil"))
+        let requests = PrivacyRequests(database: database, clock: .system, secret: secret)
+        let site = rules.domain.lowercased()
+        do {
+            return (requests, site, try requests.subject(site: site, session: selector.session, visitor: selector.visitor, user: selector.user))
+        } catch {
+            throw ValidationError(error.detail)
+        }
     }
 
     struct Export: AsyncParsableCommand {
@@ -33,8 +43,8 @@ struct PrivacyCommand: AsyncParsableCommand {
         @OptionGroup var options: ConfigOptions
 
         func run() async throws {
-            let (requests, site) = try PrivacyCommand.open(options, site: selector.site)
-            let document = try await requests.export(site: site, subject: .session(selector.session), actor: "cli")
+            let (requests, site, subject) = try PrivacyCommand.open(options, selector: selector)
+            let document = try await requests.export(site: site, subject: subject, actor: "cli")
             if let out {
                 guard FileManager.default.createFile(atPath: out, contents: Data(document.utf8), attributes: [.posixPermissions: 0o600]) else {
                     throw ValidationError("cannot write \(out)")
@@ -54,8 +64,8 @@ struct PrivacyCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard yes else { throw ValidationError("erasure cannot be undone; add --yes to confirm") }
-            let (requests, site) = try PrivacyCommand.open(options, site: selector.site)
-            let counts = try await requests.erase(site: site, subject: .session(selector.session), actor: "cli")
+            let (requests, site, subject) = try PrivacyCommand.open(options, selector: selector)
+            let counts = try await requests.erase(site: site, subject: subject, actor: "cli")
             print("erased \(counts["events"] ?? 0) events and \(counts["sessions"] ?? 0) sessions")
         }
     }

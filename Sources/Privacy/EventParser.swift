@@ -60,6 +60,8 @@ public struct EventParser: Sendable {
         }
         let referrer = try optionalString(value, "referrer", p, limit: limits.urlLength)
         let clientID = try optionalString(value, "id", p, limit: 64)
+        let visitorID = try optionalString(value, "vid", p, limit: 64)
+        let userID = try optionalString(value, "uid", p, limit: 256)
         var props: [(String, String)] = []
         if let propsValue = value["props"] {
             switch propsValue {
@@ -86,7 +88,7 @@ public struct EventParser: Sendable {
                 throw IngestRejection(.invalidField, "\(p)props must be an object")
             }
         }
-        return RawEvent(site: site, name: name, url: url, referrer: referrer, props: props, clientID: clientID)
+        return RawEvent(site: site, name: name, url: url, referrer: referrer, props: props, clientID: clientID, visitorID: visitorID, userID: userID)
     }
 
     private func optionalString(_ object: JSONValue, _ key: String, _ p: String, limit: Int) throws(IngestRejection) -> String? {

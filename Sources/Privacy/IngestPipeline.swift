@@ -34,6 +34,7 @@ public struct IngestPipeline: Sendable {
         public var name: String = ""
         public var props: [(String, String)] = []
         public var scrubbed: [PIIScrubber.Kind: Int] = [:]
+        public var userHash: [UInt8]?
     }
 
     public struct Step: Sendable {
@@ -44,13 +45,16 @@ public struct IngestPipeline: Sendable {
     public let sites: [String: SiteRules]
     public let allowedQuery: Set<String>
     public let salts: ActiveSalts
+    /// Keys the persistent-identity HMACs.
+    public let secret: [UInt8]
 
-    public init(sites: [SiteRules], allowedQuery: Set<String>, salts: ActiveSalts) {
+    public init(sites: [SiteRules], allowedQuery: Set<String>, salts: ActiveSalts, secret: [UInt8] = []) {
         var byDomain: [String: SiteRules] = [:]
         for site in sites { byDomain[site.domain.lowercased()] = site }
         self.sites = byDomain
         self.allowedQuery = allowedQuery
         self.salts = salts
+        self.secret = secret
     }
 
     /// The steps, in order. Names show up in logs and docs.
@@ -113,6 +117,16 @@ public struct IngestPipeline: Sendable {
         },
         Step(name: "put_visitor") { work, pipeline in
             let site = work.site!.domain.lowercased()
+            if work.site!.identity == .persistent, !pipeline.secret.isEmpty {
+                if let uid = work.raw.userID, !uid.isEmpty {
+                    work.userHash = IdentityHasher.user(secret: pipeline.secret, site: site, userID: uid)
+                }
+                // Without an ID (no consent yet) the visitor is counted the cookieless way.
+                if let vid = work.raw.visitorID, !vid.isEmpty {
+                    work.visitors = [IdentityHasher.visitor(secret: pipeline.secret, site: site, visitorID: vid)]
+                    return nil
+                }
+            }
             if let known = work.memo.visitorsBySite[site] {
                 work.visitors = known
                 return nil
@@ -159,6 +173,7 @@ public struct IngestPipeline: Sendable {
             device: agent.device
         )
         event.scrubbed = work.scrubbed
+        event.userHash = work.userHash
         return .success(event)
     }
 }

@@ -32,19 +32,25 @@ public struct RawEvent: Sendable, Equatable {
     public var referrer: String?
     public var props: [(String, String)]
     public var clientID: String?
+    /// Persistent identity: the tracker's random visitor ID (`vid`) and the site's user ID (`uid`).
+    public var visitorID: String?
+    public var userID: String?
 
-    public init(site: String, name: String, url: String, referrer: String? = nil, props: [(String, String)] = [], clientID: String? = nil) {
+    public init(site: String, name: String, url: String, referrer: String? = nil, props: [(String, String)] = [], clientID: String? = nil,
+                visitorID: String? = nil, userID: String? = nil) {
         self.site = site
         self.name = name
         self.url = url
         self.referrer = referrer
         self.props = props
         self.clientID = clientID
+        self.visitorID = visitorID
+        self.userID = userID
     }
 
     public static func == (a: RawEvent, b: RawEvent) -> Bool {
         a.site == b.site && a.name == b.name && a.url == b.url && a.referrer == b.referrer
-            && a.clientID == b.clientID && a.props.count == b.props.count
+            && a.clientID == b.clientID && a.visitorID == b.visitorID && a.userID == b.userID && a.props.count == b.props.count
             && zip(a.props, b.props).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
     }
 }
@@ -68,6 +74,8 @@ public struct CleanEvent: Sendable, Equatable {
     public var browser: String
     public var os: String
     public var device: String
+    /// Persistent identity: HMAC of the site's own user ID, when `veil.identify` was called.
+    public var userHash: [UInt8]?
     /// How many values of each kind the scrubber replaced in this event (for metrics).
     public var scrubbed: [PIIScrubber.Kind: Int] = [:]
 

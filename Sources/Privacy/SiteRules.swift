@@ -1,6 +1,10 @@
 /// How a site identifies visitors. Only `cookieless` exists in this slice.
 public enum IdentityMode: String, Sendable, CaseIterable {
+    /// A daily-salted hash of IP and user agent; nothing is written on the device.
     case cookieless
+    /// A random ID in first-party localStorage (after consent when required), stored
+    /// server-side only as an HMAC with the server secret.
+    case persistent
 }
 
 /// The per-site rules the ingest pipeline applies.
@@ -12,6 +16,8 @@ public struct SiteRules: Sendable, Equatable {
     public var identity: IdentityMode
     public var honorDNT: Bool
     public var honorGPC: Bool
+    /// Persistent identity only: the tracker creates its ID only after `veil.consent(true)`.
+    public var consentRequired: Bool = true
     /// Extra regular expressions whose matches are replaced by `[redacted]` (case-insensitive).
     public var scrubPatterns: [String]
     /// When not empty, only these property keys are kept; others are dropped at ingest.

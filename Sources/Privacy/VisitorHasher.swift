@@ -21,6 +21,24 @@ public enum VisitorHasher {
     }
 }
 
+/// Persistent identity: the raw IDs a browser or site sends are stored only as keyed
+/// hashes, so the database alone cannot be matched against IDs seen elsewhere.
+public enum IdentityHasher {
+    /// `HMAC-SHA256(secret, site ‖ 0 ‖ visitorID)`, first 16 bytes.
+    public static func visitor(secret: [UInt8], site: String, visitorID: String) -> [UInt8] {
+        mac(secret, Array(site.utf8) + [0] + Array(visitorID.utf8))
+    }
+
+    /// `HMAC-SHA256(secret, site ‖ "user:" ‖ userID)`, first 16 bytes.
+    public static func user(secret: [UInt8], site: String, userID: String) -> [UInt8] {
+        mac(secret, Array(site.utf8) + Array("user:".utf8) + Array(userID.utf8))
+    }
+
+    private static func mac(_ secret: [UInt8], _ message: [UInt8]) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: secret)).prefix(VisitorHasher.byteCount))
+    }
+}
+
 /// The salt lifecycle as pure date arithmetic.
 ///
 /// The salt for UTC day `d` is *current* during day `d`, *previous* during `d + 1`

@@ -32,8 +32,8 @@ extension VeilDatabase {
                     WHERE id = ?
                     """)
                 let insertEvent = try db.cachedStatement(sql: """
-                    INSERT INTO events(site, ts, name, host, path, query, referrer_host, referrer_path, props, visitor, session_id, browser, os, device, client_id)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO events(site, ts, name, host, path, query, referrer_host, referrer_path, props, visitor, session_id, browser, os, device, client_id, user_hash)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
                 var seenClientIDs = Set<String>()
                 var liveSessions: [SessionKey: (id: Int64, lastSeen: Int64)] = [:]
@@ -78,7 +78,7 @@ extension VeilDatabase {
                         event.query.isEmpty ? nil : JSONWriter.object(event.query),
                         event.referrerHost, event.referrerPath,
                         event.props.isEmpty ? nil : JSONWriter.object(event.props),
-                        Data(visitor), sessionID, event.browser, event.os, event.device, event.clientID,
+                        Data(visitor), sessionID, event.browser, event.os, event.device, event.clientID, event.userHash.map { Data($0) },
                     ])
                     outcomes.append(.stored)
                 }

@@ -8,10 +8,16 @@ public enum Subject: Sendable, Equatable, CustomStringConvertible {
     /// A server-side session number. For cookieless sites the session's visitor hash is
     /// the person for that day, so every session and event with that hash is included.
     case session(Int64)
+    /// Persistent identity: the HMAC of a raw visitor ID (from `veil.visitorId()`).
+    case visitor([UInt8])
+    /// Persistent identity: the HMAC of the site's user ID (from `veil.identify`).
+    case user([UInt8])
 
     public var description: String {
         switch self {
         case .session(let id): return "session:\(id)"
+        case .visitor(let hash): return "visitor:\(hash.hexString)"
+        case .user(let hash): return "user:\(hash.hexString)"
         }
     }
 
@@ -51,6 +57,11 @@ extension VeilDatabase {
         switch subject {
         case .session(let id):
             return try Data.fetchAll(db, sql: "SELECT visitor FROM sessions WHERE site = ? AND id = ?", arguments: [site, id])
+        case .visitor(let hash):
+            return try Data.fetchAll(db, sql: "SELECT DISTINCT visitor FROM events WHERE site = ? AND visitor = ? LIMIT 1", arguments: [site, Data(hash)])
+        case .user(let hash):
+            // Every visitor ID the user was seen with: the person's events on all their devices.
+            return try Data.fetchAll(db, sql: "SELECT DISTINCT visitor FROM events WHERE site = ? AND user_hash = ?", arguments: [site, Data(hash)])
         }
     }
 

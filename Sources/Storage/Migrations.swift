@@ -79,6 +79,13 @@ enum Migrations {
                 ) STRICT;
                 """)
         }
+        migrator.registerMigration("2026-11-22 persistent identity") { db in
+            try db.execute(sql: """
+                ALTER TABLE events ADD COLUMN user_hash BLOB;   -- HMAC of the site's user ID (persistent identity)
+                CREATE INDEX events_by_user ON events(site, user_hash) WHERE user_hash IS NOT NULL;
+                CREATE INDEX events_by_visitor ON events(site, visitor);
+                """)
+        }
         return migrator
     }
 }

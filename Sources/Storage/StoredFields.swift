@@ -31,6 +31,7 @@ public enum StoredFields {
         .init(table: "events", column: "os", meaning: "Operating system family", source: "User-Agent", kept: events),
         .init(table: "events", column: "device", meaning: "desktop, mobile or tablet", source: "User-Agent", kept: events),
         .init(table: "events", column: "client_id", meaning: "Random ID the tracker gives each event, to drop duplicates", source: "tracker / API", kept: events),
+        .init(table: "events", column: "user_hash", meaning: "Persistent identity only: HMAC-SHA256 (server secret) of the site's own user ID", source: "veil.identify", kept: events),
         .init(table: "sessions", column: "id", meaning: "Session number", source: "Veil", kept: events),
         .init(table: "sessions", column: "site", meaning: "Site domain", source: "tracker / API", kept: events),
         .init(table: "sessions", column: "visitor", meaning: "Visitor hash (as events.visitor)", source: "derived", kept: events),

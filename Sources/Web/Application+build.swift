@@ -62,10 +62,10 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ErrorMiddleware(pages: pages))
     let ingest = IngestController(config: config, parser: EventParser(limits: config.limits), writer: writer, salts: salts,
-                                  counters: counters, addresses: addresses, clock: clock)
+                                  counters: counters, addresses: addresses, clock: clock, secret: secret)
     router.addRoutes(ingest.endpoints, atPath: "/api")
     router.addRoutes(StatsController(config: config, database: database, auth: auth, clock: clock).endpoints, atPath: "/api/stats")
-    router.addRoutes(PrivacyController(config: config, auth: auth, requests: PrivacyRequests(database: database, clock: clock)).endpoints, atPath: "/api/privacy")
+    router.addRoutes(PrivacyController(config: config, auth: auth, requests: PrivacyRequests(database: database, clock: clock, secret: secret)).endpoints, atPath: "/api/privacy")
     router.addRoutes(SystemController(config: config, database: database, auth: auth, counters: counters, writer: writer, pages: pages).endpoints)
     router.addRoutes(DashboardController(config: config, database: database, auth: auth, throttle: throttle, passwords: environment.passwordHasher,
                                          pages: pages, addresses: addresses, clock: clock).endpoints)
@@ -95,7 +95,7 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
 }
 
 /// The server secret: from the config, or 32 random bytes kept in `<data_dir>/secret.key` (0600).
-func loadSecret(config: VeilConfig, random: @Sendable (Int) -> [UInt8], logger: Logger) throws -> [UInt8] {
+public func loadSecret(config: VeilConfig, random: @Sendable (Int) -> [UInt8], logger: Logger) throws -> [UInt8] {
     if !config.secret.isEmpty {
         guard let bytes = [UInt8](hex: config.secret), bytes.count == 32 else {
             throw StartupError.secret("secret: expected 64 hexadecimal characters (32 bytes)")

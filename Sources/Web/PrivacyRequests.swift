@@ -7,10 +7,25 @@ import Storage
 public struct PrivacyRequests: Sendable {
     let database: VeilDatabase
     let clock: TimeSource
+    let secret: [UInt8]
 
-    public init(database: VeilDatabase, clock: TimeSource) {
+    public init(database: VeilDatabase, clock: TimeSource, secret: [UInt8]) {
         self.database = database
         self.clock = clock
+        self.secret = secret
+    }
+
+    /// Turns what a person can name (a session number, the visitor ID their browser shows,
+    /// the site's user ID) into a subject. Raw IDs are hashed here and never stored.
+    public func subject(site: String, session: String?, visitor: String?, user: String?) throws(APIError) -> Subject {
+        let given = [session, visitor, user].compactMap { $0 }.filter { !$0.isEmpty }
+        guard given.count == 1 else { throw APIError(.badRequest, "missing_subject", "name exactly one of session, visitor or user") }
+        if let session, !session.isEmpty {
+            guard let id = Int64(session), id > 0 else { throw APIError(.badRequest, "invalid_subject", "session must be a session number") }
+            return .session(id)
+        }
+        if let visitor, !visitor.isEmpty { return .visitor(IdentityHasher.visitor(secret: secret, site: site, visitorID: visitor)) }
+        return .user(IdentityHasher.user(secret: secret, site: site, userID: user ?? ""))
     }
 
     /// One JSON document with every row held about the subject and what each field means.

@@ -3,7 +3,9 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Testing
+import Privacy
 import Storage
+import Synchronization
 @testable import Web
 
 enum Chromium {
@@ -14,14 +16,23 @@ enum Chromium {
     /// Required in CI (where `.ci/run` installs it); elsewhere the test is skipped with a note.
     static var enabled: Bool { path != nil || ProcessInfo.processInfo.environment["CI"] != nil }
 
+    /// Loads `url` and returns the DOM Chromium dumps once the page has settled.
+    static func dump(_ url: String, profile: String) throws -> String {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("veil-dom-\(UUID().uuidString).html")
+        defer { try? FileManager.default.removeItem(at: out) }
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        try load(url, profile: profile, output: FileHandle(forWritingTo: out))
+        return (try? String(contentsOf: out, encoding: .utf8)) ?? ""
+    }
+
     /// Loads `url` in headless Chromium until the page settles, with a normal desktop UA
     /// (Veil drops HeadlessChrome as a bot, as it should).
-    static func load(_ url: String, profile: String) throws {
+    static func load(_ url: String, profile: String, output: FileHandle = FileHandle.nullDevice) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try #require(path, "chromium is not installed: apt-get install chromium"))
         process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--user-data-dir=\(profile)",
                              "--user-agent=\(TestData.userAgent)", "--virtual-time-budget=5000", "--dump-dom", url]
-        process.standardOutput = FileHandle.nullDevice
+        process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
         let deadline = Date().addingTimeInterval(90)
@@ -38,7 +49,8 @@ struct BrowserTests {
         \(gpc ? "<script>Object.defineProperty(navigator,'globalPrivacyControl',{get:function(){return true}});</script>" : "")
         <script>window.veil={q:[],track:function(n,p){this.q.push([n,p])}};veil.track('queued_before_load',{plan:'pro'});</script>
         <script defer src="http://127.0.0.1:\(veilPort)/v.js" data-site="localhost"></script>
-        <script>window.addEventListener('load',function(){veil.track('Signup',{plan:'team'});history.pushState({},'','/spa-next');});</script>
+        <script>window.addEventListener('load',function(){veil.track('Signup',{plan:'team'});history.pushState({},'','/spa-next');
+        veil.track('storage',{items:localStorage.length,cookie:document.cookie.length});});</script>
         </head><body><p>test page</p></body></html>
         """
     }
@@ -68,11 +80,69 @@ struct BrowserTests {
             "queued_before_load /page {\"plan\":\"pro\"}",
             "Signup /page {\"plan\":\"team\"}",
             "pageview /spa-next ",
+            "storage /spa-next {\"items\":\"0\",\"cookie\":\"0\"}",
         ], "\(summary)")
         // Nothing from the page whose browser signalled Global Privacy Control.
         #expect(!events.contains { $0.path == "/gpc" })
         #expect(Set(events.map(\.sessionID)).count == 1)
         #expect(events.allSatisfy { $0.browser == "Chrome" && $0.os == "Linux" && $0.clientID?.count == 32 })
+    }
+
+    static let persistentPage = """
+        <!doctype html><html><head><title>start</title>
+        <script defer src="http://127.0.0.1:%PORT%/v.js" data-site="persist.example" data-identity="persistent"></script>
+        <script>
+        window.addEventListener('load', function () {
+          var before = veil.visitorId();
+          veil.track('before_consent');
+          veil.consent(true);
+          veil.identify('user-42');
+          var id = veil.visitorId();
+          veil.track('after_consent');
+          veil.consent(false);
+          veil.track('after_revoke', {stored: localStorage.getItem('veil_id') === null ? 'none' : 'some', before: before === null ? 'none' : 'some'});
+          document.title = 'vid:' + id;
+        });
+        </script></head><body>persistent</body></html>
+        """
+
+    @Test(.enabled(if: Chromium.enabled, "chromium is not installed; CI installs it"))
+    func persistentIdentityAfterConsentInARealBrowser() async throws {
+        let dir = TempDir()
+        let profile = TempDir()
+        var config = TestData.config(dataDir: dir.path)
+        var site = SiteRules(domain: "persist.example", origins: ["127.0.0.1"])
+        site.identity = .persistent
+        config.sites.append(site)
+        let dom = Mutex("")
+        try await withLiveVeil(config) { veil in
+            let veilPort = try #require(veil.port)
+            let router = Router()
+            router.get("p") { _, _ in Response.html(Self.persistentPage.replacingOccurrences(of: "%PORT%", with: String(veilPort))) }
+            let pages = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestData.logger())
+            try await pages.test(.live) { pageClient in
+                let out = try Chromium.dump("http://127.0.0.1:\(try #require(pageClient.port))/p", profile: profile.path)
+                dom.withLock { $0 = out }
+            }
+        }
+        let title = dom.withLock { $0 }
+        let rawID = try #require(title.range(of: #"vid:[0-9a-f]{32}"#, options: .regularExpression).map { String(title[$0].dropFirst(4)) }, "no visitor ID in \(title.prefix(300))")
+        let secret = try #require([UInt8](hex: try String(contentsOfFile: dir.path + "/secret.key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let db = try VeilDatabase(folder: dir.path)
+        let events = try await db.events(site: "persist.example")
+        let byName = Dictionary(events.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let visitor = IdentityHasher.visitor(secret: secret, site: "persist.example", visitorID: rawID)
+        #expect(byName["after_consent"]?.visitor == visitor)
+        #expect(byName["before_consent"]?.visitor != visitor, "no ID may exist before consent")
+        #expect(byName["after_revoke"]?.visitor != visitor, "the ID must be gone after consent(false)")
+        #expect(byName["after_revoke"]?.props == #"{"stored":"none","before":"none"}"#)
+        // The raw ID is nowhere on disk; the subject can still be found and exported with it.
+        for (name, bytes) in dir.allBytes() { #expect(!bytes.contains(bytes: Array(rawID.utf8)), "raw visitor ID in \(name)") }
+        let requests = PrivacyRequests(database: db, clock: .system, secret: secret)
+        let byVisitor = try await db.records(site: "persist.example", subject: try requests.subject(site: "persist.example", session: nil, visitor: rawID, user: nil))
+        #expect(byVisitor.events.map(\.name).contains("after_consent"))
+        let byUser = try await db.records(site: "persist.example", subject: try requests.subject(site: "persist.example", session: nil, visitor: nil, user: "user-42"))
+        #expect(byUser.events.map(\.name).contains("after_consent"))
     }
 }
 

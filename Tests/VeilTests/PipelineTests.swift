@@ -56,6 +56,28 @@ struct PipelineTests {
     @Test func dropBot() { #expect(reason(pipeline.run(event(), context: context(ua: "Googlebot/2.1"))) == .bot) }
     @Test func dropInvalidURL() { #expect(reason(pipeline.run(event(url: "javascript:alert(1)"), context: context())) == .invalidURL) }
 
+    @Test func persistentIdentityHashesTheIDsWithTheServerSecret() throws {
+        let secret = Array(repeating: UInt8(5), count: 32)
+        var site = SiteRules(domain: "example.com")
+        site.identity = .persistent
+        let p = IngestPipeline(sites: [site], allowedQuery: [], salts: salts, secret: secret)
+        var raw = event()
+        raw.visitorID = "0123456789abcdef0123456789abcdef"
+        raw.userID = "user-42"
+        let e = try p.run(raw, context: context()).get()
+        #expect(e.visitorCandidates == [IdentityHasher.visitor(secret: secret, site: "example.com", visitorID: "0123456789abcdef0123456789abcdef")])
+        #expect(e.userHash == IdentityHasher.user(secret: secret, site: "example.com", userID: "user-42"))
+        #expect(e.userHash != IdentityHasher.user(secret: Array(repeating: 6, count: 32), site: "example.com", userID: "user-42"))
+        // Before consent there is no ID: counted the cookieless way.
+        raw.visitorID = nil
+        #expect(try p.run(raw, context: context()).get().visitorCandidates.count == 2)
+        // A cookieless site ignores IDs a client sends anyway.
+        let cookieless = IngestPipeline(sites: [SiteRules(domain: "example.com")], allowedQuery: [], salts: salts, secret: secret)
+        raw.visitorID = "0123456789abcdef0123456789abcdef"
+        let c = try cookieless.run(raw, context: context()).get()
+        #expect(c.visitorCandidates.count == 2 && c.userHash == nil)
+    }
+
     @Test func stepsAreNamedDropsThenPuts() {
         let names = IngestPipeline.steps.map(\.name)
         #expect(names.first == "drop_unknown_site")

@@ -116,6 +116,10 @@ enum Snippet {
         }
         while base.hasSuffix("/") { base.removeLast() }
         var tag = "<script defer src=\"\(base)\(config.trackerPath)\" data-site=\"\(site.domain)\""
+        if site.identity == .persistent {
+            tag += " data-identity=\"persistent\""
+            if !site.consentRequired { tag += " data-consent=\"not_required\"" }
+        }
         if !site.honorDNT { tag += " data-honor-dnt=\"false\"" }
         if !site.honorGPC { tag += " data-honor-gpc=\"false\"" }
         return tag + "></script>"

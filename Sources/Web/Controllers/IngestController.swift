@@ -14,6 +14,7 @@ struct IngestController: Sendable {
     let counters: IngestCounters
     let addresses: ClientAddressResolver
     let clock: TimeSource
+    let secret: [UInt8]
 
     var endpoints: RouteCollection<VeilRequestContext> {
         let routes = RouteCollection(context: VeilRequestContext.self)
@@ -74,7 +75,7 @@ struct IngestController: Sendable {
             context.logger.error("salts unavailable", metadata: ["error": "\(error)"])
             throw APIError(.serviceUnavailable, "unavailable", "storage is unavailable; retry later", headers: [.retryAfter: "5"])
         }
-        let pipeline = IngestPipeline(sites: config.sites, allowedQuery: Set(config.queryAllowlist), salts: active)
+        let pipeline = IngestPipeline(sites: config.sites, allowedQuery: Set(config.queryAllowlist), salts: active, secret: secret)
         var clean: [CleanEvent] = []
         var lastReason: DropReason?
         var dropped = 0

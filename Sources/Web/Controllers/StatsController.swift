@@ -42,7 +42,8 @@ struct PrivacyController: Sendable {
     @Sendable func export(_ request: Request, context: VeilRequestContext) async throws -> Response {
         try await auth.requireAPIAccess(request, apiToken: config.apiToken)
         let q = request.uri.queryParameters
-        let (site, subject) = try selector(site: q["site"].map(String.init), session: q["session"].map(String.init))
+        let (site, subject) = try selector(site: q["site"].map(String.init), session: q["session"].map(String.init),
+                                           visitor: q["visitor"].map(String.init), user: q["user"].map(String.init))
         let actor = DashboardAuth.bearerMatches(request, token: config.apiToken) ? "api token" : (try await auth.signedIn(request)?.user.username ?? "dashboard")
         let document = try await requests.export(site: site, subject: subject, actor: actor)
         return .json(document, headers: [.contentDisposition: "attachment; filename=\"veil-export-\(site)-\(subject.description.replacingOccurrences(of: ":", with: "-")).json\""])
@@ -55,18 +56,18 @@ struct PrivacyController: Sendable {
         let body = try await request.body.collect(upTo: 4096)
         let json: JSONValue
         do { json = try JSONParser.parse(Array(body.readableBytesView)) } catch { throw APIError(.badRequest, "invalid_json", "send {\"site\": …, \"session\": …}") }
-        let session = json["session"].flatMap { $0.scalarText }
-        let (site, subject) = try selector(site: json["site"]?.stringValue, session: session)
+        let (site, subject) = try selector(site: json["site"]?.stringValue, session: json["session"].flatMap { $0.scalarText },
+                                           visitor: json["visitor"]?.stringValue, user: json["user"]?.stringValue)
         let counts = try await requests.erase(site: site, subject: subject, actor: "api token")
         context.logger.notice("erased a data subject", metadata: ["site": "\(site)", "events": "\(counts["events"] ?? 0)", "sessions": "\(counts["sessions"] ?? 0)"])
         let rows = counts.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",")
         return .json("{\"erased\":{\(rows)}}")
     }
 
-    private func selector(site: String?, session: String?) throws -> (String, Subject) {
+    private func selector(site: String?, session: String?, visitor: String?, user: String?) throws -> (String, Subject) {
         guard let site, let rules = config.site(site) else { throw APIError(.badRequest, "unknown_site", "site must be one of the configured sites") }
-        guard let session, let id = Int64(session), id > 0 else { throw APIError(.badRequest, "missing_subject", "session must be a session number") }
-        return (rules.domain.lowercased(), .session(id))
+        let domain = rules.domain.lowercased()
+        return (domain, try requests.subject(site: domain, session: session, visitor: visitor, user: user))
     }
 }
 
