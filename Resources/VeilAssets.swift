@@ -15,5 +15,7 @@ public enum EmbeddedAssets {
         "site": PackageResources.site_mustache,
         "error": PackageResources.error_mustache,
         "demo": PackageResources.demo_mustache,
+        "privacy": PackageResources.privacy_mustache,
+        "stored": PackageResources.stored_mustache,
     ]
 }

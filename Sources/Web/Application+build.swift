@@ -65,7 +65,9 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
                                   counters: counters, addresses: addresses, clock: clock, secret: secret)
     router.addRoutes(ingest.endpoints, atPath: "/api")
     router.addRoutes(StatsController(config: config, database: database, auth: auth, clock: clock).endpoints, atPath: "/api/stats")
-    router.addRoutes(PrivacyController(config: config, auth: auth, requests: PrivacyRequests(database: database, clock: clock, secret: secret)).endpoints, atPath: "/api/privacy")
+    let privacyRequests = PrivacyRequests(database: database, clock: clock, secret: secret)
+    router.addRoutes(PrivacyController(config: config, auth: auth, requests: privacyRequests).endpoints, atPath: "/api/privacy")
+    router.addRoutes(PrivacyPagesController(config: config, database: database, auth: auth, counters: counters, requests: privacyRequests, pages: pages).endpoints)
     router.addRoutes(SystemController(config: config, database: database, auth: auth, counters: counters, writer: writer, pages: pages).endpoints)
     router.addRoutes(DashboardController(config: config, database: database, auth: auth, throttle: throttle, passwords: environment.passwordHasher,
                                          pages: pages, addresses: addresses, clock: clock).endpoints)

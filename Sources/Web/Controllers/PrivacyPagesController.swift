@@ -1,0 +1,98 @@
+import Hummingbird
+import Privacy
+import Storage
+
+/// Dashboard pages for privacy: the site's policy, data-subject export and erasure
+/// (CSRF-protected, erasure behind a confirmation step) and the audit log.
+struct PrivacyPagesController: Sendable {
+    let config: VeilConfig
+    let database: VeilDatabase
+    let auth: DashboardAuth
+    let counters: IngestCounters
+    let requests: PrivacyRequests
+    let pages: PageRenderer
+
+    var endpoints: RouteCollection<VeilRequestContext> {
+        let routes = RouteCollection(context: VeilRequestContext.self)
+        routes.get("stored", use: stored)
+        routes.get("sites/:domain/privacy", use: show)
+        routes.post("sites/:domain/privacy/export", use: export)
+        routes.post("sites/:domain/privacy/erase", use: erase)
+        return routes
+    }
+
+    @Sendable func stored(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        guard let signed = try await auth.signedIn(request) else { return .seeOther("/login") }
+        return .html(pages.render(StoredPage(csrf: signed.csrf, username: signed.user.username), template: "stored"))
+    }
+
+    @Sendable func show(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        guard let signed = try await auth.signedIn(request) else { return .seeOther("/login") }
+        return try await page(site(context), signed: signed)
+    }
+
+    @Sendable func export(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        guard let signed = try await auth.signedIn(request) else { return .seeOther("/login") }
+        let site = try site(context)
+        let form = try await verifiedForm(request, signed: signed)
+        let subject: Subject
+        do { subject = try subjectFrom(form, site: site) } catch { return try await page(site, signed: signed, error: error.detail, status: .badRequest) }
+        let document = try await requests.export(site: site.domain.lowercased(), subject: subject, actor: signed.user.username)
+        return .json(document, headers: [.contentDisposition: "attachment; filename=\"veil-export-\(site.domain.lowercased()).json\""])
+    }
+
+    @Sendable func erase(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        guard let signed = try await auth.signedIn(request) else { return .seeOther("/login") }
+        let site = try site(context)
+        let form = try await verifiedForm(request, signed: signed)
+        let subject: Subject
+        do { subject = try subjectFrom(form, site: site) } catch { return try await page(site, signed: signed, error: error.detail, status: .badRequest) }
+        let domain = site.domain.lowercased()
+        guard form["confirm"] == "yes" else {
+            // First step: show what would be deleted and ask again.
+            let records = try await database.records(site: domain, subject: subject)
+            let confirm = PrivacyPage.Confirm(events: records.events.count, sessions: records.sessions.count,
+                                              subjectLabel: "this \(form["kind"] ?? "subject")", kind: form["kind"] ?? "", value: form["value"] ?? "")
+            return try await page(site, signed: signed, confirm: confirm)
+        }
+        let counts = try await requests.erase(site: domain, subject: subject, actor: signed.user.username)
+        context.logger.notice("erased a data subject", metadata: ["site": "\(domain)", "user": "\(signed.user.username)"])
+        return try await page(site, signed: signed, message: "Erased \(counts["events"] ?? 0) events and \(counts["sessions"] ?? 0) sessions.")
+    }
+
+    private func site(_ context: VeilRequestContext) throws -> SiteRules {
+        let domain = context.parameters.get("domain") ?? ""
+        guard let site = config.site(domain) else { throw APIError(.notFound, "unknown_site", "There is no site \"\(domain)\" in the config.") }
+        return site
+    }
+
+    private func verifiedForm(_ request: Request, signed: DashboardAuth.SignedIn) async throws -> [String: String] {
+        let form = parseForm(String(buffer: try await request.body.collect(upTo: 16 * 1024)))
+        guard auth.verifyCSRF(form["csrf"], expected: signed.csrf) else {
+            throw APIError(.forbidden, "csrf", "The form expired; reload the page and try again.")
+        }
+        return form
+    }
+
+    private func subjectFrom(_ form: [String: String], site: SiteRules) throws(APIError) -> Subject {
+        let value = (form["value"] ?? "").trimmingCharacters(in: .whitespaces)
+        let domain = site.domain.lowercased()
+        switch form["kind"] {
+        case "session": return try requests.subject(site: domain, session: value, visitor: nil, user: nil)
+        case "visitor" where site.identity == .persistent: return try requests.subject(site: domain, session: nil, visitor: value, user: nil)
+        case "user" where site.identity == .persistent: return try requests.subject(site: domain, session: nil, visitor: nil, user: value)
+        default: throw APIError(.badRequest, "invalid_subject", "Choose a kind of identifier this site supports.")
+        }
+    }
+
+    private func page(_ site: SiteRules, signed: DashboardAuth.SignedIn, message: String? = nil, error: String? = nil,
+                      confirm: PrivacyPage.Confirm? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+        let domain = site.domain.lowercased()
+        let model = PrivacyPage(site: site, oldestEvent: try await database.firstEventTime(site: domain), scrubbed: await counters.scrubbedCounts(site: domain),
+                                audit: try await database.auditLog().filter { $0.site == domain }, csrf: signed.csrf, username: signed.user.username,
+                                message: message, error: error, confirm: confirm)
+        return .html(status: status, pages.render(model, template: "privacy"))
+    }
+}
+
+import Foundation

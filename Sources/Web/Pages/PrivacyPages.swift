@@ -1,0 +1,84 @@
+import Foundation
+import Privacy
+import Storage
+
+/// The per-site privacy page: policy, scrub counts, data-subject forms, audit log.
+struct PrivacyPage: Sendable {
+    struct Fact: Sendable { var label: String; var value: String }
+    struct Scrubbed: Sendable { var kind: String; var count: Int }
+    struct Kind: Sendable { var value: String; var label: String }
+    struct Audit: Sendable { var when: String; var actor: String; var action: String; var subject: String; var rows: String }
+    struct Confirm: Sendable { var events: Int; var sessions: Int; var subjectLabel: String; var kind: String; var value: String }
+
+    var domain: String
+    var domainPath: String
+    var message: String?
+    var error: String?
+    var facts: [Fact]
+    var scrubbed: [Scrubbed]
+    var hasScrubbed: Bool
+    var confirm: Confirm?
+    var persistent: Bool
+    var kinds: [Kind]
+    var audit: [Audit]
+    var hasAudit: Bool
+    var csrf: String
+    var username: String
+    var signedIn = true
+    var version = VeilVersion.string
+
+    init(site: SiteRules, oldestEvent: Int64?, scrubbed: [PIIScrubber.Kind: Int], audit: [AuditEntry], csrf: String, username: String,
+         message: String? = nil, error: String? = nil, confirm: Confirm? = nil) {
+        domain = site.domain
+        domainPath = site.domain.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? site.domain
+        self.message = message
+        self.error = error
+        let identity = site.identity == .persistent
+            ? "persistent (first-party ID, \(site.consentRequired ? "created only after consent" : "consent not required"))"
+            : "cookieless (daily salted hash; nothing stored on the device)"
+        facts = [
+            Fact(label: "Identity", value: identity),
+            Fact(label: "Do Not Track", value: site.honorDNT ? "honoured" : "ignored"),
+            Fact(label: "Global Privacy Control", value: site.honorGPC ? "honoured" : "ignored"),
+            Fact(label: "Events kept", value: "\(site.eventsRetentionDays) days"),
+            Fact(label: "Recordings kept", value: "\(site.replaysRetentionDays) days"),
+            Fact(label: "Oldest event held", value: oldestEvent.map { OverviewRange.dateString(day: $0 / OverviewRange.day) } ?? "none"),
+            Fact(label: "Extra scrub patterns", value: site.scrubPatterns.isEmpty ? "none" : "\(site.scrubPatterns.count)"),
+            Fact(label: "Property allowlist", value: site.propertyAllowlist.isEmpty ? "all properties kept (scrubbed)" : site.propertyAllowlist.joined(separator: ", ")),
+        ]
+        self.scrubbed = PIIScrubber.Kind.allCases.compactMap { kind in scrubbed[kind].map { Scrubbed(kind: kind.placeholder, count: $0) } }
+        hasScrubbed = !self.scrubbed.isEmpty
+        self.confirm = confirm
+        persistent = site.identity == .persistent
+        kinds = [Kind(value: "session", label: "Session number")] + (persistent ? [Kind(value: "visitor", label: "Visitor ID"), Kind(value: "user", label: "User ID")] : [])
+        self.audit = audit.map {
+            Audit(when: OverviewRange.dateString(day: $0.at / OverviewRange.day) + String(format: " %02d:%02d", ($0.at % OverviewRange.day) / 3_600_000, ($0.at % 3_600_000) / 60_000),
+                  actor: $0.actor, action: $0.action, subject: String($0.subjectHash.prefix(16)) + "…", rows: $0.rows)
+        }
+        hasAudit = !self.audit.isEmpty
+        self.csrf = csrf
+        self.username = username
+    }
+}
+
+/// "What Veil stores", from the same catalog the export header and the README use.
+struct StoredPage: Sendable {
+    struct Table: Sendable { var name: String; var fields: [StoredField] }
+    var tables: [Table]
+    var csrf: String
+    var username: String
+    var signedIn = true
+    var version = VeilVersion.string
+
+    init(csrf: String, username: String) {
+        var order: [String] = []
+        var byTable: [String: [StoredField]] = [:]
+        for field in StoredFields.all {
+            if byTable[field.table] == nil { order.append(field.table) }
+            byTable[field.table, default: []].append(field)
+        }
+        tables = order.map { Table(name: $0, fields: byTable[$0]!) }
+        self.csrf = csrf
+        self.username = username
+    }
+}
