@@ -104,6 +104,18 @@ extension VeilDatabase {
         return counts
     }
 
+    /// The latest sessions of a site (to find the number a data-subject request needs).
+    public func recentSessions(site: String, limit: Int) async throws(StorageError) -> [StoredSession] {
+        try await Self.wrap {
+            try await pool.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT id, site, visitor, started_at, last_seen, entry_path, exit_path, pageviews, events
+                    FROM sessions WHERE site = ? ORDER BY last_seen DESC, id DESC LIMIT ?
+                    """, arguments: [site, limit]).map(Self.session)
+            }
+        }
+    }
+
     public func appendAudit(_ entry: AuditEntry) async throws(StorageError) {
         try await Self.wrap {
             try await pool.write { db in

@@ -23,6 +23,7 @@ extension DashboardTests {
             #expect(page.status == .ok)
             #expect(page.text.contains("cookieless (daily salted hash"))
             #expect(page.text.contains("<td>[email]</td><td class=\"num\">2</td>"))
+            #expect(page.text.contains("<td class=\"num\">\(session)</td>"), "the session number is listed")
             let csrf = hiddenCSRF(page.text)
             var headers = jar.header
             headers.append(contentsOf: formType)

@@ -89,7 +89,8 @@ struct PrivacyPagesController: Sendable {
                       confirm: PrivacyPage.Confirm? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         let domain = site.domain.lowercased()
         let model = PrivacyPage(site: site, oldestEvent: try await database.firstEventTime(site: domain), scrubbed: await counters.scrubbedCounts(site: domain),
-                                audit: try await database.auditLog().filter { $0.site == domain }, csrf: signed.csrf, username: signed.user.username,
+                                audit: try await database.auditLog().filter { $0.site == domain },
+                                sessions: try await database.recentSessions(site: domain, limit: 20), csrf: signed.csrf, username: signed.user.username,
                                 message: message, error: error, confirm: confirm)
         return .html(status: status, pages.render(model, template: "privacy"))
     }

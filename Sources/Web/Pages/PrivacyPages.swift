@@ -9,6 +9,7 @@ struct PrivacyPage: Sendable {
     struct Kind: Sendable { var value: String; var label: String }
     struct Audit: Sendable { var when: String; var actor: String; var action: String; var subject: String; var rows: String }
     struct Confirm: Sendable { var events: Int; var sessions: Int; var subjectLabel: String; var kind: String; var value: String }
+    struct Session: Sendable { var id: Int64; var started: String; var entry: String; var exit: String; var pageviews: Int; var duration: String }
 
     var domain: String
     var domainPath: String
@@ -22,12 +23,14 @@ struct PrivacyPage: Sendable {
     var kinds: [Kind]
     var audit: [Audit]
     var hasAudit: Bool
+    var sessions: [Session]
+    var hasSessions: Bool
     var csrf: String
     var username: String
     var signedIn = true
     var version = VeilVersion.string
 
-    init(site: SiteRules, oldestEvent: Int64?, scrubbed: [PIIScrubber.Kind: Int], audit: [AuditEntry], csrf: String, username: String,
+    init(site: SiteRules, oldestEvent: Int64?, scrubbed: [PIIScrubber.Kind: Int], audit: [AuditEntry], sessions: [StoredSession] = [], csrf: String, username: String,
          message: String? = nil, error: String? = nil, confirm: Confirm? = nil) {
         domain = site.domain
         domainPath = site.domain.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? site.domain
@@ -51,10 +54,17 @@ struct PrivacyPage: Sendable {
         self.confirm = confirm
         persistent = site.identity == .persistent
         kinds = [Kind(value: "session", label: "Session number")] + (persistent ? [Kind(value: "visitor", label: "Visitor ID"), Kind(value: "user", label: "User ID")] : [])
-        self.audit = audit.map {
-            Audit(when: OverviewRange.dateString(day: $0.at / OverviewRange.day) + String(format: " %02d:%02d", ($0.at % OverviewRange.day) / 3_600_000, ($0.at % 3_600_000) / 60_000),
-                  actor: $0.actor, action: $0.action, subject: String($0.subjectHash.prefix(16)) + "…", rows: $0.rows)
+        func when(_ ms: Int64) -> String {
+            OverviewRange.dateString(day: ms / OverviewRange.day) + String(format: " %02d:%02d", (ms % OverviewRange.day) / 3_600_000, (ms % 3_600_000) / 60_000)
         }
+        self.audit = audit.map {
+            Audit(when: when($0.at), actor: $0.actor, action: $0.action, subject: String($0.subjectHash.prefix(16)) + "…", rows: $0.rows)
+        }
+        self.sessions = sessions.map {
+            Session(id: $0.id, started: when($0.startedAt), entry: $0.entryPath, exit: $0.exitPath, pageviews: $0.pageviews,
+                    duration: Format.duration(seconds: Double($0.lastSeen - $0.startedAt) / 1000))
+        }
+        hasSessions = !self.sessions.isEmpty
         hasAudit = !self.audit.isEmpty
         self.csrf = csrf
         self.username = username
