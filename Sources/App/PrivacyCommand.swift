@@ -44,14 +44,17 @@ struct PrivacyCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (requests, site, subject) = try PrivacyCommand.open(options, selector: selector)
-            let document = try await requests.export(site: site, subject: subject, actor: "cli")
+            let file = try await requests.export(site: site, subject: subject, actor: "cli")
+            if case .zip = file, out == nil {
+                throw ValidationError("this subject has many events, so the export is a zip of NDJSON files: add --out FILE.zip")
+            }
             if let out {
-                guard FileManager.default.createFile(atPath: out, contents: Data(document.utf8), attributes: [.posixPermissions: 0o600]) else {
+                guard FileManager.default.createFile(atPath: out, contents: Data(file.bytes), attributes: [.posixPermissions: 0o600]) else {
                     throw ValidationError("cannot write \(out)")
                 }
-                printError("wrote \(out)")
+                printError("wrote \(out) (\(file.fileExtension))")
             } else {
-                print(document)
+                print(String(decoding: file.bytes, as: UTF8.self))
             }
         }
     }

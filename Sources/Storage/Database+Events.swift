@@ -100,7 +100,7 @@ extension VeilDatabase {
         try await Self.wrap {
             try await pool.read { db in
                 try Row.fetchAll(db, sql: """
-                    SELECT id, site, ts, name, host, path, query, referrer_host, referrer_path, props, visitor, session_id, browser, os, device, client_id
+                    SELECT id, site, ts, name, host, path, query, referrer_host, referrer_path, props, visitor, session_id, browser, os, device, client_id, user_hash
                     FROM events WHERE site = ? ORDER BY ts, id
                     """, arguments: [site]).map(Self.event)
             }

@@ -21,6 +21,15 @@ public enum Subject: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The kind of identifier, for the audit log.
+    public var kind: String {
+        switch self {
+        case .session: return "session"
+        case .visitor: return "visitor"
+        case .user: return "user"
+        }
+    }
+
     /// What the audit log stores instead of the identifier.
     public var auditHash: String { SHA256.hash(data: Array(description.utf8)).hexString }
 }
@@ -36,14 +45,16 @@ public struct AuditEntry: Sendable, Equatable {
     public var actor: String
     public var action: String
     public var site: String
+    public var subjectKind: String
     public var subjectHash: String
     public var rows: String
 
-    public init(at: Int64, actor: String, action: String, site: String, subjectHash: String, rows: String) {
+    public init(at: Int64, actor: String, action: String, site: String, subjectKind: String, subjectHash: String, rows: String) {
         self.at = at
         self.actor = actor
         self.action = action
         self.site = site
+        self.subjectKind = subjectKind
         self.subjectHash = subjectHash
         self.rows = rows
     }
@@ -76,7 +87,7 @@ extension VeilDatabase {
                         FROM sessions WHERE site = ? AND visitor = ? ORDER BY started_at, id
                         """, arguments: [site, visitor]).map(Self.session)
                     events += try Row.fetchAll(db, sql: """
-                        SELECT id, site, ts, name, host, path, query, referrer_host, referrer_path, props, visitor, session_id, browser, os, device, client_id
+                        SELECT id, site, ts, name, host, path, query, referrer_host, referrer_path, props, visitor, session_id, browser, os, device, client_id, user_hash
                         FROM events WHERE site = ? AND visitor = ? ORDER BY ts, id
                         """, arguments: [site, visitor]).map(Self.event)
                 }
@@ -119,8 +130,8 @@ extension VeilDatabase {
     public func appendAudit(_ entry: AuditEntry) async throws(StorageError) {
         try await Self.wrap {
             try await pool.write { db in
-                try db.execute(sql: "INSERT INTO audit_log(at, actor, action, site, subject_hash, rows) VALUES (?, ?, ?, ?, ?, ?)",
-                               arguments: [entry.at, entry.actor, entry.action, entry.site, entry.subjectHash, entry.rows])
+                try db.execute(sql: "INSERT INTO audit_log(at, actor, action, site, subject_kind, subject_hash, rows) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                               arguments: [entry.at, entry.actor, entry.action, entry.site, entry.subjectKind, entry.subjectHash, entry.rows])
             }
         }
     }
@@ -128,8 +139,8 @@ extension VeilDatabase {
     public func auditLog(limit: Int = 200) async throws(StorageError) -> [AuditEntry] {
         try await Self.wrap {
             try await pool.read { db in
-                try Row.fetchAll(db, sql: "SELECT at, actor, action, site, subject_hash, rows FROM audit_log ORDER BY at DESC, id DESC LIMIT ?", arguments: [limit])
-                    .map { AuditEntry(at: $0[0], actor: $0[1], action: $0[2], site: $0[3], subjectHash: $0[4], rows: $0[5]) }
+                try Row.fetchAll(db, sql: "SELECT at, actor, action, site, subject_kind, subject_hash, rows FROM audit_log ORDER BY at DESC, id DESC LIMIT ?", arguments: [limit])
+                    .map { AuditEntry(at: $0[0], actor: $0[1], action: $0[2], site: $0[3], subjectKind: $0[4], subjectHash: $0[5], rows: $0[6]) }
             }
         }
     }
@@ -156,6 +167,7 @@ extension VeilDatabase {
     static func event(_ row: Row) -> StoredEvent {
         StoredEvent(id: row[0], site: row[1], timestamp: row[2], name: row[3], host: row[4], path: row[5], query: row[6],
                     referrerHost: row[7], referrerPath: row[8], props: row[9], visitor: [UInt8](row[10] as Data),
-                    sessionID: row[11], browser: row[12], os: row[13], device: row[14], clientID: row[15])
+                    sessionID: row[11], browser: row[12], os: row[13], device: row[14], clientID: row[15],
+                    userHash: (row[16] as Data?).map { [UInt8]($0) })
     }
 }

@@ -79,12 +79,18 @@ enum Migrations {
                 ) STRICT;
                 """)
         }
+        // user_hash: HMAC of the site's user ID (persistent identity).
         migrator.registerMigration("2026-11-22 persistent identity") { db in
             try db.execute(sql: """
-                ALTER TABLE events ADD COLUMN user_hash BLOB;   -- HMAC of the site's user ID (persistent identity)
+                ALTER TABLE events ADD COLUMN user_hash BLOB;
                 CREATE INDEX events_by_user ON events(site, user_hash) WHERE user_hash IS NOT NULL;
                 CREATE INDEX events_by_visitor ON events(site, visitor);
                 """)
+        }
+        migrator.registerMigration("2026-11-22 audit subject kind") { db in
+            // session, visitor or user. (No SQL comment here: SQLite splices ADD COLUMN text
+            // into the stored CREATE TABLE statement.)
+            try db.execute(sql: "ALTER TABLE audit_log ADD COLUMN subject_kind TEXT NOT NULL DEFAULT ''")
         }
         return migrator
     }

@@ -63,6 +63,7 @@ public struct StoredEvent: Sendable, Equatable {
     public var os: String
     public var device: String
     public var clientID: String?
+    public var userHash: [UInt8]? = nil
 }
 
 public struct StoredSession: Sendable, Equatable {

@@ -62,5 +62,6 @@ public enum StoredFields {
         .init(table: "audit_log", column: "site", meaning: "Site domain", source: "request", kept: "indefinitely"),
         .init(table: "audit_log", column: "subject_hash", meaning: "SHA-256 of the subject selector (no raw identifier)", source: "derived", kept: "indefinitely"),
         .init(table: "audit_log", column: "rows", meaning: "Rows exported or erased per table", source: "derived", kept: "indefinitely"),
+        .init(table: "audit_log", column: "subject_kind", meaning: "session, visitor or user", source: "request", kept: "indefinitely"),
     ]
 }

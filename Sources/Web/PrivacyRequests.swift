@@ -28,11 +28,35 @@ public struct PrivacyRequests: Sendable {
         return .user(IdentityHasher.user(secret: secret, site: site, userID: user ?? ""))
     }
 
-    /// One JSON document with every row held about the subject and what each field means.
-    public func export(site: String, subject: Subject, actor: String) async throws(StorageError) -> String {
+    /// An export: one JSON document, or for large subjects a zip of NDJSON files.
+    public enum ExportFile: Sendable {
+        case json(String)
+        case zip([UInt8])
+
+        public var fileExtension: String { if case .zip = self { return "zip" }; return "json" }
+        public var bytes: [UInt8] {
+            switch self {
+            case .json(let text): return Array(text.utf8)
+            case .zip(let bytes): return bytes
+            }
+        }
+    }
+
+    /// Every row held about the subject and what each field means: one JSON document, or
+    /// above `zipAboveEvents` events a zip of `export.json` (header), `sessions.ndjson`
+    /// and `events.ndjson`, so very large subjects stream into tools line by line.
+    public func export(site: String, subject: Subject, actor: String, zipAboveEvents: Int = 10_000) async throws(StorageError) -> ExportFile {
         let records = try await database.records(site: site, subject: subject)
         try await audit(action: "export", site: site, subject: subject, actor: actor, rows: ["events": records.events.count, "sessions": records.sessions.count])
-        return Self.document(site: site, subject: subject, records: records, generatedAt: clock.nowMillis())
+        let now = clock.nowMillis()
+        guard records.events.count > zipAboveEvents else {
+            return .json(Self.document(site: site, subject: subject, records: records, generatedAt: now))
+        }
+        var zip = ZipWriter()
+        zip.add("export.json", Array(("{" + Self.header(site: site, subject: subject, generatedAt: now) + ",\"files\":[\"sessions.ndjson\",\"events.ndjson\"]}\n").utf8))
+        zip.add("sessions.ndjson", Array(records.sessions.map { Self.json($0) + "\n" }.joined().utf8))
+        zip.add("events.ndjson", Array(records.events.map { Self.json($0) + "\n" }.joined().utf8))
+        return .zip(zip.finish())
     }
 
     public func erase(site: String, subject: Subject, actor: String) async throws(StorageError) -> [String: Int] {
@@ -43,24 +67,35 @@ public struct PrivacyRequests: Sendable {
 
     private func audit(action: String, site: String, subject: Subject, actor: String, rows: [String: Int]) async throws(StorageError) {
         let json = "{" + rows.sorted { $0.key < $1.key }.map { "\(JSONWriter.string($0.key)):\($0.value)" }.joined(separator: ",") + "}"
-        try await database.appendAudit(AuditEntry(at: clock.nowMillis(), actor: actor, action: action, site: site, subjectHash: subject.auditHash, rows: json))
+        try await database.appendAudit(AuditEntry(at: clock.nowMillis(), actor: actor, action: action, site: site, subjectKind: subject.kind,
+                                                  subjectHash: subject.auditHash, rows: json))
     }
 
-    static func document(site: String, subject: Subject, records: SubjectRecords, generatedAt: Int64) -> String {
-        func s(_ v: String?) -> String { v.map(JSONWriter.string) ?? "null" }
+    static func s(_ v: String?) -> String { v.map(JSONWriter.string) ?? "null" }
+
+    /// `"veil_export":{…},"fields":{…}`: what the export is and what each field means.
+    static func header(site: String, subject: Subject, generatedAt: Int64) -> String {
         let fields = StoredFields.all.filter { $0.table == "events" || $0.table == "sessions" }.map {
             "\(JSONWriter.string($0.table + "." + $0.column)):{\"meaning\":\(JSONWriter.string($0.meaning)),\"source\":\(JSONWriter.string($0.source)),\"kept\":\(JSONWriter.string($0.kept))}"
         }.joined(separator: ",")
-        let sessions = records.sessions.map {
-            "{\"id\":\($0.id),\"site\":\(s($0.site)),\"visitor\":\(s($0.visitor.hexString)),\"started_at\":\($0.startedAt),\"last_seen\":\($0.lastSeen),\"entry_path\":\(s($0.entryPath)),\"exit_path\":\(s($0.exitPath)),\"pageviews\":\($0.pageviews),\"events\":\($0.events)}"
-        }.joined(separator: ",")
-        let events = records.events.map {
-            "{\"id\":\($0.id),\"site\":\(s($0.site)),\"ts\":\($0.timestamp),\"name\":\(s($0.name)),\"host\":\(s($0.host)),\"path\":\(s($0.path)),\"query\":\($0.query ?? "null"),\"referrer_host\":\(s($0.referrerHost)),\"referrer_path\":\(s($0.referrerPath)),\"props\":\($0.props ?? "null"),\"visitor\":\(s($0.visitor.hexString)),\"session_id\":\($0.sessionID),\"browser\":\(s($0.browser)),\"os\":\(s($0.os)),\"device\":\(s($0.device)),\"client_id\":\(s($0.clientID))}"
-        }.joined(separator: ",")
         return """
-        {"veil_export":{"version":1,"generated_at":\(generatedAt),"site":\(s(site)),"subject":\(s(subject.description)),\
+        "veil_export":{"version":1,"generated_at":\(generatedAt),"site":\(s(site)),"subject":\(s(subject.description)),\
         "note":"Every row Veil holds about this subject. Times are milliseconds since 1970 (UTC). Veil stores no IP address, no user-agent string and no cookie."},\
-        "fields":{\(fields)},"sessions":[\(sessions)],"events":[\(events)]}
+        "fields":{\(fields)}
         """
+    }
+
+    static func json(_ x: StoredSession) -> String {
+        "{\"id\":\(x.id),\"site\":\(s(x.site)),\"visitor\":\(s(x.visitor.hexString)),\"started_at\":\(x.startedAt),\"last_seen\":\(x.lastSeen),\"entry_path\":\(s(x.entryPath)),\"exit_path\":\(s(x.exitPath)),\"pageviews\":\(x.pageviews),\"events\":\(x.events)}"
+    }
+
+    static func json(_ x: StoredEvent) -> String {
+        "{\"id\":\(x.id),\"site\":\(s(x.site)),\"ts\":\(x.timestamp),\"name\":\(s(x.name)),\"host\":\(s(x.host)),\"path\":\(s(x.path)),\"query\":\(x.query ?? "null"),\"referrer_host\":\(s(x.referrerHost)),\"referrer_path\":\(s(x.referrerPath)),\"props\":\(x.props ?? "null"),\"visitor\":\(s(x.visitor.hexString)),\"user_hash\":\(s(x.userHash?.hexString)),\"session_id\":\(x.sessionID),\"browser\":\(s(x.browser)),\"os\":\(s(x.os)),\"device\":\(s(x.device)),\"client_id\":\(s(x.clientID))}"
+    }
+
+    static func document(site: String, subject: Subject, records: SubjectRecords, generatedAt: Int64) -> String {
+        "{" + header(site: site, subject: subject, generatedAt: generatedAt)
+            + ",\"sessions\":[" + records.sessions.map(json).joined(separator: ",") + "]"
+            + ",\"events\":[" + records.events.map(json).joined(separator: ",") + "]}"
     }
 }

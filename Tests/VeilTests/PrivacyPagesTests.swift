@@ -67,7 +67,7 @@ extension TemplateTests {
         let pages = try! PageRenderer()
         var site = SiteRules(domain: hostile, scrubPatterns: [hostile], propertyAllowlist: [hostile])
         site.identity = .persistent
-        let audit = AuditEntry(at: TestData.midnight, actor: hostile, action: hostile, site: hostile, subjectHash: hostile, rows: hostile)
+        let audit = AuditEntry(at: TestData.midnight, actor: hostile, action: hostile, site: hostile, subjectKind: hostile, subjectHash: hostile, rows: hostile)
         let html = pages.render(PrivacyPage(site: site, oldestEvent: nil, scrubbed: [.email: 2], audit: [audit], csrf: hostile, username: hostile,
                                             message: hostile, error: hostile,
                                             confirm: .init(events: 1, sessions: 1, subjectLabel: hostile, kind: hostile, value: hostile)), template: "privacy")

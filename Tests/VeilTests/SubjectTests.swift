@@ -29,7 +29,8 @@ struct SubjectTests {
         let db = try VeilDatabase(folder: dir.path)
         let (session, _) = try await seed(db)
         let requests = PrivacyRequests(database: db, clock: ManualTime(TestData.midnight + TestData.day).source, secret: Array(repeating: 3, count: 32))
-        let document = try await requests.export(site: "example.com", subject: .session(session), actor: "test")
+        let file = try await requests.export(site: "example.com", subject: .session(session), actor: "test")
+        guard case .json(let document) = file else { Issue.record("expected JSON for a small subject"); return }
         let json = try #require(try JSONSerialization.jsonObject(with: Data(document.utf8)) as? [String: Any])
         let events = try #require(json["events"] as? [[String: Any]])
         let sessions = try #require(json["sessions"] as? [[String: Any]])
@@ -41,7 +42,7 @@ struct SubjectTests {
         #expect(!document.contains("bravo"))
         #expect((json["fields"] as? [String: Any])?["events.visitor"] != nil)
         let audit = try await db.auditLog()
-        #expect(audit.count == 1 && audit[0].action == "export" && audit[0].actor == "test")
+        #expect(audit.count == 1 && audit[0].action == "export" && audit[0].actor == "test" && audit[0].subjectKind == "session")
         #expect(audit[0].subjectHash == Subject.session(session).auditHash && audit[0].subjectHash.count == 64)
     }
 
@@ -65,6 +66,38 @@ struct SubjectTests {
         }
         #expect(dir.allBytes().contains { $0.1.contains(bytes: Array("bravo-prop-keep".utf8)) })
         #expect(try await db.auditLog().first?.rows == #"{"events":2,"sessions":2}"#)
+    }
+
+    @Test func largeExportsAreAZipOfNDJSONFiles() async throws {
+        let dir = TempDir()
+        let db = try VeilDatabase(folder: dir.path)
+        let t = TestData.midnight
+        _ = try await db.insert((0..<25).map { TestData.clean(at: t + Int64($0) * 1000, path: "/p\($0)", visitor: 1) } + [TestData.clean(at: t, path: "/other", visitor: 2)],
+                                sessionTimeoutMillis: 1_800_000)
+        let session = try #require(try await db.sessions(site: "example.com").first { $0.visitor == Array(repeating: 1, count: 16) }).id
+        let requests = PrivacyRequests(database: db, clock: .system, secret: Array(repeating: 3, count: 32))
+        let file = try await requests.export(site: "example.com", subject: .session(session), actor: "test", zipAboveEvents: 10)
+        guard case .zip(let bytes) = file else { Issue.record("expected a zip"); return }
+        let path = dir.path + "/export.zip"
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        // Read it back with an independent implementation (Python's zipfile), CRCs checked.
+        let script = """
+            import json, sys, zipfile
+            z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None
+            header = json.loads(z.read('export.json'))
+            events = [json.loads(l) for l in z.read('events.ndjson').decode().splitlines()]
+            sessions = [json.loads(l) for l in z.read('sessions.ndjson').decode().splitlines()]
+            print(sorted(z.namelist()), len(events), len(sessions), header['veil_export']['subject'], 'events.path' in header['fields'], sorted({e['path'] for e in events}) == sorted('/p%d' % i for i in range(25)))
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        process.waitUntilExit()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(output.trimmingCharacters(in: .whitespacesAndNewlines) == "['events.ndjson', 'export.json', 'sessions.ndjson'] 25 1 session:\(session) True True", "\(output)")
     }
 
     @Test func apiExportAndErase() async throws {

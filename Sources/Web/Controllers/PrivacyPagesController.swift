@@ -37,8 +37,8 @@ struct PrivacyPagesController: Sendable {
         let form = try await verifiedForm(request, signed: signed)
         let subject: Subject
         do { subject = try subjectFrom(form, site: site) } catch { return try await page(site, signed: signed, error: error.detail, status: .badRequest) }
-        let document = try await requests.export(site: site.domain.lowercased(), subject: subject, actor: signed.user.username)
-        return .json(document, headers: [.contentDisposition: "attachment; filename=\"veil-export-\(site.domain.lowercased()).json\""])
+        let file = try await requests.export(site: site.domain.lowercased(), subject: subject, actor: signed.user.username)
+        return exportResponse(file, site: site.domain.lowercased(), subject: subject)
     }
 
     @Sendable func erase(_ request: Request, context: VeilRequestContext) async throws -> Response {

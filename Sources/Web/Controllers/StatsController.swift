@@ -45,8 +45,7 @@ struct PrivacyController: Sendable {
         let (site, subject) = try selector(site: q["site"].map(String.init), session: q["session"].map(String.init),
                                            visitor: q["visitor"].map(String.init), user: q["user"].map(String.init))
         let actor = DashboardAuth.bearerMatches(request, token: config.apiToken) ? "api token" : (try await auth.signedIn(request)?.user.username ?? "dashboard")
-        let document = try await requests.export(site: site, subject: subject, actor: actor)
-        return .json(document, headers: [.contentDisposition: "attachment; filename=\"veil-export-\(site)-\(subject.description.replacingOccurrences(of: ":", with: "-")).json\""])
+        return exportResponse(try await requests.export(site: site, subject: subject, actor: actor), site: site, subject: subject)
     }
 
     @Sendable func erase(_ request: Request, context: VeilRequestContext) async throws -> Response {
@@ -68,6 +67,18 @@ struct PrivacyController: Sendable {
         guard let site, let rules = config.site(site) else { throw APIError(.badRequest, "unknown_site", "site must be one of the configured sites") }
         let domain = rules.domain.lowercased()
         return (domain, try requests.subject(site: domain, session: session, visitor: visitor, user: user))
+    }
+}
+
+/// An export as a download: JSON, or a zip for large subjects.
+func exportResponse(_ file: PrivacyRequests.ExportFile, site: String, subject: Subject) -> Response {
+    let name = "veil-export-\(site)-\(subject.kind).\(file.fileExtension)"
+    let disposition = "attachment; filename=\"\(name)\""
+    switch file {
+    case .json(let text): return .json(text, headers: [.contentDisposition: disposition])
+    case .zip(let bytes):
+        return Response(status: .ok, headers: [.contentType: "application/zip", .contentDisposition: disposition, .cacheControl: "no-store"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }
 

@@ -58,7 +58,7 @@ struct PrivacyPage: Sendable {
             OverviewRange.dateString(day: ms / OverviewRange.day) + String(format: " %02d:%02d", (ms % OverviewRange.day) / 3_600_000, (ms % 3_600_000) / 60_000)
         }
         self.audit = audit.map {
-            Audit(when: when($0.at), actor: $0.actor, action: $0.action, subject: String($0.subjectHash.prefix(16)) + "…", rows: $0.rows)
+            Audit(when: when($0.at), actor: $0.actor, action: $0.action, subject: $0.subjectKind + " " + String($0.subjectHash.prefix(16)) + "…", rows: $0.rows)
         }
         self.sessions = sessions.map {
             Session(id: $0.id, started: when($0.startedAt), entry: $0.entryPath, exit: $0.exitPath, pageviews: $0.pageviews,
