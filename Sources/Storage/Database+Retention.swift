@@ -8,31 +8,25 @@ extension VeilDatabase {
     /// before it, `batchSize` rows per transaction so ingest never waits long for the
     /// write lock. Returns the number of events and sessions deleted.
     public func purgeExpired(site: String, cutoff: Int64, batchSize: Int = 2000) async throws(StorageError) -> (events: Int, sessions: Int) {
-        var events = 0, sessions = 0
-        while true {
-            let n = try await Self.wrap {
-                try await pool.write { db in
-                    try db.execute(sql: """
-                        DELETE FROM events WHERE id IN (SELECT id FROM events WHERE site = ? AND ts < ? LIMIT ?)
-                        """, arguments: [site, cutoff, batchSize])
-                    return db.changesCount
-                }
-            }
-            events += n
-            if n < batchSize { break }
-        }
-        while true {
-            let n = try await Self.wrap {
-                try await pool.write { db in
-                    try db.execute(sql: """
-                        DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE site = ? AND last_seen < ? LIMIT ?)
-                        """, arguments: [site, cutoff, batchSize])
-                    return db.changesCount
-                }
-            }
-            sessions += n
-            if n < batchSize { break }
-        }
+        let events = try await deleteInBatches(
+            "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE site = ? AND ts < ? LIMIT ?)", site: site, cutoff: cutoff, batchSize: batchSize)
+        let sessions = try await deleteInBatches(
+            "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE site = ? AND last_seen < ? LIMIT ?)", site: site, cutoff: cutoff, batchSize: batchSize)
         return (events, sessions)
+    }
+
+    /// Runs a `site, cutoff, limit` DELETE in its own transaction until it deletes fewer than `batchSize` rows.
+    private func deleteInBatches(_ sql: String, site: String, cutoff: Int64, batchSize: Int) async throws(StorageError) -> Int {
+        var total = 0
+        while true {
+            let n = try await Self.wrap {
+                try await pool.write { db in
+                    try db.execute(sql: sql, arguments: [site, cutoff, batchSize])
+                    return db.changesCount
+                }
+            }
+            total += n
+            if n < batchSize { return total }
+        }
     }
 }
