@@ -1,0 +1,60 @@
+import Hummingbird
+import NIOCore
+import Privacy
+import Storage
+
+/// Data-subject export (`GET`) and erasure (`POST`, bearer token only, so no CSRF).
+struct PrivacyController: Sendable {
+    let config: VeilConfig
+    let auth: DashboardAuth
+    let requests: PrivacyRequests
+
+    var endpoints: RouteCollection<VeilRequestContext> {
+        let routes = RouteCollection(context: VeilRequestContext.self)
+        routes.get("export", use: export)
+        routes.post("erase", use: erase)
+        return routes
+    }
+
+    @Sendable func export(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        try await auth.requireAPIAccess(request, apiToken: config.apiToken)
+        let q = request.uri.queryParameters
+        let (site, subject) = try selector(site: q["site"].map(String.init), session: q["session"].map(String.init),
+                                           visitor: q["visitor"].map(String.init), user: q["user"].map(String.init))
+        let actor = DashboardAuth.bearerMatches(request, token: config.apiToken) ? "api token" : (try await auth.signedIn(request)?.user.username ?? "dashboard")
+        return exportResponse(try await requests.export(site: site, subject: subject, actor: actor), site: site, subject: subject)
+    }
+
+    @Sendable func erase(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        guard DashboardAuth.bearerMatches(request, token: config.apiToken) else {
+            throw APIError(.unauthorized, "unauthorized", "erasure through the API needs Authorization: Bearer <api.token>", headers: [.wwwAuthenticate: "Bearer"])
+        }
+        let body = try await request.body.collect(upTo: 4096)
+        let json: JSONValue
+        do { json = try JSONParser.parse(Array(body.readableBytesView)) } catch { throw APIError(.badRequest, "invalid_json", "send {\"site\": …, \"session\": …}") }
+        let (site, subject) = try selector(site: json["site"]?.stringValue, session: json["session"].flatMap { $0.scalarText },
+                                           visitor: json["visitor"]?.stringValue, user: json["user"]?.stringValue)
+        let counts = try await requests.erase(site: site, subject: subject, actor: "api token")
+        context.logger.notice("erased a data subject", metadata: ["site": "\(site)", "events": "\(counts["events"] ?? 0)", "sessions": "\(counts["sessions"] ?? 0)"])
+        let rows = counts.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",")
+        return .json("{\"erased\":{\(rows)}}")
+    }
+
+    private func selector(site: String?, session: String?, visitor: String?, user: String?) throws -> (String, Subject) {
+        guard let site, let rules = config.site(site) else { throw APIError(.badRequest, "unknown_site", "site must be one of the configured sites") }
+        let domain = rules.domain.lowercased()
+        return (domain, try requests.subject(site: domain, session: session, visitor: visitor, user: user))
+    }
+}
+
+/// An export as a download: JSON, or a zip for large subjects.
+func exportResponse(_ file: PrivacyRequests.ExportFile, site: String, subject: Subject) -> Response {
+    let name = "veil-export-\(site)-\(subject.kind).\(file.fileExtension)"
+    let disposition = "attachment; filename=\"\(name)\""
+    switch file {
+    case .json(let text): return .json(text, headers: [.contentDisposition: disposition])
+    case .zip(let bytes):
+        return Response(status: .ok, headers: [.contentType: "application/zip", .contentDisposition: disposition, .cacheControl: "no-store"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}

@@ -1,0 +1,60 @@
+import Hummingbird
+import NIOCore
+import Privacy
+import Storage
+import VeilAssets
+
+/// Health, metrics, embedded assets, the tracker and the demo page.
+struct SystemController: Sendable {
+    let config: VeilConfig
+    let database: VeilDatabase
+    let auth: DashboardAuth
+    let counters: IngestCounters
+    let writer: EventWriter
+    let pages: PageRenderer
+
+    var endpoints: RouteCollection<VeilRequestContext> {
+        let routes = RouteCollection(context: VeilRequestContext.self)
+        routes.get("healthz", use: health)
+        routes.get("metrics", use: metrics)
+        routes.get(RouterPath(config.trackerPath), use: tracker)
+        routes.get("assets/veil.css") { _, _ in asset(EmbeddedAssets.stylesheet, type: "text/css; charset=utf-8") }
+        routes.get("assets/demo.js") { _, _ in asset(EmbeddedAssets.demoJS, type: "text/javascript; charset=utf-8") }
+        routes.get("assets/demo-queue.js") { _, _ in asset(EmbeddedAssets.demoQueueJS, type: "text/javascript; charset=utf-8") }
+        routes.get("demo", use: demo)
+        routes.get("demo/**", use: demo)
+        return routes
+    }
+
+    @Sendable func health(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        do {
+            try await database.health()
+        } catch {
+            context.logger.error("health check failed", metadata: ["error": "\(error)"])
+            return .json(status: .serviceUnavailable, "{\"status\":\"error\",\"database\":\"unavailable\"}")
+        }
+        return .json("{\"status\":\"ok\",\"database\":\"ok\",\"queued_events\":\(await writer.queuedEvents)}")
+    }
+
+    @Sendable func metrics(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        try await auth.requireAPIAccess(request, apiToken: config.apiToken)
+        var text = await counters.prometheusText()
+        text += "# TYPE veil_write_queue_events gauge\nveil_write_queue_events \(await writer.queuedEvents)\n"
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: .init(string: text)))
+    }
+
+    @Sendable func tracker(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        var response = asset(EmbeddedAssets.trackerJS, type: "text/javascript; charset=utf-8")
+        // Any site may load the tracker; it is public and holds no secrets.
+        response.headers[.accessControlAllowOrigin] = "*"
+        return response
+    }
+
+    @Sendable func demo(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        .html(pages.render(DemoPage(trackerPath: config.trackerPath), template: "demo"))
+    }
+}
+
+func asset(_ bytes: [UInt8], type: String) -> Response {
+    Response(status: .ok, headers: [.contentType: type, .cacheControl: "public, max-age=3600"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+}
