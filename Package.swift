@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
+        // The system zlib (Debian: zlib1g-dev), for gzip responses.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "Privacy",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
@@ -56,6 +58,7 @@ let package = Package(
                 "Storage",
                 "Privacy",
                 "VeilAssets",
+                "CZlib",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -233,6 +233,30 @@ struct LiveServerTests {
         #expect(gz <= 1200, "v.js is \(gz) bytes gzipped; the budget is 1,200")
     }
 
+    @Test func assetsAreGzippedWhenAcceptedAndCachedByETag() async throws {
+        let dir = TempDir()
+        try await withLiveVeil(TestData.config(dataDir: dir.path)) { client in
+            let gz = try await client.execute(uri: "/v.js", method: .get, headers: [.acceptEncoding: "gzip, deflate, br"])
+            #expect(gz.headers[.contentEncoding] == "gzip")
+            #expect(gz.headers[.vary]?.contains("Accept-Encoding") == true)
+            #expect(gz.headers[.accessControlAllowOrigin] == "*")
+            let bytes = Array(gz.body.readableBytesView)
+            #expect(bytes.count < VeilAssets.EmbeddedAssets.trackerJS.count)
+            #expect(try gunzip(bytes) == VeilAssets.EmbeddedAssets.trackerJS)
+            let plain = try await client.execute(uri: "/v.js", method: .get)
+            #expect(plain.headers[.contentEncoding] == nil)
+            #expect(Array(plain.body.readableBytesView) == VeilAssets.EmbeddedAssets.trackerJS)
+            let refused = try await client.execute(uri: "/v.js", method: .get, headers: [.acceptEncoding: "gzip;q=0, identity"])
+            #expect(refused.headers[.contentEncoding] == nil)
+            let etag = try #require(plain.headers[.eTag])
+            let cached = try await client.execute(uri: "/v.js", method: .get, headers: [.ifNoneMatch: etag])
+            #expect(cached.status == .notModified)
+            #expect(cached.body.readableBytes == 0)
+            let css = try await client.execute(uri: "/assets/veil.css", method: .get, headers: [.acceptEncoding: "gzip"])
+            #expect(try gunzip(Array(css.body.readableBytesView)) == VeilAssets.EmbeddedAssets.stylesheet)
+        }
+    }
+
     @Test func customTrackerPath() async throws {
         let dir = TempDir()
         var config = TestData.config(dataDir: dir.path)
@@ -244,6 +268,22 @@ struct LiveServerTests {
             #expect(demo.text.contains(#"src="/js/stats.js""#))
         }
     }
+}
+
+/// Decompresses with the system gzip: an implementation independent of the server's.
+func gunzip(_ bytes: [UInt8]) throws -> [UInt8] {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/sh")
+    process.arguments = ["-c", "gzip -dc"]
+    let input = Pipe(), output = Pipe()
+    process.standardInput = input
+    process.standardOutput = output
+    try process.run()
+    input.fileHandleForWriting.write(Data(bytes))
+    try input.fileHandleForWriting.close()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return [UInt8](data)
 }
 
 /// gzip -9 size, measured with the system gzip so the figure matches what a server sends.

@@ -12,15 +12,19 @@ struct SystemController: Sendable {
     let counters: IngestCounters
     let writer: EventWriter
     let pages: PageRenderer
+    let tracker = StaticAsset(EmbeddedAssets.trackerJS, contentType: "text/javascript; charset=utf-8")
+    let stylesheet = StaticAsset(EmbeddedAssets.stylesheet, contentType: "text/css; charset=utf-8")
+    let demoJS = StaticAsset(EmbeddedAssets.demoJS, contentType: "text/javascript; charset=utf-8")
+    let demoQueueJS = StaticAsset(EmbeddedAssets.demoQueueJS, contentType: "text/javascript; charset=utf-8")
 
     var endpoints: RouteCollection<VeilRequestContext> {
         let routes = RouteCollection(context: VeilRequestContext.self)
         routes.get("healthz", use: health)
         routes.get("metrics", use: metrics)
-        routes.get(RouterPath(config.trackerPath), use: tracker)
-        routes.get("assets/veil.css") { _, _ in asset(EmbeddedAssets.stylesheet, type: "text/css; charset=utf-8") }
-        routes.get("assets/demo.js") { _, _ in asset(EmbeddedAssets.demoJS, type: "text/javascript; charset=utf-8") }
-        routes.get("assets/demo-queue.js") { _, _ in asset(EmbeddedAssets.demoQueueJS, type: "text/javascript; charset=utf-8") }
+        routes.get(RouterPath(config.trackerPath), use: trackerScript)
+        routes.get("assets/veil.css") { [stylesheet] request, _ in stylesheet.response(to: request) }
+        routes.get("assets/demo.js") { [demoJS] request, _ in demoJS.response(to: request) }
+        routes.get("assets/demo-queue.js") { [demoQueueJS] request, _ in demoQueueJS.response(to: request) }
         routes.get("demo", use: demo)
         routes.get("demo/**", use: demo)
         return routes
@@ -43,18 +47,12 @@ struct SystemController: Sendable {
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: .init(string: text)))
     }
 
-    @Sendable func tracker(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        var response = asset(EmbeddedAssets.trackerJS, type: "text/javascript; charset=utf-8")
+    @Sendable func trackerScript(_ request: Request, context: VeilRequestContext) async throws -> Response {
         // Any site may load the tracker; it is public and holds no secrets.
-        response.headers[.accessControlAllowOrigin] = "*"
-        return response
+        tracker.response(to: request, extraHeaders: [.accessControlAllowOrigin: "*"])
     }
 
     @Sendable func demo(_ request: Request, context: VeilRequestContext) async throws -> Response {
         .html(pages.render(DemoPage(trackerPath: config.trackerPath), template: "demo"))
     }
-}
-
-func asset(_ bytes: [UInt8], type: String) -> Response {
-    Response(status: .ok, headers: [.contentType: type, .cacheControl: "public, max-age=3600"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
 }
