@@ -1,1 +1,1 @@
-window.veil=window.veil||{q:[],track:function(n,p){this.q.push([n,p])}};
+window.veil=window.veil||(function(q){function f(m){return function(){q.push([m].concat([].slice.call(arguments)))}}return{q:q,c:1,track:f('track'),identify:f('identify'),consent:f('consent')}})([]);

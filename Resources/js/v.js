@@ -25,12 +25,12 @@ function page(){var p=l.pathname+l.search;if(p===last)return;last=p;send('pagevi
 var h=w.history;
 ['pushState','replaceState'].forEach(function(m){var o=h[m];if(o)h[m]=function(){var r=o.apply(this,arguments);page();return r}});
 w.addEventListener('popstate',page);
-var q=(w.veil&&w.veil.q)||[];
+var old=w.veil||{},q=old.q||[];
 w.veil={q:[],
 track:function(name,props){send(name,props)},
 identify:function(u){uid=u==null?uid:String(u)},
 visitorId:function(){return vid(0)},
 consent:function(yes){var t=keep&&store();if(!t)return;if(yes)vid(1);else t.removeItem(K)}};
-page();
-for(var i=0;i<q.length;i++)send(q[i][0],q[i][1]);
+function run(t){for(var i=0;i<q.length;i++){var c=q[i],m=old.c?c[0]:'track',f=w.veil[m];if(f&&(m=='track')==t)f.apply(0,old.c?c.slice(1):c)}}
+run(0);page();run(1);
 })(window,document);

@@ -6,6 +6,7 @@ import Testing
 import Privacy
 import Storage
 import Synchronization
+import VeilAssets
 @testable import Web
 
 enum Chromium {
@@ -105,6 +106,47 @@ struct BrowserTests {
         });
         </script></head><body>persistent</body></html>
         """
+
+    /// The README's stub, called before the deferred tracker loads (a consent banner usually does).
+    static let queuedCommandsPage = """
+        <!doctype html><html><head><title>start</title>
+        <script>\(String(decoding: VeilAssets.EmbeddedAssets.demoQueueJS, as: UTF8.self))</script>
+        <script>veil.consent(true); veil.identify('early-user'); veil.track('early', {a: 1});</script>
+        <script defer src="http://127.0.0.1:%PORT%/v.js" data-site="persist.example" data-identity="persistent"></script>
+        <script>window.addEventListener('load', function () { document.title = 'vid:' + veil.visitorId(); });</script>
+        </head><body>queued</body></html>
+        """
+
+    @Test(.enabled(if: Chromium.enabled, "chromium is not installed; CI installs it"))
+    func consentAndIdentifyQueuedBeforeLoadApplyToTheFirstPageview() async throws {
+        let dir = TempDir()
+        let profile = TempDir()
+        var config = TestData.config(dataDir: dir.path)
+        var site = SiteRules(domain: "persist.example", origins: ["127.0.0.1"])
+        site.identity = .persistent
+        config.sites.append(site)
+        let dom = Mutex("")
+        try await withLiveVeil(config) { veil in
+            let veilPort = try #require(veil.port)
+            let router = Router()
+            router.get("q") { _, _ in Response.html(Self.queuedCommandsPage.replacingOccurrences(of: "%PORT%", with: String(veilPort))) }
+            let pages = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestData.logger())
+            try await pages.test(.live) { pageClient in
+                let out = try Chromium.dump("http://127.0.0.1:\(try #require(pageClient.port))/q", profile: profile.path)
+                dom.withLock { $0 = out }
+            }
+        }
+        let title = dom.withLock { $0 }
+        let rawID = try #require(title.range(of: #"vid:[0-9a-f]{32}"#, options: .regularExpression).map { String(title[$0].dropFirst(4)) }, "no visitor ID in \(title.prefix(300))")
+        let secret = try #require([UInt8](hex: try String(contentsOfFile: dir.path + "/secret.key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let events = try await VeilDatabase(folder: dir.path).events(site: "persist.example")
+        let visitor = IdentityHasher.visitor(secret: secret, site: "persist.example", visitorID: rawID)
+        let user = IdentityHasher.user(secret: secret, site: "persist.example", userID: "early-user")
+        #expect(events.map(\.name).sorted() == ["early", "pageview"])
+        #expect(events.allSatisfy { $0.visitor == visitor }, "the first pageview already carries the consented ID")
+        #expect(events.allSatisfy { $0.userHash == user })
+        #expect(events.first { $0.name == "early" }?.props == #"{"a":"1"}"#)
+    }
 
     @Test(.enabled(if: Chromium.enabled, "chromium is not installed; CI installs it"))
     func persistentIdentityAfterConsentInARealBrowser() async throws {
