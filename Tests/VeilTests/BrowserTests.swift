@@ -107,6 +107,42 @@ struct BrowserTests {
         </script></head><body>persistent</body></html>
         """
 
+    /// What a persistent-identity page run left behind: the data folder, the raw ID the page
+    /// showed in its title, the server secret and the stored events.
+    struct PersistentRun {
+        let dir: TempDir
+        let rawID: String
+        let secret: [UInt8]
+        let events: [StoredEvent]
+    }
+
+    /// Serves `page` (with `%PORT%` set to Veil's port) from another origin to headless Chromium,
+    /// against a Veil with a `persist.example` site in persistent mode.
+    static func persistentRun(page: String) async throws -> PersistentRun {
+        let dir = TempDir()
+        let profile = TempDir()
+        var config = TestData.config(dataDir: dir.path)
+        var site = SiteRules(domain: "persist.example", origins: ["127.0.0.1"])
+        site.identity = .persistent
+        config.sites.append(site)
+        let dom = Mutex("")
+        try await withLiveVeil(config) { veil in
+            let veilPort = try #require(veil.port)
+            let router = Router()
+            router.get("page") { _, _ in Response.html(page.replacingOccurrences(of: "%PORT%", with: String(veilPort))) }
+            let pages = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestData.logger())
+            try await pages.test(.live) { pageClient in
+                let out = try Chromium.dump("http://127.0.0.1:\(try #require(pageClient.port))/page", profile: profile.path)
+                dom.withLock { $0 = out }
+            }
+        }
+        let title = dom.withLock { $0 }
+        let rawID = try #require(title.range(of: #"vid:[0-9a-f]{32}"#, options: .regularExpression).map { String(title[$0].dropFirst(4)) }, "no visitor ID in \(title.prefix(300))")
+        let secret = try #require([UInt8](hex: try String(contentsOfFile: dir.path + "/secret.key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let events = try await VeilDatabase(folder: dir.path).events(site: "persist.example")
+        return PersistentRun(dir: dir, rawID: rawID, secret: secret, events: events)
+    }
+
     /// The README's stub, called before the deferred tracker loads (a consent banner usually does).
     static let queuedCommandsPage = """
         <!doctype html><html><head><title>start</title>
@@ -119,27 +155,8 @@ struct BrowserTests {
 
     @Test(.enabled(if: Chromium.enabled, "chromium is not installed; CI installs it"))
     func consentAndIdentifyQueuedBeforeLoadApplyToTheFirstPageview() async throws {
-        let dir = TempDir()
-        let profile = TempDir()
-        var config = TestData.config(dataDir: dir.path)
-        var site = SiteRules(domain: "persist.example", origins: ["127.0.0.1"])
-        site.identity = .persistent
-        config.sites.append(site)
-        let dom = Mutex("")
-        try await withLiveVeil(config) { veil in
-            let veilPort = try #require(veil.port)
-            let router = Router()
-            router.get("q") { _, _ in Response.html(Self.queuedCommandsPage.replacingOccurrences(of: "%PORT%", with: String(veilPort))) }
-            let pages = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestData.logger())
-            try await pages.test(.live) { pageClient in
-                let out = try Chromium.dump("http://127.0.0.1:\(try #require(pageClient.port))/q", profile: profile.path)
-                dom.withLock { $0 = out }
-            }
-        }
-        let title = dom.withLock { $0 }
-        let rawID = try #require(title.range(of: #"vid:[0-9a-f]{32}"#, options: .regularExpression).map { String(title[$0].dropFirst(4)) }, "no visitor ID in \(title.prefix(300))")
-        let secret = try #require([UInt8](hex: try String(contentsOfFile: dir.path + "/secret.key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
-        let events = try await VeilDatabase(folder: dir.path).events(site: "persist.example")
+        let run = try await Self.persistentRun(page: Self.queuedCommandsPage)
+        let (rawID, secret, events) = (run.rawID, run.secret, run.events)
         let visitor = IdentityHasher.visitor(secret: secret, site: "persist.example", visitorID: rawID)
         let user = IdentityHasher.user(secret: secret, site: "persist.example", userID: "early-user")
         #expect(events.map(\.name).sorted() == ["early", "pageview"])
@@ -150,28 +167,9 @@ struct BrowserTests {
 
     @Test(.enabled(if: Chromium.enabled, "chromium is not installed; CI installs it"))
     func persistentIdentityAfterConsentInARealBrowser() async throws {
-        let dir = TempDir()
-        let profile = TempDir()
-        var config = TestData.config(dataDir: dir.path)
-        var site = SiteRules(domain: "persist.example", origins: ["127.0.0.1"])
-        site.identity = .persistent
-        config.sites.append(site)
-        let dom = Mutex("")
-        try await withLiveVeil(config) { veil in
-            let veilPort = try #require(veil.port)
-            let router = Router()
-            router.get("p") { _, _ in Response.html(Self.persistentPage.replacingOccurrences(of: "%PORT%", with: String(veilPort))) }
-            let pages = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestData.logger())
-            try await pages.test(.live) { pageClient in
-                let out = try Chromium.dump("http://127.0.0.1:\(try #require(pageClient.port))/p", profile: profile.path)
-                dom.withLock { $0 = out }
-            }
-        }
-        let title = dom.withLock { $0 }
-        let rawID = try #require(title.range(of: #"vid:[0-9a-f]{32}"#, options: .regularExpression).map { String(title[$0].dropFirst(4)) }, "no visitor ID in \(title.prefix(300))")
-        let secret = try #require([UInt8](hex: try String(contentsOfFile: dir.path + "/secret.key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let run = try await Self.persistentRun(page: Self.persistentPage)
+        let (dir, rawID, secret, events) = (run.dir, run.rawID, run.secret, run.events)
         let db = try VeilDatabase(folder: dir.path)
-        let events = try await db.events(site: "persist.example")
         let byName = Dictionary(events.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let visitor = IdentityHasher.visitor(secret: secret, site: "persist.example", visitorID: rawID)
         #expect(byName["after_consent"]?.visitor == visitor)

@@ -270,11 +270,11 @@ struct LiveServerTests {
     }
 }
 
-/// Decompresses with the system gzip: an implementation independent of the server's.
-func gunzip(_ bytes: [UInt8]) throws -> [UInt8] {
+/// Pipes `bytes` through a shell command and returns its output.
+func shellFilter(_ command: String, _ bytes: [UInt8]) throws -> [UInt8] {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", "gzip -dc"]
+    process.arguments = ["-c", command]
     let input = Pipe(), output = Pipe()
     process.standardInput = input
     process.standardOutput = output
@@ -286,20 +286,10 @@ func gunzip(_ bytes: [UInt8]) throws -> [UInt8] {
     return [UInt8](data)
 }
 
+/// Decompresses with the system gzip: an implementation independent of the server's.
+func gunzip(_ bytes: [UInt8]) throws -> [UInt8] { try shellFilter("gzip -dc", bytes) }
+
 /// gzip -9 size, measured with the system gzip so the figure matches what a server sends.
-func gzipSize(_ bytes: [UInt8]) throws -> Int {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", "gzip -9 -c | wc -c"]
-    let input = Pipe(), output = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    try process.run()
-    input.fileHandleForWriting.write(Data(bytes))
-    try input.fileHandleForWriting.close()
-    process.waitUntilExit()
-    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    return Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? Int.max
-}
+func gzipSize(_ bytes: [UInt8]) throws -> Int { try shellFilter("gzip -9 -c", bytes).count }
 
 import VeilAssets

@@ -20,18 +20,20 @@ public struct PasswordHasher: Sendable {
     }
 
     public func verify(_ password: String, against stored: String) -> Bool {
-        let parts = stored.split(separator: "$")
-        guard parts.count == 4, parts[0] == "pbkdf2-sha256", let iterations = Int(parts[1]), iterations >= 1,
-              let salt = Data(base64Encoded: String(parts[2])), let expected = Data(base64Encoded: String(parts[3])),
-              let actual = try? derive(password, salt: [UInt8](salt), iterations: iterations) else { return false }
-        return constantTimeEqual(actual, [UInt8](expected))
+        guard let (iterations, salt, expected) = Self.parse(stored),
+              let actual = try? derive(password, salt: salt, iterations: iterations) else { return false }
+        return constantTimeEqual(actual, expected)
     }
 
     /// Whether a string has the shape of a hash this type produces (config validation).
-    public static func isWellFormed(_ stored: String) -> Bool {
+    public static func isWellFormed(_ stored: String) -> Bool { parse(stored) != nil }
+
+    /// Splits `pbkdf2-sha256$<iterations>$<salt>$<key>` into its parts.
+    private static func parse(_ stored: String) -> (iterations: Int, salt: [UInt8], key: [UInt8])? {
         let parts = stored.split(separator: "$")
-        return parts.count == 4 && parts[0] == "pbkdf2-sha256" && Int(parts[1]) != nil
-            && Data(base64Encoded: String(parts[2])) != nil && Data(base64Encoded: String(parts[3])) != nil
+        guard parts.count == 4, parts[0] == "pbkdf2-sha256", let iterations = Int(parts[1]), iterations >= 1,
+              let salt = Data(base64Encoded: String(parts[2])), let key = Data(base64Encoded: String(parts[3])) else { return nil }
+        return (iterations, [UInt8](salt), [UInt8](key))
     }
 
     private func derive(_ password: String, salt: [UInt8], iterations: Int) throws -> [UInt8] {
