@@ -1,6 +1,7 @@
 /// Everything the binary serves, embedded at build time (no files beside the binary).
 public enum EmbeddedAssets {
     public static let trackerJS: [UInt8] = PackageResources.v_js
+    public static let autocaptureJS: [UInt8] = PackageResources.va_js
     public static let demoJS: [UInt8] = PackageResources.demo_js
     public static let demoQueueJS: [UInt8] = PackageResources.demo_queue_js
     public static let stylesheet: [UInt8] = PackageResources.veil_css
@@ -17,5 +18,13 @@ public enum EmbeddedAssets {
         "demo": PackageResources.demo_mustache,
         "privacy": PackageResources.privacy_mustache,
         "stored": PackageResources.stored_mustache,
+        "statsheader": PackageResources.statsheader_mustache,
+        "statstable": PackageResources.statstable_mustache,
+        "breakdown": PackageResources.breakdown_mustache,
+        "funnels": PackageResources.funnels_mustache,
+        "journeys": PackageResources.journeys_mustache,
+        "retention": PackageResources.retention_mustache,
+        "live": PackageResources.live_mustache,
+        "share": PackageResources.share_mustache,
     ]
 }

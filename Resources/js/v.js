@@ -3,17 +3,17 @@ var s=d.currentScript,n=w.navigator,l=w.location;
 if(!s)return;
 var a=function(k){return s.getAttribute('data-'+k)},
 site=a('site')||l.hostname,
-api=a('api')||new URL(s.src,l.href).origin+'/api/event',
-dnt=a('honor-dnt')!=='false',gpc=a('honor-gpc')!=='false',ref=d.referrer,last,uid,
-keep=a('identity')=='persistent',ask=a('consent')!=='not_required',K='veil_id';
+o=new URL(s.src,l.href).origin,api=a('api')||o+'/api/event',
+dnt=a('honor-dnt')!='false',gpc=a('honor-gpc')!='false',ref=d.referrer,last,uid,
+keep=a('identity')=='persistent',ask=a('consent')!='not_required',K='veil_id';
 function off(){
 return(gpc&&n.globalPrivacyControl)||(dnt&&(n.doNotTrack=='1'||n.doNotTrack=='yes'||w.doNotTrack=='1'))||/^file:/.test(l.protocol)}
-function id(){var b=new Uint8Array(16),h='',i;w.crypto.getRandomValues(b);for(i=0;i<16;i++)h+=(b[i]+256).toString(16).slice(1);return h}
-function store(){try{return w.localStorage}catch(x){}}
+function id(){var b=new Uint8Array(16),h='',i;crypto.getRandomValues(b);for(i=0;i<16;i++)h+=(b[i]+256).toString(16).slice(1);return h}
+function store(){try{return localStorage}catch(x){}}
 function vid(make){var t=keep&&store(),v=t&&t.getItem(K);if(!v&&t&&make&&!off()){v=id();t.setItem(K,v)}return v||null}
 function send(name,props){
 if(off())return;
-var e={site:site,name:String(name),url:l.href,id:id()},v=vid(!ask);
+var e={site:site,name:String(name),url:l.href,id:id(),w:screen.width,l:n.language},v=vid(!ask);
 if(ref&&name=='pageview'){e.referrer=ref;ref=''}
 if(props&&typeof props=='object')e.props=props;
 if(v)e.vid=v;
@@ -33,4 +33,5 @@ visitorId:function(){return vid(0)},
 consent:function(yes){var t=keep&&store();if(!t)return;if(yes)vid(1);else t.removeItem(K)}};
 function run(t){for(var i=0;i<q.length;i++){var c=q[i],m=old.c?c[0]:'track',f=w.veil[m];if(f&&(m=='track')==t)f.apply(0,old.c?c.slice(1):c)}}
 run(0);page();run(1);
+if(a('autocapture')){var x=d.createElement('script');x.src=o+'/va.js';s.after(x)}
 })(window,document);

@@ -188,11 +188,16 @@ struct ConfigLoader {
                     site.consentRequired = text == "required"
                 case "honor_dnt": site.honorDNT = try bool()
                 case "honor_gpc": site.honorGPC = try bool()
+                case "autocapture": site.analytics.autocapture = try bool()
+                case "goals": site.analytics.goals = try parseGoals(v, key: "\(p).goals", source: source)
+                case "funnels": site.analytics.funnels = try parseFunnels(v, key: "\(p).funnels", source: source)
+                case "click_events": site.analytics.clickEvents = try parseClickEvents(v, key: "\(p).click_events", source: source)
                 default:
                     throw ConfigError(source: source, line: line(k), key: "\(p).\(name)", message: "unknown key; a site has \(ConfigSchema.siteKeys.joined(separator: ", "))")
                 }
             }
             guard !site.domain.isEmpty else { throw ConfigError(source: source, line: line(item), key: p, message: "domain is required") }
+            try checkFunnels(site.analytics, key: "\(p).funnels", source: source, node: item)
             guard !sites.contains(where: { $0.domain == site.domain }) else {
                 throw ConfigError(source: source, line: line(item), key: p, message: "site \(site.domain) is listed twice")
             }
@@ -273,13 +278,28 @@ struct ConfigLoader {
             lines.append("    scrub_patterns: [\(site.scrubPatterns.map(quoteYAML).joined(separator: ", "))]")
             lines.append("    property_allowlist: [\(site.propertyAllowlist.map(quoteYAML).joined(separator: ", "))]")
             lines.append("    retention: {events_days: \(site.eventsRetentionDays), replays_days: \(site.replaysRetentionDays)}")
+            let a = site.analytics
+            lines.append("    autocapture: \(a.autocapture)")
+            lines.append("    goals: [" + a.goals.map { g in
+                var parts = ["name: \(quoteYAML(g.name))"]
+                if let page = g.page { parts.append("page: \(quoteYAML(page))") }
+                if let event = g.event { parts.append("event: \(quoteYAML(event))") }
+                if !g.props.isEmpty { parts.append("props: {" + g.props.map { "\(quoteYAML($0.0)): \(quoteYAML($0.1))" }.joined(separator: ", ") + "}") }
+                return "{" + parts.joined(separator: ", ") + "}"
+            }.joined(separator: ", ") + "]")
+            lines.append("    funnels: [" + a.funnels.map { f in
+                "{name: \(quoteYAML(f.name)), steps: [\(f.steps.map(quoteYAML).joined(separator: ", "))]" + (f.windowMinutes.map { ", window_minutes: \($0)" } ?? "") + "}"
+            }.joined(separator: ", ") + "]")
+            lines.append("    click_events: [" + a.clickEvents.map { c in
+                "{name: \(quoteYAML(c.name))" + (c.selector.map { ", selector: \(quoteYAML($0))" } ?? "") + (c.href.map { ", href: \(quoteYAML($0))" } ?? "") + "}"
+            }.joined(separator: ", ") + "]")
         }
         return lines.joined(separator: "\n")
     }
 
     // MARK: - Helpers
 
-    private func line(_ node: Node) -> Int? { node.mark?.line }
+    func line(_ node: Node) -> Int? { node.mark?.line }
 
     private func kindName(_ node: Node) -> String {
         switch node {

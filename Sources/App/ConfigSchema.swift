@@ -128,6 +128,7 @@ enum ConfigSchema {
         SchemaKey(path: "writer.queue_capacity", kind: .int(1...10_000_000), secret: false, apply: { $0.writer.capacity = $1.int }, read: { .int($0.writer.capacity) }),
         SchemaKey(path: "sessions.timeout_minutes", kind: .int(1...1440), secret: false,
                   apply: { $0.writer.sessionTimeoutMillis = Int64($1.int) * 60_000 }, read: { .int(Int($0.writer.sessionTimeoutMillis / 60_000)) }),
+        SchemaKey(path: "geoip.database", kind: .string, secret: false, apply: { $0.geoipDatabase = $1.string }, read: { .string($0.geoipDatabase) }),
         SchemaKey(path: "login.max_attempts", kind: .int(1...1000), secret: false, apply: { $0.loginAttempts = $1.int }, read: { .int($0.loginAttempts) }),
         SchemaKey(path: "login.window_minutes", kind: .int(1...1440), secret: false, apply: { $0.loginWindowMinutes = $1.int }, read: { .int($0.loginWindowMinutes) }),
     ]
@@ -135,7 +136,8 @@ enum ConfigSchema {
     static let byPath: [String: SchemaKey] = Dictionary(uniqueKeysWithValues: keys.map { ($0.path, $0) })
 
     /// Keys of one entry under `sites:`.
-    static let siteKeys = ["domain", "origins", "identity", "consent", "honor_dnt", "honor_gpc", "scrub_patterns", "property_allowlist", "retention"]
+    static let siteKeys = ["domain", "origins", "identity", "consent", "honor_dnt", "honor_gpc", "scrub_patterns", "property_allowlist", "retention",
+                           "autocapture", "goals", "funnels", "click_events"]
 }
 
 import Foundation

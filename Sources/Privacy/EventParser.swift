@@ -62,6 +62,17 @@ public struct EventParser: Sendable {
         let clientID = try optionalString(value, "id", p, limit: 64)
         let visitorID = try optionalString(value, "vid", p, limit: 64)
         let userID = try optionalString(value, "uid", p, limit: 256)
+        let language = try optionalString(value, "l", p, limit: 35)
+        var screenWidth: Int?
+        if let w = value["w"] {
+            switch w {
+            case .null: break
+            case .number(let n):
+                guard n >= 0, n <= 100_000, let v = Int(exactly: n) else { throw IngestRejection(.invalidField, "\(p)w must be a whole number of pixels") }
+                screenWidth = v
+            default: throw IngestRejection(.invalidField, "\(p)w must be a number")
+            }
+        }
         var props: [(String, String)] = []
         if let propsValue = value["props"] {
             switch propsValue {
@@ -88,7 +99,8 @@ public struct EventParser: Sendable {
                 throw IngestRejection(.invalidField, "\(p)props must be an object")
             }
         }
-        return RawEvent(site: site, name: name, url: url, referrer: referrer, props: props, clientID: clientID, visitorID: visitorID, userID: userID)
+        return RawEvent(site: site, name: name, url: url, referrer: referrer, props: props, clientID: clientID, visitorID: visitorID, userID: userID,
+                        screenWidth: screenWidth, language: language)
     }
 
     private func optionalString(_ object: JSONValue, _ key: String, _ p: String, limit: Int) throws(IngestRejection) -> String? {

@@ -15,6 +15,8 @@ public struct IngestPipeline: Sendable {
     /// Facts about the request, computed once however many events it carries.
     public struct RequestMemo: Sendable {
         var agent: ReducedUserAgent?
+        /// nil: not looked up yet; "": unknown.
+        var country: String?
         var visitorsBySite: [String: [[UInt8]]] = [:]
 
         public init() {}
@@ -35,6 +37,7 @@ public struct IngestPipeline: Sendable {
         public var props: [(String, String)] = []
         public var scrubbed: [PIIScrubber.Kind: Int] = [:]
         public var userHash: [UInt8]?
+        public var visit = VisitAttributes()
     }
 
     public struct Step: Sendable {
@@ -47,14 +50,17 @@ public struct IngestPipeline: Sendable {
     public let salts: ActiveSalts
     /// Keys the persistent-identity HMACs.
     public let secret: [UInt8]
+    /// Country lookup; the address is looked up and then forgotten.
+    public let geo: MMDB?
 
-    public init(sites: [SiteRules], allowedQuery: Set<String>, salts: ActiveSalts, secret: [UInt8] = []) {
+    public init(sites: [SiteRules], allowedQuery: Set<String>, salts: ActiveSalts, secret: [UInt8] = [], geo: MMDB? = nil) {
         var byDomain: [String: SiteRules] = [:]
         for site in sites { byDomain[site.domain.lowercased()] = site }
         self.sites = byDomain
         self.allowedQuery = allowedQuery
         self.salts = salts
         self.secret = secret
+        self.geo = geo
     }
 
     /// The steps, in order. Names show up in logs and docs.
@@ -113,6 +119,27 @@ public struct IngestPipeline: Sendable {
             let allow = Set(site.propertyAllowlist)
             work.props = work.raw.props.filter { allow.isEmpty || allow.contains($0.0) }.map { (clean($0.0), clean($0.1)) }
             work.scrubbed = counts
+            return nil
+        },
+        Step(name: "put_visit") { work, pipeline in
+            // Coarse attributes only: a channel, a screen class, a language, a country.
+            var visit = VisitAttributes()
+            let url = work.url!
+            func utm(_ key: String) -> String { url.query.first { $0.0 == key }?.1 ?? "" }
+            visit.utmSource = utm("utm_source")
+            visit.utmMedium = utm("utm_medium")
+            visit.utmCampaign = utm("utm_campaign")
+            visit.utmTerm = utm("utm_term")
+            visit.utmContent = utm("utm_content")
+            visit.channel = Acquisition.channel(referrerHost: work.referrerHost, utmMedium: visit.utmMedium, utmSource: visit.utmSource).rawValue
+            visit.screen = Acquisition.screenClass(width: work.raw.screenWidth)
+            visit.language = Acquisition.language(work.raw.language)
+            if let geo = pipeline.geo {
+                let country = work.memo.country ?? geo.country(ip: work.context.clientIP) ?? ""
+                work.memo.country = country
+                visit.country = country
+            }
+            work.visit = visit
             return nil
         },
         Step(name: "put_visitor") { work, pipeline in
@@ -174,6 +201,7 @@ public struct IngestPipeline: Sendable {
         )
         event.scrubbed = work.scrubbed
         event.userHash = work.userHash
+        event.visit = work.visit
         return .success(event)
     }
 }

@@ -35,9 +35,13 @@ public struct RawEvent: Sendable, Equatable {
     /// Persistent identity: the tracker's random visitor ID (`vid`) and the site's user ID (`uid`).
     public var visitorID: String?
     public var userID: String?
+    /// `w`: the screen width in CSS pixels (stored only as a size class).
+    public var screenWidth: Int?
+    /// `l`: the browser language tag (stored only as its primary language).
+    public var language: String?
 
     public init(site: String, name: String, url: String, referrer: String? = nil, props: [(String, String)] = [], clientID: String? = nil,
-                visitorID: String? = nil, userID: String? = nil) {
+                visitorID: String? = nil, userID: String? = nil, screenWidth: Int? = nil, language: String? = nil) {
         self.site = site
         self.name = name
         self.url = url
@@ -46,11 +50,14 @@ public struct RawEvent: Sendable, Equatable {
         self.clientID = clientID
         self.visitorID = visitorID
         self.userID = userID
+        self.screenWidth = screenWidth
+        self.language = language
     }
 
     public static func == (a: RawEvent, b: RawEvent) -> Bool {
         a.site == b.site && a.name == b.name && a.url == b.url && a.referrer == b.referrer
-            && a.clientID == b.clientID && a.visitorID == b.visitorID && a.userID == b.userID && a.props.count == b.props.count
+            && a.clientID == b.clientID && a.visitorID == b.visitorID && a.userID == b.userID
+            && a.screenWidth == b.screenWidth && a.language == b.language && a.props.count == b.props.count
             && zip(a.props, b.props).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
     }
 }
@@ -78,6 +85,8 @@ public struct CleanEvent: Sendable, Equatable {
     public var userHash: [UInt8]?
     /// How many values of each kind the scrubber replaced in this event (for metrics).
     public var scrubbed: [PIIScrubber.Kind: Int] = [:]
+    /// Visit attributes, kept on the session its first event opens.
+    public var visit = VisitAttributes()
 
     public init(site: String, timestamp: Int64, name: String, host: String, path: String, query: [(String, String)] = [], referrerHost: String? = nil, referrerPath: String? = nil, props: [(String, String)] = [], clientID: String? = nil, visitorCandidates: [[UInt8]], browser: String = "Unknown", os: String = "Unknown", device: String = "desktop") {
         self.site = site
@@ -107,4 +116,20 @@ public struct CleanEvent: Sendable, Equatable {
 
     /// The value of an allow-listed query parameter, e.g. `utm_source`.
     public func queryValue(_ key: String) -> String? { query.first(where: { $0.0 == key })?.1 }
+}
+
+/// What a session records about how the visit arrived and on what kind of device,
+/// beyond the reduced user agent. "" means unknown or absent.
+public struct VisitAttributes: Sendable, Equatable {
+    public var channel: String = Acquisition.Channel.direct.rawValue
+    public var utmSource = ""
+    public var utmMedium = ""
+    public var utmCampaign = ""
+    public var utmTerm = ""
+    public var utmContent = ""
+    public var screen = ""
+    public var language = ""
+    public var country = ""
+
+    public init() {}
 }

@@ -26,6 +26,8 @@ public struct SiteRules: Sendable, Equatable {
     public var eventsRetentionDays: Int = 395
     /// Days session recordings are kept (used by session replay).
     public var replaysRetentionDays: Int = 30
+    /// Goals, funnels, click definitions and autocapture.
+    public var analytics = AnalyticsRules()
 
     public init(domain: String, origins: [String] = [], identity: IdentityMode = .cookieless, honorDNT: Bool = true, honorGPC: Bool = true,
                 scrubPatterns: [String] = [], propertyAllowlist: [String] = []) {

@@ -12,18 +12,20 @@ extension VeilDatabase {
     /// Each event carries visitor-hash candidates (today's salt, yesterday's); the first
     /// candidate with a live session wins, which lets a session continue across midnight.
     public func insert(_ events: [CleanEvent], sessionTimeoutMillis: Int64) async throws(StorageError) -> [InsertOutcome] {
-        try await Self.wrap {
+        let analytics = self.analytics
+        return try await Self.wrap {
             try await pool.write { db in
                 var outcomes: [InsertOutcome] = []
                 outcomes.reserveCapacity(events.count)
                 let findSession = try db.cachedStatement(sql: """
-                    SELECT id, started_at, last_seen FROM sessions
-                    WHERE site = ? AND visitor = ? AND last_seen >= ? ORDER BY last_seen DESC LIMIT 1
+                    SELECT \(SessionFacts.columns) FROM sessions s
+                    WHERE s.site = ? AND s.visitor = ? AND s.last_seen >= ? ORDER BY s.last_seen DESC LIMIT 1
                     """)
                 let isDuplicate = try db.cachedStatement(sql: "SELECT 1 FROM events WHERE site = ? AND client_id = ?")
                 let newSession = try db.cachedStatement(sql: """
-                    INSERT INTO sessions(site, visitor, started_at, last_seen, entry_path, exit_path, pageviews, events, referrer_host, browser, os, device)
-                    VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?)
+                    INSERT INTO sessions(site, visitor, started_at, last_seen, entry_path, exit_path, pageviews, events, referrer_host, browser, os, device,
+                                         channel, utm_source, utm_medium, utm_campaign, utm_term, utm_content, screen, language, country)
+                    VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
                 let touchSession = try db.cachedStatement(sql: """
                     UPDATE sessions SET last_seen = max(last_seen, ?),
@@ -36,7 +38,8 @@ extension VeilDatabase {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
                 var seenClientIDs = Set<String>()
-                var liveSessions: [SessionKey: (id: Int64, lastSeen: Int64)] = [:]
+                var liveSessions: [SessionKey: SessionFacts] = [:]
+                var accumulators: [String: RollupAccumulator] = [:]
                 for event in events {
                     if let clientID = event.clientID {
                         let key = event.site + "\u{0}" + clientID
@@ -49,42 +52,80 @@ extension VeilDatabase {
                     }
                     let isPageview = event.name == "pageview"
                     var visitor = event.visitorCandidates[0]
-                    var sessionID: Int64?
+                    var session: SessionFacts?
                     let cutoff = event.timestamp - sessionTimeoutMillis
                     for candidate in event.visitorCandidates {
                         // Events of one batch usually share a visitor: look in this
                         // transaction's sessions before asking SQLite.
                         if let live = liveSessions[SessionKey(site: event.site, visitor: candidate)], live.lastSeen >= cutoff {
-                            sessionID = live.id
+                            session = live
                             visitor = candidate
                             break
                         }
                         if let row = try Row.fetchOne(findSession, arguments: [event.site, Data(candidate), cutoff]) {
-                            sessionID = row[0]
+                            session = Self.sessionFacts(row)
                             visitor = candidate
                             break
                         }
                     }
-                    if sessionID == nil {
+                    var rollup = accumulators[event.site] ?? RollupAccumulator(rules: analytics[event.site] ?? AnalyticsRules())
+                    if session == nil {
+                        let v = event.visit
                         try newSession.execute(arguments: [event.site, Data(visitor), event.timestamp, event.timestamp, event.path, event.path,
-                                                           event.referrerHost, event.browser, event.os, event.device])
-                        sessionID = db.lastInsertedRowID
+                                                           event.referrerHost, event.browser, event.os, event.device,
+                                                           v.channel, v.utmSource, v.utmMedium, v.utmCampaign, v.utmTerm, v.utmContent, v.screen, v.language, v.country])
+                        session = SessionFacts(newFrom: event, id: db.lastInsertedRowID)
+                        rollup.addSession(session!)
                     }
-                    let key = SessionKey(site: event.site, visitor: visitor)
-                    liveSessions[key] = (sessionID!, max(liveSessions[key]?.lastSeen ?? event.timestamp, event.timestamp))
-                    try touchSession.execute(arguments: [event.timestamp, isPageview, event.path, isPageview ? 1 : 0, sessionID])
+                    let before = session!
+                    var after = before
+                    after.lastSeen = max(before.lastSeen, event.timestamp)
+                    if isPageview {
+                        after.pageviews += 1
+                        after.exit = event.path
+                    }
+                    rollup.touchSession(before: before, after: after)
+                    liveSessions[SessionKey(site: event.site, visitor: visitor)] = after
+                    try touchSession.execute(arguments: [event.timestamp, isPageview, event.path, isPageview ? 1 : 0, after.id])
+                    let rules = rollup.rules
+                    try rollup.addEvent(visitor: visitor, ts: event.timestamp, name: event.name, path: event.path, props: event.props, session: after) {
+                        try Self.visitorDaySeen(db, site: event.site, visitor: visitor, ts: event.timestamp, rules: rules)
+                    }
+                    accumulators[event.site] = rollup
                     try insertEvent.execute(arguments: [
                         event.site, event.timestamp, event.name, event.host, event.path,
                         event.query.isEmpty ? nil : JSONWriter.object(event.query),
                         event.referrerHost, event.referrerPath,
                         event.props.isEmpty ? nil : JSONWriter.object(event.props),
-                        Data(visitor), sessionID, event.browser, event.os, event.device, event.clientID, event.userHash.map { Data($0) },
+                        Data(visitor), after.id, event.browser, event.os, event.device, event.clientID, event.userHash.map { Data($0) },
                     ])
                     outcomes.append(.stored)
                 }
+                for (site, rollup) in accumulators { try Self.apply(rollup.deltas, site: site, db: db) }
                 return outcomes
             }
         }
+    }
+
+    /// Reads a session's facts from a row selected with `SessionFacts.columns`.
+    static func sessionFacts(_ row: Row, offset o: Int = 0) -> SessionFacts {
+        SessionFacts(columns: (4..<19).map { row[o + $0] as String }, id: row[o], startedAt: row[o + 1], lastSeen: row[o + 2], pageviews: row[o + 3])
+    }
+
+    /// What a visitor's stored events of `ts`'s day already count under.
+    static func visitorDaySeen(_ db: Database, site: String, visitor: [UInt8], ts: Int64, rules: AnalyticsRules) throws -> Set<String> {
+        let day = RollupCalendar.day(of: ts)
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT e.ts, e.name, e.path, e.props, \(SessionFacts.columns) FROM events e JOIN sessions s ON s.id = e.session_id
+            WHERE e.site = ? AND e.visitor = ? AND e.ts >= ? AND e.ts < ?
+            """, arguments: [site, Data(visitor), day * RollupCalendar.day, (day + 1) * RollupCalendar.day])
+        return RollupAccumulator.seenSet(rows: rows.map { ($0[0], $0[1], $0[2], decodeProps($0[3]), sessionFacts($0, offset: 4)) }, rules: rules)
+    }
+
+    /// Stored props JSON → pairs (empty for NULL or anything unexpected).
+    static func decodeProps(_ json: String?) -> [(String, String)] {
+        guard let json, case .object(let members)? = try? JSONParser.parse(Array(json.utf8)) else { return [] }
+        return members.compactMap { k, v in v.scalarText.map { (k, $0) } }
     }
 }
 

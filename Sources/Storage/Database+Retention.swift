@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Privacy
 
 // MARK: - Retention
 
@@ -12,7 +13,27 @@ extension VeilDatabase {
             "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE site = ? AND ts < ? LIMIT ?)", site: site, cutoff: cutoff, batchSize: batchSize)
         let sessions = try await deleteInBatches(
             "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE site = ? AND last_seen < ? LIMIT ?)", site: site, cutoff: cutoff, batchSize: batchSize)
+        if events + sessions > 0 { try await purgeRollups(site: site, cutoff: cutoff) }
         return (events, sessions)
+    }
+
+    /// Drops rollup days wholly before the cutoff and recomputes the days that still
+    /// hold something: the cutoff's own day, and start days of sessions still alive.
+    private func purgeRollups(site: String, cutoff: Int64) async throws(StorageError) {
+        let rules = analytics[site] ?? AnalyticsRules()
+        let cutoffDay = RollupCalendar.day(of: cutoff)
+        try await Self.wrap {
+            try await pool.write { db in
+                try db.execute(sql: "DELETE FROM rollups WHERE site = ? AND ((dim <> 'hour' AND bucket < ?) OR (dim = 'hour' AND bucket < ?))",
+                               arguments: [site, cutoffDay, cutoffDay * 24])
+                var days: Set<Int64> = [cutoffDay]
+                for start in try Int64.fetchAll(db, sql: "SELECT DISTINCT started_at / 86400000 FROM sessions WHERE site = ? AND started_at < ?",
+                                                arguments: [site, cutoffDay * RollupCalendar.day]) {
+                    days.insert(start)
+                }
+                for day in days.sorted() { try Self.rebuildDay(db, site: site, day: day, rules: rules) }
+            }
+        }
     }
 
     /// Runs a `site, cutoff, limit` DELETE in its own transaction until it deletes fewer than `batchSize` rows.

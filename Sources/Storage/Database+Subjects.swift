@@ -99,15 +99,23 @@ extension VeilDatabase {
     /// Deletes every row about the subject, then truncates the WAL so the deleted bytes
     /// (overwritten by `secure_delete`) do not survive in it. Returns rows per table.
     public func erase(site: String, subject: Subject) async throws(StorageError) -> [String: Int] {
+        let rules = analytics[site] ?? AnalyticsRules()
         let counts = try await Self.wrap {
             try await pool.write { db in
                 var events = 0, sessions = 0
+                var days = Set<Int64>()
                 for visitor in try Self.visitors(db, site: site, subject: subject) {
+                    // Rollups of every day the subject touched are recomputed without them.
+                    for ts in try Int64.fetchAll(db, sql: "SELECT ts FROM events WHERE site = ? AND visitor = ? UNION SELECT started_at FROM sessions WHERE site = ? AND visitor = ?",
+                                                 arguments: [site, visitor, site, visitor]) {
+                        days.insert(RollupCalendar.day(of: ts))
+                    }
                     try db.execute(sql: "DELETE FROM events WHERE site = ? AND visitor = ?", arguments: [site, visitor])
                     events += db.changesCount
                     try db.execute(sql: "DELETE FROM sessions WHERE site = ? AND visitor = ?", arguments: [site, visitor])
                     sessions += db.changesCount
                 }
+                for day in days.sorted() { try Self.rebuildDay(db, site: site, day: day, rules: rules) }
                 return ["events": events, "sessions": sessions]
             }
         }

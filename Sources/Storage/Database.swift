@@ -11,9 +11,12 @@ import Privacy
 public struct VeilDatabase: Sendable {
     let pool: DatabasePool
     public let path: String
+    /// Goals and click definitions per site (lowercased domain), applied by the rollups.
+    public let analytics: [String: AnalyticsRules]
 
     /// Opens (creating if needed) `veil.sqlite` inside `folder` and migrates it.
-    public init(folder: String) throws(StorageError) {
+    public init(folder: String, analytics: [String: AnalyticsRules] = [:]) throws(StorageError) {
+        self.analytics = analytics
         let path = (folder as NSString).appendingPathComponent("veil.sqlite")
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])

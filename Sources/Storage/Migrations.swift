@@ -92,6 +92,52 @@ enum Migrations {
             // into the stored CREATE TABLE statement.)
             try db.execute(sql: "ALTER TABLE audit_log ADD COLUMN subject_kind TEXT NOT NULL DEFAULT ''")
         }
+        // Visit attributes on sessions; the visitor index gains ts (the writer reads a
+        // visitor's events of the day to count distinct visitors); rollups per site,
+        // dimension, value and UTC day (hour for dim 'hour'); and the goal rules each
+        // site's rollups were built with; public read-only links, one per site, by the
+        // SHA-256 of their token. (No SQL comments: see "audit subject kind".)
+        migrator.registerMigration("2026-11-22 analytics rollups") { db in
+            try db.execute(sql: """
+                ALTER TABLE sessions ADD COLUMN channel TEXT NOT NULL DEFAULT 'Direct';
+                ALTER TABLE sessions ADD COLUMN utm_source TEXT NOT NULL DEFAULT '';
+                ALTER TABLE sessions ADD COLUMN utm_medium TEXT NOT NULL DEFAULT '';
+                ALTER TABLE sessions ADD COLUMN utm_campaign TEXT NOT NULL DEFAULT '';
+                ALTER TABLE sessions ADD COLUMN utm_term TEXT NOT NULL DEFAULT '';
+                ALTER TABLE sessions ADD COLUMN utm_content TEXT NOT NULL DEFAULT '';
+                ALTER TABLE sessions ADD COLUMN screen TEXT NOT NULL DEFAULT '';
+                ALTER TABLE sessions ADD COLUMN language TEXT NOT NULL DEFAULT '';
+                ALTER TABLE sessions ADD COLUMN country TEXT NOT NULL DEFAULT '';
+
+                DROP INDEX events_by_visitor;
+                CREATE INDEX events_by_visitor_time ON events(site, visitor, ts);
+
+                CREATE TABLE rollups (
+                    site TEXT NOT NULL,
+                    dim TEXT NOT NULL,
+                    bucket INTEGER NOT NULL,
+                    value TEXT NOT NULL,
+                    visitors INTEGER NOT NULL DEFAULT 0,
+                    hits INTEGER NOT NULL DEFAULT 0,
+                    pageviews INTEGER NOT NULL DEFAULT 0,
+                    sessions INTEGER NOT NULL DEFAULT 0,
+                    bounces INTEGER NOT NULL DEFAULT 0,
+                    duration INTEGER NOT NULL DEFAULT 0,
+                    PRIMARY KEY (site, dim, bucket, value)
+                ) STRICT, WITHOUT ROWID;
+
+                CREATE TABLE rollup_state (
+                    site TEXT PRIMARY KEY,
+                    fingerprint TEXT NOT NULL
+                ) STRICT;
+
+                CREATE TABLE share_links (
+                    token_hash BLOB PRIMARY KEY,
+                    site TEXT NOT NULL UNIQUE,
+                    created_at INTEGER NOT NULL
+                ) STRICT;
+                """)
+        }
         return migrator
     }
 }

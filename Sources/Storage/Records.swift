@@ -15,30 +15,6 @@ public struct TimeRange: Sendable, Equatable {
     }
 }
 
-public struct OverviewTotals: Sendable, Equatable {
-    public var visitors: Int
-    public var pageviews: Int
-    public var sessions: Int
-    public var bounces: Int
-    /// Sum of session durations in ms (for the average).
-    public var totalDurationMillis: Int64
-
-    public var bounceRate: Double { sessions == 0 ? 0 : Double(bounces) / Double(sessions) }
-    public var averageDurationSeconds: Double { sessions == 0 ? 0 : Double(totalDurationMillis) / Double(sessions) / 1000 }
-}
-
-public struct SeriesPoint: Sendable, Equatable {
-    public var start: Int64
-    public var visitors: Int
-    public var pageviews: Int
-}
-
-public struct RankedRow: Sendable, Equatable {
-    public var label: String
-    public var visitors: Int
-    public var count: Int
-}
-
 public struct StoredUser: Sendable, Equatable {
     public var id: Int64
     public var username: String

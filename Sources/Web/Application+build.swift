@@ -28,11 +28,13 @@ public func systemRandomBytes(_ count: Int) -> [UInt8] {
 public enum StartupError: Error, CustomStringConvertible {
     case dataFolder(String)
     case secret(String)
+    case geo(String)
 
     public var description: String {
         switch self {
         case .dataFolder(let m): return m
         case .secret(let m): return m
+        case .geo(let m): return m
         }
     }
 }
@@ -42,11 +44,12 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
     let logger = environment.logger
     let database: VeilDatabase
     do {
-        database = try VeilDatabase(folder: config.dataDir)
+        database = try VeilDatabase(folder: config.dataDir, analytics: config.analyticsRules)
     } catch {
         throw StartupError.dataFolder("\(error). Check that the data folder (data_dir: \(config.dataDir)) is writable, or choose another with --data-dir or VEIL_DATA_DIR.")
     }
     let secret = try loadSecret(config: config, random: environment.random, logger: logger)
+    let geo = try loadGeo(config: config, logger: logger)
 
     let clock = environment.clock
     let writer = EventWriter(database: database, settings: config.writer, logger: logger)
@@ -62,13 +65,14 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ErrorMiddleware(pages: pages))
     let ingest = IngestController(config: config, parser: EventParser(limits: config.limits), writer: writer, salts: salts,
-                                  counters: counters, addresses: addresses, clock: clock, secret: secret)
+                                  counters: counters, addresses: addresses, clock: clock, secret: secret, geo: geo)
     router.addRoutes(ingest.endpoints, atPath: "/api")
     router.addRoutes(StatsController(config: config, database: database, auth: auth, clock: clock).endpoints, atPath: "/api/stats")
     let privacyRequests = PrivacyRequests(database: database, clock: clock, secret: secret)
     router.addRoutes(PrivacyController(config: config, auth: auth, requests: privacyRequests).endpoints, atPath: "/api/privacy")
     router.addRoutes(PrivacyPagesController(config: config, database: database, auth: auth, counters: counters, requests: privacyRequests, pages: pages).endpoints)
     router.addRoutes(SystemController(config: config, database: database, auth: auth, counters: counters, writer: writer, pages: pages).endpoints)
+    router.addRoutes(AnalyticsController(config: config, database: database, auth: auth, pages: pages, clock: clock).endpoints)
     router.addRoutes(DashboardController(config: config, database: database, auth: auth, throttle: throttle, passwords: environment.passwordHasher,
                                          pages: pages, addresses: addresses, clock: clock).endpoints)
 
@@ -92,8 +96,24 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
     )
     let retention = RetentionService(database: database, policies: config.sites.map { .init(site: $0.domain.lowercased(), eventsDays: $0.eventsRetentionDays) },
                                      clock: clock, logger: logger)
-    app.addServices(EventWriterService(writer: writer), SaltRotationService(keeper: salts, clock: clock, logger: logger), retention)
+    app.addServices(EventWriterService(writer: writer), SaltRotationService(keeper: salts, clock: clock, logger: logger), retention,
+                    RollupService(database: database, sites: config.sites.map { $0.domain.lowercased() }, logger: logger))
     return app
+}
+
+/// The country database named by `geoip.database`, or nil when none is configured.
+public func loadGeo(config: VeilConfig, logger: Logger) throws -> MMDB? {
+    guard !config.geoipDatabase.isEmpty else { return nil }
+    guard let data = FileManager.default.contents(atPath: config.geoipDatabase) else {
+        throw StartupError.geo("geoip.database: cannot read \(config.geoipDatabase); check the path, or set it to \"\" to run without countries")
+    }
+    do {
+        let db = try MMDB(bytes: [UInt8](data))
+        logger.info("country database loaded", metadata: ["path": "\(config.geoipDatabase)", "type": "\(db.databaseType)"])
+        return db
+    } catch {
+        throw StartupError.geo("geoip.database: \(config.geoipDatabase): \(error)")
+    }
 }
 
 /// The server secret: from the config, or 32 random bytes kept in `<data_dir>/secret.key` (0600).

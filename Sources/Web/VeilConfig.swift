@@ -27,9 +27,16 @@ public struct VeilConfig: Sendable {
     public var loginAttempts: Int = 5
     public var loginWindowMinutes: Int = 15
     public var logLevel: String = "info"
+    /// A MaxMind-format country database (`.mmdb`); empty: no countries.
+    public var geoipDatabase: String = ""
     public var sites: [SiteRules] = [SiteRules(domain: "localhost", origins: ["127.0.0.1", "[::1]"])]
 
     public init() {}
+
+    /// Goals and click definitions by lowercased domain, for the rollups.
+    public var analyticsRules: [String: AnalyticsRules] {
+        Dictionary(sites.map { ($0.domain.lowercased(), $0.analytics) }, uniquingKeysWith: { a, _ in a })
+    }
 
     public func site(_ domain: String) -> SiteRules? {
         sites.first { $0.domain.lowercased() == domain.lowercased() }

@@ -21,7 +21,6 @@ struct DashboardController: Sendable {
         routes.post("login", use: login)
         routes.post("logout", use: logout)
         routes.get("sites", use: sites)
-        routes.get("sites/:domain", use: site)
         return routes
     }
 
@@ -72,28 +71,15 @@ struct DashboardController: Sendable {
 
     @Sendable func sites(_ request: Request, context: VeilRequestContext) async throws -> Response {
         guard let signed = try await auth.signedIn(request) else { return .seeOther("/login") }
-        let week = try OverviewRange.resolve(range: "7d", from: nil, to: nil, now: clock.nowMillis())
+        let week = try DateRange.resolve(range: "7d", from: nil, to: nil, now: clock.nowMillis())
         var list: [SitesPage.Site] = []
         for site in config.sites {
-            let totals = try await database.overviewTotals(site: site.domain.lowercased(), range: week.range)
+            let totals = try await database.totals(StatsScope(site: site.domain.lowercased(), fromDay: week.fromDay, toDay: week.toDay))
             list.append(SitesPage.Site(domain: site.domain, domainPath: pathComponent(site.domain), hasData: totals.pageviews > 0,
                                        visitors: Format.compact(totals.visitors), pageviews: Format.compact(totals.pageviews),
                                        snippet: Snippet.tag(for: site, config: config, request: request)))
         }
         return .html(pages.render(SitesPage(sites: list, username: signed.user.username, csrf: signed.csrf), template: "sites"))
-    }
-
-    @Sendable func site(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        guard let signed = try await auth.signedIn(request) else { return .seeOther("/login") }
-        let domain = context.parameters.get("domain") ?? ""
-        guard let site = config.site(domain) else { throw APIError(.notFound, "unknown_site", "There is no site \"\(domain)\" in the config.") }
-        let q = request.uri.queryParameters
-        let range = try OverviewRange.resolve(range: q["range"].map(String.init), from: q["from"].map(String.init), to: q["to"].map(String.init), now: clock.nowMillis())
-        let data = try await OverviewData.load(database: database, site: site.domain.lowercased(), range: range)
-        let oldest = try await database.firstEventTime(site: site.domain.lowercased())
-        let page = SitePage(data: data, snippet: Snippet.tag(for: site, config: config, request: request), retentionDays: site.eventsRetentionDays,
-                            oldestEvent: oldest, username: signed.user.username, csrf: signed.csrf)
-        return .html(pages.render(page, template: "site"))
     }
 
     private func loginPage(error: String?, username: String, status: HTTPResponse.Status = .ok, extra: HTTPFields = [:]) -> Response {
@@ -120,6 +106,7 @@ enum Snippet {
             tag += " data-identity=\"persistent\""
             if !site.consentRequired { tag += " data-consent=\"not_required\"" }
         }
+        if site.analytics.autocapture { tag += " data-autocapture=\"true\"" }
         if !site.honorDNT { tag += " data-honor-dnt=\"false\"" }
         if !site.honorGPC { tag += " data-honor-gpc=\"false\"" }
         return tag + "></script>"

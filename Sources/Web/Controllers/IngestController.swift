@@ -15,6 +15,7 @@ struct IngestController: Sendable {
     let addresses: ClientAddressResolver
     let clock: TimeSource
     let secret: [UInt8]
+    let geo: MMDB?
 
     var endpoints: RouteCollection<VeilRequestContext> {
         let routes = RouteCollection(context: VeilRequestContext.self)
@@ -75,7 +76,7 @@ struct IngestController: Sendable {
             context.logger.error("salts unavailable", metadata: ["error": "\(error)"])
             throw APIError(.serviceUnavailable, "unavailable", "storage is unavailable; retry later", headers: [.retryAfter: "5"])
         }
-        let pipeline = IngestPipeline(sites: config.sites, allowedQuery: Set(config.queryAllowlist), salts: active, secret: secret)
+        let pipeline = IngestPipeline(sites: config.sites, allowedQuery: Set(config.queryAllowlist), salts: active, secret: secret, geo: geo)
         var clean: [CleanEvent] = []
         var lastReason: DropReason?
         var dropped = 0

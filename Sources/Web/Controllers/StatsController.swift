@@ -3,6 +3,8 @@ import Privacy
 import Storage
 
 /// The JSON stats API (`/api/stats/...`), for a bearer token or a signed-in session.
+/// Every table and series the dashboard shows, with the same `range`, `from`, `to` and
+/// filter parameters; breakdowns also as CSV (`format=csv`).
 struct StatsController: Sendable {
     let config: VeilConfig
     let database: VeilDatabase
@@ -12,16 +14,106 @@ struct StatsController: Sendable {
     var endpoints: RouteCollection<VeilRequestContext> {
         let routes = RouteCollection(context: VeilRequestContext.self)
         routes.get("overview", use: overview)
+        routes.get("breakdown", use: breakdown)
+        routes.get("series", use: series)
+        routes.get("realtime", use: realtime)
+        routes.get("properties", use: properties)
+        routes.get("funnel", use: funnel)
+        routes.get("journey", use: journey)
+        routes.get("cohorts", use: cohorts)
         return routes
     }
 
-    @Sendable func overview(_ request: Request, context: VeilRequestContext) async throws -> Response {
+    private func parse(_ request: Request) async throws -> (SiteRules, StatsRequest, [String: String]) {
         try await auth.requireAPIAccess(request, apiToken: config.apiToken)
-        let q = request.uri.queryParameters
-        guard let domain = q["site"].map(String.init), !domain.isEmpty else { throw APIError(.badRequest, "missing_site", "site is required") }
+        let q = AnalyticsController.query(request)
+        guard let domain = q["site"], !domain.isEmpty else { throw APIError(.badRequest, "missing_site", "site is required") }
         guard let site = config.site(domain) else { throw APIError(.notFound, "unknown_site", "there is no site \"\(domain)\" in the config") }
-        let range = try OverviewRange.resolve(range: q["range"].map(String.init), from: q["from"].map(String.init), to: q["to"].map(String.init), now: clock.nowMillis())
-        let data = try await OverviewData.load(database: database, site: site.domain.lowercased(), range: range)
-        return .json(data.json)
+        return (site, try StatsRequest.parse(site: site.domain.lowercased(), query: q, now: clock.nowMillis()), q)
+    }
+
+    private static func limit(_ q: [String: String]) throws(APIError) -> Int {
+        guard let text = q["limit"] else { return 100 }
+        guard let n = Int(text), (1...10_000).contains(n) else { throw APIError(.badRequest, "invalid_limit", "limit must be 1 to 10000") }
+        return n
+    }
+
+    @Sendable func overview(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        let (_, stats, _) = try await parse(request)
+        return .json(try await DashboardData.load(database: database, request: stats, now: clock.nowMillis()).json)
+    }
+
+    @Sendable func breakdown(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        let (_, stats, q) = try await parse(request)
+        guard let name = q["dim"], let dim = StatsDimension(rawValue: name) else {
+            throw APIError(.badRequest, "invalid_dim", "dim must be one of " + StatsDimension.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        let b = try await database.breakdown(stats.scope, dim, limit: try Self.limit(q), offset: try AnalyticsController.offset(q))
+        if q["format"] == "csv" {
+            return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .cacheControl: "no-store"],
+                            body: .init(byteBuffer: ByteBuffer(string: AnalyticsController.csv(dim, b))))
+        }
+        return .json("{\"dim\":\"\(dim.rawValue)\",\"total\":\(b.total),\"rows\":\(StatsJSON.rows(b.rows, dim: dim))}")
+    }
+
+    @Sendable func series(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        let (_, stats, q) = try await parse(request)
+        var granularity = stats.range.granularity
+        if let g = q["granularity"] {
+            guard let parsed = Granularity(rawValue: g) else { throw APIError(.badRequest, "invalid_granularity", "granularity must be hour, day, week or month") }
+            guard parsed != .hour || stats.range.days <= 31 else { throw APIError(.badRequest, "invalid_granularity", "hourly series cover at most 31 days") }
+            granularity = parsed
+        }
+        let points = try await database.series(stats.scope, granularity: granularity)
+        return .json("{\"granularity\":\"\(granularity.rawValue)\",\"series\":\(StatsJSON.series(points))}")
+    }
+
+    @Sendable func realtime(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        let (_, stats, _) = try await parse(request)
+        let rt = try await database.realtime(site: stats.site, now: clock.nowMillis())
+        return .json("{\"visitors\":\(rt.visitors),\"pages\":\(StatsJSON.rows(rt.pages, dim: .page))}")
+    }
+
+    @Sendable func properties(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        let (_, stats, q) = try await parse(request)
+        guard let event = q["event"], !event.isEmpty else { throw APIError(.badRequest, "missing_event", "event is required") }
+        let keys = try await database.propertyKeys(stats.scope, event: event)
+        guard let key = q["key"] else {
+            return .json("{\"event\":\(JSONWriter.string(event)),\"keys\":[" + keys.map(JSONWriter.string).joined(separator: ",") + "]}")
+        }
+        let b = try await database.propertyBreakdown(stats.scope, event: event, key: key, limit: try Self.limit(q), offset: try AnalyticsController.offset(q))
+        return .json("{\"event\":\(JSONWriter.string(event)),\"key\":\(JSONWriter.string(key)),\"total\":\(b.total),\"rows\":\(StatsJSON.rows(b.rows, dim: .event))}")
+    }
+
+    @Sendable func funnel(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        let (site, stats, q) = try await parse(request)
+        let steps: [Goal], window: Int?
+        if let name = q["name"] {
+            guard let f = site.analytics.funnels.first(where: { $0.name == name }) else { throw APIError(.notFound, "unknown_funnel", "no funnel \"\(name)\" for this site") }
+            steps = f.steps.compactMap { site.analytics.goal(named: $0) }
+            window = f.windowMinutes
+        } else if let text = q["steps"] {
+            steps = try AnalyticsController.adhocSteps(text, rules: site.analytics)
+            window = nil
+        } else {
+            throw APIError(.badRequest, "missing_funnel", "give name=<funnel> or steps=<step>|<step>…")
+        }
+        let result = try await database.funnel(stats.scope, steps: steps, windowMinutes: window)
+        return .json("{\"steps\":[" + result.map { "{\"step\":\(JSONWriter.string($0.goal)),\"visitors\":\($0.visitors),\"sessions\":\($0.sessions)}" }.joined(separator: ",") + "]}")
+    }
+
+    @Sendable func journey(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        let (_, stats, q) = try await parse(request)
+        guard let at = q["at"], !at.isEmpty else { throw APIError(.badRequest, "missing_page", "at=<path> is required") }
+        let j = try await database.journey(stats.scope, page: at, limit: try Self.limit(q))
+        return .json("{\"at\":\(JSONWriter.string(at)),\"previous\":\(StatsJSON.rows(j.previous, dim: .page)),\"next\":\(StatsJSON.rows(j.next, dim: .page))}")
+    }
+
+    @Sendable func cohorts(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        let (site, stats, _) = try await parse(request)
+        let c = try await database.cohorts(site: stats.site, fromDay: stats.range.fromDay, toDay: stats.range.toDay)
+        return .json("{\"identity\":\"\(site.identity.rawValue)\",\"cohorts\":[" + c.map {
+            "{\"week\":\(JSONWriter.string(DateRange.dateString(day: $0.weekStartDay))),\"size\":\($0.size),\"active\":[\($0.active.map(String.init).joined(separator: ","))]}"
+        }.joined(separator: ",") + "]}")
     }
 }

@@ -13,6 +13,7 @@ struct SystemController: Sendable {
     let writer: EventWriter
     let pages: PageRenderer
     let tracker = StaticAsset(EmbeddedAssets.trackerJS, contentType: "text/javascript; charset=utf-8")
+    let autocapture = StaticAsset(EmbeddedAssets.autocaptureJS, contentType: "text/javascript; charset=utf-8")
     let stylesheet = StaticAsset(EmbeddedAssets.stylesheet, contentType: "text/css; charset=utf-8")
     let demoJS = StaticAsset(EmbeddedAssets.demoJS, contentType: "text/javascript; charset=utf-8")
     let demoQueueJS = StaticAsset(EmbeddedAssets.demoQueueJS, contentType: "text/javascript; charset=utf-8")
@@ -22,6 +23,7 @@ struct SystemController: Sendable {
         routes.get("healthz", use: health)
         routes.get("metrics", use: metrics)
         routes.get(RouterPath(config.trackerPath), use: trackerScript)
+        routes.get("va.js") { [autocapture] request, _ in autocapture.response(to: request, extraHeaders: [.accessControlAllowOrigin: "*"]) }
         routes.get("assets/veil.css") { [stylesheet] request, _ in stylesheet.response(to: request) }
         routes.get("assets/demo.js") { [demoJS] request, _ in demoJS.response(to: request) }
         routes.get("assets/demo-queue.js") { [demoQueueJS] request, _ in demoQueueJS.response(to: request) }

@@ -45,7 +45,7 @@ struct PrivacyPage: Sendable {
             Fact(label: "Global Privacy Control", value: site.honorGPC ? "honoured" : "ignored"),
             Fact(label: "Events kept", value: "\(site.eventsRetentionDays) days"),
             Fact(label: "Recordings kept", value: "\(site.replaysRetentionDays) days"),
-            Fact(label: "Oldest event held", value: oldestEvent.map { OverviewRange.dateString(day: $0 / OverviewRange.day) } ?? "none"),
+            Fact(label: "Oldest event held", value: oldestEvent.map { DateRange.dateString(day: RollupDay.of($0)) } ?? "none"),
             Fact(label: "Extra scrub patterns", value: site.scrubPatterns.isEmpty ? "none" : "\(site.scrubPatterns.count)"),
             Fact(label: "Property allowlist", value: site.propertyAllowlist.isEmpty ? "all properties kept (scrubbed)" : site.propertyAllowlist.joined(separator: ", ")),
         ]
@@ -55,7 +55,7 @@ struct PrivacyPage: Sendable {
         persistent = site.identity == .persistent
         kinds = [Kind(value: "session", label: "Session number")] + (persistent ? [Kind(value: "visitor", label: "Visitor ID"), Kind(value: "user", label: "User ID")] : [])
         func when(_ ms: Int64) -> String {
-            OverviewRange.dateString(day: ms / OverviewRange.day) + String(format: " %02d:%02d", (ms % OverviewRange.day) / 3_600_000, (ms % 3_600_000) / 60_000)
+            DateRange.dateTime(millis: ms)
         }
         self.audit = audit.map {
             Audit(when: when($0.at), actor: $0.actor, action: $0.action, subject: $0.subjectKind + " " + String($0.subjectHash.prefix(16)) + "…", rows: $0.rows)

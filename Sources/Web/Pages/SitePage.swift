@@ -1,118 +1,207 @@
 import Foundation
+import Privacy
 import Storage
 
-/// The site overview page model.
-struct SitePage: Sendable {
-    struct RangeLink: Sendable { var label: String; var href: String; var current: Bool }
-    struct KPI: Sendable { var label: String; var value: String }
-    struct Row: Sendable { var label: String; var visitors: String; var count: String; var shareStep: Int }
-    struct Table: Sendable {
-        var title: String
-        var column: String
-        var countLabel: String
-        var rows: [Row]
-        var empty: String
-        // Stored, not computed: Mustache reads fields through reflection.
-        var hasRows: Bool
+/// A ranked table on a dashboard page. Rows link to the same view filtered by their value.
+struct StatsTable: Sendable {
+    struct Row: Sendable {
+        var label: String
+        var href: String
+        var visitors: String
+        var count: String
+        var extra: String
+        var shareStep: Int
+        var linked = true
+        var hasExtra = false
     }
+    var id: String
+    var title: String
+    var column: String
+    var countLabel: String
+    var extraLabel: String
+    var hasExtra: Bool
+    var rows: [Row]
+    var empty: String
+    var hasRows: Bool
+    var moreHref: String
+    var hasMore: Bool
+    var csvHref: String
 
+    init(dim: StatsDimension, breakdown: Breakdown, request: StatsRequest, base: String, empty: String, totalVisitors: Int = 0) {
+        let top = max(1, breakdown.rows.map { dim == .exit ? $0.sessions : $0.visitors }.max() ?? 1)
+        id = dim.rawValue
+        title = dim.title
+        column = dim.column
+        countLabel = dim.countLabel
+        hasExtra = dim == .goal
+        extraLabel = hasExtra ? "Conversion" : ""
+        rows = breakdown.rows.map { r in
+            Row(label: r.value.isEmpty ? dim.noneLabel : r.value, href: base + request.query([(dim.rawValue, r.value)]),
+                visitors: dim == .exit ? "–" : Format.compact(r.visitors), count: Format.compact(dim.count(r)),
+                extra: totalVisitors > 0 ? Format.percent(Double(r.visitors) / Double(totalVisitors)) : "–",
+                shareStep: Int((Double(dim == .exit ? r.sessions : r.visitors) / Double(top) * 20).rounded()), hasExtra: dim == .goal)
+        }
+        self.empty = empty
+        hasRows = !rows.isEmpty
+        moreHref = base + "/breakdown/" + dim.rawValue + request.query()
+        hasMore = breakdown.total > breakdown.rows.count
+        csvHref = base + "/csv/" + dim.rawValue + request.query()
+    }
+}
+
+/// Shared parts of every analytics page: title, tabs, range links, filter chips.
+struct StatsHeader: Sendable {
+    struct Link: Sendable { var label: String; var href: String; var current: Bool }
+    struct Chip: Sendable { var label: String; var value: String; var removeHref: String }
     var domain: String
-    var domainPath: String
-    var ranges: [RangeLink]
+    var base: String
+    var tabs: [Link]
+    var ranges: [Link]
     var rangeLabel: String
     var fromDate: String
     var toDate: String
+    var hidden: [Link]
+    var chips: [Chip]
+    var hasChips: Bool
+    var readOnly: Bool
+
+    init(domain: String, base: String, tab: String, request: StatsRequest, readOnly: Bool) {
+        self.domain = domain
+        self.base = base
+        let q = request.query()
+        var tabs = [("Overview", "", "overview"), ("Funnels", "/funnels", "funnels"), ("Journeys", "/journeys", "journeys"),
+                    ("Retention", "/retention", "retention"), ("Live", "/live", "live")]
+        if readOnly { tabs.removeAll { $0.2 == "retention" || $0.2 == "live" } }
+        self.tabs = tabs.map { Link(label: $0.0, href: base + $0.1 + q, current: $0.2 == tab) }
+        let path = tab == "overview" ? base : base + "/" + tab
+        ranges = DateRange.Kind.allCases.filter { $0 != .custom }.map { kind in
+            Link(label: kind.label, href: path + "?range=" + kind.rawValue + request.filterQuery(prefix: "&"), current: request.range.kind == kind)
+        }
+        rangeLabel = request.range.label
+        fromDate = request.range.fromDate
+        toDate = request.range.toDate
+        hidden = request.filters.map { Link(label: $0.dimension.rawValue, href: $0.value, current: false) }
+        chips = request.filters.map { f in
+            Chip(label: f.dimension.column == "Value" ? f.dimension.rawValue.replacingOccurrences(of: "_", with: " ") : f.dimension.column,
+                 value: f.value.isEmpty ? f.dimension.noneLabel : f.value, removeHref: path + request.query([(f.dimension.rawValue, nil)]))
+        }
+        hasChips = !chips.isEmpty
+        self.readOnly = readOnly
+    }
+}
+
+/// The site overview page model.
+struct SitePage: Sendable {
+    struct KPI: Sendable { var label: String; var value: String; var change: String; var trend: String; var hasChange: Bool }
+    struct Prop: Sendable { var key: String; var href: String; var current: Bool }
+
+    var header: StatsHeader
     var hasData: Bool
     var kpis: [KPI]
     var chart: Chart
-    var tables: [Table]
+    var tables: [StatsTable]
+    var countriesHint: String
+    var hasCountriesHint: Bool
+    var live: Bool
+    var liveVisitors: String
+    var livePages: [StatsTable.Row]
+    var liveHref: String
+    var refresh: Bool
+    var propertyEvent: String
+    var hasPropertyEvent: Bool
+    var hasProperties: Bool
+    var propertyKeys: [Prop]
+    var propertyTable: StatsTable?
     var snippet: String
-    /// The site's retention policy and the oldest data held, in words.
     var retention: String
-    var signedIn = true
+    var shareURL: String
+    var hasShare: Bool
+    var signedIn: Bool
     var username: String
     var csrf: String
     var version = VeilVersion.string
 
-    init(data: OverviewData, snippet: String, retentionDays: Int, oldestEvent: Int64?, username: String, csrf: String) {
-        let domainPath = data.site.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? data.site
-        self.domain = data.site
-        self.domainPath = domainPath
-        self.ranges = [("Today", "today"), ("7 days", "7d"), ("30 days", "30d")].map { label, key in
-            RangeLink(label: label, href: "/sites/\(domainPath)?range=\(key)", current: data.range.kind.rawValue == key)
+    init(data: DashboardData, header: StatsHeader, geoConfigured: Bool, snippet: String, retentionDays: Int, oldestEvent: Int64?,
+         properties: (event: String, keys: [String], key: String?, breakdown: Breakdown?)?, shareURL: String?, username: String, csrf: String) {
+        let base = header.base
+        self.header = header
+        let t = data.current.totals, p = data.previous
+        hasData = t.hits > 0
+        func change(_ now: Double, _ before: Double, lowerIsBetter: Bool = false) -> (String, String) {
+            guard before > 0 else { return (now > 0 ? "new" : "", "") }
+            let c = (now - before) / before
+            let text = (c >= 0 ? "+" : "−") + Format.percent(abs(c))
+            return (text, (c >= 0) != lowerIsBetter ? "up" : "down")
         }
-        self.rangeLabel = data.range.fromDate == data.range.toDate ? data.range.fromDate : "\(data.range.fromDate) to \(data.range.toDate)"
-        self.fromDate = data.range.fromDate
-        self.toDate = data.range.toDate
-        let t = data.totals
-        self.hasData = t.pageviews > 0 || !data.events.isEmpty
-        self.kpis = [
-            KPI(label: "Unique visitors", value: Format.compact(t.visitors)),
-            KPI(label: "Pageviews", value: Format.compact(t.pageviews)),
-            KPI(label: "Sessions", value: Format.compact(t.sessions)),
-            KPI(label: "Bounce rate", value: t.sessions == 0 ? "–" : Format.percent(t.bounceRate)),
-            KPI(label: "Visit duration", value: t.sessions == 0 ? "–" : Format.duration(seconds: t.averageDurationSeconds)),
-        ]
-        self.chart = Chart(series: data.series, hourly: data.range.bucketMillis < OverviewRange.day)
-        func table(_ title: String, _ column: String, _ countLabel: String, _ rows: [RankedRow], _ empty: String) -> Table {
-            let top = max(1, rows.map(\.visitors).max() ?? 1)
-            return Table(title: title, column: column, countLabel: countLabel, rows: rows.map {
-                Row(label: $0.label, visitors: Format.compact($0.visitors), count: Format.compact($0.count), shareStep: Int((Double($0.visitors) / Double(top) * 20).rounded()))
-            }, empty: empty, hasRows: !rows.isEmpty)
+        func kpi(_ label: String, _ value: String, _ now: Double, _ before: Double, lowerIsBetter: Bool = false) -> KPI {
+            let (c, trend) = change(now, before, lowerIsBetter: lowerIsBetter)
+            return KPI(label: label, value: value, change: c, trend: trend, hasChange: !c.isEmpty)
         }
-        self.tables = [
-            table("Top pages", "Page", "Pageviews", data.pages, "No pageviews in this range."),
-            table("Top referrers", "Source", "Pageviews", data.referrers, "No referrers in this range: visits were direct or from your own site."),
-            table("Custom events", "Event", "Events", data.events, "No custom events yet. Call veil.track(\"Name\", {…}) from your site."),
+        kpis = [
+            kpi("Unique visitors", Format.compact(t.visitors), Double(t.visitors), Double(p.visitors)),
+            kpi("Pageviews", Format.compact(t.pageviews), Double(t.pageviews), Double(p.pageviews)),
+            kpi("Visits", Format.compact(t.sessions), Double(t.sessions), Double(p.sessions)),
+            kpi("Bounce rate", t.sessions == 0 ? "–" : Format.percent(t.bounceRate), t.bounceRate, p.bounceRate, lowerIsBetter: true),
+            kpi("Visit duration", t.sessions == 0 ? "–" : Format.duration(seconds: t.averageDurationSeconds), t.averageDurationSeconds, p.averageDurationSeconds),
+            kpi("Custom events", Format.compact(t.customEvents), Double(t.customEvents), Double(p.customEvents)),
         ]
+        chart = Chart(series: data.current.series, previous: data.previousSeries, granularity: data.request.range.granularity)
+        let empties: [StatsDimension: String] = [
+            .page: "No pageviews in this range.",
+            .source: "No referrers in this range: visits were direct or from your own site.",
+            .event: "No custom events yet. Call veil.track(\"Name\", {…}) from your site.",
+            .goal: "No goals converted. Declare goals for this site in the config (goals:).",
+            .country: geoConfigured ? "No countries in this range." : "Countries need a country database: set geoip.database in the config to a MaxMind-format .mmdb file.",
+        ]
+        var tables: [StatsTable] = []
+        for d in DashboardData.dimensions {
+            let b = data.current.breakdowns[d] ?? Breakdown(rows: [], total: 0)
+            // UTM tables only appear when campaigns are tagged.
+            if [.utmSource, .utmMedium, .utmCampaign, .utmTerm, .utmContent].contains(d), b.rows.allSatisfy({ $0.value.isEmpty }) { continue }
+            tables.append(StatsTable(dim: d, breakdown: b, request: data.request, base: base, empty: empties[d] ?? "Nothing in this range.", totalVisitors: t.visitors))
+        }
+        self.tables = tables
+        hasCountriesHint = !geoConfigured
+        countriesHint = empties[.country]!
+        live = data.realtime != nil
+        liveVisitors = Format.compact(data.realtime?.visitors ?? 0)
+        livePages = (data.realtime?.pages ?? []).map {
+            StatsTable.Row(label: $0.value, href: base + data.request.query([("page", $0.value)]), visitors: Format.compact($0.visitors), count: "", extra: "", shareStep: 0)
+        }
+        liveHref = base + "/live"
+        refresh = data.request.range.kind == .today
+        if let properties {
+            propertyEvent = properties.event
+            hasPropertyEvent = true
+            hasProperties = !properties.keys.isEmpty
+            propertyKeys = properties.keys.map { Prop(key: $0, href: base + data.request.query([("prop", $0)]), current: $0 == properties.key) }
+            propertyTable = properties.breakdown.map { b in
+                var table = StatsTable(dim: .event, breakdown: b, request: data.request, base: base, empty: "")
+                table.title = "\(properties.event) · \(properties.key ?? "")"
+                table.column = properties.key ?? "Value"
+                table.id = "prop"
+                table.rows = b.rows.map { r in
+                    StatsTable.Row(label: r.value, href: "", visitors: Format.compact(r.visitors), count: Format.compact(r.hits), extra: "",
+                                   shareStep: Int((Double(r.visitors) / Double(max(1, b.rows.first?.visitors ?? 1)) * 20).rounded()), linked: false)
+                }
+                table.csvHref = base + "/csv/prop" + data.request.query([("prop", properties.key ?? "")])
+                table.hasMore = false
+                return table
+            }
+        } else {
+            propertyEvent = ""
+            hasPropertyEvent = false
+            hasProperties = false
+            propertyKeys = []
+            propertyTable = nil
+        }
         self.snippet = snippet
-        let oldest = oldestEvent.map { "the oldest event held is from \(OverviewRange.dateString(day: $0 / OverviewRange.day))" } ?? "no events are held yet"
-        self.retention = "Events are kept for \(retentionDays) days and then deleted automatically; \(oldest)."
+        let oldest = oldestEvent.map { "the oldest event held is from \(DateRange.dateString(day: RollupDay.of($0)))" } ?? "no events are held yet"
+        retention = "Events are kept for \(retentionDays) days and then deleted automatically; \(oldest)."
+        self.shareURL = shareURL ?? ""
+        hasShare = shareURL != nil
+        signedIn = !header.readOnly
         self.username = username
         self.csrf = csrf
-    }
-}
-
-/// An inline SVG chart: bars for pageviews, a line for visitors, a few axis labels.
-/// Coordinates are computed here so the template only prints numbers.
-struct Chart: Sendable {
-    struct Bar: Sendable { var x: String; var y: String; var w: String; var h: String; var label: String }
-    struct Tick: Sendable { var x: String; var y: String; var label: String }
-    var width: Int
-    var height: Int
-    var bars: [Bar]
-    var line: String
-    var ticks: [Tick]
-    var summary: String
-
-    init(series: [SeriesPoint], hourly: Bool) {
-        let width = 600, height = 180
-        let plotHeight = 150.0, top = 8.0
-        let n = max(1, series.count)
-        let slot = Double(width) / Double(n)
-        let peak = Double(max(1, series.map { max($0.pageviews, $0.visitors) }.max() ?? 1))
-        func fmt(_ v: Double) -> String { String(format: "%.1f", v) }
-        func when(_ ms: Int64) -> String {
-            let day = ms / OverviewRange.day
-            let date = OverviewRange.dateString(day: day)
-            return hourly ? date + " " + String(format: "%02d:00", (ms % OverviewRange.day) / 3_600_000) : date
-        }
-        bars = series.enumerated().map { i, p in
-            let h = Double(p.pageviews) / peak * plotHeight
-            return Bar(x: fmt(Double(i) * slot + slot * 0.15), y: fmt(top + plotHeight - h), w: fmt(slot * 0.7), h: fmt(h),
-                       label: "\(when(p.start)): \(p.pageviews) pageviews, \(p.visitors) visitors")
-        }
-        line = series.enumerated().map { i, p in
-            fmt(Double(i) * slot + slot / 2) + "," + fmt(top + plotHeight - Double(p.visitors) / peak * plotHeight)
-        }.joined(separator: " ")
-        let step = max(1, n / 6)
-        ticks = stride(from: 0, to: series.count, by: step).map { i in
-            let label = hourly ? String(format: "%02d:00", (series[i].start % OverviewRange.day) / 3_600_000) : String(when(series[i].start).dropFirst(5))
-            return Tick(x: fmt(Double(i) * slot + 2), y: fmt(Double(height) - 4), label: label)
-        }
-        self.width = width
-        self.height = height
-        let pv = series.reduce(0) { $0 + $1.pageviews }
-        summary = "\(pv) pageviews over \(series.count) \(hourly ? "hours" : "days"); peak of \(Int(peak)) in one \(hourly ? "hour" : "day")"
     }
 }

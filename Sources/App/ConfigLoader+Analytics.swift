@@ -1,0 +1,109 @@
+import Privacy
+import Yams
+
+/// Parsing of a site's `goals`, `funnels` and `click_events`, with line numbers.
+extension ConfigLoader {
+    private func items(_ node: Node, key: String, source: String) throws(ConfigError) -> [(Node, [String: Node])] {
+        guard case .sequence(let seq) = node else { throw ConfigError(source: source, line: line(node), key: key, message: "expected a list") }
+        var out: [(Node, [String: Node])] = []
+        for item in seq {
+            guard case .mapping(let m) = item else { throw ConfigError(source: source, line: line(item), key: key, message: "expected a mapping with a name") }
+            var fields: [String: Node] = [:]
+            for (k, v) in m { fields[k.scalar?.string ?? ""] = v }
+            out.append((item, fields))
+        }
+        return out
+    }
+
+    private func text(_ fields: [String: Node], _ name: String, key: String, source: String, allowed: [String]) throws(ConfigError) -> String? {
+        guard let node = fields[name] else { return nil }
+        guard let s = node.scalar?.string, !s.isEmpty else { throw ConfigError(source: source, line: line(node), key: "\(key).\(name)", message: "expected a non-empty text") }
+        return s
+    }
+
+    private func checkKeys(_ fields: [String: Node], allowed: [String], key: String, source: String) throws(ConfigError) {
+        for (name, node) in fields where !allowed.contains(name) {
+            throw ConfigError(source: source, line: line(node), key: "\(key).\(name)", message: "unknown key; expected \(allowed.joined(separator: ", "))")
+        }
+    }
+
+    func parseGoals(_ node: Node, key: String, source: String) throws(ConfigError) -> [Goal] {
+        var goals: [Goal] = []
+        let allowed = ["name", "page", "event", "props"]
+        for (i, (item, f)) in try items(node, key: key, source: source).enumerated() {
+            let k = "\(key)[\(i)]"
+            try checkKeys(f, allowed: allowed, key: k, source: source)
+            guard let name = try text(f, "name", key: k, source: source, allowed: allowed) else {
+                throw ConfigError(source: source, line: line(item), key: k, message: "name is required")
+            }
+            let page = try text(f, "page", key: k, source: source, allowed: allowed)
+            let event = try text(f, "event", key: k, source: source, allowed: allowed)
+            guard (page == nil) != (event == nil) else {
+                throw ConfigError(source: source, line: line(item), key: k, message: "a goal has either page (a path pattern, * allowed) or event (a custom event name)")
+            }
+            var props: [(String, String)] = []
+            if let p = f["props"] {
+                guard event != nil, case .mapping(let m) = p else {
+                    throw ConfigError(source: source, line: line(p), key: "\(k).props", message: "props (a mapping of property: value) belong to event goals")
+                }
+                for (pk, pv) in m {
+                    guard let a = pk.scalar?.string, let b = pv.scalar?.string else {
+                        throw ConfigError(source: source, line: line(pk), key: "\(k).props", message: "expected property: value pairs")
+                    }
+                    props.append((a, b))
+                }
+            }
+            guard !goals.contains(where: { $0.name == name }) else { throw ConfigError(source: source, line: line(item), key: k, message: "goal \(quoteYAML(name)) is listed twice") }
+            goals.append(Goal(name: name, page: page, event: event, props: props))
+        }
+        return goals
+    }
+
+    func parseFunnels(_ node: Node, key: String, source: String) throws(ConfigError) -> [Funnel] {
+        var funnels: [Funnel] = []
+        for (i, (item, f)) in try items(node, key: key, source: source).enumerated() {
+            let k = "\(key)[\(i)]"
+            try checkKeys(f, allowed: ["name", "steps", "window_minutes"], key: k, source: source)
+            guard let name = try text(f, "name", key: k, source: source, allowed: []) else { throw ConfigError(source: source, line: line(item), key: k, message: "name is required") }
+            guard let stepsNode = f["steps"], case .sequence(let seq) = stepsNode, seq.count >= 2, seq.count <= 10 else {
+                throw ConfigError(source: source, line: line(f["steps"] ?? item), key: "\(k).steps", message: "expected a list of 2 to 10 goal names")
+            }
+            let steps = seq.compactMap { $0.scalar?.string }
+            var window: Int?
+            if let w = f["window_minutes"] {
+                guard let n = w.scalar.flatMap({ Int($0.string) }), (1...525_600).contains(n) else {
+                    throw ConfigError(source: source, line: line(w), key: "\(k).window_minutes", message: "expected a number of minutes from 1 to 525600")
+                }
+                window = n
+            }
+            funnels.append(Funnel(name: name, steps: steps, windowMinutes: window))
+        }
+        return funnels
+    }
+
+    func parseClickEvents(_ node: Node, key: String, source: String) throws(ConfigError) -> [ClickDefinition] {
+        var out: [ClickDefinition] = []
+        for (i, (item, f)) in try items(node, key: key, source: source).enumerated() {
+            let k = "\(key)[\(i)]"
+            try checkKeys(f, allowed: ["name", "selector", "href"], key: k, source: source)
+            guard let name = try text(f, "name", key: k, source: source, allowed: []) else { throw ConfigError(source: source, line: line(item), key: k, message: "name is required") }
+            let selector = try text(f, "selector", key: k, source: source, allowed: [])
+            let href = try text(f, "href", key: k, source: source, allowed: [])
+            guard selector != nil || href != nil else { throw ConfigError(source: source, line: line(item), key: k, message: "give a selector, an href pattern, or both") }
+            if let selector, ClickDefinition.parse(selector: selector) == nil {
+                throw ConfigError(source: source, line: line(f["selector"]!), key: "\(k).selector",
+                                  message: "\(quoteYAML(selector)) is not a simple selector (tag, #id and .class parts, like button#buy.primary)")
+            }
+            out.append(ClickDefinition(name: name, selector: selector, href: href))
+        }
+        return out
+    }
+
+    func checkFunnels(_ rules: AnalyticsRules, key: String, source: String, node: Node) throws(ConfigError) {
+        for funnel in rules.funnels {
+            for step in funnel.steps where rules.goal(named: step) == nil {
+                throw ConfigError(source: source, line: line(node), key: key, message: "funnel \(quoteYAML(funnel.name)) names \(quoteYAML(step)), which is not a goal of this site")
+            }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import GRDB
+import Privacy
+
+// MARK: - Rollup maintenance
+
+extension VeilDatabase {
+    static func apply(_ deltas: [RollupKey: RollupCounts], site: String, db: Database) throws {
+        let upsert = try db.cachedStatement(sql: """
+            INSERT INTO rollups(site, dim, bucket, value, visitors, hits, pageviews, sessions, bounces, duration) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(site, dim, bucket, value) DO UPDATE SET
+                visitors = visitors + excluded.visitors, hits = hits + excluded.hits, pageviews = pageviews + excluded.pageviews,
+                sessions = sessions + excluded.sessions, bounces = bounces + excluded.bounces, duration = duration + excluded.duration
+            """)
+        for (key, c) in deltas where !c.isZero {
+            try upsert.execute(arguments: [site, key.dim, key.bucket, key.value, c.visitors, c.hits, c.pageviews, c.sessions, c.bounces, c.duration])
+        }
+    }
+
+    /// Recomputes one UTC day of a site's rollups from its stored events and sessions,
+    /// in the caller's transaction.
+    static func rebuildDay(_ db: Database, site: String, day: Int64, rules: AnalyticsRules) throws {
+        let from = day * RollupCalendar.day, to = from + RollupCalendar.day
+        try db.execute(sql: """
+            DELETE FROM rollups WHERE site = ? AND ((dim <> 'hour' AND bucket = ?) OR (dim = 'hour' AND bucket >= ? AND bucket < ?))
+            """, arguments: [site, day, day * 24, day * 24 + 24])
+        var acc = RollupAccumulator(rules: rules)
+        let events = try Row.fetchCursor(db, sql: """
+            SELECT e.visitor, e.ts, e.name, e.path, e.props, \(SessionFacts.columns) FROM events e JOIN sessions s ON s.id = e.session_id
+            WHERE e.site = ? AND e.ts >= ? AND e.ts < ? ORDER BY e.id
+            """, arguments: [site, from, to])
+        while let row = try events.next() {
+            let visitor = [UInt8](row[0] as Data)
+            acc.addEvent(visitor: visitor, ts: row[1], name: row[2], path: row[3], props: decodeProps(row[4]), session: sessionFacts(row, offset: 5)) { [] }
+        }
+        let sessions = try Row.fetchCursor(db, sql: "SELECT \(SessionFacts.columns) FROM sessions s WHERE s.site = ? AND s.started_at >= ? AND s.started_at < ?",
+                                           arguments: [site, from, to])
+        while let row = try sessions.next() { acc.addSession(sessionFacts(row)) }
+        try apply(acc.deltas, site: site, db: db)
+    }
+
+    /// Recomputes the given days in one transaction.
+    public func rebuildRollups(site: String, days: [Int64]) async throws(StorageError) {
+        let rules = analytics[site] ?? AnalyticsRules()
+        try await Self.wrap {
+            try await pool.write { db in
+                for day in days { try Self.rebuildDay(db, site: site, day: day, rules: rules) }
+            }
+        }
+    }
+
+    /// The UTC days on which a site has events or sessions starting.
+    public func daysWithData(site: String) async throws(StorageError) -> [Int64] {
+        try await Self.wrap {
+            try await pool.read { db in
+                guard let range = try Row.fetchOne(db, sql: "SELECT min(ts), max(ts) FROM events WHERE site = ?", arguments: [site]),
+                      let lo: Int64 = range[0], let hi: Int64 = range[1] else { return [] }
+                let first = min(RollupCalendar.day(of: lo), RollupCalendar.day(of: try Int64.fetchOne(db, sql: "SELECT min(started_at) FROM sessions WHERE site = ?", arguments: [site]) ?? lo))
+                return Array(first...RollupCalendar.day(of: hi))
+            }
+        }
+    }
+
+    /// Sites whose rollups were built with other goal rules (or never built) and hold data.
+    public func sitesNeedingRollupRebuild(sites: [String]) async throws(StorageError) -> [String] {
+        let analytics = self.analytics
+        return try await Self.wrap {
+            try await pool.read { db in
+                try sites.filter { site in
+                    let stored = try String.fetchOne(db, sql: "SELECT fingerprint FROM rollup_state WHERE site = ?", arguments: [site])
+                    let wanted = (analytics[site] ?? AnalyticsRules()).fingerprint
+                    if stored == wanted { return false }
+                    let hasData = try Int.fetchOne(db, sql: "SELECT 1 FROM events WHERE site = ? LIMIT 1", arguments: [site]) != nil
+                    return hasData || stored != nil
+                }
+            }
+        }
+    }
+
+    /// Records that a site's rollups match its current rules.
+    public func markRollupsCurrent(site: String) async throws(StorageError) {
+        let fingerprint = (analytics[site] ?? AnalyticsRules()).fingerprint
+        try await Self.wrap {
+            try await pool.write { db in
+                try db.execute(sql: "INSERT INTO rollup_state(site, fingerprint) VALUES (?, ?) ON CONFLICT(site) DO UPDATE SET fingerprint = excluded.fingerprint",
+                               arguments: [site, fingerprint])
+            }
+        }
+    }
+
+    /// Sites the rollups were never built for start out current (nothing to rebuild).
+    public func adoptRollupState(sites: [String]) async throws(StorageError) {
+        let analytics = self.analytics
+        try await Self.wrap {
+            try await pool.write { db in
+                for site in sites {
+                    let hasData = try Int.fetchOne(db, sql: "SELECT 1 FROM events WHERE site = ? LIMIT 1", arguments: [site]) != nil
+                    if !hasData {
+                        try db.execute(sql: "INSERT INTO rollup_state(site, fingerprint) VALUES (?, ?) ON CONFLICT(site) DO NOTHING",
+                                       arguments: [site, (analytics[site] ?? AnalyticsRules()).fingerprint])
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every rollup row of a site (tests compare it with a recomputation).
+    public func rollupRows(site: String) async throws(StorageError) -> [RollupRow] {
+        try await Self.wrap {
+            try await pool.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT dim, bucket, value, visitors, hits, pageviews, sessions, bounces, duration FROM rollups
+                    WHERE site = ? AND NOT (visitors = 0 AND hits = 0 AND pageviews = 0 AND sessions = 0 AND bounces = 0 AND duration = 0)
+                    ORDER BY dim, bucket, value
+                    """, arguments: [site]).map {
+                    RollupRow(dim: $0[0], bucket: $0[1], value: $0[2], visitors: $0[3], hits: $0[4], pageviews: $0[5], sessions: $0[6], bounces: $0[7], duration: $0[8])
+                }
+            }
+        }
+    }
+}
+
+/// One stored rollup cell (tests and diagnostics).
+public struct RollupRow: Sendable, Equatable, CustomStringConvertible {
+    public var dim: String
+    public var bucket: Int64
+    public var value: String
+    public var visitors: Int
+    public var hits: Int
+    public var pageviews: Int
+    public var sessions: Int
+    public var bounces: Int
+    public var duration: Int64
+
+    public var description: String { "\(dim)[\(bucket)]\(value)=v\(visitors)/h\(hits)/p\(pageviews)/s\(sessions)/b\(bounces)/d\(duration)" }
+}

@@ -1,0 +1,202 @@
+import Privacy
+
+/// The dimensions a dashboard can break down and filter by. The raw value is the URL
+/// query parameter and the rollup `dim` column.
+public enum StatsDimension: String, Sendable, CaseIterable {
+    case page, entry, exit, source, channel
+    case utmSource = "utm_source", utmMedium = "utm_medium", utmCampaign = "utm_campaign", utmTerm = "utm_term", utmContent = "utm_content"
+    case browser, os, device, screen, language, country
+    case event, goal
+
+    /// Attributes fixed when a session starts (from its first event).
+    public static let sessionLevel: [StatsDimension] = [.entry, .source, .channel, .utmSource, .utmMedium, .utmCampaign, .utmTerm, .utmContent,
+                                                   .browser, .os, .device, .screen, .language, .country]
+
+    /// The `sessions` table column holding a session-level dimension.
+    var sessionColumn: String? {
+        switch self {
+        case .entry: "entry_path"
+        case .exit: "exit_path"
+        case .source: "referrer_host"
+        case .channel: "channel"
+        case .utmSource: "utm_source"
+        case .utmMedium: "utm_medium"
+        case .utmCampaign: "utm_campaign"
+        case .utmTerm: "utm_term"
+        case .utmContent: "utm_content"
+        case .browser: "browser"
+        case .os: "os"
+        case .device: "device"
+        case .screen: "screen"
+        case .language: "language"
+        case .country: "country"
+        case .page, .event, .goal: nil
+        }
+    }
+}
+
+/// What a session contributes to every event's keys.
+struct SessionFacts: Sendable {
+    var id: Int64
+    var startedAt: Int64
+    var lastSeen: Int64
+    var pageviews: Int
+    var entry: String
+    var exit: String
+    var values: [StatsDimension: String]
+
+    /// The `sessions` columns `init(row:offset:)` reads, in order.
+    static let columns = "s.id, s.started_at, s.last_seen, s.pageviews, s.entry_path, s.exit_path, coalesce(s.referrer_host, ''), s.channel, s.utm_source, s.utm_medium, s.utm_campaign, s.utm_term, s.utm_content, s.browser, s.os, s.device, s.screen, s.language, s.country"
+
+    init(columns c: [String], id: Int64, startedAt: Int64, lastSeen: Int64, pageviews: Int) {
+        self.id = id
+        self.startedAt = startedAt
+        self.lastSeen = lastSeen
+        self.pageviews = pageviews
+        entry = c[0]
+        exit = c[1]
+        var values: [StatsDimension: String] = [.entry: c[0]]
+        let rest: [StatsDimension] = [.source, .channel, .utmSource, .utmMedium, .utmCampaign, .utmTerm, .utmContent, .browser, .os, .device, .screen, .language, .country]
+        for (i, d) in rest.enumerated() { values[d] = c[2 + i] }
+        self.values = values
+    }
+
+    init(newFrom event: CleanEvent, id: Int64) {
+        let v = event.visit
+        self.init(columns: [event.path, event.path, event.referrerHost ?? "", v.channel, v.utmSource, v.utmMedium, v.utmCampaign, v.utmTerm, v.utmContent,
+                            event.browser, event.os, event.device, v.screen, v.language, v.country],
+                  id: id, startedAt: event.timestamp, lastSeen: event.timestamp, pageviews: 0)
+    }
+}
+
+/// One rollup cell: a dimension value in a bucket (a UTC day; an hour for `hour`).
+struct RollupKey: Hashable, Sendable {
+    var dim: String
+    var bucket: Int64
+    var value: String
+}
+
+/// Counters of a cell. `visitors` counts distinct visitors per day (per hour for the
+/// `hour` series); `sessions`, `bounces` and `duration` belong to the session's start day.
+struct RollupCounts: Sendable, Equatable {
+    var visitors = 0
+    var hits = 0
+    var pageviews = 0
+    var sessions = 0
+    var bounces = 0
+    var duration: Int64 = 0
+
+    var isZero: Bool { visitors == 0 && hits == 0 && pageviews == 0 && sessions == 0 && bounces == 0 && duration == 0 }
+}
+
+enum RollupCalendar {
+    static let day: Int64 = 86_400_000
+    static let hour: Int64 = 3_600_000
+    static func day(of ms: Int64) -> Int64 { ms >= 0 ? ms / day : (ms - day + 1) / day }
+    static func hour(of ms: Int64) -> Int64 { ms >= 0 ? ms / hour : (ms - hour + 1) / hour }
+}
+
+/// Turns events and sessions into rollup deltas. The writer feeds it events as they
+/// arrive; a rebuild feeds it a day's stored rows; filtered queries feed it matching
+/// rows. One code path, so the three can never disagree on what a number means.
+struct RollupAccumulator {
+    let rules: AnalyticsRules
+    var deltas: [RollupKey: RollupCounts] = [:]
+    /// Per visitor and day: which `dim\0value` pairs (and `hour\0N`) were already counted.
+    var seen: [VisitorDay: Set<String>] = [:]
+
+    struct VisitorDay: Hashable {
+        var visitor: [UInt8]
+        var day: Int64
+    }
+
+    init(rules: AnalyticsRules) {
+        self.rules = rules
+    }
+
+    /// The (dimension, value) pairs an event counts under, `total` included.
+    static func keys(name: String, path: String, props: [(String, String)], session: SessionFacts, rules: AnalyticsRules) -> [(String, String)] {
+        var keys: [(String, String)] = [("total", "")]
+        let effective = rules.effectiveName(name: name, props: props)
+        if name == "pageview" {
+            keys.append((StatsDimension.page.rawValue, path))
+        } else {
+            keys.append((StatsDimension.event.rawValue, effective))
+        }
+        for goal in rules.goalsMet(name: effective, path: path, props: props) { keys.append((StatsDimension.goal.rawValue, goal)) }
+        for d in StatsDimension.sessionLevel { keys.append((d.rawValue, session.values[d] ?? "")) }
+        return keys
+    }
+
+    mutating func add(_ key: RollupKey, _ apply: (inout RollupCounts) -> Void) {
+        apply(&deltas[key, default: RollupCounts()])
+    }
+
+    /// Counts one event. `alreadySeen` supplies the visitor's earlier keys that day
+    /// when they are not in `seen` yet (the writer reads them from the database).
+    mutating func addEvent(visitor: [UInt8], ts: Int64, name: String, path: String, props: [(String, String)], session: SessionFacts,
+                           alreadySeen: () throws -> Set<String>) rethrows {
+        let day = RollupCalendar.day(of: ts), hour = RollupCalendar.hour(of: ts)
+        let vd = VisitorDay(visitor: visitor, day: day)
+        if seen[vd] == nil { seen[vd] = try alreadySeen() }
+        let isPageview = name == "pageview"
+        for (dim, value) in Self.keys(name: name, path: path, props: props, session: session, rules: rules) {
+            let first = seen[vd]!.insert(dim + "\u{0}" + value).inserted
+            add(RollupKey(dim: dim, bucket: day, value: value)) {
+                $0.hits += 1
+                if isPageview { $0.pageviews += 1 }
+                if first { $0.visitors += 1 }
+            }
+        }
+        let firstThisHour = seen[vd]!.insert("hour\u{0}\(hour)").inserted
+        add(RollupKey(dim: "hour", bucket: hour, value: "")) {
+            $0.hits += 1
+            if isPageview { $0.pageviews += 1 }
+            if firstThisHour { $0.visitors += 1 }
+        }
+    }
+
+    /// The seen-set of a visitor's stored events of one day (same rules as `addEvent`).
+    static func seenSet(rows: [(ts: Int64, name: String, path: String, props: [(String, String)], session: SessionFacts)], rules: AnalyticsRules) -> Set<String> {
+        var set = Set<String>()
+        for r in rows {
+            for (dim, value) in keys(name: r.name, path: r.path, props: r.props, session: r.session, rules: rules) { set.insert(dim + "\u{0}" + value) }
+            set.insert("hour\u{0}\(RollupCalendar.hour(of: r.ts))")
+        }
+        return set
+    }
+
+    /// Dimensions that count sessions: every session-level one, plus `total` and `exit`.
+    static func sessionKeys(_ s: SessionFacts) -> [(String, String)] {
+        var keys: [(String, String)] = [("total", ""), (StatsDimension.exit.rawValue, s.exit)]
+        for d in StatsDimension.sessionLevel { keys.append((d.rawValue, s.values[d] ?? "")) }
+        return keys
+    }
+
+    /// A whole session as it stands (rebuilds and filtered queries).
+    mutating func addSession(_ s: SessionFacts) {
+        let day = RollupCalendar.day(of: s.startedAt)
+        for (dim, value) in Self.sessionKeys(s) {
+            add(RollupKey(dim: dim, bucket: day, value: value)) {
+                $0.sessions += 1
+                if dim == "total" {
+                    if s.pageviews <= 1 { $0.bounces += 1 }
+                    $0.duration += s.lastSeen - s.startedAt
+                }
+            }
+        }
+    }
+
+    /// A session changed by one event (the writer): bounce, duration and exit page.
+    mutating func touchSession(before: SessionFacts, after: SessionFacts) {
+        let day = RollupCalendar.day(of: before.startedAt)
+        add(RollupKey(dim: "total", bucket: day, value: "")) {
+            $0.bounces += (after.pageviews <= 1 ? 1 : 0) - (before.pageviews <= 1 ? 1 : 0)
+            $0.duration += after.lastSeen - before.lastSeen
+        }
+        if before.exit != after.exit {
+            add(RollupKey(dim: StatsDimension.exit.rawValue, bucket: day, value: before.exit)) { $0.sessions -= 1 }
+            add(RollupKey(dim: StatsDimension.exit.rawValue, bucket: day, value: after.exit)) { $0.sessions += 1 }
+        }
+    }
+}

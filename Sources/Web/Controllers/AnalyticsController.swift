@@ -1,0 +1,277 @@
+import Crypto
+import Foundation
+import Hummingbird
+import Privacy
+import Storage
+
+/// The analytics pages of a site: overview, full breakdowns, CSV, funnels, journeys,
+/// retention and live. Each is served to the signed-in owner under `/sites/:domain` and,
+/// read-only, under `/share/:token` when the owner created a public link.
+struct AnalyticsController: Sendable {
+    let config: VeilConfig
+    let database: VeilDatabase
+    let auth: DashboardAuth
+    let pages: PageRenderer
+    let clock: TimeSource
+
+    /// Who is looking, at which site, and where links point.
+    struct Viewer: Sendable {
+        var site: SiteRules
+        var domain: String
+        var base: String
+        var readOnly: Bool
+        var username: String
+        var csrf: String
+    }
+
+    var endpoints: RouteCollection<VeilRequestContext> {
+        let routes = RouteCollection(context: VeilRequestContext.self)
+        for prefix in ["sites/:domain", "share/:token"] {
+            routes.get(RouterPath(prefix), use: overview)
+            routes.get(RouterPath("\(prefix)/breakdown/:dim"), use: breakdown)
+            routes.get(RouterPath("\(prefix)/csv/:dim"), use: csv)
+            routes.get(RouterPath("\(prefix)/funnels"), use: funnels)
+            routes.get(RouterPath("\(prefix)/journeys"), use: journeys)
+        }
+        routes.get("sites/:domain/retention", use: retention)
+        routes.get("sites/:domain/live", use: live)
+        routes.post("sites/:domain/share", use: createShare)
+        routes.post("sites/:domain/share/revoke", use: revokeShare)
+        return routes
+    }
+
+    // MARK: Access
+
+    private func viewer(_ request: Request, _ context: VeilRequestContext) async throws -> Viewer? {
+        if let token = context.parameters.get("token") {
+            let hash = Array(SHA256.hash(data: Array(token.utf8)))
+            guard token.count <= 128, let domain = try await database.shareLinkSite(tokenHash: hash), let site = config.site(domain) else {
+                throw APIError(.notFound, "unknown_link", "This public link does not exist or was revoked.")
+            }
+            return Viewer(site: site, domain: domain, base: "/share/" + StatsRequest.encode(token), readOnly: true, username: "", csrf: "")
+        }
+        guard let signed = try await auth.signedIn(request) else { return nil }
+        let domain = context.parameters.get("domain") ?? ""
+        guard let site = config.site(domain) else { throw APIError(.notFound, "unknown_site", "There is no site \"\(domain)\" in the config.") }
+        return Viewer(site: site, domain: site.domain.lowercased(), base: "/sites/" + StatsRequest.encode(site.domain), readOnly: false,
+                      username: signed.user.username, csrf: signed.csrf)
+    }
+
+    private func stats(_ request: Request, _ viewer: Viewer) throws -> StatsRequest {
+        try StatsRequest.parse(site: viewer.domain, query: Self.query(request), now: clock.nowMillis())
+    }
+
+    static func query(_ request: Request) -> [String: String] {
+        var out: [String: String] = [:]
+        for (k, v) in request.uri.queryParameters where out[String(k)] == nil { out[String(k)] = String(v) }
+        return out
+    }
+
+    // MARK: Pages
+
+    @Sendable func overview(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        guard let viewer = try await viewer(request, context) else { return .seeOther("/login") }
+        let stats = try stats(request, viewer)
+        let query = Self.query(request)
+        let data = try await DashboardData.load(database: database, request: stats, now: clock.nowMillis())
+        var properties: (event: String, keys: [String], key: String?, breakdown: Breakdown?)?
+        if let event = stats.filters.first(where: { $0.dimension == .event })?.value {
+            let keys = try await database.propertyKeys(stats.scope, event: event)
+            let key = query["prop"].flatMap { keys.contains($0) ? $0 : nil } ?? keys.first
+            var b: Breakdown?
+            if let key { b = try await database.propertyBreakdown(stats.scope, event: event, key: key, limit: 20) }
+            properties = (event, keys, key, b)
+        }
+        var shareURL: String?
+        if !viewer.readOnly, let created = try await database.shareLinkCreated(site: viewer.domain) {
+            shareURL = "A public read-only link exists (created \(DateRange.dateTime(millis: created)) UTC)."
+        }
+        let header = StatsHeader(domain: viewer.site.domain, base: viewer.base, tab: "overview", request: stats, readOnly: viewer.readOnly)
+        let page = SitePage(data: data, header: header, geoConfigured: !config.geoipDatabase.isEmpty,
+                            snippet: Snippet.tag(for: viewer.site, config: config, request: request), retentionDays: viewer.site.eventsRetentionDays,
+                            oldestEvent: viewer.readOnly ? nil : try await database.firstEventTime(site: viewer.domain), properties: properties,
+                            shareURL: shareURL, username: viewer.username, csrf: viewer.csrf)
+        return .html(pages.render(page, template: "site"))
+    }
+
+    @Sendable func breakdown(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        guard let viewer = try await viewer(request, context) else { return .seeOther("/login") }
+        let stats = try stats(request, viewer)
+        let dim = try Self.dimension(context)
+        let offset = try Self.offset(Self.query(request))
+        let limit = 100
+        let b = try await database.breakdown(stats.scope, dim, limit: limit, offset: offset)
+        let totals = dim == .goal ? try await database.totals(stats.scope) : Totals()
+        let header = StatsHeader(domain: viewer.site.domain, base: viewer.base, tab: "overview", request: stats, readOnly: viewer.readOnly)
+        var table = StatsTable(dim: dim, breakdown: b, request: stats, base: viewer.base, empty: "Nothing in this range.", totalVisitors: totals.visitors)
+        table.hasMore = false
+        let here = viewer.base + "/breakdown/" + dim.rawValue
+        let page = BreakdownPage(header: header, table: table,
+                                 rangeText: b.total == 0 ? "" : "\(offset + 1)–\(offset + b.rows.count) of \(b.total)",
+                                 prevHref: here + stats.query([("offset", String(max(0, offset - limit)))]), hasPrev: offset > 0,
+                                 nextHref: here + stats.query([("offset", String(offset + limit))]), hasNext: offset + limit < b.total,
+                                 signedIn: !viewer.readOnly, username: viewer.username, csrf: viewer.csrf)
+        return .html(pages.render(page, template: "breakdown"))
+    }
+
+    @Sendable func csv(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        guard let viewer = try await viewer(request, context) else { return .seeOther("/login") }
+        let stats = try stats(request, viewer)
+        let name = context.parameters.get("dim") ?? ""
+        let body: String
+        if name == "prop" {
+            let query = Self.query(request)
+            guard let event = stats.filters.first(where: { $0.dimension == .event })?.value, let key = query["prop"] else {
+                throw APIError(.badRequest, "missing_property", "property CSVs need an event filter and prop=<key>")
+            }
+            let b = try await database.propertyBreakdown(stats.scope, event: event, key: key, limit: 100_000)
+            body = CSV.document(header: [key, "visitors", "events"], rows: b.rows.map { [$0.value, String($0.visitors), String($0.hits)] })
+        } else {
+            let dim = try Self.dimension(context)
+            let b = try await database.breakdown(stats.scope, dim, limit: 100_000)
+            body = Self.csv(dim, b)
+        }
+        let filename = "\(viewer.domain)-\(name)-\(stats.range.fromDate)-\(stats.range.toDate).csv".filter { $0.isLetter || $0.isNumber || "-._".contains($0) }
+        return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"\(filename)\"", .cacheControl: "no-store"],
+                        body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    static func csv(_ dim: StatsDimension, _ b: Breakdown) -> String {
+        CSV.document(header: [dim.column.lowercased(), "visitors", dim.countLabel.lowercased()],
+                     rows: b.rows.map { [$0.value, String($0.visitors), String(dim.count($0))] })
+    }
+
+    @Sendable func funnels(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        guard let viewer = try await viewer(request, context) else { return .seeOther("/login") }
+        let stats = try stats(request, viewer)
+        let rules = viewer.site.analytics
+        var out: [FunnelsPage.Funnel] = []
+        for funnel in rules.funnels {
+            let steps = funnel.steps.compactMap { rules.goal(named: $0) }
+            out.append(FunnelsPage.funnel(name: funnel.name, window: funnel.windowMinutes, steps: try await database.funnel(stats.scope, steps: steps, windowMinutes: funnel.windowMinutes)))
+        }
+        let adhoc = Self.query(request)["steps"] ?? ""
+        if !adhoc.isEmpty {
+            let steps = try Self.adhocSteps(adhoc, rules: rules)
+            out.insert(FunnelsPage.funnel(name: "Ad-hoc funnel", window: nil, steps: try await database.funnel(stats.scope, steps: steps, windowMinutes: nil)), at: 0)
+        }
+        let header = StatsHeader(domain: viewer.site.domain, base: viewer.base, tab: "funnels", request: stats, readOnly: viewer.readOnly)
+        let page = FunnelsPage(header: header, funnels: out, hasFunnels: !out.isEmpty, goals: rules.goals.map(\.name), hasGoals: !rules.goals.isEmpty, adhocSteps: adhoc,
+                               signedIn: !viewer.readOnly, username: viewer.username, csrf: viewer.csrf)
+        return .html(pages.render(page, template: "funnels"))
+    }
+
+    /// `steps=Goal name|page:/pricing*|event:Signup`, 2 to 10 steps.
+    static func adhocSteps(_ text: String, rules: AnalyticsRules) throws(APIError) -> [Goal] {
+        let parts = text.split(separator: "|").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard (2...10).contains(parts.count) else { throw APIError(.badRequest, "invalid_steps", "a funnel has 2 to 10 steps separated by |") }
+        return try parts.map { (p: String) throws(APIError) -> Goal in
+            if p.hasPrefix("page:") { return Goal(name: p, page: String(p.dropFirst(5))) }
+            if p.hasPrefix("event:") { return Goal(name: p, event: String(p.dropFirst(6))) }
+            guard let goal = rules.goal(named: p) else {
+                throw APIError(.badRequest, "unknown_goal", "\"\(p)\" is not a goal; use a goal name, page:/path* or event:Name")
+            }
+            return goal
+        }
+    }
+
+    @Sendable func journeys(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        guard let viewer = try await viewer(request, context) else { return .seeOther("/login") }
+        let stats = try stats(request, viewer)
+        let top = try await database.breakdown(stats.scope, .page, limit: 50)
+        let at = Self.query(request)["at"] ?? top.rows.first?.value ?? ""
+        let journey = at.isEmpty ? Journey(previous: [], next: []) : try await database.journey(stats.scope, page: at, limit: 15)
+        let header = StatsHeader(domain: viewer.site.domain, base: viewer.base, tab: "journeys", request: stats, readOnly: viewer.readOnly)
+        func table(_ title: String, _ rows: [BreakdownRow]) -> StatsTable {
+            var t = StatsTable(dim: .page, breakdown: Breakdown(rows: rows, total: rows.count), request: stats, base: viewer.base, empty: "No pages in this range.")
+            t.title = title
+            t.countLabel = "Transitions"
+            t.rows = zip(t.rows, rows).map { row, r in
+                var row = row
+                row.href = viewer.base + "/journeys" + stats.query([("at", r.value)])
+                return row
+            }
+            return t
+        }
+        let page = JourneysPage(header: header, at: at, hasPage: !at.isEmpty, pages: top.rows.map(\.value),
+                                previous: table("Came from", journey.previous), next: table("Went next to", journey.next),
+                                signedIn: !viewer.readOnly, username: viewer.username, csrf: viewer.csrf)
+        return .html(pages.render(page, template: "journeys"))
+    }
+
+    @Sendable func retention(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        guard let viewer = try await viewer(request, context) else { return .seeOther("/login") }
+        var stats = try stats(request, viewer)
+        if Self.query(request)["range"] == nil { stats = try StatsRequest.parse(site: viewer.domain, query: ["range": "12mo"], now: clock.nowMillis()) }
+        let cohorts = try await database.cohorts(site: viewer.domain, fromDay: stats.range.fromDay, toDay: stats.range.toDay)
+        let header = StatsHeader(domain: viewer.site.domain, base: viewer.base, tab: "retention", request: stats, readOnly: viewer.readOnly)
+        let page = RetentionPage(header: header, persistent: viewer.site.identity == .persistent, cohorts: cohorts, username: viewer.username, csrf: viewer.csrf)
+        return .html(pages.render(page, template: "retention"))
+    }
+
+    @Sendable func live(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        guard let viewer = try await viewer(request, context) else { return .seeOther("/login") }
+        let stats = try stats(request, viewer)
+        let now = clock.nowMillis()
+        let rt = try await database.realtime(site: viewer.domain, now: now, limit: 20)
+        let header = StatsHeader(domain: viewer.site.domain, base: viewer.base, tab: "live", request: stats, readOnly: viewer.readOnly)
+        let page = LivePage(header: header, visitors: Format.compact(rt.visitors), pages: rt.pages.map {
+            StatsTable.Row(label: $0.value, href: viewer.base + stats.query([("page", $0.value)]), visitors: Format.compact($0.visitors), count: "", extra: "", shareStep: 0)
+        }, hasPages: !rt.pages.isEmpty, updated: DateRange.dateTime(millis: now) + " UTC", signedIn: true, username: viewer.username, csrf: viewer.csrf)
+        return .html(pages.render(page, template: "live"))
+    }
+
+    // MARK: Public link
+
+    @Sendable func createShare(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        let (viewer, _) = try await verifiedOwner(request, context)
+        var bytes = [UInt8](repeating: 0, count: 24)
+        var rng = SystemRandomNumberGenerator()
+        for i in bytes.indices { bytes[i] = rng.next() }
+        let token = Data(bytes).base64URLEncoded
+        try await database.createShareLink(site: viewer.domain, tokenHash: Array(SHA256.hash(data: Array(token.utf8))), nowMillis: clock.nowMillis())
+        context.logger.notice("public link created", metadata: ["site": "\(viewer.domain)"])
+        let page = ShareCreatedPage(domain: viewer.site.domain, base: viewer.base, path: "/share/" + token, username: viewer.username, csrf: viewer.csrf)
+        return .html(pages.render(page, template: "share"))
+    }
+
+    @Sendable func revokeShare(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        let (viewer, _) = try await verifiedOwner(request, context)
+        try await database.revokeShareLink(site: viewer.domain)
+        context.logger.notice("public link revoked", metadata: ["site": "\(viewer.domain)"])
+        return .seeOther(viewer.base)
+    }
+
+    private func verifiedOwner(_ request: Request, _ context: VeilRequestContext) async throws -> (Viewer, [String: String]) {
+        guard let viewer = try await viewer(request, context), !viewer.readOnly else { throw APIError(.unauthorized, "unauthorized", "sign in first") }
+        let form = parseForm(String(buffer: try await request.body.collect(upTo: 16 * 1024)))
+        guard auth.verifyCSRF(form["csrf"], expected: viewer.csrf) else { throw APIError(.forbidden, "csrf", "The form expired; reload the page and try again.") }
+        return (viewer, form)
+    }
+
+    // MARK: Parameters
+
+    static func dimension(_ context: VeilRequestContext) throws(APIError) -> StatsDimension {
+        let name = context.parameters.get("dim") ?? ""
+        guard let dim = StatsDimension(rawValue: name) else {
+            throw APIError(.notFound, "unknown_dimension", "no table \"\(name)\"; tables are " + StatsDimension.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        return dim
+    }
+
+    static func offset(_ query: [String: String]) throws(APIError) -> Int {
+        guard let text = query["offset"] else { return 0 }
+        guard let n = Int(text), n >= 0, n <= 10_000_000 else { throw APIError(.badRequest, "invalid_offset", "offset must be a whole number ≥ 0") }
+        return n
+    }
+}
+
+struct ShareCreatedPage: Sendable {
+    var domain: String
+    var base: String
+    var path: String
+    var signedIn = true
+    var username: String
+    var csrf: String
+    var version = VeilVersion.string
+}

@@ -1,0 +1,217 @@
+import Foundation
+import Privacy
+import Storage
+
+/// A resolved date range: whole UTC days `[fromDay, toDay)`.
+struct DateRange: Sendable, Equatable {
+    enum Kind: String, Sendable, CaseIterable {
+        case today, yesterday, d7 = "7d", d30 = "30d", month, lastMonth = "lastmonth", m12 = "12mo", custom
+
+        var label: String {
+            switch self {
+            case .today: "Today"
+            case .yesterday: "Yesterday"
+            case .d7: "7 days"
+            case .d30: "30 days"
+            case .month: "This month"
+            case .lastMonth: "Last month"
+            case .m12: "12 months"
+            case .custom: "Custom"
+            }
+        }
+    }
+
+    var kind: Kind
+    var fromDay: Int64
+    var toDay: Int64
+
+    static let maxDays: Int64 = 3660
+    var days: Int64 { toDay - fromDay }
+    var granularity: Granularity { Granularity.automatic(days: days) }
+    var fromDate: String { Self.dateString(day: fromDay) }
+    var toDate: String { Self.dateString(day: toDay - 1) }
+    var label: String { days == 1 ? fromDate : "\(fromDate) to \(toDate)" }
+    /// The same number of days just before (what comparisons compare with).
+    var previous: DateRange { DateRange(kind: .custom, fromDay: fromDay - days, toDay: fromDay) }
+    func contains(day: Int64) -> Bool { day >= fromDay && day < toDay }
+
+    /// Parses `range` and, for custom, `from`/`to` (inclusive `YYYY-MM-DD`). Bad values
+    /// are an error, never a silent default.
+    static func resolve(range: String?, from: String?, to: String?, now: Int64) throws(APIError) -> DateRange {
+        let today = SaltSchedule.day(ofMillis: now)
+        let kind: Kind
+        if let range, !range.isEmpty {
+            guard let k = Kind(rawValue: range) else {
+                throw APIError(.badRequest, "invalid_range", "range must be one of " + Kind.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            kind = k
+        } else {
+            kind = (from != nil || to != nil) ? .custom : .d30
+        }
+        let (y, m, _) = CivilDate.civil(fromDay: today)
+        switch kind {
+        case .today: return DateRange(kind: kind, fromDay: today, toDay: today + 1)
+        case .yesterday: return DateRange(kind: kind, fromDay: today - 1, toDay: today)
+        case .d7: return DateRange(kind: kind, fromDay: today - 6, toDay: today + 1)
+        case .d30: return DateRange(kind: kind, fromDay: today - 29, toDay: today + 1)
+        case .month: return DateRange(kind: kind, fromDay: CivilDate.day(y: y, m: m, d: 1), toDay: today + 1)
+        case .lastMonth:
+            let (py, pm) = m == 1 ? (y - 1, 12) : (y, m - 1)
+            return DateRange(kind: kind, fromDay: CivilDate.day(y: py, m: pm, d: 1), toDay: CivilDate.day(y: y, m: m, d: 1))
+        case .m12:
+            let start = CivilDate.day(y: y - 1, m: m, d: 1)
+            return DateRange(kind: kind, fromDay: VeilDatabase.bucketStart(day: start, granularity: .month) + Int64(0), toDay: today + 1)
+        case .custom:
+            guard let from, let f = parseDay(from) else { throw APIError(.badRequest, "invalid_from", "from must be a date like 2026-01-31") }
+            guard let to, let t = parseDay(to) else { throw APIError(.badRequest, "invalid_to", "to must be a date like 2026-01-31") }
+            guard f <= t else { throw APIError(.badRequest, "invalid_range", "from must not be after to") }
+            guard t - f < maxDays else { throw APIError(.badRequest, "invalid_range", "a range may span at most \(maxDays) days") }
+            return DateRange(kind: kind, fromDay: f, toDay: t + 1)
+        }
+    }
+
+    static func parseDay(_ s: String) -> Int64? {
+        let parts = s.split(separator: "-")
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
+              (1970...9999).contains(y), (1...12).contains(m), (1...daysIn(month: m, year: y)).contains(d) else { return nil }
+        return CivilDate.day(y: y, m: m, d: d)
+    }
+
+    static func dateString(day: Int64) -> String {
+        let (y, m, d) = CivilDate.civil(fromDay: day)
+        return String(format: "%04d-%02d-%02d", y, m, d)
+    }
+
+    static func dateTime(millis ms: Int64) -> String {
+        let day = RollupDay.of(ms)
+        let rest = ms - day * 86_400_000
+        return dateString(day: day) + String(format: " %02d:%02d", rest / 3_600_000, rest % 3_600_000 / 60_000)
+    }
+
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+}
+
+enum RollupDay {
+    static func of(_ ms: Int64) -> Int64 { ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000 }
+}
+
+/// Range and filters of a dashboard view, parsed from its query string, and the links
+/// that change one of them (every view is a shareable URL).
+struct StatsRequest: Sendable {
+    var site: String
+    var range: DateRange
+    var filters: [StatsFilter]
+    /// Raw range parameters, echoed in links.
+    var rangeParams: [(String, String)]
+
+    static func parse(site: String, query: [String: String], now: Int64) throws(APIError) -> StatsRequest {
+        let range = try DateRange.resolve(range: query["range"], from: query["from"], to: query["to"], now: now)
+        var filters: [StatsFilter] = []
+        for d in StatsDimension.allCases {
+            guard let value = query[d.rawValue] else { continue }
+            guard value.count <= 2048 else { throw APIError(.badRequest, "invalid_filter", "the \(d.rawValue) filter is longer than 2048 characters") }
+            filters.append(StatsFilter(d, value))
+        }
+        var params: [(String, String)] = [("range", range.kind.rawValue)]
+        if range.kind == .custom { params += [("from", range.fromDate), ("to", range.toDate)] }
+        return StatsRequest(site: site, range: range, filters: filters, rangeParams: params)
+    }
+
+    var scope: StatsScope { StatsScope(site: site, fromDay: range.fromDay, toDay: range.toDay, filters: filters) }
+    var previousScope: StatsScope { StatsScope(site: site, fromDay: range.previous.fromDay, toDay: range.previous.toDay, filters: filters) }
+
+    /// The query string for this view with `changes` applied (nil value removes a key).
+    func query(_ changes: [(String, String?)] = [], keepRange: Bool = true) -> String {
+        var pairs: [(String, String)] = keepRange ? rangeParams : []
+        for f in filters { pairs.append((f.dimension.rawValue, f.value)) }
+        for (key, value) in changes {
+            pairs.removeAll { $0.0 == key }
+            if let value { pairs.append((key, value)) }
+        }
+        if !keepRange { pairs.insert(contentsOf: changes.isEmpty ? [] : [], at: 0) }
+        return pairs.isEmpty ? "" : "?" + pairs.map { Self.encode($0.0) + "=" + Self.encode($0.1) }.joined(separator: "&")
+    }
+
+    /// Filters only (for range links, which bring their own range).
+    func filterQuery(prefix: String) -> String {
+        filters.map { "&" + Self.encode($0.dimension.rawValue) + "=" + Self.encode($0.value) }.joined()
+    }
+
+    static func encode(_ s: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~/")
+        return s.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
+    }
+}
+
+extension StatsDimension {
+    /// Heading and column names for a dimension's table.
+    var title: String {
+        switch self {
+        case .page: "Top pages"
+        case .entry: "Entry pages"
+        case .exit: "Exit pages"
+        case .source: "Referrers"
+        case .channel: "Channels"
+        case .utmSource: "UTM sources"
+        case .utmMedium: "UTM mediums"
+        case .utmCampaign: "UTM campaigns"
+        case .utmTerm: "UTM terms"
+        case .utmContent: "UTM contents"
+        case .browser: "Browsers"
+        case .os: "Operating systems"
+        case .device: "Devices"
+        case .screen: "Screen sizes"
+        case .language: "Languages"
+        case .country: "Countries"
+        case .event: "Custom events"
+        case .goal: "Goals"
+        }
+    }
+
+    var column: String {
+        switch self {
+        case .page, .entry, .exit: "Page"
+        case .source: "Source"
+        case .channel: "Channel"
+        case .utmSource, .utmMedium, .utmCampaign, .utmTerm, .utmContent: "Value"
+        case .browser: "Browser"
+        case .os: "OS"
+        case .device: "Device"
+        case .screen: "Screen"
+        case .language: "Language"
+        case .country: "Country"
+        case .event: "Event"
+        case .goal: "Goal"
+        }
+    }
+
+    /// What the second number counts.
+    var countLabel: String {
+        switch self {
+        case .page: "Pageviews"
+        case .entry: "Entrances"
+        case .exit: "Exits"
+        case .event, .goal: "Events"
+        default: "Visits"
+        }
+    }
+
+    func count(_ row: BreakdownRow) -> Int {
+        switch self {
+        case .page: row.pageviews
+        case .event, .goal: row.hits
+        default: row.sessions
+        }
+    }
+
+    /// How an empty value reads.
+    var noneLabel: String { self == .source ? "Direct / none" : "(none)" }
+}
