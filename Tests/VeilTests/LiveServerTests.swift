@@ -55,12 +55,14 @@ struct LiveServerTests {
             #expect(json["pageviews"] as? Int == 2)
             #expect(json["visitors"] as? Int == 1)
             #expect(json["sessions"] as? Int == 1)
-            let pages = json["top_pages"] as? [[String: Any]] ?? []
-            #expect(Set(pages.compactMap { $0["label"] as? String }) == ["/pricing", "/"])
-            let refs = json["top_referrers"] as? [[String: Any]] ?? []
-            #expect(refs.first?["label"] as? String == "news.example.org")
-            let events = json["top_events"] as? [[String: Any]] ?? []
-            #expect(events.first?["label"] as? String == "Signup")
+            let tables = json["breakdowns"] as? [String: [String: Any]] ?? [:]
+            func values(_ dim: String) -> [String] { (tables[dim]?["rows"] as? [[String: Any]] ?? []).compactMap { $0["value"] as? String } }
+            #expect(Set(values("page")) == ["/pricing", "/"])
+            #expect(values("source") == ["news.example.org"])
+            #expect(values("channel") == ["Referral"])
+            #expect(values("utm_source") == ["newsletter"])
+            #expect(values("event") == ["Signup"])
+            #expect(json["events"] as? Int == 1)
 
             let unauthorized = try await client.execute(uri: "/api/stats/overview?site=localhost", method: .get)
             #expect(unauthorized.status == .unauthorized)

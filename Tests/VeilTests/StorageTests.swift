@@ -89,12 +89,13 @@ struct StorageTests {
         #expect(sessions[0].pageviews == 2 && sessions[0].events == 3)
         #expect(sessions[0].lastSeen - sessions[0].startedAt == 6 * minute)
         #expect(sessions[1].entryPath == "/docs" && sessions[1].pageviews == 1)
-        let totals = try await db.overviewTotals(site: "example.com", range: TimeRange(from: TestData.midnight, to: TestData.midnight + TestData.day))
+        let day = TestData.midnight / TestData.day
+        let totals = try await db.totals(StatsScope(site: "example.com", fromDay: day, toDay: day + 1))
         #expect(totals.sessions == 3)
         #expect(totals.bounces == 2)
         #expect(totals.pageviews == 4)
         #expect(totals.visitors == 2)
-        #expect(totals.totalDurationMillis == 6 * minute)
+        #expect(totals.durationMillis == 6 * minute)
     }
 
     @Test func saltsRotateAtMidnightAndAreDeletedAfter48Hours() async throws {
@@ -150,7 +151,8 @@ struct StorageTests {
         let db = try VeilDatabase(folder: dir.path)
         let hour: Int64 = 3_600_000
         _ = try await db.insert([TestData.clean(at: TestData.midnight + hour + 5), TestData.clean(at: TestData.midnight + 3 * hour, visitor: 2)], sessionTimeoutMillis: 1_800_000)
-        let series = try await db.timeSeries(site: "example.com", range: TimeRange(from: TestData.midnight, to: TestData.midnight + TestData.day), bucketMillis: hour)
+        let day = TestData.midnight / TestData.day
+        let series = try await db.series(StatsScope(site: "example.com", fromDay: day, toDay: day + 1), granularity: .hour)
         #expect(series.count == 24)
         #expect(series.map(\.pageviews).reduce(0, +) == 2)
         #expect(series[1].pageviews == 1 && series[3].visitors == 1 && series[2].pageviews == 0)
