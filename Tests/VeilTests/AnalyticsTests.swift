@@ -224,7 +224,7 @@ struct AnalyticsTests {
         defer { try? pool.close() }
         for day in days {
             let from = day * TestData.day, to = from + TestData.day
-            let raw = try await pool.read { d in
+            let raw = try pool.read { d in
                 (try Int.fetchOne(d, sql: "SELECT count(DISTINCT visitor) FROM events WHERE site = ? AND ts >= ? AND ts < ?", arguments: [site, from, to])!,
                  try Int.fetchOne(d, sql: "SELECT count(*) FROM events WHERE site = ? AND ts >= ? AND ts < ? AND name = 'pageview'", arguments: [site, from, to])!,
                  try Row.fetchOne(d, sql: "SELECT count(*), coalesce(sum(pageviews <= 1), 0), coalesce(sum(last_seen - started_at), 0) FROM sessions WHERE site = ? AND started_at >= ? AND started_at < ?",

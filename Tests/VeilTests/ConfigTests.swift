@@ -91,6 +91,12 @@ struct ConfigTests {
             ("sites:\n  - domain: a.com\n    identity: tracked\n", 3, "sites[0].identity"),
             ("sites:\n  - domain: a.com\n  - domain: a.com\n", 3, "sites[1]"),
             ("api: [1, 2]\n", 1, "api"),
+            ("sites:\n  - domain: a.com\n    goals:\n      - name: G\n        page: /x\n        event: y\n", 4, "sites[0].goals[0]"),
+            ("sites:\n  - domain: a.com\n    goals:\n      - {name: G, event: y, colour: red}\n", 4, "sites[0].goals[0].colour"),
+            ("sites:\n  - domain: a.com\n    click_events:\n      - name: C\n        selector: div > a\n", 5, "sites[0].click_events[0].selector"),
+            ("sites:\n  - domain: a.com\n    goals: [{name: G, event: y}]\n    funnels:\n      - {name: F, steps: [G, Missing]}\n", 2, "sites[0].funnels"),
+            ("sites:\n  - domain: a.com\n    funnels:\n      - {name: F, steps: [G]}\n", 4, "sites[0].funnels[0].steps"),
+            ("geoip:\n  database: [x]\n", 2, "geoip.database"),
         ]
         for (text, line, key) in cases {
             let (dir, path) = write(text)
@@ -104,6 +110,34 @@ struct ConfigTests {
                 #expect(error.description.hasPrefix(path + ":\(line): "))
             }
         }
+    }
+
+    @Test func analyticsRulesParse() throws {
+        let (dir, path) = write("""
+            sites:
+              - domain: shop.example
+                autocapture: true
+                goals:
+                  - {name: Signup, event: signup, props: {plan: pro}}
+                  - {name: Pricing, page: "/pricing*"}
+                funnels:
+                  - {name: Buy, steps: [Pricing, Signup], window_minutes: 30}
+                click_events:
+                  - {name: Buy button, selector: "button#buy.primary", href: "/checkout*"}
+            """)
+        _ = dir
+        let config = try ConfigLoader(environment: [:]).load(file: path)
+        let rules = try #require(config.site("shop.example")).analytics
+        #expect(rules.autocapture)
+        #expect(rules.goals == [Goal(name: "Signup", event: "signup", props: [("plan", "pro")]), Goal(name: "Pricing", page: "/pricing*")])
+        #expect(rules.funnels == [Funnel(name: "Buy", steps: ["Pricing", "Signup"], windowMinutes: 30)])
+        #expect(rules.clickEvents == [ClickDefinition(name: "Buy button", selector: "button#buy.primary", href: "/checkout*")])
+        // The printed config shows them (and parses back to the same rules).
+        let printed = ConfigLoader.describe(config)
+        #expect(printed.contains(#"goals: [{name: "Signup", event: "signup", props: {"plan": "pro"}}, {name: "Pricing", page: "/pricing*"}]"#), "\(printed)")
+        #expect(ClickDefinition(name: "x", selector: "button#buy.primary").matches(props: [("tag", "BUTTON"), ("id", "buy"), ("classes", "big primary")]))
+        #expect(!ClickDefinition(name: "x", selector: "button#buy.primary").matches(props: [("tag", "button"), ("id", "buy"), ("classes", "big")]))
+        #expect(Wildcard.matches(pattern: "/blog/*/edit", text: "/blog/a/b/edit") && !Wildcard.matches(pattern: "/blog/*", text: "/blo"))
     }
 
     @Test func invalidYAMLReportsItsLine() {
