@@ -2,7 +2,7 @@
    element's tag, id, classes, link path and a short CSS path; its text only when the
    element opts in with data-veil-text. Never input values. */
 (function(w,d){
-function css(el){var p=[],n=0,s,c;while(el&&el.nodeType==1&&n<4){s=el.tagName.toLowerCase();if(el.id){p.unshift(s+'#'+el.id);break}
+function css(el){var p=[],n=0,s,c;while(el&&el.nodeType==1&&el!=d.body&&n<4){s=el.tagName.toLowerCase();if(el.id){p.unshift(s+'#'+el.id);break}
 c=(el.getAttribute('class')||'').trim().split(/\s+/).filter(Boolean).slice(0,2);if(c.length)s+='.'+c.join('.');p.unshift(s);el=el.parentElement;n++}return p.join(' > ')}
 d.addEventListener('click',function(ev){
 var t=ev.target,el=t&&t.closest&&t.closest('a,button,[data-veil-event],input[type=submit],input[type=button]');
