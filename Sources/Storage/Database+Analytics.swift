@@ -199,9 +199,20 @@ extension VeilDatabase {
                     SELECT e.visitor, e.ts, e.name, e.path, e.props, \(SessionFacts.columns) FROM events e JOIN sessions s ON s.id = e.session_id
                     WHERE e.site = ? AND e.ts >= ? AND e.ts < ?\(filterSQL)\(extraSQL) ORDER BY e.id
                     """, arguments: StatementArguments(args))
+                // A session's events are close together: decode its columns once (bounded cache).
+                var sessions: [Int64: SessionFacts] = [:]
                 while let row = try cursor.next() {
-                    let event = ScannedEvent(visitor: [UInt8](row[0] as Data), ts: row[1], name: row[2], path: row[3], props: Self.decodeProps(row[4]),
-                                             session: Self.sessionFacts(row, offset: 5))
+                    let sessionID: Int64 = row[5]
+                    let session: SessionFacts
+                    if let known = sessions[sessionID] {
+                        session = known
+                    } else {
+                        session = Self.sessionFacts(row, offset: 5)
+                        if sessions.count >= 20_000 { sessions.removeAll(keepingCapacity: true) }
+                        sessions[sessionID] = session
+                    }
+                    let props: [(String, String)] = (row[4] as String?) == nil ? [] : Self.decodeProps(row[4])
+                    let event = ScannedEvent(visitor: [UInt8](row[0] as Data), ts: row[1], name: row[2], path: row[3], props: props, session: session)
                     if Self.passes(event, filters: scope.filters, rules: rules) { body(&state, event) }
                 }
                 return state

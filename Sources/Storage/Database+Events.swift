@@ -113,7 +113,7 @@ extension VeilDatabase {
     }
 
     /// What a visitor's stored events of `ts`'s day already count under.
-    static func visitorDaySeen(_ db: Database, site: String, visitor: [UInt8], ts: Int64, rules: AnalyticsRules) throws -> Set<String> {
+    static func visitorDaySeen(_ db: Database, site: String, visitor: [UInt8], ts: Int64, rules: AnalyticsRules) throws -> Set<RollupAccumulator.SeenKey> {
         let day = RollupCalendar.day(of: ts)
         let rows = try Row.fetchAll(db, sql: """
             SELECT e.ts, e.name, e.path, e.props, \(SessionFacts.columns) FROM events e JOIN sessions s ON s.id = e.session_id

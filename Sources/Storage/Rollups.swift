@@ -43,7 +43,8 @@ struct SessionFacts: Sendable {
     var pageviews: Int
     var entry: String
     var exit: String
-    var values: [StatsDimension: String]
+    /// Values of `StatsDimension.sessionLevel`, in that order (entry first).
+    var values: [String]
 
     /// The `sessions` columns `init(row:offset:)` reads, in order.
     static let columns = "s.id, s.started_at, s.last_seen, s.pageviews, s.entry_path, s.exit_path, coalesce(s.referrer_host, ''), s.channel, s.utm_source, s.utm_medium, s.utm_campaign, s.utm_term, s.utm_content, s.browser, s.os, s.device, s.screen, s.language, s.country"
@@ -55,10 +56,8 @@ struct SessionFacts: Sendable {
         self.pageviews = pageviews
         entry = c[0]
         exit = c[1]
-        var values: [StatsDimension: String] = [.entry: c[0]]
-        let rest: [StatsDimension] = [.source, .channel, .utmSource, .utmMedium, .utmCampaign, .utmTerm, .utmContent, .browser, .os, .device, .screen, .language, .country]
-        for (i, d) in rest.enumerated() { values[d] = c[2 + i] }
-        self.values = values
+        // sessionLevel is entry, then the columns after exit_path in `columns` order.
+        values = [c[0]] + c[2...]
     }
 
     init(newFrom event: CleanEvent, id: Int64) {
@@ -102,8 +101,13 @@ enum RollupCalendar {
 struct RollupAccumulator {
     let rules: AnalyticsRules
     var deltas: [RollupKey: RollupCounts] = [:]
-    /// Per visitor and day: which `dim\0value` pairs (and `hour\0N`) were already counted.
-    var seen: [VisitorDay: Set<String>] = [:]
+    /// Per visitor and day: which (dimension, value) pairs, and which hours, were already counted.
+    var seen: [VisitorDay: Set<SeenKey>] = [:]
+
+    struct SeenKey: Hashable {
+        var dim: String
+        var value: String
+    }
 
     struct VisitorDay: Hashable {
         var visitor: [UInt8]
@@ -124,7 +128,7 @@ struct RollupAccumulator {
             keys.append((StatsDimension.event.rawValue, effective))
         }
         for goal in rules.goalsMet(name: effective, path: path, props: props) { keys.append((StatsDimension.goal.rawValue, goal)) }
-        for d in StatsDimension.sessionLevel { keys.append((d.rawValue, session.values[d] ?? "")) }
+        for (d, v) in zip(StatsDimension.sessionLevel, session.values) { keys.append((d.rawValue, v)) }
         return keys
     }
 
@@ -135,20 +139,20 @@ struct RollupAccumulator {
     /// Counts one event. `alreadySeen` supplies the visitor's earlier keys that day
     /// when they are not in `seen` yet (the writer reads them from the database).
     mutating func addEvent(visitor: [UInt8], ts: Int64, name: String, path: String, props: [(String, String)], session: SessionFacts,
-                           alreadySeen: () throws -> Set<String>) rethrows {
+                           alreadySeen: () throws -> Set<SeenKey>) rethrows {
         let day = RollupCalendar.day(of: ts), hour = RollupCalendar.hour(of: ts)
         let vd = VisitorDay(visitor: visitor, day: day)
         if seen[vd] == nil { seen[vd] = try alreadySeen() }
         let isPageview = name == "pageview"
         for (dim, value) in Self.keys(name: name, path: path, props: props, session: session, rules: rules) {
-            let first = seen[vd]!.insert(dim + "\u{0}" + value).inserted
+            let first = seen[vd]!.insert(SeenKey(dim: dim, value: value)).inserted
             add(RollupKey(dim: dim, bucket: day, value: value)) {
                 $0.hits += 1
                 if isPageview { $0.pageviews += 1 }
                 if first { $0.visitors += 1 }
             }
         }
-        let firstThisHour = seen[vd]!.insert("hour\u{0}\(hour)").inserted
+        let firstThisHour = seen[vd]!.insert(SeenKey(dim: "hour", value: String(hour))).inserted
         add(RollupKey(dim: "hour", bucket: hour, value: "")) {
             $0.hits += 1
             if isPageview { $0.pageviews += 1 }
@@ -157,11 +161,11 @@ struct RollupAccumulator {
     }
 
     /// The seen-set of a visitor's stored events of one day (same rules as `addEvent`).
-    static func seenSet(rows: [(ts: Int64, name: String, path: String, props: [(String, String)], session: SessionFacts)], rules: AnalyticsRules) -> Set<String> {
-        var set = Set<String>()
+    static func seenSet(rows: [(ts: Int64, name: String, path: String, props: [(String, String)], session: SessionFacts)], rules: AnalyticsRules) -> Set<SeenKey> {
+        var set = Set<SeenKey>()
         for r in rows {
-            for (dim, value) in keys(name: r.name, path: r.path, props: r.props, session: r.session, rules: rules) { set.insert(dim + "\u{0}" + value) }
-            set.insert("hour\u{0}\(RollupCalendar.hour(of: r.ts))")
+            for (dim, value) in keys(name: r.name, path: r.path, props: r.props, session: r.session, rules: rules) { set.insert(SeenKey(dim: dim, value: value)) }
+            set.insert(SeenKey(dim: "hour", value: String(RollupCalendar.hour(of: r.ts))))
         }
         return set
     }
@@ -169,7 +173,7 @@ struct RollupAccumulator {
     /// Dimensions that count sessions: every session-level one, plus `total` and `exit`.
     static func sessionKeys(_ s: SessionFacts) -> [(String, String)] {
         var keys: [(String, String)] = [("total", ""), (StatsDimension.exit.rawValue, s.exit)]
-        for d in StatsDimension.sessionLevel { keys.append((d.rawValue, s.values[d] ?? "")) }
+        for (d, v) in zip(StatsDimension.sessionLevel, s.values) { keys.append((d.rawValue, v)) }
         return keys
     }
 
