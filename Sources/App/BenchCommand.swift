@@ -15,6 +15,7 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Comma-separated dataset sizes in events.") var events: String = "1000000,10000000"
         @Option(help: "Days the events are spread over.") var days: Int = 30
         @Option(help: "Folder for the databases (default: a temporary folder, deleted afterwards).") var dir: String?
+        @Flag(help: "Reuse databases already seeded in --dir instead of seeding again.") var reuse = false
 
         func run() async throws {
             let sizes = events.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -29,9 +30,10 @@ struct BenchCommand: AsyncParsableCommand {
             var results: [(Int, DashboardBenchmark.Figures)] = []
             for n in sizes {
                 let folder = root + "/\(n)"
-                try? FileManager.default.removeItem(atPath: folder)
+                let reusing = reuse && FileManager.default.fileExists(atPath: folder + "/veil.sqlite")
+                if !reusing { try? FileManager.default.removeItem(atPath: folder) }
                 let database = try VeilDatabase(folder: folder, analytics: ["bench.example": site.analytics])
-                let seconds = try await SeedCommand.seed(database: database, site: "bench.example", events: n, days: days, persistent: false, quiet: false)
+                let seconds = reusing ? 0 : try await SeedCommand.seed(database: database, site: "bench.example", events: n, days: days, persistent: false, quiet: false)
                 let sizes = try await database.tableSizes()
                 let now = Int64(Date().timeIntervalSince1970 * 1000)
                 let f = try await DashboardBenchmark.measure(database: database, site: site, now: now)

@@ -146,12 +146,21 @@ public struct ClickDefinition: Sendable, Equatable {
 /// `*` wildcards (any run of characters); everything else is literal.
 public enum Wildcard {
     public static func matches(pattern: String, text: String) -> Bool {
-        let p = Array(pattern.unicodeScalars), t = Array(text.unicodeScalars)
-        var pi = 0, ti = 0, star = -1, mark = 0
-        while ti < t.count {
-            if pi < p.count && p[pi] != "*" && p[pi] == t[ti] {
+        // Byte-wise over UTF-8 (a `*` never splits a character's bytes incorrectly because
+        // literal bytes must match exactly); no allocation on the hot path.
+        if !pattern.utf8.contains(UInt8(ascii: "*")) { return pattern == text }
+        return pattern.utf8.withContiguousStorageIfAvailable { p in
+            text.utf8.withContiguousStorageIfAvailable { t in match(p, t) }
+        }.flatMap { $0 } ?? match(Array(pattern.utf8)[...], Array(text.utf8)[...])
+    }
+
+    static func match<P: RandomAccessCollection<UInt8>, T: RandomAccessCollection<UInt8>>(_ p: P, _ t: T) -> Bool where P.Index == Int, T.Index == Int {
+        var pi = p.startIndex, ti = t.startIndex, star = -1, mark = 0
+        let star8 = UInt8(ascii: "*")
+        while ti < t.endIndex {
+            if pi < p.endIndex && p[pi] != star8 && p[pi] == t[ti] {
                 pi += 1; ti += 1
-            } else if pi < p.count && p[pi] == "*" {
+            } else if pi < p.endIndex && p[pi] == star8 {
                 star = pi; mark = ti; pi += 1
             } else if star >= 0 {
                 pi = star + 1; mark += 1; ti = mark
@@ -159,7 +168,7 @@ public enum Wildcard {
                 return false
             }
         }
-        while pi < p.count && p[pi] == "*" { pi += 1 }
-        return pi == p.count
+        while pi < p.endIndex && p[pi] == star8 { pi += 1 }
+        return pi == p.endIndex
     }
 }

@@ -12,7 +12,7 @@ import Privacy
 extension VeilDatabase {
     /// Totals of a scope.
     public func totals(_ scope: StatsScope) async throws(StorageError) -> Totals {
-        if !scope.filters.isEmpty { return try await filteredCells(scope).totals(fromDay: scope.fromDay, toDay: scope.toDay) }
+        if !scope.filters.isEmpty { return try await filteredCells(scope, dimensions: []).totals(fromDay: scope.fromDay, toDay: scope.toDay) }
         return try await Self.wrap {
             try await pool.read { db in
                 let r = try Row.fetchOne(db, sql: """
@@ -30,7 +30,7 @@ extension VeilDatabase {
     /// A dimension's values ranked by visitors (exit pages: by sessions).
     public func breakdown(_ scope: StatsScope, _ dim: StatsDimension, limit: Int, offset: Int = 0) async throws(StorageError) -> Breakdown {
         if !scope.filters.isEmpty {
-            return try await filteredCells(scope).breakdown(dim, fromDay: scope.fromDay, toDay: scope.toDay, limit: limit, offset: offset)
+            return try await filteredCells(scope, dimensions: [dim]).breakdown(dim, fromDay: scope.fromDay, toDay: scope.toDay, limit: limit, offset: offset)
         }
         let order = dim == .exit ? "s DESC, h DESC, value" : "v DESC, h DESC, value"
         let having = dim == .exit ? "s > 0" : "h > 0"
@@ -65,7 +65,7 @@ extension VeilDatabase {
             }
             for r in rows { points[r.0] = (r.1, r.2) }
         } else {
-            let cells = try await filteredCells(scope)
+            let cells = try await filteredCells(scope, dimensions: [])
             for (k, c) in cells.cells where k.dim == (hourly ? "hour" : "total") { points[k.bucket] = (c.visitors, c.pageviews) }
         }
         return Self.bucketed(points, scope: scope, granularity: granularity)
@@ -187,14 +187,14 @@ extension VeilDatabase {
     }
 
     /// Folds `body` over each event of the scope passing its filters, in insertion order.
-    func scan<State: Sendable>(_ scope: StatsScope, extraSQL: String = "", into initial: State,
+    func scan<State: Sendable>(_ scope: StatsScope, extraSQL: String = "", extraArgs: [DatabaseValue] = [], into initial: State,
                                _ body: @escaping @Sendable (inout State, ScannedEvent) -> Void) async throws(StorageError) -> State {
         let rules = analytics[scope.site] ?? AnalyticsRules()
         let (filterSQL, filterArgs) = Self.pushdown(scope.filters, rules: rules)
         return try await Self.wrap {
             try await pool.read { db in
                 var state = initial
-                let args: [DatabaseValue] = [scope.site.databaseValue, scope.fromMillis.databaseValue, scope.toMillis.databaseValue] + filterArgs
+                let args: [DatabaseValue] = [scope.site.databaseValue, scope.fromMillis.databaseValue, scope.toMillis.databaseValue] + filterArgs + extraArgs
                 let cursor = try Row.fetchCursor(db, sql: """
                     SELECT e.visitor, e.ts, e.name, e.path, e.props, \(SessionFacts.columns) FROM events e JOIN sessions s ON s.id = e.session_id
                     WHERE e.site = ? AND e.ts >= ? AND e.ts < ?\(filterSQL)\(extraSQL) ORDER BY e.id
@@ -222,8 +222,9 @@ extension VeilDatabase {
 
     /// Rollup cells of the scope's matching events, and of the sessions they belong to
     /// that started in the range.
-    func filteredCells(_ scope: StatsScope) async throws(StorageError) -> CellSums {
-        let start = (RollupAccumulator(rules: analytics[scope.site] ?? AnalyticsRules()), [Int64: SessionFacts]())
+    func filteredCells(_ scope: StatsScope, dimensions: [StatsDimension]? = nil) async throws(StorageError) -> CellSums {
+        let only = dimensions.map { Set($0.map(\.rawValue)) }
+        let start = (RollupAccumulator(rules: analytics[scope.site] ?? AnalyticsRules(), only: only), [Int64: SessionFacts]())
         var (acc, sessions) = try await scan(scope, into: start) { state, e in
             state.0.addEvent(visitor: e.visitor, ts: e.ts, name: e.name, path: e.path, props: e.props, session: e.session) { [] }
             if state.1[e.session.id] == nil { state.1[e.session.id] = e.session }
@@ -263,7 +264,16 @@ extension VeilDatabase {
     public func funnel(_ scope: StatsScope, steps: [Goal], windowMinutes: Int?) async throws(StorageError) -> [FunnelStep] {
         let rules = analytics[scope.site] ?? AnalyticsRules()
         let window = windowMinutes.map { Int64($0) * 60_000 }
-        let progress = try await scan(scope, into: [Int64: FunnelProgress]()) { progress, e in
+        // Narrow to events that can match a step: pageviews for page steps, named events for event steps.
+        var names = Set<String>(), pageviews = false
+        for step in steps {
+            if step.page != nil { pageviews = true } else if let event = step.event { names.insert(event) }
+        }
+        if !rules.clickEvents.isEmpty { names.insert(ClickDefinition.autocaptureName) }
+        if pageviews { names.insert("pageview") }
+        let narrow = " AND e.name IN (" + Array(repeating: "?", count: max(1, names.count)).joined(separator: ",") + ")"
+        let progress = try await scan(scope, extraSQL: narrow, extraArgs: names.isEmpty ? [DatabaseValue.null] : names.sorted().map(\.databaseValue),
+                                      into: [Int64: FunnelProgress]()) { progress, e in
             var p = progress[e.session.id] ?? FunnelProgress(reached: 0, firstAt: 0, visitor: e.visitor)
             guard p.reached < steps.count else { return }
             if let window, p.reached > 0, e.ts - p.firstAt > window { return }
@@ -283,7 +293,10 @@ extension VeilDatabase {
     /// The pages viewed just before and just after `page` within a session.
     public func journey(_ scope: StatsScope, page: String, limit: Int) async throws(StorageError) -> Journey {
         typealias Counts = [String: (Set<String>, Int)]
-        let (previous, next, _) = try await scan(scope, extraSQL: " AND e.name = 'pageview'", into: (Counts(), Counts(), [Int64: String]())) { state, e in
+        // Only sessions that viewed the page (found through the path index) are read.
+        let onlyVisits = " AND e.name = 'pageview' AND e.session_id IN (SELECT session_id FROM events WHERE site = ? AND path = ? AND ts >= ? AND ts < ?)"
+        let args = [scope.site.databaseValue, page.databaseValue, scope.fromMillis.databaseValue, scope.toMillis.databaseValue]
+        let (previous, next, _) = try await scan(scope, extraSQL: onlyVisits, extraArgs: args, into: (Counts(), Counts(), [Int64: String]())) { state, e in
             if let last = state.2[e.session.id], last != e.path {
                 let visitorDay = "\(RollupCalendar.day(of: e.ts))\u{0}\(e.visitor.hexString)"
                 if e.path == page { state.0[last, default: ([], 0)].0.insert(visitorDay); state.0[last]!.1 += 1 }
@@ -370,7 +383,7 @@ extension VeilDatabase {
             for d in dimensions { breakdowns[d] = try await breakdown(scope, d, limit: limit) }
             return StatsSnapshot(totals: try await totals(scope), series: try await series(scope, granularity: granularity), breakdowns: breakdowns)
         }
-        let cells = try await filteredCells(scope)
+        let cells = try await filteredCells(scope, dimensions: dimensions)
         var points: [Int64: (Int, Int)] = [:]
         for (k, c) in cells.cells where k.dim == (granularity == .hour ? "hour" : "total") { points[k.bucket] = (c.visitors, c.pageviews) }
         var breakdowns: [StatsDimension: Breakdown] = [:]

@@ -93,7 +93,8 @@ enum Migrations {
             try db.execute(sql: "ALTER TABLE audit_log ADD COLUMN subject_kind TEXT NOT NULL DEFAULT ''")
         }
         // Visit attributes on sessions; the visitor index gains ts (the writer reads a
-        // visitor's events of the day to count distinct visitors); rollups per site,
+        // visitor's events of the day to count distinct visitors); a path index for page
+        // filters and journeys; rollups per site,
         // dimension, value and UTC day (hour for dim 'hour'); and the goal rules each
         // site's rollups were built with; public read-only links, one per site, by the
         // SHA-256 of their token. (No SQL comments: see "audit subject kind".)
@@ -111,6 +112,7 @@ enum Migrations {
 
                 DROP INDEX events_by_visitor;
                 CREATE INDEX events_by_visitor_time ON events(site, visitor, ts);
+                CREATE INDEX events_by_path ON events(site, path, ts);
 
                 CREATE TABLE rollups (
                     site TEXT NOT NULL,

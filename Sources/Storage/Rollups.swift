@@ -109,26 +109,51 @@ struct RollupAccumulator {
         var value: String
     }
 
+    /// A visitor hash (always 16 bytes; kept as two words, cheap to hash) and a UTC day.
     struct VisitorDay: Hashable {
-        var visitor: [UInt8]
+        var high: UInt64
+        var low: UInt64
         var day: Int64
-    }
 
-    init(rules: AnalyticsRules) {
+        init(visitor: [UInt8], day: Int64) {
+            var h: UInt64 = 0, l: UInt64 = 0
+            for (i, b) in visitor.prefix(16).enumerated() {
+                if i < 8 { h = h << 8 | UInt64(b) } else { l = l << 8 | UInt64(b) }
+            }
+            high = h
+            low = l
+            self.day = day
+        }
+}
+
+    /// When set, only these dimensions (plus `total` and `hour`) are counted: a filtered
+    /// view asking for one table does not pay for all of them.
+    var only: Set<String>?
+
+    init(rules: AnalyticsRules, only: Set<String>? = nil) {
         self.rules = rules
+        self.only = only
     }
 
-    /// The (dimension, value) pairs an event counts under, `total` included.
-    static func keys(name: String, path: String, props: [(String, String)], session: SessionFacts, rules: AnalyticsRules) -> [(String, String)] {
+    /// The (dimension, value) pairs an event counts under, `total` included. With `only`,
+    /// just those dimensions (and `total`).
+    static func keys(name: String, path: String, props: [(String, String)], session: SessionFacts, rules: AnalyticsRules,
+                     only: Set<String>? = nil) -> [(String, String)] {
         var keys: [(String, String)] = [("total", "")]
-        let effective = rules.effectiveName(name: name, props: props)
-        if name == "pageview" {
-            keys.append((StatsDimension.page.rawValue, path))
-        } else {
+        keys.reserveCapacity(20)
+        func wanted(_ d: StatsDimension) -> Bool { only?.contains(d.rawValue) ?? true }
+        let isPageview = name == "pageview"
+        let needsName = !isPageview && (wanted(.event) || wanted(.goal))
+        let effective = needsName ? rules.effectiveName(name: name, props: props) : name
+        if isPageview {
+            if wanted(.page) { keys.append((StatsDimension.page.rawValue, path)) }
+        } else if wanted(.event) {
             keys.append((StatsDimension.event.rawValue, effective))
         }
-        for goal in rules.goalsMet(name: effective, path: path, props: props) { keys.append((StatsDimension.goal.rawValue, goal)) }
-        for (d, v) in zip(StatsDimension.sessionLevel, session.values) { keys.append((d.rawValue, v)) }
+        if wanted(.goal), !rules.goals.isEmpty {
+            for goal in rules.goals where goal.matches(name: effective, path: path, props: props) { keys.append((StatsDimension.goal.rawValue, goal.name)) }
+        }
+        for (d, v) in zip(StatsDimension.sessionLevel, session.values) where wanted(d) { keys.append((d.rawValue, v)) }
         return keys
     }
 
@@ -142,17 +167,19 @@ struct RollupAccumulator {
                            alreadySeen: () throws -> Set<SeenKey>) rethrows {
         let day = RollupCalendar.day(of: ts), hour = RollupCalendar.hour(of: ts)
         let vd = VisitorDay(visitor: visitor, day: day)
-        if seen[vd] == nil { seen[vd] = try alreadySeen() }
+        // Take the set out once (one lookup, no copy), put it back at the end.
+        var set = try seen.removeValue(forKey: vd) ?? alreadySeen()
+        defer { seen[vd] = set }
         let isPageview = name == "pageview"
-        for (dim, value) in Self.keys(name: name, path: path, props: props, session: session, rules: rules) {
-            let first = seen[vd]!.insert(SeenKey(dim: dim, value: value)).inserted
+        for (dim, value) in Self.keys(name: name, path: path, props: props, session: session, rules: rules, only: only) {
+            let first = set.insert(SeenKey(dim: dim, value: value)).inserted
             add(RollupKey(dim: dim, bucket: day, value: value)) {
                 $0.hits += 1
                 if isPageview { $0.pageviews += 1 }
                 if first { $0.visitors += 1 }
             }
         }
-        let firstThisHour = seen[vd]!.insert(SeenKey(dim: "hour", value: String(hour))).inserted
+        let firstThisHour = set.insert(SeenKey(dim: "hour", value: String(hour))).inserted
         add(RollupKey(dim: "hour", bucket: hour, value: "")) {
             $0.hits += 1
             if isPageview { $0.pageviews += 1 }
@@ -181,6 +208,7 @@ struct RollupAccumulator {
     mutating func addSession(_ s: SessionFacts) {
         let day = RollupCalendar.day(of: s.startedAt)
         for (dim, value) in Self.sessionKeys(s) {
+            if let only, dim != "total", !only.contains(dim) { continue }
             add(RollupKey(dim: dim, bucket: day, value: value)) {
                 $0.sessions += 1
                 if dim == "total" {
