@@ -13,7 +13,8 @@ extension VeilDatabase {
     /// candidate with a live session wins, which lets a session continue across midnight.
     public func insert(_ events: [CleanEvent], sessionTimeoutMillis: Int64) async throws(StorageError) -> [InsertOutcome] {
         let analytics = self.analytics
-        return try await Self.wrap {
+        let cache = seenCache
+        let committed: ([InsertOutcome], [String: RollupAccumulator]) = try await Self.wrap {
             try await pool.write { db in
                 var outcomes: [InsertOutcome] = []
                 outcomes.reserveCapacity(events.count)
@@ -89,7 +90,8 @@ extension VeilDatabase {
                     try touchSession.execute(arguments: [event.timestamp, isPageview, event.path, isPageview ? 1 : 0, after.id])
                     let rules = rollup.rules
                     try rollup.addEvent(visitor: visitor, ts: event.timestamp, name: event.name, path: event.path, props: event.props, session: after) {
-                        try Self.visitorDaySeen(db, site: event.site, visitor: visitor, ts: event.timestamp, rules: rules)
+                        let vd = RollupAccumulator.VisitorDay(visitor: visitor, day: RollupCalendar.day(of: event.timestamp))
+                        return try cache.get(site: event.site, vd) ?? Self.visitorDaySeen(db, site: event.site, visitor: visitor, ts: event.timestamp, rules: rules)
                     }
                     accumulators[event.site] = rollup
                     try insertEvent.execute(arguments: [
@@ -102,9 +104,12 @@ extension VeilDatabase {
                     outcomes.append(.stored)
                 }
                 for (site, rollup) in accumulators { try Self.apply(rollup.deltas, site: site, db: db) }
-                return outcomes
+                return (outcomes, accumulators)
             }
         }
+        // Committed: what these visitors were counted under is now the stored truth.
+        for (site, rollup) in committed.1 { cache.store(site: site, rollup.seen) }
+        return committed.0
     }
 
     /// Reads a session's facts from a row selected with `SessionFacts.columns`.

@@ -34,6 +34,7 @@ extension VeilDatabase {
                 for day in days.sorted() { try Self.rebuildDay(db, site: site, day: day, rules: rules) }
             }
         }
+        seenCache.clear()
     }
 
     /// Runs a `site, cutoff, limit` DELETE in its own transaction until it deletes fewer than `batchSize` rows.

@@ -47,6 +47,7 @@ extension VeilDatabase {
                 for day in days { try Self.rebuildDay(db, site: site, day: day, rules: rules) }
             }
         }
+        seenCache.clear()
     }
 
     /// The UTC days on which a site has events or sessions starting.

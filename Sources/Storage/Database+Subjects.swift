@@ -119,6 +119,7 @@ extension VeilDatabase {
                 return ["events": events, "sessions": sessions]
             }
         }
+        seenCache.clear()
         try await checkpoint()
         return counts
     }

@@ -13,6 +13,7 @@ public struct VeilDatabase: Sendable {
     public let path: String
     /// Goals and click definitions per site (lowercased domain), applied by the rollups.
     public let analytics: [String: AnalyticsRules]
+    let seenCache = SeenCache()
 
     /// Opens (creating if needed) `veil.sqlite` inside `folder` and migrates it.
     public init(folder: String, analytics: [String: AnalyticsRules] = [:]) throws(StorageError) {
