@@ -231,7 +231,7 @@ extension VeilDatabase {
         }
         for s in sessions.values where s.startedAt >= scope.fromMillis && s.startedAt < scope.toMillis { acc.addSession(s) }
         sessions = [:]
-        return CellSums(cells: acc.deltas)
+        return CellSums(cells: acc.takeDeltas())
     }
 
     /// The properties recorded with a custom event, ranked by how often they occur.

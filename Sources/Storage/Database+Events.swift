@@ -69,7 +69,7 @@ extension VeilDatabase {
                             break
                         }
                     }
-                    var rollup = accumulators[event.site] ?? RollupAccumulator(rules: analytics[event.site] ?? AnalyticsRules())
+                    var rollup = accumulators.removeValue(forKey: event.site) ?? RollupAccumulator(rules: analytics[event.site] ?? AnalyticsRules())
                     if session == nil {
                         let v = event.visit
                         try newSession.execute(arguments: [event.site, Data(visitor), event.timestamp, event.timestamp, event.path, event.path,
@@ -103,7 +103,10 @@ extension VeilDatabase {
                     ])
                     outcomes.append(.stored)
                 }
-                for (site, rollup) in accumulators { try Self.apply(rollup.deltas, site: site, db: db) }
+                for (site, var rollup) in accumulators {
+                    try Self.apply(rollup.takeDeltas(), site: site, db: db)
+                    accumulators[site] = rollup
+                }
                 return (outcomes, accumulators)
             }
         }

@@ -36,7 +36,7 @@ extension VeilDatabase {
         let sessions = try Row.fetchCursor(db, sql: "SELECT \(SessionFacts.columns) FROM sessions s WHERE s.site = ? AND s.started_at >= ? AND s.started_at < ?",
                                            arguments: [site, from, to])
         while let row = try sessions.next() { acc.addSession(sessionFacts(row)) }
-        try apply(acc.deltas, site: site, db: db)
+        try apply(acc.takeDeltas(), site: site, db: db)
     }
 
     /// Recomputes the given days in one transaction.

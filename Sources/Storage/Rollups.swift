@@ -100,7 +100,22 @@ enum RollupCalendar {
 /// rows. One code path, so the three can never disagree on what a number means.
 struct RollupAccumulator {
     let rules: AnalyticsRules
-    var deltas: [RollupKey: RollupCounts] = [:]
+    /// Counted cells; session-level tables are completed by `takeDeltas()`.
+    private var deltas: [RollupKey: RollupCounts] = [:]
+    /// Events per session and day, spread over the session's tables once at the end:
+    /// a visit's 14 session-level values are the same for all its events.
+    private var tallies: [SessionDay: Tally] = [:]
+
+    struct SessionDay: Hashable {
+        var session: Int64
+        var day: Int64
+    }
+
+    struct Tally {
+        var values: [String]
+        var hits = 0
+        var pageviews = 0
+    }
     /// Per visitor and day: which (dimension, value) pairs, and which hours, were already counted.
     var seen: [VisitorDay: Set<SeenKey>] = [:]
 
@@ -157,6 +172,39 @@ struct RollupAccumulator {
         return keys
     }
 
+    /// `keys` without the session-level tables (the accumulator tallies those per visit).
+    static func eventKeys(name: String, path: String, props: [(String, String)], rules: AnalyticsRules, only: Set<String>?) -> [(String, String)] {
+        var keys: [(String, String)] = [("total", "")]
+        func wanted(_ d: StatsDimension) -> Bool { only?.contains(d.rawValue) ?? true }
+        let isPageview = name == "pageview"
+        let needsName = !isPageview && (wanted(.event) || wanted(.goal))
+        let effective = needsName ? rules.effectiveName(name: name, props: props) : name
+        if isPageview {
+            if wanted(.page) { keys.append((StatsDimension.page.rawValue, path)) }
+        } else if wanted(.event) {
+            keys.append((StatsDimension.event.rawValue, effective))
+        }
+        if wanted(.goal), !rules.goals.isEmpty {
+            for goal in rules.goals where goal.matches(name: effective, path: path, props: props) { keys.append((StatsDimension.goal.rawValue, goal.name)) }
+        }
+        return keys
+    }
+
+    /// The counted cells, with every visit's events spread over its session-level tables.
+    mutating func takeDeltas() -> [RollupKey: RollupCounts] {
+        for (sd, t) in tallies {
+            for (d, v) in zip(StatsDimension.sessionLevel, t.values) where only?.contains(d.rawValue) ?? true {
+                add(RollupKey(dim: d.rawValue, bucket: sd.day, value: v)) {
+                    $0.hits += t.hits
+                    $0.pageviews += t.pageviews
+                }
+            }
+        }
+        tallies = [:]
+        defer { deltas = [:] }
+        return deltas
+    }
+
     mutating func add(_ key: RollupKey, _ apply: (inout RollupCounts) -> Void) {
         apply(&deltas[key, default: RollupCounts()])
     }
@@ -171,7 +219,18 @@ struct RollupAccumulator {
         var set = try seen.removeValue(forKey: vd) ?? alreadySeen()
         defer { seen[vd] = set }
         let isPageview = name == "pageview"
-        for (dim, value) in Self.keys(name: name, path: path, props: props, session: session, rules: rules, only: only) {
+        // A visit's session-level values: visitors counted on its first event of the day,
+        // events tallied and spread by `takeDeltas`.
+        let sd = SessionDay(session: session.id, day: day)
+        if tallies[sd] == nil {
+            for (d, v) in zip(StatsDimension.sessionLevel, session.values) where only?.contains(d.rawValue) ?? true {
+                if set.insert(SeenKey(dim: d.rawValue, value: v)).inserted { add(RollupKey(dim: d.rawValue, bucket: day, value: v)) { $0.visitors += 1 } }
+            }
+            tallies[sd] = Tally(values: session.values)
+        }
+        tallies[sd]!.hits += 1
+        if isPageview { tallies[sd]!.pageviews += 1 }
+        for (dim, value) in Self.eventKeys(name: name, path: path, props: props, rules: rules, only: only) {
             let first = set.insert(SeenKey(dim: dim, value: value)).inserted
             add(RollupKey(dim: dim, bucket: day, value: value)) {
                 $0.hits += 1

@@ -97,8 +97,7 @@ public struct Seeder: Sendable {
                         acc.addEvent(visitor: s.visitor, ts: e.ts, name: e.name, path: e.path, props: e.props, session: facts) { [] }
                     }
                 }
-                try VeilDatabase.apply(acc.deltas, site: site, db: db)
-                acc.deltas = [:]
+                try VeilDatabase.apply(acc.takeDeltas(), site: site, db: db)
                 return acc
             }
         }
