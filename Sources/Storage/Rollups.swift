@@ -154,21 +154,8 @@ struct RollupAccumulator {
     /// just those dimensions (and `total`).
     static func keys(name: String, path: String, props: [(String, String)], session: SessionFacts, rules: AnalyticsRules,
                      only: Set<String>? = nil) -> [(String, String)] {
-        var keys: [(String, String)] = [("total", "")]
-        keys.reserveCapacity(20)
-        func wanted(_ d: StatsDimension) -> Bool { only?.contains(d.rawValue) ?? true }
-        let isPageview = name == "pageview"
-        let needsName = !isPageview && (wanted(.event) || wanted(.goal))
-        let effective = needsName ? rules.effectiveName(name: name, props: props) : name
-        if isPageview {
-            if wanted(.page) { keys.append((StatsDimension.page.rawValue, path)) }
-        } else if wanted(.event) {
-            keys.append((StatsDimension.event.rawValue, effective))
-        }
-        if wanted(.goal), !rules.goals.isEmpty {
-            for goal in rules.goals where goal.matches(name: effective, path: path, props: props) { keys.append((StatsDimension.goal.rawValue, goal.name)) }
-        }
-        for (d, v) in zip(StatsDimension.sessionLevel, session.values) where wanted(d) { keys.append((d.rawValue, v)) }
+        var keys = eventKeys(name: name, path: path, props: props, rules: rules, only: only)
+        for (d, v) in zip(StatsDimension.sessionLevel, session.values) where only?.contains(d.rawValue) ?? true { keys.append((d.rawValue, v)) }
         return keys
     }
 

@@ -134,7 +134,7 @@ struct AnalyticsPagesTests {
             let enc = { (s: String) in s.addingPercentEncoding(withAllowedCharacters: .alphanumerics)! }
             for view in ["?range=today", "?range=today&event=\(enc(Self.hostile))", "?range=today&page=\(enc(Self.hostilePath))", "/breakdown/event?range=today",
                          "/breakdown/utm_source?range=today", "/funnels?range=today&steps=\(enc("page:/pricing|event:" + Self.hostile))", "/journeys?range=today&at=\(enc(Self.hostilePath))"] {
-                let dom = try Chromium.dump("http://127.0.0.1:\(port)/share/\(token)\(view)", profile: profile.path)
+                let dom = try await Chromium.dump("http://127.0.0.1:\(port)/share/\(token)\(view)", profile: profile.path)
                 #expect(dom.contains("privacy-first analytics"), "\(view) did not render to the end")
                 #expect(!dom.contains("<title>pwned"), "\(view) ran injected script")
                 #expect(!dom.contains("<img src=\"x\""), "\(view) created an injected element")
@@ -182,7 +182,7 @@ struct AutocaptureBrowserTests {
             router.get("page") { _, _ in Response.html(Self.page.replacingOccurrences(of: "%PORT%", with: String(veilPort))) }
             let pages = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestData.logger())
             try await pages.test(.live) { pageClient in
-                _ = try Chromium.dump("http://127.0.0.1:\(try #require(pageClient.port))/page", profile: profile.path)
+                _ = try await Chromium.dump("http://127.0.0.1:\(try #require(pageClient.port))/page", profile: profile.path)
             }
         }
         let db = try VeilDatabase(folder: dir.path, analytics: ["localhost": config.sites[0].analytics])

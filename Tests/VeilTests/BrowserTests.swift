@@ -18,17 +18,20 @@ enum Chromium {
     static var enabled: Bool { path != nil || ProcessInfo.processInfo.environment["CI"] != nil }
 
     /// Loads `url` and returns the DOM Chromium dumps once the page has settled.
-    static func dump(_ url: String, profile: String) throws -> String {
+    static func dump(_ url: String, profile: String) async throws -> String {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("veil-dom-\(UUID().uuidString).html")
         defer { try? FileManager.default.removeItem(at: out) }
         _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        try load(url, profile: profile, output: FileHandle(forWritingTo: out))
+        try await load(url, profile: profile, output: FileHandle(forWritingTo: out))
         return (try? String(contentsOf: out, encoding: .utf8)) ?? ""
     }
 
     /// Loads `url` in headless Chromium until the page settles, with a normal desktop UA
     /// (Veil drops HeadlessChrome as a bot, as it should).
-    static func load(_ url: String, profile: String, output: FileHandle = FileHandle.nullDevice) throws {
+    /// Waits without blocking a thread: the Veil under test runs on the same few
+    /// cooperative threads, and a blocked one (two cores, several browser suites) would
+    /// starve the server Chromium is talking to.
+    static func load(_ url: String, profile: String, output: FileHandle = FileHandle.nullDevice) async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try #require(path, "chromium is not installed: apt-get install chromium"))
         process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--user-data-dir=\(profile)",
@@ -37,7 +40,7 @@ enum Chromium {
         process.standardError = FileHandle.nullDevice
         try process.run()
         let deadline = Date().addingTimeInterval(90)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
         if process.isRunning { process.terminate() }
     }
 }
@@ -69,8 +72,8 @@ struct BrowserTests {
             let pages = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestData.logger())
             try await pages.test(.live) { pageClient in
                 let pagePort = try #require(pageClient.port)
-                try Chromium.load("http://127.0.0.1:\(pagePort)/gpc", profile: profile.path + "/gpc")
-                try Chromium.load("http://127.0.0.1:\(pagePort)/page", profile: profile.path + "/page")
+                try await Chromium.load("http://127.0.0.1:\(pagePort)/gpc", profile: profile.path + "/gpc")
+                try await Chromium.load("http://127.0.0.1:\(pagePort)/page", profile: profile.path + "/page")
             }
         }
         let db = try VeilDatabase(folder: dir.path)
@@ -132,7 +135,7 @@ struct BrowserTests {
             router.get("page") { _, _ in Response.html(page.replacingOccurrences(of: "%PORT%", with: String(veilPort))) }
             let pages = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestData.logger())
             try await pages.test(.live) { pageClient in
-                let out = try Chromium.dump("http://127.0.0.1:\(try #require(pageClient.port))/page", profile: profile.path)
+                let out = try await Chromium.dump("http://127.0.0.1:\(try #require(pageClient.port))/page", profile: profile.path)
                 dom.withLock { $0 = out }
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import Storage
 @testable import Privacy
 
 /// The PII scrubber's corpus: every positive must be replaced by its placeholder (and
@@ -154,7 +155,7 @@ struct PIICorpusTests {
     /// Random strings over the characters the scanners care about: the scrubber must never
     /// trap (it runs on every ingested string) and must be idempotent.
     @Test func fuzzNeverTrapsAndIsIdempotent() {
-        var rng = SplitMix64(seed: 0x5EED)
+        var rng = SplitMix(0x5EED) // Storage's deterministic generator
         let alphabet = Array("0123456789 +-.()/:@_abcdefxyzABCDEFXYZ%&=éß😀\t".unicodeScalars)
         for _ in 0..<20_000 {
             let length = Int(rng.next() % 40)
@@ -172,15 +173,3 @@ struct PIICorpusTests {
     }
 }
 
-/// A tiny deterministic generator so the fuzz test repeats exactly.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
