@@ -92,12 +92,12 @@ public struct SeriesPoint: Sendable, Equatable {
 public enum Granularity: String, Sendable, CaseIterable {
     case hour, day, week, month
 
-    /// Hours up to 2 days, days up to ~3 months, weeks up to a year, months beyond.
+    /// Hours up to 2 days, days up to ~3 months, weeks up to ~6 months, months beyond.
     public static func automatic(days: Int64) -> Granularity {
         switch days {
         case ...2: .hour
         case ...92: .day
-        case ...366: .week
+        case ...190: .week
         default: .month
         }
     }

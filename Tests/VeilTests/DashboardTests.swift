@@ -232,10 +232,10 @@ struct TemplateTests {
         let last = try DateRange.resolve(range: "lastmonth", from: nil, to: nil, now: now)
         #expect(last.fromDate == "2026-10-01" && last.toDate == "2026-10-31")
         let year = try DateRange.resolve(range: "12mo", from: nil, to: nil, now: now)
-        #expect(year.fromDate == "2025-11-01" && year.granularity == .month)
+        #expect(year.fromDate == "2025-12-01" && year.granularity == .month)
         let custom = try DateRange.resolve(range: "custom", from: "2024-02-28", to: "2024-03-01", now: now)
         #expect(custom.days == 3)
-        #expect(Granularity.automatic(days: 120) == .week)
+        #expect(Granularity.automatic(days: 120) == .week && Granularity.automatic(days: 365) == .month)
         #expect(throws: APIError.self) { try DateRange.resolve(range: "custom", from: "2024-02-30", to: "2024-03-01", now: now) }
         #expect(throws: APIError.self) { try DateRange.resolve(range: "custom", from: "2024-03-02", to: "2024-03-01", now: now) }
         #expect(throws: APIError.self) { try DateRange.resolve(range: "year", from: nil, to: nil, now: now) }

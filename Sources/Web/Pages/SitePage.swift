@@ -75,7 +75,7 @@ struct StatsHeader: Sendable {
         self.tabs = tabs.map { Link(label: $0.0, href: base + $0.1 + q, current: $0.2 == tab) }
         let path = tab == "overview" ? base : base + "/" + tab
         ranges = DateRange.Kind.allCases.filter { $0 != .custom }.map { kind in
-            Link(label: kind.label, href: path + "?range=" + kind.rawValue + request.filterQuery(prefix: "&"), current: request.range.kind == kind)
+            Link(label: kind.label, href: path + "?range=" + kind.rawValue + request.filterQuery(), current: request.range.kind == kind)
         }
         rangeLabel = request.range.label
         fromDate = request.range.fromDate

@@ -49,7 +49,7 @@ enum StatsJSON {
 
     static func rows(_ rows: [BreakdownRow], dim: StatsDimension) -> String {
         "[" + rows.map {
-            "{\"value\":\(JSONWriter.string($0.value)),\"visitors\":\($0.visitors),\"\(dim.countLabel.lowercased())\":\(dim.count($0)),\"events\":\($0.hits),\"pageviews\":\($0.pageviews),\"sessions\":\($0.sessions)}"
+            "{\"value\":\(JSONWriter.string($0.value)),\"visitors\":\($0.visitors),\"events\":\($0.hits),\"pageviews\":\($0.pageviews),\"visits\":\($0.sessions)}"
         }.joined(separator: ",") + "]"
     }
 

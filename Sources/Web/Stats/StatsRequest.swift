@@ -59,8 +59,9 @@ struct DateRange: Sendable, Equatable {
             let (py, pm) = m == 1 ? (y - 1, 12) : (y, m - 1)
             return DateRange(kind: kind, fromDay: CivilDate.day(y: py, m: pm, d: 1), toDay: CivilDate.day(y: y, m: m, d: 1))
         case .m12:
-            let start = CivilDate.day(y: y - 1, m: m, d: 1)
-            return DateRange(kind: kind, fromDay: VeilDatabase.bucketStart(day: start, granularity: .month) + Int64(0), toDay: today + 1)
+            // The current month and the eleven before it.
+            let (sy, sm) = m == 12 ? (y, 1) : (y - 1, m + 1)
+            return DateRange(kind: kind, fromDay: CivilDate.day(y: sy, m: sm, d: 1), toDay: today + 1)
         case .custom:
             guard let from, let f = parseDay(from) else { throw APIError(.badRequest, "invalid_from", "from must be a date like 2026-01-31") }
             guard let to, let t = parseDay(to) else { throw APIError(.badRequest, "invalid_to", "to must be a date like 2026-01-31") }
@@ -128,19 +129,18 @@ struct StatsRequest: Sendable {
     var previousScope: StatsScope { StatsScope(site: site, fromDay: range.previous.fromDay, toDay: range.previous.toDay, filters: filters) }
 
     /// The query string for this view with `changes` applied (nil value removes a key).
-    func query(_ changes: [(String, String?)] = [], keepRange: Bool = true) -> String {
-        var pairs: [(String, String)] = keepRange ? rangeParams : []
+    func query(_ changes: [(String, String?)] = []) -> String {
+        var pairs: [(String, String)] = rangeParams
         for f in filters { pairs.append((f.dimension.rawValue, f.value)) }
         for (key, value) in changes {
             pairs.removeAll { $0.0 == key }
             if let value { pairs.append((key, value)) }
         }
-        if !keepRange { pairs.insert(contentsOf: changes.isEmpty ? [] : [], at: 0) }
         return pairs.isEmpty ? "" : "?" + pairs.map { Self.encode($0.0) + "=" + Self.encode($0.1) }.joined(separator: "&")
     }
 
-    /// Filters only (for range links, which bring their own range).
-    func filterQuery(prefix: String) -> String {
+    /// Filters only, each as `&key=value` (for range links, which bring their own range).
+    func filterQuery() -> String {
         filters.map { "&" + Self.encode($0.dimension.rawValue) + "=" + Self.encode($0.value) }.joined()
     }
 
