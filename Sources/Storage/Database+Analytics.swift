@@ -223,7 +223,7 @@ extension VeilDatabase {
     /// Rollup cells of the scope's matching events, and of the sessions they belong to
     /// that started in the range.
     func filteredCells(_ scope: StatsScope, dimensions: [StatsDimension]? = nil) async throws(StorageError) -> CellSums {
-        let only = dimensions.map { Set($0.map(\.rawValue)) }
+        let only = dimensions.map(DimensionMask.init) ?? .all
         let start = (RollupAccumulator(rules: analytics[scope.site] ?? AnalyticsRules(), only: only), [Int64: SessionFacts]())
         var (acc, sessions) = try await scan(scope, into: start) { state, e in
             state.0.addEvent(visitor: e.visitor, ts: e.ts, name: e.name, path: e.path, props: e.props, session: e.session) { [] }

@@ -88,6 +88,27 @@ struct RollupCounts: Sendable, Equatable {
     var isZero: Bool { visitors == 0 && hits == 0 && pageviews == 0 && sessions == 0 && bounces == 0 && duration == 0 }
 }
 
+/// A set of dimensions as bits (checked per event, so no string hashing).
+struct DimensionMask: Sendable {
+    var bits: UInt32
+
+    static let all = DimensionMask(bits: .max)
+
+    init(bits: UInt32) {
+        self.bits = bits
+    }
+
+    init(_ dimensions: [StatsDimension]) {
+        bits = dimensions.reduce(0) { $0 | Self.bit($1) }
+    }
+
+    static func bit(_ d: StatsDimension) -> UInt32 { 1 << UInt32(StatsDimension.allCases.firstIndex(of: d)!) }
+
+    func contains(_ d: StatsDimension) -> Bool { bits & Self.bit(d) != 0 }
+
+    func contains(name: String) -> Bool { StatsDimension(rawValue: name).map(contains) ?? false }
+}
+
 enum RollupCalendar {
     static let day: Int64 = 86_400_000
     static let hour: Int64 = 3_600_000
@@ -141,11 +162,11 @@ struct RollupAccumulator {
         }
 }
 
-    /// When set, only these dimensions (plus `total` and `hour`) are counted: a filtered
-    /// view asking for one table does not pay for all of them.
-    var only: Set<String>?
+    /// Only these dimensions (plus `total` and `hour`) are counted: a filtered view asking
+    /// for one table does not pay for all of them.
+    var only: DimensionMask
 
-    init(rules: AnalyticsRules, only: Set<String>? = nil) {
+    init(rules: AnalyticsRules, only: DimensionMask = .all) {
         self.rules = rules
         self.only = only
     }
@@ -153,16 +174,16 @@ struct RollupAccumulator {
     /// The (dimension, value) pairs an event counts under, `total` included. With `only`,
     /// just those dimensions (and `total`).
     static func keys(name: String, path: String, props: [(String, String)], session: SessionFacts, rules: AnalyticsRules,
-                     only: Set<String>? = nil) -> [(String, String)] {
+                     only: DimensionMask = .all) -> [(String, String)] {
         var keys = eventKeys(name: name, path: path, props: props, rules: rules, only: only)
-        for (d, v) in zip(StatsDimension.sessionLevel, session.values) where only?.contains(d.rawValue) ?? true { keys.append((d.rawValue, v)) }
+        for (d, v) in zip(StatsDimension.sessionLevel, session.values) where only.contains(d) { keys.append((d.rawValue, v)) }
         return keys
     }
 
     /// `keys` without the session-level tables (the accumulator tallies those per visit).
-    static func eventKeys(name: String, path: String, props: [(String, String)], rules: AnalyticsRules, only: Set<String>?) -> [(String, String)] {
+    static func eventKeys(name: String, path: String, props: [(String, String)], rules: AnalyticsRules, only: DimensionMask) -> [(String, String)] {
         var keys: [(String, String)] = [("total", "")]
-        func wanted(_ d: StatsDimension) -> Bool { only?.contains(d.rawValue) ?? true }
+        func wanted(_ d: StatsDimension) -> Bool { only.contains(d) }
         let isPageview = name == "pageview"
         let needsName = !isPageview && (wanted(.event) || wanted(.goal))
         let effective = needsName ? rules.effectiveName(name: name, props: props) : name
@@ -180,7 +201,7 @@ struct RollupAccumulator {
     /// The counted cells, with every visit's events spread over its session-level tables.
     mutating func takeDeltas() -> [RollupKey: RollupCounts] {
         for (sd, t) in tallies {
-            for (d, v) in zip(StatsDimension.sessionLevel, t.values) where only?.contains(d.rawValue) ?? true {
+            for (d, v) in zip(StatsDimension.sessionLevel, t.values) where only.contains(d) {
                 add(RollupKey(dim: d.rawValue, bucket: sd.day, value: v)) {
                     $0.hits += t.hits
                     $0.pageviews += t.pageviews
@@ -210,7 +231,7 @@ struct RollupAccumulator {
         // events tallied and spread by `takeDeltas`.
         let sd = SessionDay(session: session.id, day: day)
         if tallies[sd] == nil {
-            for (d, v) in zip(StatsDimension.sessionLevel, session.values) where only?.contains(d.rawValue) ?? true {
+            for (d, v) in zip(StatsDimension.sessionLevel, session.values) where only.contains(d) {
                 if set.insert(SeenKey(dim: d.rawValue, value: v)).inserted { add(RollupKey(dim: d.rawValue, bucket: day, value: v)) { $0.visitors += 1 } }
             }
             tallies[sd] = Tally(values: session.values)
@@ -254,7 +275,7 @@ struct RollupAccumulator {
     mutating func addSession(_ s: SessionFacts) {
         let day = RollupCalendar.day(of: s.startedAt)
         for (dim, value) in Self.sessionKeys(s) {
-            if let only, dim != "total", !only.contains(dim) { continue }
+            if dim != "total", !only.contains(name: dim) { continue }
             add(RollupKey(dim: dim, bucket: day, value: value)) {
                 $0.sessions += 1
                 if dim == "total" {
