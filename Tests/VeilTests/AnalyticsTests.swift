@@ -93,6 +93,14 @@ struct AnalyticsTests {
         #expect(Self.rows(try await db.breakdown(Self.scope(), .utmSource, limit: 10)).mapValues(\.0) == ["newsletter": 1, "": 2])
         #expect(Self.rows(try await db.breakdown(Self.scope(), .country, limit: 10)).mapValues(\.0) == ["DE": 2, "FR": 1])
         #expect(Self.rows(try await db.breakdown(Self.scope(), .device, limit: 10)).mapValues(\.0) == ["desktop": 2, "mobile": 1])
+        #expect(Self.rows(try await db.breakdown(Self.scope(), .browser, limit: 10)).mapValues(\.0) == ["Chrome": 2, "Safari": 1])
+        #expect(Self.rows(try await db.breakdown(Self.scope(), .os, limit: 10)).mapValues(\.0) == ["Linux": 2, "iOS": 1])
+        #expect(Self.rows(try await db.breakdown(Self.scope(), .screen, limit: 10)).mapValues(\.0) == ["Laptop": 2, "Mobile": 1])
+        #expect(Self.rows(try await db.breakdown(Self.scope(), .language, limit: 10)).mapValues(\.0) == ["en": 3])
+        #expect(Self.rows(try await db.breakdown(Self.scope(), .utmMedium, limit: 10)).mapValues(\.0) == ["email": 1, "": 2])
+        for dim in [StatsDimension.utmCampaign, .utmTerm, .utmContent] {
+            #expect(Self.rows(try await db.breakdown(Self.scope(), dim, limit: 10)).mapValues(\.0) == ["": 3])
+        }
         // The click counts under its definition's name, retroactively.
         #expect(Self.rows(try await db.breakdown(Self.scope(), .event, limit: 10)).mapValues(\.0) == ["signup": 2, "Buy click": 1])
         #expect(Self.rows(try await db.breakdown(Self.scope(), .goal, limit: 10)).mapValues(\.0) == ["Pricing": 3, "Signup": 2, "Pro signup": 1])
@@ -122,6 +130,19 @@ struct AnalyticsTests {
         #expect(try await db.totals(click).visitors == 1)
         #expect(try await db.totals(Self.scope([StatsFilter(.source, "")])).visitors == 2) // "none" is a value
         #expect(try await db.totals(Self.scope([StatsFilter(.goal, "No such goal")])).hits == 0)
+        // One filter of every kind, each with its hand-counted visitors and pageviews on day D.
+        let expected: [(StatsFilter, Int, Int)] = [
+            (StatsFilter(.entry, "/"), 2, 2), (StatsFilter(.exit, "/checkout"), 1, 2), (StatsFilter(.country, "FR"), 1, 2),
+            (StatsFilter(.device, "mobile"), 1, 2), (StatsFilter(.browser, "Chrome"), 2, 4), (StatsFilter(.os, "iOS"), 1, 2),
+            (StatsFilter(.screen, "Laptop"), 2, 4), (StatsFilter(.language, "en"), 3, 6), (StatsFilter(.utmSource, "newsletter"), 1, 2),
+            (StatsFilter(.utmMedium, "email"), 1, 2), (StatsFilter(.utmCampaign, ""), 3, 6), (StatsFilter(.source, "www.google.com"), 1, 1),
+            (StatsFilter(.page, "/checkout"), 1, 1), (StatsFilter(.event, "signup"), 2, 0), (StatsFilter(.goal, "Pricing"), 3, 3),
+            (StatsFilter(.utmTerm, "none-such"), 0, 0), (StatsFilter(.utmContent, ""), 3, 6),
+        ]
+        for (filter, visitors, pageviews) in expected {
+            let t = try await db.totals(Self.scope([filter]))
+            #expect(t.visitors == visitors && t.pageviews == pageviews, "\(filter.dimension.rawValue)=\(filter.value): \(t.visitors) visitors, \(t.pageviews) pageviews")
+        }
         // A filtered snapshot agrees with its parts.
         let snap = try await db.snapshot(direct, granularity: .hour, dimensions: [.page], limit: 10)
         #expect(snap.totals == t && snap.series.count == 24 && snap.series.map(\.pageviews).reduce(0, +) == 3)

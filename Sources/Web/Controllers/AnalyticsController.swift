@@ -32,9 +32,9 @@ struct AnalyticsController: Sendable {
             routes.get(RouterPath("\(prefix)/csv/:dim"), use: csv)
             routes.get(RouterPath("\(prefix)/funnels"), use: funnels)
             routes.get(RouterPath("\(prefix)/journeys"), use: journeys)
+            routes.get(RouterPath("\(prefix)/retention"), use: retention)
+            routes.get(RouterPath("\(prefix)/live"), use: live)
         }
-        routes.get("sites/:domain/retention", use: retention)
-        routes.get("sites/:domain/live", use: live)
         routes.post("sites/:domain/share", use: createShare)
         routes.post("sites/:domain/share/revoke", use: revokeShare)
         return routes
@@ -217,7 +217,7 @@ struct AnalyticsController: Sendable {
         let header = StatsHeader(domain: viewer.site.domain, base: viewer.base, tab: "live", request: stats, readOnly: viewer.readOnly)
         let page = LivePage(header: header, visitors: Format.compact(rt.visitors), pages: rt.pages.map {
             StatsTable.Row(label: $0.value, href: viewer.base + stats.query([("page", $0.value)]), visitors: Format.compact($0.visitors), count: "", extra: "", shareStep: 0)
-        }, hasPages: !rt.pages.isEmpty, updated: DateRange.dateTime(millis: now) + " UTC", signedIn: true, username: viewer.username, csrf: viewer.csrf)
+        }, hasPages: !rt.pages.isEmpty, updated: DateRange.dateTime(millis: now) + " UTC", signedIn: !viewer.readOnly, username: viewer.username, csrf: viewer.csrf)
         return .html(pages.render(page, template: "live"))
     }
 

@@ -69,9 +69,8 @@ struct StatsHeader: Sendable {
         self.domain = domain
         self.base = base
         let q = request.query()
-        var tabs = [("Overview", "", "overview"), ("Funnels", "/funnels", "funnels"), ("Journeys", "/journeys", "journeys"),
+        let tabs = [("Overview", "", "overview"), ("Funnels", "/funnels", "funnels"), ("Journeys", "/journeys", "journeys"),
                     ("Retention", "/retention", "retention"), ("Live", "/live", "live")]
-        if readOnly { tabs.removeAll { $0.2 == "retention" || $0.2 == "live" } }
         self.tabs = tabs.map { Link(label: $0.0, href: base + $0.1 + q, current: $0.2 == tab) }
         let path = tab == "overview" ? base : base + "/" + tab
         ranges = DateRange.Kind.allCases.filter { $0 != .custom }.map { kind in
