@@ -66,7 +66,9 @@ struct AnalyticsPagesTests {
             // Bad parameters are 4xx, never 5xx.
             for (uri, status) in [("/sites/localhost?range=forever", HTTPResponse.Status.badRequest), ("/sites/localhost/breakdown/nope", .notFound),
                                   ("/sites/localhost/breakdown/page?offset=-1", .badRequest), ("/sites/localhost/funnels?steps=onlyone", .badRequest),
-                                  ("/sites/localhost/funnels?steps=a%7Cb", .badRequest), ("/share/unknown-token", .notFound)] {
+                                  ("/sites/localhost/funnels?steps=a%7Cb", .badRequest), ("/share/unknown-token", .notFound),
+                                  ("/sites/localhost/journeys?at=" + String(repeating: "a", count: 3000), .badRequest),
+                                  ("/sites/localhost?page=" + String(repeating: "a", count: 3000), .badRequest)] {
                 let r = try await client.execute(uri: uri, method: .get, headers: jar.header)
                 #expect(r.status == status, "\(uri) gave \(r.status)")
             }

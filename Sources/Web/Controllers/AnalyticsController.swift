@@ -163,6 +163,7 @@ struct AnalyticsController: Sendable {
 
     /// `steps=Goal name|page:/pricing*|event:Signup`, 2 to 10 steps.
     static func adhocSteps(_ text: String, rules: AnalyticsRules) throws(APIError) -> [Goal] {
+        guard text.count <= 4096 else { throw APIError(.badRequest, "invalid_steps", "steps is longer than 4096 characters") }
         let parts = text.split(separator: "|").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         guard (2...10).contains(parts.count) else { throw APIError(.badRequest, "invalid_steps", "a funnel has 2 to 10 steps separated by |") }
         return try parts.map { (p: String) throws(APIError) -> Goal in
@@ -180,6 +181,7 @@ struct AnalyticsController: Sendable {
         let stats = try stats(request, viewer)
         let top = try await database.breakdown(stats.scope, .page, limit: 50)
         let at = Self.query(request)["at"] ?? top.rows.first?.value ?? ""
+        guard at.count <= 2048 else { throw APIError(.badRequest, "invalid_page", "at is longer than 2048 characters") }
         let journey = at.isEmpty ? Journey(previous: [], next: []) : try await database.journey(stats.scope, page: at, limit: 15)
         let header = StatsHeader(domain: viewer.site.domain, base: viewer.base, tab: "journeys", request: stats, readOnly: viewer.readOnly)
         func table(_ title: String, _ rows: [BreakdownRow]) -> StatsTable {

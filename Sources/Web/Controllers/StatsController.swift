@@ -105,6 +105,7 @@ struct StatsController: Sendable {
     @Sendable func journey(_ request: Request, context: VeilRequestContext) async throws -> Response {
         let (_, stats, q) = try await parse(request)
         guard let at = q["at"], !at.isEmpty else { throw APIError(.badRequest, "missing_page", "at=<path> is required") }
+        guard at.count <= 2048 else { throw APIError(.badRequest, "invalid_page", "at is longer than 2048 characters") }
         let j = try await database.journey(stats.scope, page: at, limit: try Self.limit(q))
         return .json("{\"at\":\(JSONWriter.string(at)),\"previous\":\(StatsJSON.rows(j.previous, dim: .page)),\"next\":\(StatsJSON.rows(j.next, dim: .page))}")
     }
