@@ -102,7 +102,29 @@ struct DimensionMask: Sendable {
         bits = dimensions.reduce(0) { $0 | Self.bit($1) }
     }
 
-    static func bit(_ d: StatsDimension) -> UInt32 { 1 << UInt32(StatsDimension.allCases.firstIndex(of: d)!) }
+    /// A switch, not a lookup: comparing or hashing a String-backed enum costs string work.
+    static func bit(_ d: StatsDimension) -> UInt32 {
+        switch d {
+        case .page: 1 << 0
+        case .entry: 1 << 1
+        case .exit: 1 << 2
+        case .source: 1 << 3
+        case .channel: 1 << 4
+        case .utmSource: 1 << 5
+        case .utmMedium: 1 << 6
+        case .utmCampaign: 1 << 7
+        case .utmTerm: 1 << 8
+        case .utmContent: 1 << 9
+        case .browser: 1 << 10
+        case .os: 1 << 11
+        case .device: 1 << 12
+        case .screen: 1 << 13
+        case .language: 1 << 14
+        case .country: 1 << 15
+        case .event: 1 << 16
+        case .goal: 1 << 17
+        }
+    }
 
     func contains(_ d: StatsDimension) -> Bool { bits & Self.bit(d) != 0 }
 
