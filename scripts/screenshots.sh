@@ -10,7 +10,7 @@ swift build -c release --product veil >/dev/null
 DATA="$(mktemp -d)"
 LOG="$DATA/veil.log"
 trap 'kill "$PID" 2>/dev/null || true; rm -rf "$DATA"' EXIT
-"$BIN" seed --data-dir "$DATA/data" --events "$EVENTS" --days 30 2>/dev/null
+"$BIN" seed --data-dir "$DATA/data" --events "$EVENTS" --days 60 2>/dev/null
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$BIN" --data-dir "$DATA/data" --listen "127.0.0.1:$PORT" >"$LOG" 2>&1 &
 PID=$!
