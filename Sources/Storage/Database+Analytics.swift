@@ -149,3 +149,29 @@ extension VeilDatabase {
                              series: Self.bucketed(points, scope: scope, granularity: granularity), breakdowns: breakdowns)
     }
 }
+
+// MARK: - Partial-day comparison
+
+extension VeilDatabase {
+    /// Totals of a site for any millisecond range within one or two days, from the raw
+    /// tables ("yesterday until this time" for the Today view's comparison). Visitors are
+    /// distinct over the range, which for a range within one day is the same definition
+    /// the rollups use.
+    public func rawTotals(site: String, from: Int64, to: Int64) async throws(StorageError) -> Totals {
+        try await Self.wrap {
+            try await pool.read { db in
+                let e = try Row.fetchOne(db, sql: """
+                    SELECT count(DISTINCT visitor), coalesce(sum(name = 'pageview'), 0), count(*) FROM events WHERE site = ? AND ts >= ? AND ts < ?
+                    """, arguments: [site, from, to])!
+                let s = try Row.fetchOne(db, sql: """
+                    SELECT count(*), coalesce(sum(pageviews <= 1), 0), coalesce(sum(last_seen - started_at), 0)
+                    FROM sessions WHERE site = ? AND started_at >= ? AND started_at < ?
+                    """, arguments: [site, from, to])!
+                var t = Totals()
+                t.visitors = e[0]; t.pageviews = e[1]; t.hits = e[2]
+                t.sessions = s[0]; t.bounces = s[1]; t.durationMillis = s[2]
+                return t
+            }
+        }
+    }
+}

@@ -59,6 +59,10 @@ struct AnalyticsPagesTests {
                 #expect(!r.text.contains("<script>document.title") && !r.text.contains("<img src=x"), "\(uri) echoes markup")
                 #expect(r.text.contains("</footer>"), "\(uri) is cut short")
             }
+            let today = try await client.execute(uri: "/sites/localhost?range=today", method: .get, headers: jar.header)
+            #expect(today.text.contains("Changes are compared with yesterday until "))
+            let week = try await client.execute(uri: "/sites/localhost?range=7d", method: .get, headers: jar.header)
+            #expect(week.text.contains("Changes are compared with the previous 7 days."))
             // Filters show as removable chips; rows link to filtered views.
             let filtered = try await client.execute(uri: "/sites/localhost?range=today&channel=Referral", method: .get, headers: jar.header)
             #expect(filtered.text.contains("Channel is <strong>Referral</strong>") && filtered.text.contains("href=\"/sites/localhost?range=today\""))

@@ -107,6 +107,11 @@ struct AnalyticsTests {
         // Two days: visitors are distinct per day and summed (V1 counts on both days).
         let two = try await db.totals(Self.scope(from: Self.day - 1))
         #expect(two.visitors == 4 && two.sessions == 4 && two.pageviews == 7)
+        // Raw totals (the Today comparison) agree with the rollups over a whole day, and cut a day anywhere.
+        let raw = try await db.rawTotals(site: Self.site, from: TestData.midnight, to: TestData.midnight + TestData.day)
+        #expect(raw.visitors == t.visitors && raw.pageviews == t.pageviews && raw.sessions == t.sessions && raw.bounces == t.bounces && raw.durationMillis == t.durationMillis)
+        let morning = try await db.rawTotals(site: Self.site, from: TestData.midnight, to: TestData.midnight + 10 * Self.hour + 30 * Self.minute)
+        #expect(morning.visitors == 2 && morning.pageviews == 3 && morning.sessions == 1)
         // "Show more": pagination and the total count.
         let page2 = try await db.breakdown(Self.scope(), .page, limit: 2, offset: 2)
         #expect(page2.rows.map(\.value) == ["/blog", "/checkout"] && page2.total == 4)

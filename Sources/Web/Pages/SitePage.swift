@@ -97,6 +97,7 @@ struct SitePage: Sendable {
     var header: StatsHeader
     var hasData: Bool
     var kpis: [KPI]
+    var comparison: String
     var chart: Chart
     var tables: [StatsTable]
     var countriesHint: String
@@ -144,6 +145,7 @@ struct SitePage: Sendable {
             kpi("Visit duration", t.sessions == 0 ? "–" : Format.duration(seconds: t.averageDurationSeconds), t.averageDurationSeconds, p.averageDurationSeconds),
             kpi("Custom events", Format.compact(t.customEvents), Double(t.customEvents), Double(p.customEvents)),
         ]
+        comparison = data.comparison
         chart = Chart(series: data.current.series, previous: data.previousSeries, granularity: data.request.range.granularity)
         let empties: [StatsDimension: String] = [
             .page: "No pageviews in this range.",

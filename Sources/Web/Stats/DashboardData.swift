@@ -14,6 +14,8 @@ struct DashboardData: Sendable {
     var previous: Totals
     var previousSeries: [SeriesPoint]
     var realtime: Realtime?
+    /// What the KPI changes compare with, in words.
+    var comparison = "compared with the previous period"
 
     static func load(database: VeilDatabase, request: StatsRequest, now: Int64, limit: Int = 10) async throws(StorageError) -> DashboardData {
         let granularity = request.range.granularity
@@ -21,7 +23,17 @@ struct DashboardData: Sendable {
         let before = try await database.snapshot(request.previousScope, granularity: granularity, dimensions: [], limit: 0)
         let today = RollupDay.of(now)
         let live = request.range.contains(day: today) ? try await database.realtime(site: request.site, now: now) : nil
-        return DashboardData(request: request, current: current, previous: before.totals, previousSeries: before.series, realtime: live)
+        var previous = before.totals
+        let days = request.range.days
+        var comparison = "compared with the \(days == 1 ? "previous day" : "previous \(days) days")"
+        // Today is compared with yesterday until the same time, not with all of yesterday.
+        if request.range.kind == .today, request.filters.isEmpty {
+            let yesterday = (today - 1) * 86_400_000
+            let elapsed = now - today * 86_400_000
+            previous = try await database.rawTotals(site: request.site, from: yesterday, to: yesterday + elapsed)
+            comparison = "compared with yesterday until " + String(DateRange.dateTime(millis: yesterday + elapsed).suffix(5)) + " UTC"
+        }
+        return DashboardData(request: request, current: current, previous: previous, previousSeries: before.series, realtime: live, comparison: comparison)
     }
 
     var json: String {
@@ -31,6 +43,7 @@ struct DashboardData: Sendable {
         out += "\"granularity\":\"\(r.granularity.rawValue)\",\"filters\":" + StatsJSON.filters(request.filters) + ","
         out += "\"visitors\":\(t.visitors),\"pageviews\":\(t.pageviews),\"events\":\(t.customEvents),\"sessions\":\(t.sessions),"
         out += "\"bounce_rate\":\(StatsJSON.number(t.bounceRate)),\"visit_duration_s\":\(StatsJSON.number(t.averageDurationSeconds)),"
+        out += "\"comparison\":\(JSONWriter.string(comparison)),"
         out += "\"previous\":{\"visitors\":\(p.visitors),\"pageviews\":\(p.pageviews),\"events\":\(p.customEvents),\"sessions\":\(p.sessions),"
         out += "\"bounce_rate\":\(StatsJSON.number(p.bounceRate)),\"visit_duration_s\":\(StatsJSON.number(p.averageDurationSeconds))},"
         out += "\"series\":" + StatsJSON.series(current.series) + ",\"previous_series\":" + StatsJSON.series(previousSeries) + ","
