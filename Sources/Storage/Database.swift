@@ -25,10 +25,11 @@ public struct VeilDatabase: Sendable {
             throw .cannotOpen(path: folder, reason: "cannot create the data folder (\(error.localizedDescription))")
         }
         var config = Configuration()
+        // Wait for locks from the first statement on: another connection (the writer, a
+        // checkpoint) may hold one while this one opens.
+        config.busyMode = .timeout(5)
         config.prepareDatabase { db in
-            // mmap lets scans read pages without copying them through read(2) (perf showed
-            // the copy in filtered scans); writes still go through the WAL.
-            try db.execute(sql: "PRAGMA synchronous = FULL; PRAGMA secure_delete = ON; PRAGMA busy_timeout = 5000; PRAGMA mmap_size = 4294967296")
+            try db.execute(sql: "PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL; PRAGMA secure_delete = ON")
         }
         do {
             pool = try DatabasePool(path: path, configuration: config)
