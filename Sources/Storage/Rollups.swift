@@ -134,7 +134,7 @@ struct DimensionMask: Sendable {
 enum RollupCalendar {
     static let day: Int64 = 86_400_000
     static let hour: Int64 = 3_600_000
-    static func day(of ms: Int64) -> Int64 { ms >= 0 ? ms / day : (ms - day + 1) / day }
+    static func day(of ms: Int64) -> Int64 { SaltSchedule.day(ofMillis: ms) }
     static func hour(of ms: Int64) -> Int64 { ms >= 0 ? ms / hour : (ms - hour + 1) / hour }
 }
 
@@ -297,7 +297,7 @@ struct RollupAccumulator {
     mutating func addSession(_ s: SessionFacts) {
         let day = RollupCalendar.day(of: s.startedAt)
         for (dim, value) in Self.sessionKeys(s) {
-            if dim != "total", !only.contains(name: dim) { continue }
+            if only.bits != DimensionMask.all.bits, dim != "total", !only.contains(name: dim) { continue }
             add(RollupKey(dim: dim, bucket: day, value: value)) {
                 $0.sessions += 1
                 if dim == "total" {

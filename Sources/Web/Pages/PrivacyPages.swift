@@ -45,7 +45,7 @@ struct PrivacyPage: Sendable {
             Fact(label: "Global Privacy Control", value: site.honorGPC ? "honoured" : "ignored"),
             Fact(label: "Events kept", value: "\(site.eventsRetentionDays) days"),
             Fact(label: "Recordings kept", value: "\(site.replaysRetentionDays) days"),
-            Fact(label: "Oldest event held", value: oldestEvent.map { DateRange.dateString(day: RollupDay.of($0)) } ?? "none"),
+            Fact(label: "Oldest event held", value: oldestEvent.map { DateRange.dateString(day: SaltSchedule.day(ofMillis: $0)) } ?? "none"),
             Fact(label: "Extra scrub patterns", value: site.scrubPatterns.isEmpty ? "none" : "\(site.scrubPatterns.count)"),
             Fact(label: "Property allowlist", value: site.propertyAllowlist.isEmpty ? "all properties kept (scrubbed)" : site.propertyAllowlist.joined(separator: ", ")),
         ]

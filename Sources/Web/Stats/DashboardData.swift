@@ -21,7 +21,7 @@ struct DashboardData: Sendable {
         let granularity = request.range.granularity
         let current = try await database.snapshot(request.scope, granularity: granularity, dimensions: dimensions, limit: limit)
         let before = try await database.snapshot(request.previousScope, granularity: granularity, dimensions: [], limit: 0)
-        let today = RollupDay.of(now)
+        let today = SaltSchedule.day(ofMillis: now)
         let live = request.range.contains(day: today) ? try await database.realtime(site: request.site, now: now) : nil
         var previous = before.totals
         let days = request.range.days

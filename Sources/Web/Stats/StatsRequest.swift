@@ -85,7 +85,7 @@ struct DateRange: Sendable, Equatable {
     }
 
     static func dateTime(millis ms: Int64) -> String {
-        let day = RollupDay.of(ms)
+        let day = SaltSchedule.day(ofMillis: ms)
         let rest = ms - day * 86_400_000
         return dateString(day: day) + String(format: " %02d:%02d", rest / 3_600_000, rest % 3_600_000 / 60_000)
     }
@@ -97,10 +97,6 @@ struct DateRange: Sendable, Equatable {
         default: return 31
         }
     }
-}
-
-enum RollupDay {
-    static func of(_ ms: Int64) -> Int64 { ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000 }
 }
 
 /// Range and filters of a dashboard view, parsed from its query string, and the links
