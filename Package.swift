@@ -34,6 +34,7 @@ let package = Package(
             name: "Storage",
             dependencies: [
                 "Privacy",
+                "CZlib",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

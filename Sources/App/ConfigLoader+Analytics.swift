@@ -99,6 +99,49 @@ extension ConfigLoader {
         return out
     }
 
+    /// `replay: {enabled, sample_rate, mask_text, erase, block, retention_days}`.
+    func parseReplay(_ node: Node, key: String, source: String, into site: inout SiteRules) throws(ConfigError) {
+        guard case .mapping(let m) = node else { throw ConfigError(source: source, line: line(node), key: key, message: "expected a mapping (enabled, sample_rate, mask_text, erase, block, retention_days)") }
+        for (k, v) in m {
+            let name = k.scalar?.string ?? ""
+            let path = "\(key).\(name)"
+            func scalar() throws(ConfigError) -> String {
+                guard case .scalar(let s) = v else { throw ConfigError(source: source, line: line(v), key: path, message: "expected a single value") }
+                return s.string
+            }
+            switch name {
+            case "enabled":
+                switch SchemaKey.Kind.bool.parse(try scalar()) {
+                case .ok(let b): site.replay.enabled = b.bool
+                case .bad(let message): throw ConfigError(source: source, line: line(v), key: path, message: message)
+                }
+            case "sample_rate":
+                guard let rate = Double(try scalar()), rate >= 0, rate <= 1 else { throw ConfigError(source: source, line: line(v), key: path, message: "expected a number from 0 to 1 (the share of page loads recorded)") }
+                site.replay.sampleRate = rate
+            case "mask_text":
+                guard let mode = TextMasking(rawValue: try scalar()) else { throw ConfigError(source: source, line: line(v), key: path, message: "expected pii, all or none") }
+                site.replay.maskText = mode
+            case "retention_days":
+                switch SchemaKey.Kind.int(1...36_500).parse(try scalar()) {
+                case .ok(let days): site.replaysRetentionDays = days.int
+                case .bad(let message): throw ConfigError(source: source, line: line(v), key: path, message: message)
+                }
+            case "erase", "block":
+                guard case .sequence(let list) = v else { throw ConfigError(source: source, line: line(v), key: path, message: "expected a list of CSS selectors") }
+                var selectors: [String] = []
+                for item in list {
+                    guard let text = item.scalar?.string, !text.isEmpty, !text.contains(where: { "{}<>".contains($0) }) else {
+                        throw ConfigError(source: source, line: line(item), key: path, message: "expected a CSS selector such as .customer-name or #account [data-private]")
+                    }
+                    selectors.append(text)
+                }
+                if name == "erase" { site.replay.eraseSelectors = selectors } else { site.replay.blockSelectors = selectors }
+            default:
+                throw ConfigError(source: source, line: line(k), key: path, message: "unknown key; replay has enabled, sample_rate, mask_text, erase, block, retention_days")
+            }
+        }
+    }
+
     func checkFunnels(_ rules: AnalyticsRules, key: String, source: String, node: Node) throws(ConfigError) {
         for funnel in rules.funnels {
             for step in funnel.steps where rules.goal(named: step) == nil {

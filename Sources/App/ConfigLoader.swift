@@ -192,6 +192,7 @@ struct ConfigLoader {
                 case "goals": site.analytics.goals = try parseGoals(v, key: "\(p).goals", source: source)
                 case "funnels": site.analytics.funnels = try parseFunnels(v, key: "\(p).funnels", source: source)
                 case "click_events": site.analytics.clickEvents = try parseClickEvents(v, key: "\(p).click_events", source: source)
+                case "replay": try parseReplay(v, key: "\(p).replay", source: source, into: &site)
                 default:
                     throw ConfigError(source: source, line: line(k), key: "\(p).\(name)", message: "unknown key; a site has \(ConfigSchema.siteKeys.joined(separator: ", "))")
                 }
@@ -277,7 +278,10 @@ struct ConfigLoader {
             lines.append("    honor_gpc: \(site.honorGPC)")
             lines.append("    scrub_patterns: [\(site.scrubPatterns.map(quoteYAML).joined(separator: ", "))]")
             lines.append("    property_allowlist: [\(site.propertyAllowlist.map(quoteYAML).joined(separator: ", "))]")
-            lines.append("    retention: {events_days: \(site.eventsRetentionDays), replays_days: \(site.replaysRetentionDays)}")
+            lines.append("    retention: {events_days: \(site.eventsRetentionDays)}")
+            let r = site.replay
+            lines.append("    replay: {enabled: \(r.enabled), sample_rate: \(r.sampleRate), mask_text: \(r.maskText.rawValue), retention_days: \(site.replaysRetentionDays), "
+                         + "erase: [\(r.eraseSelectors.map(quoteYAML).joined(separator: ", "))], block: [\(r.blockSelectors.map(quoteYAML).joined(separator: ", "))]}")
             let a = site.analytics
             lines.append("    autocapture: \(a.autocapture)")
             lines.append("    goals: [" + a.goals.map { g in

@@ -120,6 +120,8 @@ enum ConfigSchema {
         SchemaKey(path: "limits.property_key_length", kind: .int(1...10_000), secret: false, apply: { $0.limits.propertyKeyLength = $1.int }, read: { .int($0.limits.propertyKeyLength) }),
         SchemaKey(path: "limits.property_value_length", kind: .int(1...100_000), secret: false, apply: { $0.limits.propertyValueLength = $1.int }, read: { .int($0.limits.propertyValueLength) }),
         SchemaKey(path: "limits.name_length", kind: .int(1...10_000), secret: false, apply: { $0.limits.nameLength = $1.int }, read: { .int($0.limits.nameLength) }),
+        SchemaKey(path: "limits.replay_body_bytes", kind: .int(1024...67_108_864), secret: false, apply: { $0.limits.replayBodyBytes = $1.int }, read: { .int($0.limits.replayBodyBytes) }),
+        SchemaKey(path: "limits.replay_events", kind: .int(1...1_000_000), secret: false, apply: { $0.limits.replayEvents = $1.int }, read: { .int($0.limits.replayEvents) }),
         SchemaKey(path: "limits.url_length", kind: .int(16...100_000), secret: false, apply: { $0.limits.urlLength = $1.int }, read: { .int($0.limits.urlLength) }),
         SchemaKey(path: "writer.flush_events", kind: .int(1...100_000), secret: false, apply: { $0.writer.flushEvents = $1.int }, read: { .int($0.writer.flushEvents) }),
         SchemaKey(path: "writer.flush_interval_ms", kind: .int(0...60_000), secret: false,
@@ -137,7 +139,7 @@ enum ConfigSchema {
 
     /// Keys of one entry under `sites:`.
     static let siteKeys = ["domain", "origins", "identity", "consent", "honor_dnt", "honor_gpc", "scrub_patterns", "property_allowlist", "retention",
-                           "autocapture", "goals", "funnels", "click_events"]
+                           "autocapture", "goals", "funnels", "click_events", "replay"]
 }
 
 import Foundation

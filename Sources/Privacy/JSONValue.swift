@@ -79,6 +79,40 @@ public enum JSONWriter {
         return out
     }
 
+    /// A whole value as compact JSON. Integral numbers print without a fraction so
+    /// millisecond timestamps and node IDs survive a round trip exactly.
+    public static func value(_ v: JSONValue) -> String {
+        var out = ""
+        append(v, to: &out)
+        return out
+    }
+
+    public static func append(_ v: JSONValue, to out: inout String) {
+        switch v {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .number(let d):
+            if d.rounded() == d, abs(d) < 9e15 { out += String(Int64(d)) } else if d.isFinite { out += "\(d)" } else { out += "null" }
+        case .string(let s): out += string(s)
+        case .array(let items):
+            out += "["
+            for (i, item) in items.enumerated() {
+                if i > 0 { out += "," }
+                append(item, to: &out)
+            }
+            out += "]"
+        case .object(let members):
+            out += "{"
+            for (i, (k, item)) in members.enumerated() {
+                if i > 0 { out += "," }
+                out += string(k)
+                out += ":"
+                append(item, to: &out)
+            }
+            out += "}"
+        }
+    }
+
     public static func object(_ pairs: [(String, String)]) -> String {
         "{" + pairs.map { string($0.0) + ":" + string($0.1) }.joined(separator: ",") + "}"
     }

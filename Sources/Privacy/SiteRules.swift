@@ -28,6 +28,8 @@ public struct SiteRules: Sendable, Equatable {
     public var replaysRetentionDays: Int = 30
     /// Goals, funnels, click definitions and autocapture.
     public var analytics = AnalyticsRules()
+    /// Session replay: whether, how often and how privately pages are recorded.
+    public var replay = ReplayRules()
 
     public init(domain: String, origins: [String] = [], identity: IdentityMode = .cookieless, honorDNT: Bool = true, honorGPC: Bool = true,
                 scrubPatterns: [String] = [], propertyAllowlist: [String] = []) {
@@ -62,6 +64,10 @@ public struct IngestLimits: Sendable, Equatable {
     public var propertyValueLength: Int = 512
     public var nameLength: Int = 120
     public var urlLength: Int = 2048
+    /// POST /api/replay body: a full snapshot of a heavy page can exceed 1 MB.
+    public var replayBodyBytes: Int = 4 * 1024 * 1024
+    /// rrweb events in one replay chunk.
+    public var replayEvents: Int = 5000
 
     public init() {}
 }

@@ -38,6 +38,12 @@ public enum Subject: Sendable, Equatable, CustomStringConvertible {
 public struct SubjectRecords: Sendable, Equatable {
     public var sessions: [StoredSession]
     public var events: [StoredEvent]
+    /// Session recordings with their events as JSON lines.
+    public var recordings: [(RecordingSummary, [String])] = []
+
+    public static func == (a: SubjectRecords, b: SubjectRecords) -> Bool {
+        a.sessions == b.sessions && a.events == b.events && a.recordings.map(\.0) == b.recordings.map(\.0) && a.recordings.map(\.1) == b.recordings.map(\.1)
+    }
 }
 
 public struct AuditEntry: Sendable, Equatable {
@@ -69,7 +75,9 @@ extension VeilDatabase {
         case .session(let id):
             return try Data.fetchAll(db, sql: "SELECT visitor FROM sessions WHERE site = ? AND id = ?", arguments: [site, id])
         case .visitor(let hash):
-            return try Data.fetchAll(db, sql: "SELECT DISTINCT visitor FROM events WHERE site = ? AND visitor = ? LIMIT 1", arguments: [site, Data(hash)])
+            return try Data.fetchAll(db, sql: """
+                SELECT visitor FROM events WHERE site = ? AND visitor = ? UNION SELECT visitor FROM recordings WHERE site = ? AND visitor = ? LIMIT 1
+                """, arguments: [site, Data(hash), site, Data(hash)])
         case .user(let hash):
             // Every visitor ID the user was seen with: the person's events on all their devices.
             return try Data.fetchAll(db, sql: "SELECT DISTINCT visitor FROM events WHERE site = ? AND user_hash = ?", arguments: [site, Data(hash)])
@@ -77,7 +85,7 @@ extension VeilDatabase {
     }
 
     public func records(site: String, subject: Subject) async throws(StorageError) -> SubjectRecords {
-        try await Self.wrap {
+        let result = try await Self.wrap {
             try await pool.read { db in
                 var sessions: [StoredSession] = []
                 var events: [StoredEvent] = []
@@ -91,9 +99,14 @@ extension VeilDatabase {
                         FROM events WHERE site = ? AND visitor = ? ORDER BY ts, id
                         """, arguments: [site, visitor]).map(Self.event)
                 }
-                return SubjectRecords(sessions: sessions, events: events)
+                return (SubjectRecords(sessions: sessions, events: events), try Self.visitors(db, site: site, subject: subject).flatMap { try Self.recordingIDs(db, site: site, visitor: $0) })
             }
         }
+        var records = result.0
+        for id in result.1 {
+            if let summary = try await recording(id: id) { records.recordings.append((summary, try await recordingEventLines(id: id))) }
+        }
+        return records
     }
 
     /// Deletes every row about the subject, then truncates the WAL so the deleted bytes
@@ -102,9 +115,10 @@ extension VeilDatabase {
         let rules = analytics[site] ?? AnalyticsRules()
         let counts = try await Self.wrap {
             try await pool.write { db in
-                var events = 0, sessions = 0
+                var events = 0, sessions = 0, recordings = 0
                 var days = Set<Int64>()
                 for visitor in try Self.visitors(db, site: site, subject: subject) {
+                    recordings += try Self.deleteRecordings(db, ids: try Self.recordingIDs(db, site: site, visitor: visitor))
                     // Rollups of every day the subject touched are recomputed without them.
                     for ts in try Int64.fetchAll(db, sql: "SELECT ts FROM events WHERE site = ? AND visitor = ? UNION SELECT started_at FROM sessions WHERE site = ? AND visitor = ?",
                                                  arguments: [site, visitor, site, visitor]) {
@@ -116,7 +130,7 @@ extension VeilDatabase {
                     sessions += db.changesCount
                 }
                 for day in days.sorted() { try Self.rebuildDay(db, site: site, day: day, rules: rules) }
-                return ["events": events, "sessions": sessions]
+                return ["events": events, "sessions": sessions, "recordings": recordings]
             }
         }
         seenCache.clear()

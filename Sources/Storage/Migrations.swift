@@ -140,6 +140,82 @@ enum Migrations {
                 ) STRICT;
                 """)
         }
+        // Session replay: recordings (one per visit), their page loads and compressed
+        // chunks; stylesheets stored once by SHA-256 with a count of the recordings that
+        // reference them; selectors picked for erasure; picker tokens by SHA-256.
+        migrator.registerMigration("2026-11-22 session replay") { db in
+            try db.execute(sql: """
+                CREATE TABLE recordings (
+                    id INTEGER PRIMARY KEY,
+                    site TEXT NOT NULL,
+                    visitor BLOB NOT NULL,
+                    session_id INTEGER,
+                    started_at INTEGER NOT NULL,
+                    last_at INTEGER NOT NULL,
+                    received_at INTEGER NOT NULL,
+                    pages INTEGER NOT NULL DEFAULT 0,
+                    events INTEGER NOT NULL DEFAULT 0,
+                    raw_bytes INTEGER NOT NULL DEFAULT 0,
+                    stored_bytes INTEGER NOT NULL DEFAULT 0,
+                    clicks INTEGER NOT NULL DEFAULT 0,
+                    rage_clicks INTEGER NOT NULL DEFAULT 0,
+                    entry_url TEXT NOT NULL DEFAULT '',
+                    width INTEGER NOT NULL DEFAULT 0,
+                    height INTEGER NOT NULL DEFAULT 0
+                ) STRICT;
+                CREATE INDEX recordings_by_start ON recordings(site, started_at);
+                CREATE INDEX recordings_by_visitor ON recordings(site, visitor, received_at);
+                CREATE INDEX recordings_by_session ON recordings(session_id);
+                CREATE INDEX recordings_by_received ON recordings(site, received_at);
+
+                CREATE TABLE replay_pages (
+                    page TEXT NOT NULL,
+                    recording_id INTEGER NOT NULL,
+                    url TEXT NOT NULL,
+                    started_at INTEGER NOT NULL,
+                    PRIMARY KEY (page, recording_id)
+                ) STRICT;
+                CREATE INDEX replay_pages_by_recording ON replay_pages(recording_id, started_at);
+
+                CREATE TABLE replay_chunks (
+                    recording_id INTEGER NOT NULL,
+                    page TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    first_ts INTEGER NOT NULL,
+                    last_ts INTEGER NOT NULL,
+                    events INTEGER NOT NULL,
+                    raw_bytes INTEGER NOT NULL,
+                    data BLOB NOT NULL,
+                    PRIMARY KEY (recording_id, page, seq)
+                ) STRICT;
+
+                CREATE TABLE replay_styles (
+                    hash BLOB PRIMARY KEY,
+                    text BLOB NOT NULL,
+                    bytes INTEGER NOT NULL,
+                    refs INTEGER NOT NULL
+                ) STRICT;
+
+                CREATE TABLE replay_style_refs (
+                    recording_id INTEGER NOT NULL,
+                    hash BLOB NOT NULL,
+                    PRIMARY KEY (recording_id, hash)
+                ) STRICT, WITHOUT ROWID;
+
+                CREATE TABLE replay_selectors (
+                    site TEXT NOT NULL,
+                    selector TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (site, selector)
+                ) STRICT;
+
+                CREATE TABLE picker_tokens (
+                    token_hash BLOB PRIMARY KEY,
+                    site TEXT NOT NULL,
+                    expires_at INTEGER NOT NULL
+                ) STRICT;
+                """)
+        }
         return migrator
     }
 }

@@ -8,10 +8,13 @@ public struct RetentionService: Service {
     public struct Policy: Sendable {
         public var site: String
         public var eventsDays: Int
+        /// Days session recordings are kept (`replay.retention_days`).
+        public var replaysDays: Int
 
-        public init(site: String, eventsDays: Int) {
+        public init(site: String, eventsDays: Int, replaysDays: Int = 30) {
             self.site = site
             self.eventsDays = eventsDays
+            self.replaysDays = replaysDays
         }
     }
 
@@ -38,6 +41,10 @@ public struct RetentionService: Service {
                 deleted[policy.site] = events
                 if events > 0 || sessions > 0 {
                     logger.info("retention: deleted expired data", metadata: ["site": "\(policy.site)", "events": "\(events)", "sessions": "\(sessions)", "days": "\(policy.eventsDays)"])
+                }
+                let recordings = try await database.purgeRecordings(site: policy.site, cutoff: clock.nowMillis() - Int64(policy.replaysDays) * SaltSchedule.millisPerDay)
+                if recordings > 0 {
+                    logger.info("retention: deleted expired recordings", metadata: ["site": "\(policy.site)", "recordings": "\(recordings)", "days": "\(policy.replaysDays)"])
                 }
             } catch {
                 logger.error("retention purge failed", metadata: ["site": "\(policy.site)", "error": "\(error)"])

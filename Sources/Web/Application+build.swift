@@ -94,7 +94,7 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
         },
         logger: logger
     )
-    let retention = RetentionService(database: database, policies: config.sites.map { .init(site: $0.domain.lowercased(), eventsDays: $0.eventsRetentionDays) },
+    let retention = RetentionService(database: database, policies: config.sites.map { .init(site: $0.domain.lowercased(), eventsDays: $0.eventsRetentionDays, replaysDays: $0.replaysRetentionDays) },
                                      clock: clock, logger: logger)
     app.addServices(EventWriterService(writer: writer), SaltRotationService(keeper: salts, clock: clock, logger: logger), retention,
                     RollupService(database: database, sites: config.sites.map { $0.domain.lowercased() }, logger: logger))

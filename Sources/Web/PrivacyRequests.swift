@@ -47,15 +47,18 @@ public struct PrivacyRequests: Sendable {
     /// and `events.ndjson`, so very large subjects stream into tools line by line.
     public func export(site: String, subject: Subject, actor: String, zipAboveEvents: Int = 10_000) async throws(StorageError) -> ExportFile {
         let records = try await database.records(site: site, subject: subject)
-        try await audit(action: "export", site: site, subject: subject, actor: actor, rows: ["events": records.events.count, "sessions": records.sessions.count])
+        try await audit(action: "export", site: site, subject: subject, actor: actor, rows: ["events": records.events.count, "sessions": records.sessions.count, "recordings": records.recordings.count])
         let now = clock.nowMillis()
         guard records.events.count > zipAboveEvents else {
             return .json(Self.document(site: site, subject: subject, records: records, generatedAt: now))
         }
         var zip = ZipWriter()
-        zip.add("export.json", Array(("{" + Self.header(site: site, subject: subject, generatedAt: now) + ",\"files\":[\"sessions.ndjson\",\"events.ndjson\"]}\n").utf8))
+        zip.add("export.json", Array(("{" + Self.header(site: site, subject: subject, generatedAt: now) + ",\"files\":[\"sessions.ndjson\",\"events.ndjson\"" + records.recordings.map { ",\"recording-\($0.0.id).ndjson\"" }.joined() + "],\"recordings\":[" + records.recordings.map { Self.json($0.0) }.joined(separator: ",") + "]}\n").utf8))
         zip.add("sessions.ndjson", Array(records.sessions.map { Self.json($0) + "\n" }.joined().utf8))
         zip.add("events.ndjson", Array(records.events.map { Self.json($0) + "\n" }.joined().utf8))
+        for (summary, lines) in records.recordings {
+            zip.add("recording-\(summary.id).ndjson", Array(lines.map { $0 + "\n" }.joined().utf8))
+        }
         return .zip(zip.finish())
     }
 
@@ -93,9 +96,17 @@ public struct PrivacyRequests: Sendable {
         "{\"id\":\(x.id),\"site\":\(s(x.site)),\"ts\":\(x.timestamp),\"name\":\(s(x.name)),\"host\":\(s(x.host)),\"path\":\(s(x.path)),\"query\":\(x.query ?? "null"),\"referrer_host\":\(s(x.referrerHost)),\"referrer_path\":\(s(x.referrerPath)),\"props\":\(x.props ?? "null"),\"visitor\":\(s(x.visitor.hexString)),\"user_hash\":\(s(x.userHash?.hexString)),\"session_id\":\(x.sessionID),\"browser\":\(s(x.browser)),\"os\":\(s(x.os)),\"device\":\(s(x.device)),\"client_id\":\(s(x.clientID))}"
     }
 
+    /// A recording's facts; with `events`, its rrweb events as they are stored (masked).
+    static func json(_ x: RecordingSummary, events: [String]? = nil) -> String {
+        var out = "{\"id\":\(x.id),\"site\":\(s(x.site)),\"session_id\":\(x.sessionID.map(String.init) ?? "null"),\"started_at\":\(x.startedAt),\"last_at\":\(x.lastAt),\"pages\":\(x.pages),\"event_count\":\(x.events),\"stored_bytes\":\(x.storedBytes),\"entry_url\":\(s(x.entryURL))"
+        if let events { out += ",\"events\":[" + events.joined(separator: ",") + "]" }
+        return out + "}"
+    }
+
     static func document(site: String, subject: Subject, records: SubjectRecords, generatedAt: Int64) -> String {
         "{" + header(site: site, subject: subject, generatedAt: generatedAt)
             + ",\"sessions\":[" + records.sessions.map(json).joined(separator: ",") + "]"
-            + ",\"events\":[" + records.events.map(json).joined(separator: ",") + "]}"
+            + ",\"events\":[" + records.events.map(json).joined(separator: ",") + "]"
+            + ",\"recordings\":[" + records.recordings.map { json($0.0, events: $0.1) }.joined(separator: ",") + "]}"
     }
 }

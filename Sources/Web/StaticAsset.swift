@@ -1,4 +1,4 @@
-import CZlib
+import Storage
 import Crypto
 import Hummingbird
 import NIOCore
@@ -14,7 +14,7 @@ struct StaticAsset: Sendable {
 
     init(_ bytes: [UInt8], contentType: String) {
         plain = bytes
-        let compressed = Gzip.compress(bytes)
+        let compressed = Zlib.compress(bytes, wrapper: .gzip)
         gzipped = compressed.flatMap { $0.count < bytes.count ? $0 : nil }
         self.contentType = contentType
         etag = "\"" + SHA256.hash(data: bytes).prefix(12).hexString + "\""
@@ -44,27 +44,5 @@ struct StaticAsset: Sendable {
     }
 }
 
-/// One-shot gzip (RFC 1952) with zlib at its best compression.
-enum Gzip {
-    static func compress(_ input: [UInt8]) -> [UInt8]? {
-        var stream = z_stream()
-        // windowBits 15 + 16 selects the gzip wrapper instead of zlib's.
-        guard deflateInit2_(&stream, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
-        defer { deflateEnd(&stream) }
-        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(input.count))) + 32)
-        var source = input
-        let status: Int32 = source.withUnsafeMutableBufferPointer { src in
-            output.withUnsafeMutableBufferPointer { dst in
-                stream.next_in = src.baseAddress
-                stream.avail_in = uInt(src.count)
-                stream.next_out = dst.baseAddress
-                stream.avail_out = uInt(dst.count)
-                return deflate(&stream, Z_FINISH)
-            }
-        }
-        guard status == Z_STREAM_END else { return nil }
-        return Array(output.prefix(Int(stream.total_out)))
-    }
-}
 
 import Foundation

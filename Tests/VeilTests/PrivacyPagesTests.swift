@@ -47,7 +47,7 @@ extension DashboardTests {
 
             let done = try await client.execute(uri: "/sites/localhost/privacy/erase", method: .post, headers: headers,
                                                 body: form(["csrf": csrf, "kind": "session", "value": "\(session)", "confirm": "yes"]))
-            #expect(done.text.contains("Erased 2 events and 1 sessions."))
+            #expect(done.text.contains("Erased 2 events, 1 sessions and 0 recordings."))
             #expect(try await db.eventCount(site: "localhost") == 0)
             #expect(done.text.contains("<td>erase</td>") && done.text.contains("<td>export</td>") && done.text.contains("<td>admin</td>"))
 

@@ -57,7 +57,7 @@ struct PrivacyPagesController: Sendable {
         }
         let counts = try await requests.erase(site: domain, subject: subject, actor: signed.user.username)
         context.logger.notice("erased a data subject", metadata: ["site": "\(domain)", "user": "\(signed.user.username)"])
-        return try await page(site, signed: signed, message: "Erased \(counts["events"] ?? 0) events and \(counts["sessions"] ?? 0) sessions.")
+        return try await page(site, signed: signed, message: "Erased \(counts["events"] ?? 0) events, \(counts["sessions"] ?? 0) sessions and \(counts["recordings"] ?? 0) recordings.")
     }
 
     private func site(_ context: VeilRequestContext) throws -> SiteRules {

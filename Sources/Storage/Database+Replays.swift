@@ -1,0 +1,420 @@
+import Crypto
+import Foundation
+import GRDB
+import Privacy
+
+/// One POSTed chunk of a recording, sanitised and encoded, ready to store.
+public struct ReplayChunk: Sendable {
+    public var site: String
+    public var visitorCandidates: [[UInt8]]
+    public var page: String
+    public var seq: Int
+    public var url: String
+    public var receivedAt: Int64
+    public var firstTimestamp: Int64
+    public var lastTimestamp: Int64
+    public var events: Int
+    public var rawBytes: Int
+    public var encoded: ReplayCodec.Encoded
+    public var clicks: Int
+    public var rageClicks: Int
+    public var width: Int
+    public var height: Int
+
+    public init(site: String, visitorCandidates: [[UInt8]], page: String, seq: Int, url: String, receivedAt: Int64, firstTimestamp: Int64, lastTimestamp: Int64,
+                events: Int, rawBytes: Int, encoded: ReplayCodec.Encoded, clicks: Int = 0, rageClicks: Int = 0, width: Int = 0, height: Int = 0) {
+        self.site = site
+        self.visitorCandidates = visitorCandidates
+        self.page = page
+        self.seq = seq
+        self.url = url
+        self.receivedAt = receivedAt
+        self.firstTimestamp = firstTimestamp
+        self.lastTimestamp = lastTimestamp
+        self.events = events
+        self.rawBytes = rawBytes
+        self.encoded = encoded
+        self.clicks = clicks
+        self.rageClicks = rageClicks
+        self.width = width
+        self.height = height
+    }
+}
+
+public enum ReplayAppendOutcome: Sendable, Equatable {
+    case stored(recording: Int64)
+    /// The same page and chunk number arrived before (a client retry).
+    case duplicate(recording: Int64)
+}
+
+public struct RecordingSummary: Sendable, Equatable {
+    public var id: Int64
+    public var site: String
+    public var sessionID: Int64?
+    public var startedAt: Int64
+    public var lastAt: Int64
+    public var pages: Int
+    public var events: Int
+    public var rawBytes: Int
+    public var storedBytes: Int
+    public var clicks: Int
+    public var rageClicks: Int
+    public var entryURL: String
+    public var width: Int
+    public var height: Int
+    /// From the server-side session, when attached.
+    public var browser: String = ""
+    public var os: String = ""
+    public var device: String = ""
+    public var country: String = ""
+    public var channel: String = ""
+    public var entryPath: String = ""
+    public var pageviews: Int = 0
+
+    public var durationMillis: Int64 { max(0, lastAt - startedAt) }
+}
+
+public struct RecordingPage: Sendable, Equatable {
+    public var url: String
+    public var startedAt: Int64
+}
+
+/// What the sessions list can be filtered by.
+public struct RecordingFilter: Sendable {
+    public var from: Int64
+    public var to: Int64
+    /// A page path the visit viewed (exact, or a `*` pattern).
+    public var path: String?
+    public var minDurationMillis: Int64 = 0
+    public var device: String?
+    /// An event name the visit sent.
+    public var event: String?
+    /// Conversions are computed from goal rules, so they are matched after the query.
+    public var goal: String?
+    public var rageClicksOnly = false
+    public var sessionID: Int64?
+    public var limit = 50
+    public var offset = 0
+
+    public init(from: Int64, to: Int64) {
+        self.from = from
+        self.to = to
+    }
+}
+
+extension VeilDatabase {
+    /// Stores one chunk. The recording is found by page (later chunks of a page load),
+    /// else by the visitor's current server-side session, else by the visitor's recent
+    /// unattached recording; otherwise a new one starts.
+    public func appendReplayChunk(_ chunk: ReplayChunk, sessionTimeoutMillis: Int64) async throws(StorageError) -> ReplayAppendOutcome {
+        let data = Zlib.compress(chunk.encoded.lines) ?? []
+        let styles = chunk.encoded.styles.map { ($0.hash, Zlib.compress(Array($0.text.utf8)) ?? [], $0.text.utf8.count) }
+        return try await Self.wrap {
+            try await pool.write { db in
+                let site = chunk.site
+                let since = chunk.receivedAt - sessionTimeoutMillis
+                let candidates = chunk.visitorCandidates.map { Data($0) }
+                var session: (id: Int64, visitor: Data)?
+                for visitor in candidates {
+                    if let row = try Row.fetchOne(db, sql: "SELECT id, visitor FROM sessions WHERE site = ? AND visitor = ? AND last_seen >= ? ORDER BY last_seen DESC LIMIT 1",
+                                                  arguments: [site, visitor, since]) {
+                        session = (row[0], row[1])
+                        break
+                    }
+                }
+                var recording = try Int64.fetchOne(db, sql: """
+                    SELECT p.recording_id FROM replay_pages p JOIN recordings r ON r.id = p.recording_id WHERE p.page = ? AND r.site = ? LIMIT 1
+                    """, arguments: [chunk.page, site])
+                if recording == nil, let session {
+                    recording = try Int64.fetchOne(db, sql: "SELECT id FROM recordings WHERE site = ? AND session_id = ? ORDER BY id DESC LIMIT 1", arguments: [site, session.id])
+                }
+                if recording == nil {
+                    for visitor in candidates where recording == nil {
+                        recording = try Int64.fetchOne(db, sql: """
+                            SELECT id FROM recordings WHERE site = ? AND visitor = ? AND session_id IS NULL AND received_at >= ? ORDER BY received_at DESC LIMIT 1
+                            """, arguments: [site, visitor, since])
+                    }
+                }
+                let id: Int64
+                if let recording {
+                    id = recording
+                } else {
+                    try db.execute(sql: """
+                        INSERT INTO recordings(site, visitor, session_id, started_at, last_at, received_at, entry_url, width, height)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """, arguments: [site, session?.visitor ?? candidates.first ?? Data(), session?.id, chunk.firstTimestamp, chunk.lastTimestamp,
+                                         chunk.receivedAt, chunk.url, chunk.width, chunk.height])
+                    id = db.lastInsertedRowID
+                }
+                try db.execute(sql: "INSERT OR IGNORE INTO replay_chunks(recording_id, page, seq, first_ts, last_ts, events, raw_bytes, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                               arguments: [id, chunk.page, chunk.seq, chunk.firstTimestamp, chunk.lastTimestamp, chunk.events, chunk.rawBytes, Data(data)])
+                if db.changesCount == 0 { return .duplicate(recording: id) }
+                var stored = data.count
+                for (hash, text, bytes) in styles {
+                    try db.execute(sql: "INSERT OR IGNORE INTO replay_styles(hash, text, bytes, refs) VALUES (?, ?, ?, 0)", arguments: [Data(hash), Data(text), bytes])
+                    try db.execute(sql: "INSERT OR IGNORE INTO replay_style_refs(recording_id, hash) VALUES (?, ?)", arguments: [id, Data(hash)])
+                    if db.changesCount > 0 {
+                        try db.execute(sql: "UPDATE replay_styles SET refs = refs + 1 WHERE hash = ?", arguments: [Data(hash)])
+                        stored += text.count
+                    }
+                }
+                try db.execute(sql: "INSERT OR IGNORE INTO replay_pages(page, recording_id, url, started_at) VALUES (?, ?, ?, ?)",
+                               arguments: [chunk.page, id, chunk.url, chunk.firstTimestamp])
+                let newPage = db.changesCount
+                try db.execute(sql: """
+                    UPDATE recordings SET
+                        session_id = coalesce(session_id, ?),
+                        started_at = min(started_at, ?), last_at = max(last_at, ?), received_at = ?,
+                        pages = pages + ?, events = events + ?, raw_bytes = raw_bytes + ?, stored_bytes = stored_bytes + ?,
+                        clicks = clicks + ?, rage_clicks = rage_clicks + ?,
+                        width = CASE WHEN ? > 0 THEN ? ELSE width END, height = CASE WHEN ? > 0 THEN ? ELSE height END
+                    WHERE id = ?
+                    """, arguments: [session?.id, chunk.firstTimestamp, chunk.lastTimestamp, chunk.receivedAt, newPage, chunk.events, chunk.rawBytes, stored,
+                                     chunk.clicks, chunk.rageClicks, chunk.width, chunk.width, chunk.height, chunk.height, id])
+                return .stored(recording: id)
+            }
+        }
+    }
+
+    static let recordingColumns = """
+        r.id, r.site, r.session_id, r.started_at, r.last_at, r.pages, r.events, r.raw_bytes, r.stored_bytes, r.clicks, r.rage_clicks, r.entry_url, r.width, r.height,
+        coalesce(s.browser, ''), coalesce(s.os, ''), coalesce(s.device, ''), coalesce(s.country, ''), coalesce(s.channel, ''), coalesce(s.entry_path, ''), coalesce(s.pageviews, 0)
+        """
+
+    static func recording(_ row: Row) -> RecordingSummary {
+        RecordingSummary(id: row[0], site: row[1], sessionID: row[2], startedAt: row[3], lastAt: row[4], pages: row[5], events: row[6], rawBytes: row[7],
+                         storedBytes: row[8], clicks: row[9], rageClicks: row[10], entryURL: row[11], width: row[12], height: row[13],
+                         browser: row[14], os: row[15], device: row[16], country: row[17], channel: row[18], entryPath: row[19], pageviews: row[20])
+    }
+
+    /// Recordings of a site, newest first, with their session's facts.
+    public func recordings(site: String, filter: RecordingFilter) async throws(StorageError) -> [RecordingSummary] {
+        let rules = analytics[site] ?? AnalyticsRules()
+        return try await Self.wrap {
+            try await pool.read { db in
+                var sql = "SELECT \(Self.recordingColumns) FROM recordings r LEFT JOIN sessions s ON s.id = r.session_id WHERE r.site = ? AND r.started_at >= ? AND r.started_at < ?"
+                var args: [any DatabaseValueConvertible] = [site, filter.from, filter.to]
+                if filter.minDurationMillis > 0 { sql += " AND r.last_at - r.started_at >= ?"; args.append(filter.minDurationMillis) }
+                if filter.rageClicksOnly { sql += " AND r.rage_clicks > 0" }
+                if let device = filter.device { sql += " AND s.device = ?"; args.append(device) }
+                if let id = filter.sessionID { sql += " AND r.session_id = ?"; args.append(id) }
+                if let path = filter.path {
+                    if path.contains("*") {
+                        sql += " AND EXISTS (SELECT 1 FROM events e WHERE e.session_id = r.session_id AND e.path GLOB ?)"
+                        args.append(Self.glob(path))
+                    } else {
+                        sql += " AND EXISTS (SELECT 1 FROM events e WHERE e.session_id = r.session_id AND e.path = ?)"
+                        args.append(path)
+                    }
+                }
+                if let event = filter.event { sql += " AND EXISTS (SELECT 1 FROM events e WHERE e.session_id = r.session_id AND e.name = ?)"; args.append(event) }
+                sql += " ORDER BY r.started_at DESC, r.id DESC"
+                let goal = filter.goal.flatMap { rules.goal(named: $0) }
+                if filter.goal != nil && goal == nil { return [] }
+                if goal == nil {
+                    sql += " LIMIT ? OFFSET ?"
+                    args += [filter.limit, filter.offset]
+                }
+                let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(args))
+                var out: [RecordingSummary] = []
+                var skipped = 0
+                while let row = try cursor.next() {
+                    let summary = Self.recording(row)
+                    if let goal {
+                        guard let sid = summary.sessionID, try Self.sessionConverted(db, session: sid, goal: goal) else { continue }
+                        if skipped < filter.offset { skipped += 1; continue }
+                    }
+                    out.append(summary)
+                    if out.count >= filter.limit { break }
+                }
+                return out
+            }
+        }
+    }
+
+    static func sessionConverted(_ db: Database, session: Int64, goal: Goal) throws -> Bool {
+        for row in try Row.fetchAll(db, sql: "SELECT name, path, props FROM events WHERE session_id = ?", arguments: [session]) {
+            if goal.matches(name: row[0], path: row[1], props: decodeProps(row[2])) { return true }
+        }
+        return false
+    }
+
+    /// `*` patterns as GLOB patterns (other GLOB metacharacters made literal).
+    static func glob(_ pattern: String) -> String {
+        var out = ""
+        for c in pattern {
+            switch c {
+            case "?": out += "[?]"
+            case "[": out += "[[]"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+
+    public func recording(site: String? = nil, id: Int64) async throws(StorageError) -> RecordingSummary? {
+        try await Self.wrap {
+            try await pool.read { db in
+                try Row.fetchOne(db, sql: "SELECT \(Self.recordingColumns) FROM recordings r LEFT JOIN sessions s ON s.id = r.session_id WHERE r.id = ? AND (? IS NULL OR r.site = ?)",
+                                 arguments: [id, site, site]).map(Self.recording)
+            }
+        }
+    }
+
+    public func recordingPages(id: Int64) async throws(StorageError) -> [RecordingPage] {
+        try await Self.wrap {
+            try await pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT url, started_at FROM replay_pages WHERE recording_id = ? ORDER BY started_at, page", arguments: [id])
+                    .map { RecordingPage(url: $0[0], startedAt: $0[1]) }
+            }
+        }
+    }
+
+    /// The recording's events in order (page loads by start, chunks by number), with
+    /// node IDs and stylesheets restored, each as one line of JSON.
+    public func recordingEventLines(id: Int64) async throws(StorageError) -> [String] {
+        try await Self.wrap {
+            try await pool.read { db in
+                var styles: [String: String] = [:]
+                for row in try Row.fetchAll(db, sql: "SELECT s.hash, s.text FROM replay_style_refs r JOIN replay_styles s ON s.hash = r.hash WHERE r.recording_id = ?", arguments: [id]) {
+                    let hash: Data = row[0]
+                    let text: Data = row[1]
+                    styles[[UInt8](hash).hexString] = String(decoding: Zlib.decompress([UInt8](text)) ?? [], as: UTF8.self)
+                }
+                var lines: [String] = []
+                let chunks = try Row.fetchCursor(db, sql: """
+                    SELECT c.data FROM replay_chunks c JOIN replay_pages p ON p.page = c.page AND p.recording_id = c.recording_id
+                    WHERE c.recording_id = ? ORDER BY p.started_at, c.page, c.seq
+                    """, arguments: [id])
+                while let row = try chunks.next() {
+                    let blob: Data = row[0]
+                    guard let plain = Zlib.decompress([UInt8](blob)) else { throw StorageError.database("recording \(id) has a damaged chunk") }
+                    for event in try ReplayCodec.decode(lines: plain, style: { styles[$0] }) {
+                        lines.append(JSONWriter.value(event))
+                    }
+                }
+                return lines
+            }
+        }
+    }
+
+    /// Deletes recordings and frees stylesheets no other recording references.
+    static func deleteRecordings(_ db: Database, ids: [Int64]) throws -> Int {
+        var deleted = 0
+        for id in ids {
+            let hashes = try Data.fetchAll(db, sql: "SELECT hash FROM replay_style_refs WHERE recording_id = ?", arguments: [id])
+            for hash in hashes {
+                try db.execute(sql: "UPDATE replay_styles SET refs = refs - 1 WHERE hash = ?", arguments: [hash])
+                try db.execute(sql: "DELETE FROM replay_styles WHERE hash = ? AND refs <= 0", arguments: [hash])
+            }
+            try db.execute(sql: "DELETE FROM replay_style_refs WHERE recording_id = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM replay_chunks WHERE recording_id = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM replay_pages WHERE recording_id = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM recordings WHERE id = ?", arguments: [id])
+            deleted += db.changesCount
+        }
+        return deleted
+    }
+
+    /// Deletes one recording; false when it does not exist (for that site, when given).
+    public func deleteRecording(id: Int64, site: String? = nil) async throws(StorageError) -> Bool {
+        let n = try await Self.wrap {
+            try await pool.write { db in
+                guard try Int64.fetchOne(db, sql: "SELECT id FROM recordings WHERE id = ? AND (? IS NULL OR site = ?)", arguments: [id, site, site]) != nil else { return 0 }
+                return try Self.deleteRecordings(db, ids: [id])
+            }
+        }
+        return n > 0
+    }
+
+    /// Deletes recordings last received before `cutoff` (retention).
+    public func purgeRecordings(site: String, cutoff: Int64) async throws(StorageError) -> Int {
+        try await Self.wrap {
+            try await pool.write { db in
+                let ids = try Int64.fetchAll(db, sql: "SELECT id FROM recordings WHERE site = ? AND received_at < ?", arguments: [site, cutoff])
+                return try Self.deleteRecordings(db, ids: ids)
+            }
+        }
+    }
+
+    /// Recording IDs of a visitor (data-subject requests).
+    static func recordingIDs(_ db: Database, site: String, visitor: Data) throws -> [Int64] {
+        try Int64.fetchAll(db, sql: "SELECT id FROM recordings WHERE site = ? AND visitor = ? ORDER BY started_at, id", arguments: [site, visitor])
+    }
+
+    /// Sizes for BENCHMARKS and the privacy page: raw JSON received and bytes stored
+    /// (compressed chunks plus each shared stylesheet once).
+    public func replayStorageTotals() async throws(StorageError) -> (raw: Int, chunks: Int, styles: Int) {
+        try await Self.wrap {
+            try await pool.read { db in
+                let raw = try Int.fetchOne(db, sql: "SELECT coalesce(sum(raw_bytes), 0) FROM replay_chunks") ?? 0
+                let chunks = try Int.fetchOne(db, sql: "SELECT coalesce(sum(length(data)), 0) FROM replay_chunks") ?? 0
+                let styles = try Int.fetchOne(db, sql: "SELECT coalesce(sum(length(text)), 0) FROM replay_styles") ?? 0
+                return (raw, chunks, styles)
+            }
+        }
+    }
+
+    /// Stylesheets and their reference counts (tests check they are freed).
+    public func replayStyleRefs() async throws(StorageError) -> [String: Int] {
+        try await Self.wrap {
+            try await pool.read { db in
+                var out: [String: Int] = [:]
+                for row in try Row.fetchAll(db, sql: "SELECT hash, refs FROM replay_styles") {
+                    let hash: Data = row[0]
+                    out[[UInt8](hash).hexString] = row[1]
+                }
+                return out
+            }
+        }
+    }
+
+    // MARK: - Magic erasure
+
+    public func pickedSelectors(site: String) async throws(StorageError) -> [String] {
+        try await Self.wrap {
+            try await pool.read { db in
+                try String.fetchAll(db, sql: "SELECT selector FROM replay_selectors WHERE site = ? ORDER BY created_at, selector", arguments: [site])
+            }
+        }
+    }
+
+    /// Adds the selector, or removes it when present. Returns whether it is now picked.
+    public func togglePickedSelector(site: String, selector: String, nowMillis: Int64) async throws(StorageError) -> Bool {
+        try await Self.wrap {
+            try await pool.write { db in
+                try db.execute(sql: "DELETE FROM replay_selectors WHERE site = ? AND selector = ?", arguments: [site, selector])
+                if db.changesCount > 0 { return false }
+                try db.execute(sql: "INSERT INTO replay_selectors(site, selector, created_at) VALUES (?, ?, ?)", arguments: [site, selector, nowMillis])
+                return true
+            }
+        }
+    }
+
+    public func removePickedSelector(site: String, selector: String) async throws(StorageError) {
+        try await Self.wrap {
+            try await pool.write { db in
+                try db.execute(sql: "DELETE FROM replay_selectors WHERE site = ? AND selector = ?", arguments: [site, selector])
+            }
+        }
+    }
+
+    /// Stores a picker token's hash; one live token per site (a new one replaces it).
+    public func createPickerToken(site: String, tokenHash: [UInt8], expiresAt: Int64) async throws(StorageError) {
+        try await Self.wrap {
+            try await pool.write { db in
+                try db.execute(sql: "DELETE FROM picker_tokens WHERE site = ?", arguments: [site])
+                try db.execute(sql: "INSERT INTO picker_tokens(token_hash, site, expires_at) VALUES (?, ?, ?)", arguments: [Data(tokenHash), site, expiresAt])
+            }
+        }
+    }
+
+    /// The site a live picker token belongs to.
+    public func pickerTokenSite(tokenHash: [UInt8], nowMillis: Int64) async throws(StorageError) -> String? {
+        try await Self.wrap {
+            try await pool.read { db in
+                try String.fetchOne(db, sql: "SELECT site FROM picker_tokens WHERE token_hash = ? AND expires_at > ?", arguments: [Data(tokenHash), nowMillis])
+            }
+        }
+    }
+}
