@@ -2,6 +2,8 @@
 public enum EmbeddedAssets {
     public static let trackerJS: [UInt8] = PackageResources.v_js
     public static let autocaptureJS: [UInt8] = PackageResources.va_js
+    public static let recorderJS: [UInt8] = PackageResources.vr_js
+    public static let playerJS: [UInt8] = PackageResources.vp_js
     public static let demoJS: [UInt8] = PackageResources.demo_js
     public static let demoQueueJS: [UInt8] = PackageResources.demo_queue_js
     public static let stylesheet: [UInt8] = PackageResources.veil_css
@@ -26,5 +28,7 @@ public enum EmbeddedAssets {
         "retention": PackageResources.retention_mustache,
         "live": PackageResources.live_mustache,
         "share": PackageResources.share_mustache,
+        "replays": PackageResources.replays_mustache,
+        "player": PackageResources.player_mustache,
     ]
 }

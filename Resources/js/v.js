@@ -1,13 +1,13 @@
 (function(w,d){
 var s=d.currentScript,n=w.navigator,l=w.location;
 if(!s)return;
-var a=function(k){return s.getAttribute('data-'+k)},
-site=a('site')||l.hostname,
-o=new URL(s.src,l.href).origin,api=a('api')||o+'/api/event',
-dnt=a('honor-dnt')!='false',gpc=a('honor-gpc')!='false',ref=d.referrer,last,uid,
-keep=a('identity')=='persistent',ask=a('consent')!='not_required',K='veil_id';
+var a=s.dataset,
+site=a.site||l.hostname,
+o=new URL(s.src,l.href).origin,api=a.api||o+'/api/event',
+dnt=a.honorDnt!='false',gpc=a.honorGpc!='false',ref=d.referrer,last,uid,
+keep=a.identity=='persistent',ask=a.consent!='not_required',K='veil_id';
 function off(){
-return(gpc&&n.globalPrivacyControl)||(dnt&&(n.doNotTrack=='1'||n.doNotTrack=='yes'||w.doNotTrack=='1'))||/^file:/.test(l.protocol)}
+return gpc&&n.globalPrivacyControl||dnt&&/1|yes/.test(n.doNotTrack+w.doNotTrack)||/^file:/.test(l.protocol)}
 function id(){var b=new Uint8Array(16),h='',i;crypto.getRandomValues(b);for(i=0;i<16;i++)h+=(b[i]+256).toString(16).slice(1);return h}
 function store(){try{return localStorage}catch(x){}}
 function vid(make){var t=keep&&store(),v=t&&t.getItem(K);if(!v&&t&&make&&!off()){v=id();t.setItem(K,v)}return v||null}
@@ -20,7 +20,7 @@ if(v)e.vid=v;
 if(keep&&uid)e.uid=uid;
 var b=JSON.stringify(e);
 try{if(n.sendBeacon&&n.sendBeacon(api,b))return}catch(x){}
-try{w.fetch(api,{method:'POST',body:b,keepalive:true,headers:{'Content-Type':'text/plain'}})['catch'](function(){})}catch(x){}}
+try{fetch(api,{method:'POST',body:b,keepalive:true})['catch'](function(){})}catch(x){}}
 function page(){var p=l.pathname+l.search;if(p===last)return;last=p;send('pageview')}
 var h=w.history;
 ['pushState','replaceState'].forEach(function(m){var o=h[m];if(o)h[m]=function(){var r=o.apply(this,arguments);page();return r}});
@@ -33,5 +33,7 @@ visitorId:function(){return vid(0)},
 consent:function(yes){var t=keep&&store();if(!t)return;if(yes)vid(1);else t.removeItem(K)}};
 function run(t){for(var i=0;i<q.length;i++){var c=q[i],m=old.c?c[0]:'track',f=w.veil[m];if(f&&(m=='track')==t)f.apply(0,old.c?c.slice(1):c)}}
 run(0);page();run(1);
-if(a('autocapture')){var x=d.createElement('script');x.src=o+'/va.js';s.after(x)}
+function ld(f,x){x=d.createElement('script');x.src=o+f;x.dataset.site=site;s.after(x)}
+a.autocapture&&ld('/va.js');
+(!off()&&Math.random()<a.replay||/veil-pick/.test(l.hash))&&ld('/vr.js')
 })(window,document);

@@ -39,4 +39,6 @@ public enum DropReason: String, Error, Sendable, CaseIterable {
     case bot = "bot"
     case invalidURL = "invalid_url"
     case duplicate = "duplicate"
+    /// A replay chunk for a site without `replay.enabled`.
+    case replayDisabled = "replay_disabled"
 }

@@ -168,6 +168,22 @@ public struct IngestPipeline: Sendable {
         },
     ]
 
+    /// The checks a session-replay chunk goes through, by step name: the same site,
+    /// origin, DNT/GPC and bot rules as events, then the visitor hash that attaches the
+    /// recording to the visitor's session.
+    static let admissionSteps: Set<String> = ["drop_unknown_site", "drop_origin_not_allowed", "drop_dnt", "drop_gpc", "drop_bot", "put_visitor"]
+
+    /// Admits a replay chunk for `raw.site` (and `raw.visitorID` for persistent identity):
+    /// the site's rules and the visitor hash candidates, or why it is dropped.
+    public func admit(_ raw: RawEvent, context: IngestContext) -> Result<(SiteRules, [[UInt8]]), DropReason> {
+        var work = Work(raw: raw, context: context, memo: RequestMemo())
+        for step in Self.steps where Self.admissionSteps.contains(step.name) {
+            if let reason = step.run(&work, self) { return .failure(reason) }
+        }
+        guard work.site!.replay.enabled else { return .failure(.replayDisabled) }
+        return .success((work.site!, work.visitors))
+    }
+
     /// Runs every step over one event.
     public func run(_ raw: RawEvent, context: IngestContext) -> Result<CleanEvent, DropReason> {
         var memo = RequestMemo()

@@ -131,7 +131,7 @@ extension VeilDatabase {
     }
 
     /// Stored props JSON → pairs (empty for NULL or anything unexpected).
-    static func decodeProps(_ json: String?) -> [(String, String)] {
+    public static func decodeProps(_ json: String?) -> [(String, String)] {
         guard let json, case .object(let members)? = try? JSONParser.parse(Array(json.utf8)) else { return [] }
         return members.compactMap { k, v in v.scalarText.map { (k, $0) } }
     }
@@ -145,6 +145,18 @@ private struct SessionKey: Hashable {
 // MARK: - Reading events (tests, export)
 
 extension VeilDatabase {
+    /// A visit's events in order (replay markers).
+    public func sessionEvents(session: Int64) async throws(StorageError) -> [StoredEvent] {
+        try await Self.wrap {
+            try await pool.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT id, site, ts, name, host, path, query, referrer_host, referrer_path, props, visitor, session_id, browser, os, device, client_id, user_hash
+                    FROM events WHERE session_id = ? ORDER BY ts, id
+                    """, arguments: [session]).map(Self.event)
+            }
+        }
+    }
+
     public func events(site: String) async throws(StorageError) -> [StoredEvent] {
         try await Self.wrap {
             try await pool.read { db in

@@ -91,6 +91,8 @@ public struct RecordingFilter: Sendable {
     public var event: String?
     /// Conversions are computed from goal rules, so they are matched after the query.
     public var goal: String?
+    /// With `goal`: visits that reached `goal` but not this one (a funnel drop-off).
+    public var withoutGoal: String?
     public var rageClicksOnly = false
     public var sessionID: Int64?
     public var limit = 50
@@ -210,7 +212,8 @@ extension VeilDatabase {
                 if let event = filter.event { sql += " AND EXISTS (SELECT 1 FROM events e WHERE e.session_id = r.session_id AND e.name = ?)"; args.append(event) }
                 sql += " ORDER BY r.started_at DESC, r.id DESC"
                 let goal = filter.goal.flatMap { rules.goal(named: $0) }
-                if filter.goal != nil && goal == nil { return [] }
+                let missed = filter.withoutGoal.flatMap { rules.goal(named: $0) }
+                if filter.goal != nil && goal == nil || filter.withoutGoal != nil && missed == nil { return [] }
                 if goal == nil {
                     sql += " LIMIT ? OFFSET ?"
                     args += [filter.limit, filter.offset]
@@ -222,6 +225,7 @@ extension VeilDatabase {
                     let summary = Self.recording(row)
                     if let goal {
                         guard let sid = summary.sessionID, try Self.sessionConverted(db, session: sid, goal: goal) else { continue }
+                        if let missed, try Self.sessionConverted(db, session: sid, goal: missed) { continue }
                         if skipped < filter.offset { skipped += 1; continue }
                     }
                     out.append(summary)

@@ -107,6 +107,7 @@ enum Snippet {
             if !site.consentRequired { tag += " data-consent=\"not_required\"" }
         }
         if site.analytics.autocapture { tag += " data-autocapture=\"true\"" }
+        if site.replay.enabled { tag += " data-replay=\"\(site.replay.sampleRate)\"" }
         if !site.honorDNT { tag += " data-honor-dnt=\"false\"" }
         if !site.honorGPC { tag += " data-honor-gpc=\"false\"" }
         return tag + "></script>"

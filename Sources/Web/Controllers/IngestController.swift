@@ -121,7 +121,7 @@ struct IngestController: Sendable {
         return (outcomes.count, dropped, events.count == 1 ? lastReason : nil)
     }
 
-    private func readBody(_ request: Request, limit: Int) async throws -> [UInt8] {
+    func readBody(_ request: Request, limit: Int) async throws -> [UInt8] {
         if let type = request.headers[.contentType]?.lowercased(),
            !(type.hasPrefix("application/json") || type.hasPrefix("text/plain")) {
             await counters.recordRejection("unsupported_media_type")
@@ -138,14 +138,14 @@ struct IngestController: Sendable {
         }
     }
 
-    private func reject(_ rejection: IngestRejection) async -> APIError {
+    func reject(_ rejection: IngestRejection) async -> APIError {
         await counters.recordRejection(rejection.code.rawValue)
         return APIError(.init(code: rejection.httpStatus), rejection.code.rawValue, rejection.detail)
     }
 
     /// CORS: echo the Origin only when it belongs to the event's site (or, for a
     /// preflight, to any configured site). Others get no CORS headers at all.
-    private func cors(_ request: Request, site: String?) -> HTTPFields {
+    func cors(_ request: Request, site: String?) -> HTTPFields {
         var headers: HTTPFields = [.vary: "Origin"]
         guard let origin = request.headers[.origin] else { return headers }
         let candidates = site.flatMap { config.site($0) }.map { [$0] } ?? config.sites

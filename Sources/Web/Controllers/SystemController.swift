@@ -14,6 +14,8 @@ struct SystemController: Sendable {
     let pages: PageRenderer
     let tracker = StaticAsset(EmbeddedAssets.trackerJS, contentType: "text/javascript; charset=utf-8")
     let autocapture = StaticAsset(EmbeddedAssets.autocaptureJS, contentType: "text/javascript; charset=utf-8")
+    let recorder = StaticAsset(EmbeddedAssets.recorderJS, contentType: "text/javascript; charset=utf-8")
+    let player = StaticAsset(EmbeddedAssets.playerJS, contentType: "text/javascript; charset=utf-8")
     let stylesheet = StaticAsset(EmbeddedAssets.stylesheet, contentType: "text/css; charset=utf-8")
     let demoJS = StaticAsset(EmbeddedAssets.demoJS, contentType: "text/javascript; charset=utf-8")
     let demoQueueJS = StaticAsset(EmbeddedAssets.demoQueueJS, contentType: "text/javascript; charset=utf-8")
@@ -24,6 +26,8 @@ struct SystemController: Sendable {
         routes.get("metrics", use: metrics)
         routes.get(RouterPath(config.trackerPath), use: trackerScript)
         routes.get("va.js") { [autocapture] request, _ in autocapture.response(to: request, extraHeaders: [.accessControlAllowOrigin: "*"]) }
+        routes.get("vr.js") { [recorder] request, _ in recorder.response(to: request, extraHeaders: [.accessControlAllowOrigin: "*"]) }
+        routes.get("assets/vp.js") { [player] request, _ in player.response(to: request) }
         routes.get("assets/veil.css") { [stylesheet] request, _ in stylesheet.response(to: request) }
         routes.get("assets/demo.js") { [demoJS] request, _ in demoJS.response(to: request) }
         routes.get("assets/demo-queue.js") { [demoQueueJS] request, _ in demoQueueJS.response(to: request) }
@@ -55,6 +59,7 @@ struct SystemController: Sendable {
     }
 
     @Sendable func demo(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        .html(pages.render(DemoPage(trackerPath: config.trackerPath), template: "demo"))
+        let replay = config.site("localhost")?.replay
+        return .html(pages.render(DemoPage(trackerPath: config.trackerPath, replay: replay?.enabled == true, replayRate: "\(replay?.sampleRate ?? 0)"), template: "demo"))
     }
 }

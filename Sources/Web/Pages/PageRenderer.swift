@@ -65,6 +65,8 @@ struct SitesPage: Sendable {
 
 struct DemoPage: Sendable {
     var trackerPath: String
+    var replay: Bool
+    var replayRate: String
 }
 
 public enum VeilVersion {

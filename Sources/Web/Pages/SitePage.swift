@@ -70,7 +70,7 @@ struct StatsHeader: Sendable {
         self.base = base
         let q = request.query()
         let tabs = [("Overview", "", "overview"), ("Funnels", "/funnels", "funnels"), ("Journeys", "/journeys", "journeys"),
-                    ("Retention", "/retention", "retention"), ("Live", "/live", "live")]
+                    ("Retention", "/retention", "retention"), ("Live", "/live", "live")] + (readOnly ? [] : [("Replays", "/replays", "replays")])
         self.tabs = tabs.map { Link(label: $0.0, href: base + $0.1 + q, current: $0.2 == tab) }
         let path = tab == "overview" ? base : base + "/" + tab
         ranges = DateRange.Kind.allCases.filter { $0 != .custom }.map { kind in

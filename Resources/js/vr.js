@@ -1,0 +1,299 @@
+/* Veil session recorder: rrweb-format events, masked before they leave the browser. */
+(function(w, d) {
+  var me = d.currentScript;
+  if (!me || w.__veilRec) return;
+  w.__veilRec = 1;
+  var site = me.getAttribute('data-site'), origin = new URL(me.src).origin, loc = w.location;
+  var pick = /[#&]veil-pick=([\w-]+)/.exec(loc.hash);
+  if (pick) return picker(pick[1]);
+  var MASK = '******', ids = new WeakMap(), nextId = 1, buf = [], size = 0, seq = 0, opts, eraseSel, blockSel;
+  var page = rid(), lastHref = loc.href, now = Date.now;
+
+  function rid() { var b = new Uint8Array(12), h = '', i; crypto.getRandomValues(b); for (i = 0; i < 12; i++) h += (b[i] + 256).toString(16).slice(1); return h; }
+  function idOf(n) { return n && ids.get(n); }
+
+  // Text that looks like personal data (the server re-applies its exact scanners).
+  var PII = [/[\w.+-]+@[\w-]+(\.[\w-]+)+/g, /\b(?:\d[ -]?){13,19}\b/g, /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b/g,
+             /\b\d{3}-\d{2}-\d{4}\b/g, /(?:\+|\b00)\d[\d ().-]{7,}\d\b|\(?\b\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b/g, /\b(?:\d{1,3}\.){3}\d{1,3}\b/g];
+  function star(t) { return t.replace(/\S/g, '*'); }
+  function maskText(t) {
+    if (opts.mask_text == 'all') return star(t);
+    if (opts.mask_text == 'none' || t.length < 7) return t;
+    for (var i = 0; i < PII.length; i++) t = t.replace(PII[i], star);
+    return t;
+  }
+  function matches(el, sel) { try { return !!sel && el.matches(sel); } catch (x) { return false; } }
+  function erased(el) { return el.hasAttribute('data-veil-erase') || matches(el, eraseSel); }
+  function blocked(el) { return el.hasAttribute('data-veil-block') || matches(el, blockSel); }
+  function insideErased(n) {
+    for (var p = n.parentElement; p; p = p.parentElement) if (erased(p)) return true;
+    return false;
+  }
+  // Fields whose value is never read: passwords, hidden and payment fields.
+  function secretField(el) {
+    var t = (el.type || '').toLowerCase(), ac = (el.getAttribute('autocomplete') || '').toLowerCase();
+    return t == 'password' || t == 'hidden' || /^cc-/.test(ac) || /card|cvc|cvv|iban/i.test(el.name || el.id || '');
+  }
+  function isField(el) {
+    var t = el.tagName;
+    return t == 'TEXTAREA' || t == 'SELECT' || (t == 'INPUT' && !/^(submit|button|reset|checkbox|radio|image)$/i.test(el.type));
+  }
+  function fieldValue(el) { return secretField(el) ? MASK : (el.value ? MASK : ''); }
+  function abs(v) { try { return new URL(v, d.baseURI).href; } catch (x) { return v; } }
+  function cssOf(sheet) {
+    try { var r = sheet.cssRules, out = '', i; for (i = 0; i < r.length; i++) out += r[i].cssText; return out; } catch (x) { return null; }
+  }
+  function attrValue(el, name, v, erase) {
+    if (/^on/i.test(name) || name == 'srcdoc' || /^\s*(javascript|vbscript):/i.test(v)) return null;
+    if (name == 'value' && isField(el)) return fieldValue(el);
+    if (erase || opts.mask_text == 'all') { if (/^(title|alt|placeholder|aria-label)$/.test(name)) return star(v); }
+    if (erase && /^(src|srcset|poster)$/.test(name)) return null;
+    if (/^(src|href|action|poster|background)$/.test(name)) return abs(v);
+    if (name == 'srcset') return v.replace(/(^|,\s*)(\S+)/g, function(m, a, u) { return a + abs(u); });
+    if (name == 'style' || name == 'class' || name == 'id' || /^data-/.test(name)) return v;
+    return maskText(v);
+  }
+  function box(el, a) {
+    var r = el.getBoundingClientRect();
+    a.rr_width = r.width + 'px'; a.rr_height = r.height + 'px';
+    return a;
+  }
+
+  // Serialises a node and its subtree; null for nodes left out (comments, script text).
+  function ser(n, erase) {
+    var o, t = n.nodeType, i, c, k, id = nextId++;
+    ids.set(n, id);
+    if (t == 9) { o = { type: 0, childNodes: [], id: id }; }
+    else if (t == 10) return { type: 1, name: n.name, publicId: n.publicId, systemId: n.systemId, id: id };
+    else if (t == 3) {
+      var p = n.parentNode, pt = p && p.tagName, v = n.textContent;
+      if (pt == 'SCRIPT') v = '';
+      else if (pt == 'STYLE') return { type: 3, textContent: cssOf(p.sheet) || v, isStyle: true, id: id };
+      else if (pt == 'TEXTAREA') v = v ? MASK : '';
+      else v = erase ? star(v) : maskText(v);
+      return { type: 3, textContent: v, id: id };
+    } else if (t == 1) {
+      var tag = n.tagName.toLowerCase(), a = {};
+      if (blocked(n)) return { type: 2, tagName: tag, attributes: box(n, n.id ? { id: n.id } : {}), childNodes: [], id: id };
+      erase = erase || erased(n);
+      for (i = 0; i < n.attributes.length; i++) {
+        k = n.attributes[i].name;
+        var v2 = attrValue(n, k, n.attributes[i].value, erase);
+        if (v2 != null) a[k] = v2;
+      }
+      if (tag == 'link' && /stylesheet/i.test(n.rel) && n.sheet) { var css = cssOf(n.sheet); if (css) { a._cssText = css; delete a.href; } }
+      if (isField(n) && tag != 'select') a.value = fieldValue(n);
+      if (n.type == 'checkbox' || n.type == 'radio') a.checked = n.checked;
+      if (erase && tag == 'img') box(n, a);
+      if (n.scrollTop) a.rr_scrollTop = n.scrollTop;
+      if (n.scrollLeft) a.rr_scrollLeft = n.scrollLeft;
+      o = { type: 2, tagName: tag, attributes: a, childNodes: [], id: id };
+      if (n instanceof SVGElement) o.isSVG = true;
+      if (tag == 'script' || tag == 'noscript') return o;
+    } else { ids.delete(n); nextId--; return null; }
+    for (c = n.firstChild; c; c = c.nextSibling) { var s = ser(c, erase); if (s) o.childNodes.push(s); }
+    return o;
+  }
+
+  function emit(type, data) {
+    var e = { type: type, data: data, timestamp: now() };
+    buf.push(e);
+    // Sizes are estimated cheaply; snapshots are measured once.
+    size += type == 2 ? JSON.stringify(data).length : 120;
+    if (size > 65536) flush();
+  }
+  function snapshot() {
+    ids = new WeakMap(); nextId = 1; pending = []; budget = new Map();
+    emit(4, { href: loc.href, width: w.innerWidth, height: w.innerHeight });
+    emit(2, { node: ser(d, false), initialOffset: { left: w.pageXOffset, top: w.pageYOffset } });
+  }
+  function flush(leaving) {
+    takeMutations();
+    if (!buf.length) return;
+    var body = JSON.stringify({ site: site, page: page, seq: seq++, events: buf, vid: w.veil && w.veil.visitorId && w.veil.visitorId() || undefined });
+    buf = []; size = 0;
+    try { fetch(origin + '/api/replay', { method: 'POST', body: body, keepalive: leaving && body.length < 60000, headers: { 'Content-Type': 'text/plain' } })['catch'](function() {}); } catch (x) {}
+  }
+
+  // Mutations: gathered per batch, coalesced per node, capped per batch (above the cap a
+  // fresh snapshot replaces them) and per node (a node changing constantly is sampled).
+  var pending = [], budget = new Map(), CAP = 3000, NODE_BUDGET = 60;
+  function takeMutations() {
+    if (observer) pending = pending.concat(observer.takeRecords());
+    if (!pending.length) return;
+    var recs = pending; pending = [];
+    if (recs.length > CAP) { snapshot(); return; }
+    var adds = [], removes = [], texts = new Map(), attrs = new Map(), added = new Set(), i, j, r;
+    function spent(n) { var c = (budget.get(n) || 0) + 1; budget.set(n, c); return c > NODE_BUDGET; }
+    for (i = 0; i < recs.length; i++) {
+      r = recs[i];
+      if (r.type == 'childList') {
+        var pid = idOf(r.target);
+        if (!pid) continue;
+        for (j = 0; j < r.removedNodes.length; j++) {
+          var rn = r.removedNodes[j], rid2 = idOf(rn);
+          if (rid2 && !added.has(rn)) removes.push({ parentId: pid, id: rid2 });
+        }
+        for (j = 0; j < r.addedNodes.length; j++) {
+          var an = r.addedNodes[j];
+          if (!an.isConnected || an.parentNode != r.target || added.has(an)) continue;
+          var node = ser(an, insideErased(an));
+          if (!node) continue;
+          (function mark(n) { added.add(n); for (var c = n.firstChild; c; c = c.nextSibling) mark(c); })(an);
+          var nx = an.nextSibling; while (nx && !idOf(nx)) nx = nx.nextSibling;
+          adds.push({ parentId: pid, nextId: nx ? idOf(nx) : null, node: node });
+        }
+      } else if (r.type == 'characterData') {
+        var tid = idOf(r.target), tp = r.target.parentNode;
+        if (!tid || added.has(r.target) || spent(r.target) || !tp) continue;
+        var tv = r.target.textContent;
+        texts.set(tid, tp.tagName == 'STYLE' ? tv : tp.tagName == 'TEXTAREA' ? MASK : insideErased(r.target) ? star(tv) : maskText(tv));
+      } else if (r.type == 'attributes') {
+        var el = r.target, aid = idOf(el);
+        if (!aid || added.has(el) || spent(el)) continue;
+        var v = el.getAttribute(r.attributeName);
+        var a = attrs.get(aid) || {};
+        a[r.attributeName] = v == null ? null : attrValue(el, r.attributeName, v, insideErased(el) || erased(el));
+        if (a[r.attributeName] === undefined) delete a[r.attributeName];
+        attrs.set(aid, a);
+      }
+    }
+    var tl = [], al = [];
+    texts.forEach(function(v, k) { tl.push({ id: k, value: v }); });
+    attrs.forEach(function(v, k) { al.push({ id: k, attributes: v }); });
+    if (adds.length || removes.length || tl.length || al.length) emit(3, { source: 0, texts: tl, attributes: al, removes: removes, adds: adds });
+  }
+
+  var observer, moves = [], lastMove = 0, moveStart = 0, scrolls = new Map();
+  function start(settings) {
+    if (!settings) return;
+    opts = settings;
+    eraseSel = (opts.erase || []).join(',');
+    blockSel = (opts.block || []).join(',');
+    snapshot();
+    observer = new MutationObserver(function(list) { pending = pending.concat(list); if (pending.length > CAP) takeMutations(); });
+    observer.observe(d, { childList: true, subtree: true, attributes: true, characterData: true });
+    var on = function(t, f, target) { (target || d).addEventListener(t, f, { capture: true, passive: true }); };
+    on('mousemove', function(e) {
+      var t = now();
+      if (t - lastMove < 50) return;
+      if (!moves.length) moveStart = t;
+      lastMove = t;
+      moves.push({ x: e.clientX, y: e.clientY, id: idOf(e.target) || 0, timeOffset: t - moveStart });
+    });
+    var kinds = { mouseup: 0, mousedown: 1, click: 2, contextmenu: 3, dblclick: 4, focus: 5, blur: 6, touchstart: 7, touchend: 9 };
+    Object.keys(kinds).forEach(function(k) {
+      on(k, function(e) {
+        var id = idOf(e.target);
+        if (!id) return;
+        var p = e.touches && e.touches[0] || e.changedTouches && e.changedTouches[0] || e;
+        takeMutations();
+        emit(3, { source: 2, type: kinds[k], id: id, x: p.clientX || 0, y: p.clientY || 0 });
+      });
+    });
+    on('scroll', function(e) {
+      var t = e.target, id = idOf(t), last = scrolls.get(t) || 0;
+      if (!id || now() - last < 100) return;
+      scrolls.set(t, now());
+      var el = t == d ? d.scrollingElement || d.documentElement : t;
+      emit(3, { source: 3, id: id, x: el.scrollLeft, y: el.scrollTop });
+    });
+    var rz;
+    w.addEventListener('resize', function() {
+      clearTimeout(rz);
+      rz = setTimeout(function() { emit(3, { source: 4, width: w.innerWidth, height: w.innerHeight }); }, 100);
+    });
+    var input = function(e) {
+      var el = e.target, id = idOf(el);
+      if (!id || !el.tagName || !/^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName)) return;
+      takeMutations();
+      var chk = el.type == 'checkbox' || el.type == 'radio';
+      emit(3, { source: 5, id: id, text: chk ? '' : fieldValue(el), isChecked: chk ? el.checked : false });
+    };
+    on('input', input); on('change', input);
+    // SPA navigation: a new page view within the same page load gets a new snapshot.
+    var hist = w.history;
+    ['pushState', 'replaceState'].forEach(function(m) {
+      var orig = hist[m];
+      hist[m] = function() { var r = orig.apply(this, arguments); changed(); return r; };
+    });
+    w.addEventListener('popstate', changed);
+    setInterval(function() {
+      if (moves.length) { emit(3, { source: 1, positions: moves }); moves = []; }
+      takeMutations();
+    }, 500);
+    setInterval(flush, 5000);
+    w.addEventListener('pagehide', function() { if (moves.length) { emit(3, { source: 1, positions: moves }); moves = []; } flush(true); });
+  }
+  function changed() {
+    if (loc.href == lastHref) return;
+    lastHref = loc.href;
+    setTimeout(function() { takeMutations(); flush(); snapshot(); }, 0);
+  }
+  // Settings first (erase selectors must apply to the first snapshot), then window load
+  // so stylesheets can be inlined.
+  var loaded = new Promise(function(ok) { if (d.readyState == 'complete') ok(); else w.addEventListener('load', ok); });
+  fetch(origin + '/api/replay/settings?site=' + encodeURIComponent(site)).then(function(r) { return r.ok && r.json(); })
+    .then(function(s) { return loaded.then(function() { start(s); }); })['catch'](function() {});
+
+  // Magic erasure picker: outlines the element under the pointer with its CSS path; a
+  // click toggles erasure for that selector through an authenticated call.
+  function picker(token) {
+    try { history.replaceState(null, '', loc.pathname + loc.search); } catch (x) {}
+    var picked = [], hl = d.createElement('div'), tip = d.createElement('div'), bar = d.createElement('div');
+    hl.style.cssText = 'position:fixed;pointer-events:none;z-index:2147483646;border:2px solid #d33;background:rgba(221,51,51,.12);transition:all .05s';
+    tip.style.cssText = 'position:fixed;pointer-events:none;z-index:2147483647;background:#222;color:#fff;font:12px monospace;padding:2px 6px;border-radius:3px';
+    bar.style.cssText = 'position:fixed;bottom:0;left:0;right:0;z-index:2147483647;background:#222;color:#fff;font:14px sans-serif;padding:8px 12px';
+    bar.textContent = 'Veil magic erasure: click an element to erase it from recordings (click again to restore). Press Esc to stop.';
+    function api(method, body) {
+      return fetch(origin + '/api/replay/pick', { method: method, body: body, headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' } })
+        .then(function(r) { return r.json(); });
+    }
+    function path(el) {
+      var parts = [];
+      while (el && el.nodeType == 1 && el != d.body && parts.length < 4) {
+        if (el.id && /^[A-Za-z][\w-]*$/.test(el.id)) { parts.unshift('#' + el.id); break; }
+        var s = el.tagName.toLowerCase(), cls = [].filter.call(el.classList, function(c) { return /^[A-Za-z][\w-]*$/.test(c); }).slice(0, 2);
+        if (cls.length) s += '.' + cls.join('.');
+        parts.unshift(s);
+        el = el.parentElement;
+      }
+      return parts.join(' > ');
+    }
+    function paint() {
+      [].forEach.call(d.querySelectorAll('[data-veil-picked]'), function(e) { e.style.outline = ''; e.removeAttribute('data-veil-picked'); });
+      picked.forEach(function(s) { try { [].forEach.call(d.querySelectorAll(s), function(e) { e.style.outline = '2px dashed #d33'; e.setAttribute('data-veil-picked', ''); }); } catch (x) {} });
+    }
+    function update(r) { if (r && r.picked) { picked = r.picked; paint(); } return r; }
+    function move(e) {
+      var el = e.target;
+      if (!el || el == bar) return;
+      var r = el.getBoundingClientRect();
+      hl.style.left = r.left + 'px'; hl.style.top = r.top + 'px'; hl.style.width = r.width + 'px'; hl.style.height = r.height + 'px';
+      tip.textContent = path(el) + (picked.indexOf(path(el)) >= 0 ? '  (erased)' : '');
+      tip.style.left = Math.max(0, r.left) + 'px'; tip.style.top = Math.max(0, r.top - 22) + 'px';
+    }
+    function click(e) {
+      if (e.target == bar) return;
+      e.preventDefault(); e.stopPropagation();
+      var sel = path(e.target);
+      if (!sel) return;
+      api('POST', JSON.stringify({ selector: sel })).then(update).then(function(r) {
+        bar.textContent = (r && r.erased ? 'Erased ' : 'Restored ') + sel + ' \u2014 Esc to stop.';
+      });
+    }
+    function stop(e) {
+      if (e.key != 'Escape') return;
+      d.removeEventListener('mousemove', move, true); d.removeEventListener('click', click, true); d.removeEventListener('keydown', stop, true);
+      hl.remove(); tip.remove(); bar.remove();
+    }
+    function go() {
+      d.body.append(hl, tip, bar);
+      d.addEventListener('mousemove', move, true);
+      d.addEventListener('click', click, true);
+      d.addEventListener('keydown', stop, true);
+      api('GET').then(update)['catch'](function() { bar.textContent = 'Veil: this picker link has expired. Start the picker again from the dashboard.'; });
+    }
+    if (d.body) go(); else d.addEventListener('DOMContentLoaded', go);
+  }
+})(window, document);

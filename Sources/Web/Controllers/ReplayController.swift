@@ -1,0 +1,249 @@
+import Crypto
+import Hummingbird
+import Privacy
+import Storage
+
+/// Session replay over HTTP: `POST /api/replay` (chunks from the recorder), the
+/// recorder's settings, the magic-erasure picker's calls, and the recordings API.
+struct ReplayController: Sendable {
+    let config: VeilConfig
+    let database: VeilDatabase
+    let auth: DashboardAuth
+    let ingest: IngestController
+    let salts: SaltKeeper
+    let counters: IngestCounters
+    let clock: TimeSource
+    let secret: [UInt8]
+
+    static let maxDepth = 400
+
+    var endpoints: RouteCollection<VeilRequestContext> {
+        let routes = RouteCollection(context: VeilRequestContext.self)
+        routes.post("replay", use: receive)
+        routes.get("replay/settings", use: settings)
+        routes.get("replay/pick", use: picked)
+        routes.post("replay/pick", use: pick)
+        for path in ["replay", "replay/pick"] {
+            routes.on(RouterPath(path), method: .options, use: preflight)
+        }
+        routes.get("recordings", use: list)
+        routes.get("recordings/:id/events", use: events)
+        routes.delete("recordings/:id", use: delete)
+        return routes
+    }
+
+    // MARK: Ingest
+
+    @Sendable func receive(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        let body = try await ingest.readBody(request, limit: config.limits.replayBodyBytes)
+        let chunk = try await parse(body)
+        let ctx = IngestContext(
+            clientIP: ingest.addresses.clientIP(peer: context.remoteAddress, headers: request.headers),
+            userAgent: request.headers[.userAgent] ?? "",
+            origin: request.headers[.origin],
+            doNotTrack: request.headers[.dnt] == "1",
+            globalPrivacyControl: request.headers[.secGPC] == "1",
+            receivedAt: clock.nowMillis()
+        )
+        let headers = ingest.cors(request, site: chunk.site)
+        let active: ActiveSalts
+        do { active = try await salts.current() } catch {
+            throw APIError(.serviceUnavailable, "unavailable", "storage is unavailable; retry later", headers: [.retryAfter: "5"])
+        }
+        let pipeline = IngestPipeline(sites: config.sites, allowedQuery: Set(config.queryAllowlist), salts: active, secret: secret)
+        let site: SiteRules, visitors: [[UInt8]]
+        switch pipeline.admit(RawEvent(site: chunk.site, name: "$replay", url: "", visitorID: chunk.visitorID), context: ctx) {
+        case .success(let admitted): (site, visitors) = admitted
+        case .failure(let reason):
+            await counters.recordDrop(reason, site: chunk.site)
+            return .json(status: .accepted, "{\"accepted\":0,\"dropped\":\(chunk.events.count),\"reason\":\"\(reason.rawValue)\"}", headers: headers)
+        }
+        let domain = site.domain.lowercased()
+        let picked = try await database.pickedSelectors(site: domain)
+        var report = ReplaySanitizer.Report()
+        let clean = ReplaySanitizer(rules: site.replay, extraSelectors: picked, scrubPatterns: site.scrubPatterns).sanitize(chunk.events, report: &report)
+        await counters.recordScrubbed(report.scrubbed, site: domain)
+        let facts = ReplayFacts(clean)
+        let stored = ReplayChunk(site: domain, visitorCandidates: visitors, page: chunk.page, seq: chunk.seq,
+                                 url: facts.href ?? "", receivedAt: ctx.receivedAt,
+                                 firstTimestamp: facts.firstTimestamp ?? ctx.receivedAt, lastTimestamp: facts.lastTimestamp ?? ctx.receivedAt,
+                                 events: clean.count, rawBytes: body.count, encoded: ReplayCodec.encode(clean),
+                                 clicks: facts.clicks, rageClicks: facts.rageClicks, width: facts.width, height: facts.height)
+        let outcome: ReplayAppendOutcome
+        do {
+            outcome = try await database.appendReplayChunk(stored, sessionTimeoutMillis: config.writer.sessionTimeoutMillis)
+        } catch {
+            context.logger.error("replay chunk write failed", metadata: ["error": "\(error)"])
+            throw APIError(.serviceUnavailable, "unavailable", "storage is unavailable; retry later", headers: [.retryAfter: "5"])
+        }
+        if case .duplicate = outcome { await counters.recordDrop(.duplicate, site: domain) }
+        return .json(status: .accepted, "{\"accepted\":\(clean.count),\"dropped\":\(chunk.events.count - clean.count)}", headers: headers)
+    }
+
+    struct Chunk {
+        var site: String
+        var page: String
+        var seq: Int
+        var visitorID: String?
+        var events: [JSONValue]
+    }
+
+    /// Validates the envelope `{site, page, seq, events, vid?}`; each failure names its field.
+    func parse(_ body: [UInt8]) async throws -> Chunk {
+        func bad(_ code: IngestRejection.Code, _ detail: String) async -> APIError { await ingest.reject(IngestRejection(code, detail)) }
+        let root: JSONValue
+        do { root = try JSONParser.parse(body, maxDepth: Self.maxDepth) } catch {
+            throw await bad(error == .invalidUTF8 ? .invalidUTF8 : .invalidJSON, "the body is not valid JSON (\(error)); nesting is limited to \(Self.maxDepth) levels")
+        }
+        guard case .object = root else { throw await bad(.invalidJSON, "expected a JSON object {site, page, seq, events}") }
+        guard let site = root["site"]?.stringValue, !site.isEmpty, site.utf8.count <= 253 else { throw await bad(.missingField, "site is required (the data-site of the tag)") }
+        guard let page = root["page"]?.stringValue, (8...64).contains(page.utf8.count),
+              page.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95 }) else {
+            throw await bad(.invalidField, "page must be 8 to 64 letters, digits, - or _ (a random ID per page load)")
+        }
+        guard let seq = root["seq"]?.intValue, (0...1_000_000).contains(seq) else { throw await bad(.invalidField, "seq must be a chunk number from 0 to 1000000") }
+        guard case .array(let events) = root["events"] ?? .null else { throw await bad(.missingField, "events must be an array of rrweb events") }
+        guard events.count <= config.limits.replayEvents else {
+            throw await bad(.tooManyEvents, "\(events.count) events in one chunk; the limit is \(config.limits.replayEvents)")
+        }
+        for (i, event) in events.enumerated() {
+            guard event["type"]?.intValue != nil, event["timestamp"]?.intValue != nil else {
+                throw await bad(.invalidField, "events[\(i)] must be an rrweb event {type, data, timestamp}")
+            }
+        }
+        let vid = root["vid"]?.stringValue.flatMap { $0.isEmpty || $0.utf8.count > 128 ? nil : $0 }
+        return Chunk(site: site, page: page, seq: seq, visitorID: vid, events: events)
+    }
+
+    @Sendable func preflight(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        var headers = ingest.cors(request, site: nil)
+        headers[.accessControlAllowMethods] = "GET, POST"
+        headers[.accessControlAllowHeaders] = "Content-Type, Authorization"
+        headers[.accessControlMaxAge] = "86400"
+        return Response(status: .noContent, headers: headers)
+    }
+
+    /// What the recorder needs before it records: masking mode and selectors (the
+    /// config's plus those picked in the dashboard). Public: it holds no secrets.
+    @Sendable func settings(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        let domain = AnalyticsController.query(request)["site"] ?? ""
+        guard let site = config.site(domain), site.replay.enabled else {
+            return .json(status: .notFound, "{\"error\":\"replay_disabled\",\"detail\":\"session replay is not enabled for this site\"}", headers: ingest.cors(request, site: nil))
+        }
+        let picked = try await database.pickedSelectors(site: site.domain.lowercased())
+        let r = site.replay
+        let list: ([String]) -> String = { "[" + $0.map(JSONWriter.string).joined(separator: ",") + "]" }
+        var headers = ingest.cors(request, site: site.domain)
+        headers[.cacheControl] = "max-age=60"
+        return .json("{\"mask_text\":\"\(r.maskText.rawValue)\",\"erase\":\(list(r.eraseSelectors + picked)),\"block\":\(list(r.blockSelectors))}", headers: headers)
+    }
+
+    // MARK: Magic erasure picker
+
+    private func pickerSite(_ request: Request) async throws -> String {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "), header.utf8.count < 200 else {
+            throw APIError(.unauthorized, "unauthorized", "send the picker token as Authorization: Bearer <token>")
+        }
+        let hash = Array(SHA256.hash(data: Array(header.dropFirst(7).utf8)))
+        guard let site = try await database.pickerTokenSite(tokenHash: hash, nowMillis: clock.nowMillis()) else {
+            throw APIError(.unauthorized, "unauthorized", "the picker token is unknown or expired; start the picker again from the dashboard")
+        }
+        return site
+    }
+
+    private func selectorsJSON(_ site: String, extra: String = "") async throws -> String {
+        let picked = try await database.pickedSelectors(site: site)
+        let configured = config.site(site)?.replay.eraseSelectors ?? []
+        return "{\"configured\":[" + configured.map(JSONWriter.string).joined(separator: ",") + "],\"picked\":["
+            + picked.map(JSONWriter.string).joined(separator: ",") + "]" + extra + "}"
+    }
+
+    @Sendable func picked(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        let site = try await pickerSite(request)
+        return .json(try await selectorsJSON(site), headers: ingest.cors(request, site: site))
+    }
+
+    @Sendable func pick(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        let site = try await pickerSite(request)
+        let body = try await request.body.collect(upTo: 4096)
+        guard let root = try? JSONParser.parse(Array(body.readableBytesView)), let selector = root["selector"]?.stringValue,
+              !selector.isEmpty, selector.utf8.count <= 300, !selector.contains(where: { "{}<>".contains($0) }) else {
+            throw APIError(.badRequest, "invalid_selector", "send {\"selector\": \"<a CSS selector>\"} (at most 300 characters)")
+        }
+        let now = try await database.togglePickedSelector(site: site, selector: selector, nowMillis: clock.nowMillis())
+        context.logger.notice("magic erasure selector toggled", metadata: ["site": "\(site)", "selector": "\(selector)", "erased": "\(now)"])
+        return .json(try await selectorsJSON(site, extra: ",\"erased\":\(now)"), headers: ingest.cors(request, site: site))
+    }
+
+    // MARK: Recordings API
+
+    private func recordingID(_ context: VeilRequestContext) throws -> Int64 {
+        guard let text = context.parameters.get("id"), let id = Int64(text), id > 0 else { throw APIError(.badRequest, "invalid_id", "the recording ID is a positive number") }
+        return id
+    }
+
+    @Sendable func list(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        try await auth.requireAPIAccess(request, apiToken: config.apiToken)
+        let q = AnalyticsController.query(request)
+        guard let domain = q["site"], let site = config.site(domain) else { throw APIError(.badRequest, "missing_site", "site is required and must be a configured site") }
+        let filter = try RecordingQuery.filter(q, now: clock.nowMillis())
+        let rows = try await database.recordings(site: site.domain.lowercased(), filter: filter)
+        let items = rows.map { r in
+            "{\"id\":\(r.id),\"session\":\(r.sessionID.map(String.init) ?? "null"),\"pages\":\(r.pages),\"start\":\(r.startedAt),\"duration_ms\":\(r.durationMillis),"
+                + "\"events\":\(r.events),\"stored_bytes\":\(r.storedBytes),\"raw_bytes\":\(r.rawBytes),\"clicks\":\(r.clicks),\"rage_clicks\":\(r.rageClicks),"
+                + "\"entry_url\":\(JSONWriter.string(r.entryURL)),\"device\":\(JSONWriter.string(r.device)),\"browser\":\(JSONWriter.string(r.browser))}"
+        }
+        return .json("{\"recordings\":[" + items.joined(separator: ",") + "]}")
+    }
+
+    @Sendable func events(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        try await auth.requireAPIAccess(request, apiToken: config.apiToken)
+        let id = try recordingID(context)
+        guard try await database.recording(id: id) != nil else { throw APIError(.notFound, "not_found", "there is no recording \(id)") }
+        let lines = try await database.recordingEventLines(id: id)
+        var body = ""
+        for line in lines { body += line; body += "\n" }
+        return Response(status: .ok, headers: [.contentType: "application/x-ndjson; charset=utf-8", .cacheControl: "private, no-store"],
+                        body: .init(byteBuffer: .init(string: body)))
+    }
+
+    @Sendable func delete(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        try await auth.requireAPIAccess(request, apiToken: config.apiToken)
+        let id = try recordingID(context)
+        guard try await database.deleteRecording(id: id) else { throw APIError(.notFound, "not_found", "there is no recording \(id)") }
+        context.logger.notice("recording deleted", metadata: ["id": "\(id)"])
+        return .json("{\"deleted\":\(id)}")
+    }
+}
+
+/// Query parameters of the recordings list (API and page share them).
+enum RecordingQuery {
+    static func filter(_ q: [String: String], now: Int64) throws -> RecordingFilter {
+        let days = Int64(q["days"].flatMap(Int.init) ?? 30)
+        guard (1...3650).contains(days) else { throw APIError(.badRequest, "invalid_days", "days must be 1 to 3650") }
+        var filter = RecordingFilter(from: now - days * 86_400_000, to: now + 60_000)
+        if let p = q["page"], !p.isEmpty { filter.path = p }
+        if let d = q["device"], !d.isEmpty { filter.device = d }
+        if let e = q["event"], !e.isEmpty { filter.event = e }
+        if let g = q["goal"], !g.isEmpty { filter.goal = g }
+        if let g = q["without_goal"], !g.isEmpty { filter.withoutGoal = g }
+        if let s = q["session"], !s.isEmpty {
+            guard let id = Int64(s) else { throw APIError(.badRequest, "invalid_session", "session must be a session ID") }
+            filter.sessionID = id
+        }
+        if let m = q["min_seconds"], !m.isEmpty {
+            guard let n = Int64(m), n >= 0 else { throw APIError(.badRequest, "invalid_min_seconds", "min_seconds must be a whole number of seconds") }
+            filter.minDurationMillis = n * 1000
+        }
+        filter.rageClicksOnly = q["rage"] == "1"
+        if let l = q["limit"] {
+            guard let n = Int(l), (1...1000).contains(n) else { throw APIError(.badRequest, "invalid_limit", "limit must be 1 to 1000") }
+            filter.limit = n
+        }
+        if let o = q["offset"] {
+            guard let n = Int(o), n >= 0 else { throw APIError(.badRequest, "invalid_offset", "offset must be 0 or more") }
+            filter.offset = n
+        }
+        return filter
+    }
+}

@@ -1,0 +1,160 @@
+import Crypto
+import Foundation
+import Hummingbird
+import Privacy
+import Storage
+
+/// The owner's replay pages: the recordings list (with magic-erasure settings), the
+/// player, deleting a recording, and starting the picker on the live site.
+struct ReplayPagesController: Sendable {
+    let config: VeilConfig
+    let database: VeilDatabase
+    let auth: DashboardAuth
+    let pages: PageRenderer
+    let clock: TimeSource
+    let random: @Sendable (Int) -> [UInt8]
+
+    /// The player's policy: the recorded page may bring its styles, images and fonts,
+    /// never a script (the frame is sandboxed without scripts as well).
+    static let playerCSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline' http: https:; img-src 'self' data: blob: http: https:; "
+        + "font-src data: http: https:; media-src http: https:; connect-src 'self'; frame-src 'self'; child-src 'self'; form-action 'self'; "
+        + "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    static let pickerMinutes: Int64 = 30
+
+    var endpoints: RouteCollection<VeilRequestContext> {
+        let routes = RouteCollection(context: VeilRequestContext.self)
+        routes.get("sites/:domain/replays", use: list)
+        routes.get("sites/:domain/replays/:id", use: player)
+        routes.post("sites/:domain/replays/:id/delete", use: delete)
+        routes.post("sites/:domain/replay/picker", use: startPicker)
+        routes.post("sites/:domain/replay/selectors/remove", use: removeSelector)
+        return routes
+    }
+
+    struct Owner { var site: SiteRules; var domain: String; var base: String; var username: String; var csrf: String }
+
+    private func owner(_ request: Request, _ context: VeilRequestContext) async throws -> Owner? {
+        guard let signed = try await auth.signedIn(request) else { return nil }
+        let domain = context.parameters.get("domain") ?? ""
+        guard let site = config.site(domain) else { throw APIError(.notFound, "unknown_site", "There is no site \"\(domain)\" in the config.") }
+        return Owner(site: site, domain: site.domain.lowercased(), base: "/sites/" + StatsRequest.encode(site.domain), username: signed.user.username, csrf: signed.csrf)
+    }
+
+    private func verified(_ request: Request, _ context: VeilRequestContext) async throws -> (Owner, [String: String]) {
+        guard let owner = try await owner(request, context) else { throw APIError(.unauthorized, "unauthorized", "sign in first") }
+        let form = parseForm(String(buffer: try await request.body.collect(upTo: 16 * 1024)))
+        guard auth.verifyCSRF(form["csrf"], expected: owner.csrf) else { throw APIError(.forbidden, "csrf", "The form expired; reload the page and try again.") }
+        return (owner, form)
+    }
+
+    @Sendable func list(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        guard let owner = try await owner(request, context) else { return .seeOther("/login") }
+        let q = AnalyticsController.query(request)
+        var filter = try RecordingQuery.filter(q, now: clock.nowMillis())
+        let pageSize = filter.limit
+        filter.limit = pageSize + 1
+        var rows = try await database.recordings(site: owner.domain, filter: filter)
+        let hasNext = rows.count > pageSize
+        rows = Array(rows.prefix(pageSize))
+        let picked = try await database.pickedSelectors(site: owner.domain)
+        let days = q["days"] ?? "30"
+        func option(_ v: String, _ l: String, _ current: String?) -> ReplaysPage.Option { .init(value: v, label: l, selected: v == (current ?? "")) }
+        var next = q
+        next["offset"] = String(filter.offset + pageSize)
+        let page = ReplaysPage(
+            domain: owner.site.domain, base: owner.base,
+            rows: rows.map { r in
+                ReplaysPage.Row(href: owner.base + "/replays/\(r.id)", started: DateRange.dateTime(millis: r.startedAt), duration: Format.duration(seconds: Double(r.durationMillis) / 1000),
+                                pages: r.pages, entry: r.entryPath.isEmpty ? Self.path(r.entryURL) : r.entryPath,
+                                device: [r.device, r.browser, r.os].filter { !$0.isEmpty }.joined(separator: " · "), country: r.country,
+                                clicks: r.clicks, rageClicks: r.rageClicks, hasRage: r.rageClicks > 0, size: ReplayFormat.bytes(r.storedBytes))
+            },
+            hasRows: !rows.isEmpty,
+            days: [("1", "Last 24 hours"), ("7", "Last 7 days"), ("30", "Last 30 days"), ("90", "Last 90 days")].map { option($0.0, $0.1, days) },
+            devices: [("", "Any device"), ("Desktop", "Desktop"), ("Mobile", "Mobile"), ("Tablet", "Tablet")].map { option($0.0, $0.1, q["device"]) },
+            goals: [option("", "Any", q["goal"])] + owner.site.analytics.goals.map { option($0.name, $0.name, q["goal"]) },
+            hasGoals: !owner.site.analytics.goals.isEmpty,
+            page: q["page"] ?? "", event: q["event"] ?? "", minSeconds: q["min_seconds"] ?? "", rage: filter.rageClicksOnly,
+            filtered: ["page", "event", "goal", "without_goal", "device", "min_seconds", "rage", "session"].contains { !(q[$0] ?? "").isEmpty },
+            nextHref: owner.base + "/replays?" + next.sorted { $0.key < $1.key }.map { "\(StatsRequest.encode($0.key))=\(StatsRequest.encode($0.value))" }.joined(separator: "&"),
+            hasNext: hasNext,
+            enabled: owner.site.replay.enabled, sampleRate: "\(Int((owner.site.replay.sampleRate * 100).rounded())) %", maskText: owner.site.replay.maskText.rawValue,
+            configured: owner.site.replay.eraseSelectors, blockSelectors: owner.site.replay.blockSelectors, picked: picked, hasPicked: !picked.isEmpty,
+            pickerURL: owner.domain == "localhost" ? "/demo" : "https://\(owner.site.domain)/",
+            username: owner.username, csrf: owner.csrf)
+        return .html(pages.render(page, template: "replays"))
+    }
+
+    static func path(_ url: String) -> String {
+        guard let parts = URLComponents(string: url) else { return url }
+        return parts.path.isEmpty ? "/" : parts.path
+    }
+
+    @Sendable func player(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        guard let owner = try await owner(request, context) else { return .seeOther("/login") }
+        guard let idText = context.parameters.get("id"), let id = Int64(idText), let r = try await database.recording(site: owner.domain, id: id) else {
+            throw APIError(.notFound, "not_found", "There is no such recording; it may have been deleted or expired.")
+        }
+        let pagesList = try await database.recordingPages(id: id)
+        // Markers from the server-side session: custom events and goal conversions.
+        var marks: [String] = []
+        if let session = r.sessionID {
+            let rules = owner.site.analytics
+            for e in try await database.sessionEvents(session: session) {
+                let props = VeilDatabase.decodeProps(e.props)
+                if e.name != "pageview" {
+                    marks.append("{\"ts\":\(e.timestamp),\"kind\":\"custom\",\"label\":\(JSONWriter.string("Event: " + rules.effectiveName(name: e.name, props: props)))}")
+                }
+                for goal in rules.goalsMet(name: e.name, path: e.path, props: props) {
+                    marks.append("{\"ts\":\(e.timestamp),\"kind\":\"goal\",\"label\":\(JSONWriter.string("Goal: " + goal))}")
+                }
+            }
+        }
+        let facts: [PlayerPage.Fact] = [
+            .init(label: "Started", value: DateRange.dateTime(millis: r.startedAt) + " UTC"),
+            .init(label: "Duration", value: Format.duration(seconds: Double(r.durationMillis) / 1000)),
+            .init(label: "Pages", value: "\(r.pages)"),
+            .init(label: "Device", value: [r.device, r.browser, r.os].filter { !$0.isEmpty }.joined(separator: " · ").ifEmpty("unknown")),
+            .init(label: "Country", value: r.country.ifEmpty("unknown")),
+            .init(label: "Channel", value: r.channel.ifEmpty("unknown")),
+            .init(label: "Visit", value: r.sessionID.map { _ in "\(r.pageviews) pageviews, entry \(r.entryPath)" } ?? "not attached to a visit"),
+            .init(label: "Clicks", value: "\(r.clicks) (\(r.rageClicks) rage)"),
+            .init(label: "Stored", value: "\(ReplayFormat.bytes(r.storedBytes)) for \(ReplayFormat.bytes(r.rawBytes)) received, \(r.events) events"),
+        ]
+        let page = PlayerPage(domain: owner.site.domain, base: owner.base, id: id, eventsURL: "/api/recordings/\(id)/events", marksJSON: "[" + marks.joined(separator: ",") + "]",
+                              facts: facts, pages: pagesList.map(\.url), deleteAction: owner.base + "/replays/\(id)/delete", username: owner.username, csrf: owner.csrf)
+        return .html(pages.render(page, template: "player"), headers: [.contentSecurityPolicy: Self.playerCSP])
+    }
+
+    @Sendable func delete(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        let (owner, _) = try await verified(request, context)
+        guard let idText = context.parameters.get("id"), let id = Int64(idText) else { throw APIError(.notFound, "not_found", "no such recording") }
+        _ = try await database.deleteRecording(id: id, site: owner.domain)
+        context.logger.notice("recording deleted", metadata: ["site": "\(owner.domain)", "id": "\(id)", "user": "\(owner.username)"])
+        return .seeOther(owner.base + "/replays")
+    }
+
+    /// Creates a picker token (only its SHA-256 is stored, valid 30 minutes, one per
+    /// site) and opens the site with it in the URL fragment, which never reaches a server.
+    @Sendable func startPicker(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        let (owner, form) = try await verified(request, context)
+        let token = Data(random(24)).base64URLEncoded
+        try await database.createPickerToken(site: owner.domain, tokenHash: Array(SHA256.hash(data: Array(token.utf8))),
+                                             expiresAt: clock.nowMillis() + Self.pickerMinutes * 60_000)
+        var target = form["url"] ?? ""
+        if !(target.hasPrefix("https://") || target.hasPrefix("http://") || target.hasPrefix("/")) || target.hasPrefix("//") { target = "/demo" }
+        if let hash = target.firstIndex(of: "#") { target = String(target[..<hash]) }
+        context.logger.notice("magic erasure picker started", metadata: ["site": "\(owner.domain)", "user": "\(owner.username)"])
+        return .seeOther(target + "#veil-pick=" + token)
+    }
+
+    @Sendable func removeSelector(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        let (owner, form) = try await verified(request, context)
+        try await database.removePickedSelector(site: owner.domain, selector: form["selector"] ?? "")
+        return .seeOther(owner.base + "/replays")
+    }
+}
+
+extension String {
+    func ifEmpty(_ fallback: String) -> String { isEmpty ? fallback : self }
+}
