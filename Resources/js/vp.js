@@ -225,9 +225,10 @@
     start = events[0].timestamp; end = events[events.length - 1].timestamp;
     seek.max = end - start;
     markers();
-    var m = /#t=(\d+)/.exec(location.hash);
-    goTo(m ? m[1] * 1000 : 0);
-    if (!m) while (applied < events.length && events[applied].type != 2) apply(events[applied++], false);
+    var m = /#t=(\d+)/.exec(location.hash), first = 0;
+    while (events[first].type != 2) first++;
+    // Open on the first full snapshot (or the linked moment), never on a blank frame.
+    goTo(m ? Math.max(m[1] * 1000, events[first].timestamp - start) : events[first].timestamp - start);
     status('');
     root.setAttribute('data-ready', 'true');
     if (root.getAttribute('data-autoplay') == 'end') { goTo(end - start); root.setAttribute('data-at-end', 'true'); }

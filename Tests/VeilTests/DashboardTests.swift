@@ -172,7 +172,7 @@ struct TemplateTests {
         assertEscaped(pages.render(LoginPage(error: hostile, username: hostile, csrf: hostile), template: "login"))
         assertEscaped(pages.render(SitesPage(sites: [.init(domain: hostile, domainPath: hostile, hasData: false, visitors: "1", pageviews: "1", snippet: hostile)],
                                              username: hostile, csrf: hostile), template: "sites"))
-        assertEscaped(pages.render(DemoPage(trackerPath: hostile), template: "demo"))
+        assertEscaped(pages.render(DemoPage(trackerPath: hostile, replay: true, replayRate: hostile), template: "demo"))
         let request = try StatsRequest.parse(site: hostile, query: ["range": "7d", "page": hostile], now: TestData.midnight)
         let row = BreakdownRow(value: hostile + "-row", visitors: 3, hits: 4, pageviews: 4, sessions: 2)
         var totals = Totals()

@@ -60,7 +60,7 @@ public struct ReplaySanitizer: Sendable {
                 guard let source = event["data"]?["source"]?.intValue, Self.keptSources.contains(source) else { report.droppedEvents += 1; continue }
                 out.append(event.replacing("data") { incremental($0, source: source, report: &report) })
             case 4:
-                out.append(event.replacing("data") { data in data.replacing("href") { scrubString($0, report: &report) } })
+                out.append(event.replacing("data") { data in data.replacing("href") { scrubURL($0, report: &report) } })
             case 5:
                 out.append(event.replacing("data") { data in data.replacing("payload") { scrubDeep($0, report: &report) } })
             default:
@@ -168,6 +168,7 @@ public struct ReplaySanitizer: Sendable {
 
     static let labelAttributes: Set<String> = ["title", "alt", "placeholder", "aria-label"]
     static let mediaSources: Set<String> = ["src", "srcset", "poster", "background"]
+    static let urlAttributes: Set<String> = ["href", "src", "action", "poster", "background", "cite", "data"]
 
     func sanitize(attributes: JSONValue, tag: String, erased: Bool, isField: Bool = true, report: inout Report) -> JSONValue {
         guard case .object(let members) = attributes else { return attributes }
@@ -198,7 +199,7 @@ public struct ReplaySanitizer: Sendable {
                 report.removedAttributes += 1
                 continue
             }
-            out.append((key, scrubString(value, report: &report)))
+            out.append((key, Self.urlAttributes.contains(name) ? scrubURL(value, report: &report) : scrubString(value, report: &report)))
         }
         return .object(out)
     }
@@ -242,6 +243,14 @@ public struct ReplaySanitizer: Sendable {
     func scrubString(_ value: JSONValue, report: inout Report) -> JSONValue {
         guard case .string(let s) = value else { return value }
         return .string(scrub(s, report: &report))
+    }
+
+    /// A URL's scheme and host are the site's, not the visitor's (and an IP host must
+    /// keep working for the replay to load its images); the rest is scrubbed.
+    func scrubURL(_ value: JSONValue, report: inout Report) -> JSONValue {
+        guard case .string(let s) = value, let scheme = s.range(of: "://") else { return scrubString(value, report: &report) }
+        guard let slash = s[scheme.upperBound...].firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) else { return value }
+        return .string(String(s[..<slash]) + scrub(String(s[slash...]), report: &report))
     }
 
     func scrubDeep(_ value: JSONValue, report: inout Report) -> JSONValue {

@@ -1,0 +1,94 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+import Privacy
+import Storage
+import VeilAssets
+@testable import Web
+
+/// Posts every shared fixture through `/api/replay` in ~5 s chunks, one visitor (user
+/// agent) per recorded session. Returns the recording ID of each session by its first URL.
+func ingestFixtures(_ client: some TestClientProtocol, files: [SharedFixtures.File]) async throws -> [String: [SharedFixtures.File]] {
+    let sessions = Dictionary(grouping: files, by: \.session)
+    for (index, (_, pages)) in sessions.sorted(by: { $0.key < $1.key }).enumerated() {
+        for file in pages.sorted(by: { $0.pageIndex < $1.pageIndex }) {
+            for (seq, chunk) in SharedFixtures.chunks(file.events).enumerated() {
+                let r = try await client.execute(uri: "/api/replay", method: .post,
+                                                 headers: [.contentType: "application/json", .userAgent: TestData.userAgent + " fixture-session-\(index)"],
+                                                 body: ByteBuffer(bytes: SharedFixtures.body(site: "localhost", page: "fixture-\(index)-\(file.pageIndex)", seq: seq, events: chunk)))
+                #expect(r.status == .accepted, "\(file.name) chunk \(seq): \(r.text)")
+            }
+        }
+    }
+    return sessions
+}
+
+func replayConfig(dataDir: String, erase: [String] = [], block: [String] = []) -> VeilConfig {
+    var config = TestData.config(dataDir: dataDir)
+    config.sites[0].replay = ReplayRules(enabled: true, eraseSelectors: erase, blockSelectors: block)
+    return config
+}
+
+func sessionCookie(_ client: some TestClientProtocol, port: Int) async throws -> [[String: Any]] {
+    var jar = Jar()
+    _ = try await DashboardTests().signIn(client, jar: &jar)
+    let value = try #require(jar.cookies["veil_session"])
+    return [["name": "veil_session", "value": value, "url": "http://127.0.0.1:\(port)"]]
+}
+
+@Suite("Session replay in real headless Chromium", .serialized)
+struct ReplayBrowserTests {
+    @Test(.enabled(if: Chromium.enabled, "chromium is not installed; CI installs it"),
+          .enabled(if: SharedFixtures.available, "../shared/fixtures/rrweb is absent; the fixture replay test needs it"))
+    func everyFixtureRecordingPlaysInVeilsPlayer() async throws {
+        let dir = TempDir()
+        let files = try SharedFixtures.files()
+        try await withLiveVeil(replayConfig(dataDir: dir.path)) { client in
+            let port = try #require(client.port)
+            let sessions = try await ingestFixtures(client, files: files)
+            let cookies = try await sessionCookie(client, port: port)
+            let db = try VeilDatabase(folder: dir.path)
+            let recordings = try await db.recordings(site: "localhost", filter: RecordingFilter(from: 0, to: .max))
+            #expect(recordings.count == sessions.count, "one recording per recorded visit")
+            for (_, pages) in sessions {
+                let ordered = pages.sorted { $0.pageIndex < $1.pageIndex }
+                let first = try #require(ordered.first)
+                let recording = try #require(recordings.first { $0.startedAt == first.firstTimestamp }, "no recording starts at \(first.name)")
+                #expect(recording.pages == ordered.count)
+                var steps: [[String: Any]] = [
+                    ["navigate": "http://127.0.0.1:\(port)/sites/localhost/replays/\(recording.id)"],
+                    ["wait": "document.getElementById('player') && document.getElementById('player').getAttribute('data-ready') == 'true'", "timeout": 30],
+                ]
+                for page in ordered {
+                    // Pages without any heading (the SQLite home page) are checked by title.
+                    let heading = SharedFixtures.firstHeading(page.events) ?? ""
+                    steps.append(["eval": """
+                        (function(){var s=document.getElementById('seek');s.value=\(page.lastTimestamp - recording.startedAt);s.dispatchEvent(new Event('input'));
+                        var d=document.getElementById('replay-frame').contentDocument,t=(d.body?d.body.textContent:'').replace(/\\s+/g,' ');
+                        return {title:d.title,heading:t.indexOf(\(CDP.js(heading)))>=0,edited1:t.indexOf('Edited 1')>=0,edited0:t.indexOf('Edited 0')>=0,
+                        values:[].map.call(d.querySelectorAll('input,textarea'),function(e){return e.value}),emails:(t.match(/[\\w.+-]+@[\\w-]+\\.[\\w.]+/g)||[]).length,
+                        scripts:d.querySelectorAll('script').length}})()
+                        """, "as": page.name])
+                }
+                let outcome = try await CDP.run(steps, cookies: cookies)
+                #expect(outcome.error == nil, "\(outcome.error ?? "")")
+                #expect(outcome.exceptions.isEmpty, "JS errors in the player: \(outcome.exceptions)")
+                for page in ordered {
+                    let state = try #require(outcome.results[page.name] as? [String: Any], "no state for \(page.name)")
+                    #expect(state["title"] as? String == page.title, "\(page.name): title \(state["title"] ?? "")")
+                    #expect(state["heading"] as? Bool == true, "\(page.name): first heading missing at the end of the page")
+                    #expect(state["scripts"] as? Int == 0, "\(page.name): a <script> was rebuilt")
+                    #expect(state["emails"] as? Int == 0, "\(page.name): an e-mail address is readable in the replay")
+                    if page.burst {
+                        #expect(state["edited1"] as? Bool == true && state["edited0"] as? Bool == false, "\(page.name): mutation burst not replayed")
+                    }
+                    let values = state["values"] as? [String] ?? []
+                    for typed in page.typed { #expect(!values.contains(typed), "\(page.name): the typed value \(typed) is shown") }
+                }
+            }
+        }
+    }
+}
