@@ -92,3 +92,105 @@ struct ReplayBrowserTests {
         }
     }
 }
+
+extension ReplayBrowserTests {
+    static let canaries = ["canary.typist@example.org", "4111 1111 1111 1111", "4111111111111111", "555 010 9999", "Zebulon", "Quixote",
+                           "Xanthippe", "Moorcroft", "Quillon", "Prefilled-Pass-99", "later.canary@example.net", "hidden-token-778"]
+
+    static func canaryPage(veilPort: Int) -> String {
+        """
+        <!doctype html><html><head><title>Replay canary page</title>
+        <style>.box{width:220px;height:40px} body{font-family:sans-serif}</style>
+        <script defer src="http://127.0.0.1:\(veilPort)/v.js" data-site="localhost" data-replay="1"></script></head>
+        <body><h1>Checkout</h1>
+        <p id="phone">Call us at +1 555 010 9999 any time.</p>
+        <p class="customer-name">Zebulon Quixote</p>
+        <div id="erased" data-veil-erase><span>Xanthippe Moorcroft</span> <img id="portrait" src="/pixel.png" alt="Xanthippe portrait" width="40" height="30"></div>
+        <div id="blocked" class="box" data-veil-block><p>Blocked secret Quillon</p></div>
+        <form onsubmit="return false"><input id="email" type="email" placeholder="Your e-mail"> <input id="card" autocomplete="cc-number">
+        <input id="pw" type="password" value="Prefilled-Pass-99"><input type="hidden" name="t" value="hidden-token-778"></form>
+        <p id="later"></p>
+        <script>setTimeout(function(){document.getElementById('later').textContent='Mutation text with later.canary@example.net'},300)</script>
+        </body></html>
+        """
+    }
+
+    /// Loads the canary page in Chromium, types into its fields and leaves; returns when
+    /// the recording's chunks are stored.
+    static func recordCanaryVisit(veilPort: Int, db: VeilDatabase) async throws -> RecordingSummary {
+        let router = Router()
+        router.get("page") { _, _ in Response.html(Self.canaryPage(veilPort: veilPort)) }
+        router.get("pixel.png") { _, _ in Response(status: .notFound) }
+        let pages = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestData.logger())
+        try await pages.test(.live) { pageClient in
+            let pagePort = try #require(pageClient.port)
+            let outcome = try await CDP.run([
+                ["navigate": "http://127.0.0.1:\(pagePort)/page"],
+                ["wait": "window.__veilRec === 1 && document.readyState == 'complete'", "timeout": 20],
+                ["sleep": 1.0],
+                ["click": "#email"], ["type": "canary.typist@example.org"],
+                ["click": "#card"], ["type": "4111 1111 1111 1111"],
+                ["sleep": 0.8],
+                ["navigate": "about:blank"],
+                ["sleep": 1.0],
+            ])
+            #expect(outcome.error == nil, "\(outcome.error ?? "")")
+            #expect(outcome.exceptions.isEmpty, "JS errors on the recorded page: \(outcome.exceptions)")
+        }
+        for _ in 0..<100 {
+            if let r = try await db.recordings(site: "localhost", filter: RecordingFilter(from: 0, to: .max)).first, r.events > 0 { return r }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw SharedFixtures.FixtureError.notAnArray("no recording arrived")
+    }
+
+    @Test(.enabled(if: Chromium.enabled, "chromium is not installed; CI installs it"))
+    func recorderMasksAtTheSourceAndThePlayerShowsPlaceholders() async throws {
+        let dir = TempDir()
+        try await withLiveVeil(replayConfig(dataDir: dir.path, erase: [".customer-name"])) { client in
+            let port = try #require(client.port)
+            let db = try VeilDatabase(folder: dir.path)
+            let recording = try await Self.recordCanaryVisit(veilPort: port, db: db)
+            let lines = try await db.recordingEventLines(id: recording.id)
+            let stream = lines.joined(separator: "\n")
+            // The format: Meta, FullSnapshot, Mutation, clicks and Input events in rrweb's encoding.
+            let events = try lines.map { try JSONParser.parse(Array($0.utf8), maxDepth: 400) }
+            let types = Set(events.compactMap { $0["type"]?.intValue })
+            let sources = Set(events.compactMap { $0["type"]?.intValue == 3 ? $0["data"]?["source"]?.intValue : nil })
+            #expect(types.isSuperset(of: [2, 3, 4]), "event types \(types)")
+            #expect(sources.isSuperset(of: [0, 2, 5]), "incremental sources \(sources)")
+            #expect(stream.contains("******"), "masked input values are recorded as masks")
+            #expect(stream.contains("Checkout") && stream.contains("Mutation text with"), "ordinary text is recorded")
+            // No canary in any byte of the data folder, nor in the decompressed recording.
+            for canary in Self.canaries {
+                #expect(!stream.contains(canary), "\(canary) is in the stored recording")
+                for (name, bytes) in dir.allBytes() { #expect(!bytes.contains(bytes: Array(canary.utf8)), "\(canary) is in \(name)") }
+            }
+            let cookies = try await sessionCookie(client, port: port)
+            let outcome = try await CDP.run([
+                ["navigate": "http://127.0.0.1:\(port)/sites/localhost/replays/\(recording.id)"],
+                ["wait": "document.getElementById('player').getAttribute('data-ready') == 'true'", "timeout": 30],
+                ["eval": """
+                    (function(){var s=document.getElementById('seek');s.value=s.max;s.dispatchEvent(new Event('input'));
+                    var d=document.getElementById('replay-frame').contentDocument,q=function(x){return d.querySelector(x)};
+                    return {title:d.title,name:q('.customer-name').textContent,erased:q('#erased').textContent,img:q('#portrait').getAttribute('src'),
+                    imgWidth:q('#portrait').style.width,blockedChildren:q('#blocked').childNodes.length,blockedWidth:q('#blocked').style.width,
+                    email:q('#email').value,card:q('#card').value,pw:q('#pw').value,phone:q('#phone').textContent,later:q('#later').textContent,
+                    placeholder:q('#email').getAttribute('placeholder')}})()
+                    """, "as": "state"],
+            ], cookies: cookies)
+            #expect(outcome.error == nil && outcome.exceptions.isEmpty, "\(outcome.error ?? "") \(outcome.exceptions)")
+            let raw = try #require(outcome.results["state"] as? [String: Any], "\(outcome.results)")
+            let state = raw.mapValues { "\($0)" }
+            #expect(state["title"] == "Replay canary page")
+            #expect(state["name"] == "******* *******", "erase selector: \(state["name"] ?? "")")
+            #expect(state["erased"]?.allSatisfy { $0 == "*" || $0.isWhitespace } == true, "data-veil-erase: \(state["erased"] ?? "")")
+            #expect(raw["img"] is NSNull, "the erased image keeps no source")
+            #expect(state["imgWidth"]?.hasSuffix("px") == true, "the erased image keeps its size")
+            #expect(state["blockedChildren"] == "0" && state["blockedWidth"] == "220px", "blocked element: \(state)")
+            #expect(state["email"] == "******" && state["card"] == "******" && state["pw"] == "******", "inputs: \(state)")
+            #expect(state["phone"]?.contains("555") == false && state["later"]?.contains("@") == false, "PII in text: \(state)")
+            #expect(state["placeholder"] == "Your e-mail", "non-personal attributes stay")
+        }
+    }
+}
