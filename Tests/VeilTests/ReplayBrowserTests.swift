@@ -321,3 +321,76 @@ extension ReplayBrowserTests {
         }
     }
 }
+
+extension ReplayBrowserTests {
+    /// rrweb's own scripts from the django-rrweb wheel on PyPI (fetched at test time by
+    /// `scripts/fetch-rrweb.py` into the git-ignored `.build-rrweb/`), or nil when
+    /// they cannot be fetched outside CI.
+    static func rrwebScripts() async throws -> URL? {
+        let dest = SharedFixtures.projectRoot.appendingPathComponent(".build-rrweb")
+        if !FileManager.default.fileExists(atPath: dest.appendingPathComponent("rrweb-player-0-7-14.js").path) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", SharedFixtures.projectRoot.appendingPathComponent("scripts/fetch-rrweb.py").path]
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            while process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        guard FileManager.default.fileExists(atPath: dest.appendingPathComponent("rrweb-player-0-7-14.js").path) else {
+            if ProcessInfo.processInfo.environment["CI"] != nil { Issue.record("could not fetch django-rrweb from PyPI (scripts/fetch-rrweb.py)") }
+            return nil
+        }
+        return dest
+    }
+
+    @Test(.enabled(if: Chromium.enabled, "chromium is not installed; CI installs it"))
+    func veilsRecordingPlaysInRrwebPlayer() async throws {
+        guard let rrweb = try await Self.rrwebScripts() else {
+            print("skipped: rrweb-player could not be fetched from PyPI (scripts/fetch-rrweb.py); CI requires it")
+            return
+        }
+        let playerJS = try Data(contentsOf: rrweb.appendingPathComponent("rrweb-player-0-7-14.js"))
+        let dir = TempDir()
+        try await withLiveVeil(replayConfig(dataDir: dir.path, erase: [".customer-name"])) { client in
+            let port = try #require(client.port)
+            let db = try VeilDatabase(folder: dir.path)
+            let recording = try await Self.recordCanaryVisit(veilPort: port, db: db)
+            // The events exactly as the recordings API hands them out.
+            let r = try await client.execute(uri: "/api/recordings/\(recording.id)/events", method: .get, headers: [.authorization: "Bearer \(TestData.apiToken)"])
+            #expect(r.status == .ok && r.headers[.contentType]?.hasPrefix("application/x-ndjson") == true)
+            let array = "[" + r.text.split(separator: "\n").joined(separator: ",") + "]"
+            let html = """
+                <!doctype html><html><head><title>rrweb-player harness</title><script src="/rrweb-player.js"></script></head><body>
+                <script type="application/json" id="events">\(array)</script>
+                <script>
+                window.player = new rrwebPlayer({target: document.body, props: {events: JSON.parse(document.getElementById('events').textContent), autoPlay: false}});
+                window.player.goto(window.player.getMetaData().totalTime);
+                </script></body></html>
+                """
+            let router = Router()
+            router.get("harness") { _, _ in Response.html(html) }
+            router.get("rrweb-player.js") { _, _ in Response(status: .ok, headers: [.contentType: "text/javascript"], body: .init(byteBuffer: ByteBuffer(bytes: playerJS))) }
+            let harness = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestData.logger())
+            try await harness.test(.live) { harnessClient in
+                let harnessPort = try #require(harnessClient.port)
+                let outcome = try await CDP.run([
+                    ["navigate": "http://127.0.0.1:\(harnessPort)/harness"],
+                    ["wait": "window.player && window.player.getReplayer().iframe.contentDocument.title != ''", "timeout": 30],
+                    ["sleep": 0.5],
+                    ["eval": """
+                        (function(){var d=window.player.getReplayer().iframe.contentDocument;
+                        return {title:d.title,h1:(d.querySelector('h1')||{}).textContent,name:(d.querySelector('.customer-name')||{}).textContent,
+                        total:window.player.getMetaData().totalTime}})()
+                        """, "as": "state"],
+                ])
+                #expect(outcome.error == nil, "\(outcome.error ?? "")")
+                #expect(outcome.exceptions.isEmpty, "rrweb-player threw: \(outcome.exceptions)")
+                let state = try #require(outcome.results["state"] as? [String: Any], "\(outcome.results)")
+                #expect(state["title"] as? String == "Replay canary page")
+                #expect(state["h1"] as? String == "Checkout")
+                #expect(state["name"] as? String == "******* *******")
+                #expect((state["total"] as? Int ?? 0) > 0)
+            }
+        }
+    }
+}
