@@ -130,7 +130,7 @@ extension ConfigLoader {
                 guard case .sequence(let list) = v else { throw ConfigError(source: source, line: line(v), key: path, message: "expected a list of CSS selectors") }
                 var selectors: [String] = []
                 for item in list {
-                    guard let text = item.scalar?.string, !text.isEmpty, !text.contains(where: { "{}<>".contains($0) }) else {
+                    guard let text = item.scalar?.string, !text.isEmpty, !text.contains(where: { "{}<".contains($0) }) else {
                         throw ConfigError(source: source, line: line(item), key: path, message: "expected a CSS selector such as .customer-name or #account [data-private]")
                     }
                     selectors.append(text)

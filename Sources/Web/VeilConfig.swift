@@ -29,7 +29,13 @@ public struct VeilConfig: Sendable {
     public var logLevel: String = "info"
     /// A MaxMind-format country database (`.mmdb`); empty: no countries.
     public var geoipDatabase: String = ""
-    public var sites: [SiteRules] = [SiteRules(domain: "localhost", origins: ["127.0.0.1", "[::1]"])]
+    /// The built-in site: this machine, with session replay on so `/demo` shows a new
+    /// user their own recording.
+    public var sites: [SiteRules] = [{
+        var site = SiteRules(domain: "localhost", origins: ["127.0.0.1", "[::1]"])
+        site.replay.enabled = true
+        return site
+    }()]
 
     public init() {}
 

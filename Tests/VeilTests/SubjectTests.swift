@@ -54,7 +54,7 @@ struct SubjectTests {
         #expect(dir.allBytes().contains { $0.1.contains(bytes: Array("alpha-canary-7731".utf8)) })
         let requests = PrivacyRequests(database: db, clock: TimeSource.system, secret: Array(repeating: 3, count: 32))
         let counts = try await requests.erase(site: "example.com", subject: .session(session), actor: "test")
-        #expect(counts == ["events": 2, "sessions": 2])
+        #expect(counts == ["events": 2, "sessions": 2, "recordings": 0])
         let records = try await db.records(site: "example.com", subject: .session(session))
         #expect(records.events.isEmpty && records.sessions.isEmpty)
         #expect(try await db.events(site: "example.com").allSatisfy { $0.visitor == Array(repeating: 2, count: 16) })
@@ -65,7 +65,7 @@ struct SubjectTests {
             }
         }
         #expect(dir.allBytes().contains { $0.1.contains(bytes: Array("bravo-prop-keep".utf8)) })
-        #expect(try await db.auditLog().first?.rows == #"{"events":2,"sessions":2}"#)
+        #expect(try await db.auditLog().first?.rows == #"{"events":2,"recordings":0,"sessions":2}"#)
     }
 
     @Test func largeExportsAreAZipOfNDJSONFiles() async throws {
@@ -118,7 +118,7 @@ struct SubjectTests {
             var jsonHeaders = bearer
             jsonHeaders[.contentType] = "application/json"
             let erase = try await client.execute(uri: "/api/privacy/erase", method: .post, headers: jsonHeaders, body: ByteBuffer(string: #"{"site":"localhost","session":\#(session)}"#))
-            #expect(erase.text == #"{"erased":{"events":2,"sessions":1}}"#)
+            #expect(erase.text == #"{"erased":{"events":2,"recordings":0,"sessions":1}}"#)
             let unauthorized = try await client.execute(uri: "/api/privacy/erase", method: .post, body: ByteBuffer(string: #"{"site":"localhost","session":1}"#))
             #expect(unauthorized.status == .unauthorized)
             #expect(try await db.eventCount(site: "localhost") == 0)

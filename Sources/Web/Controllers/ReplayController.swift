@@ -167,7 +167,7 @@ struct ReplayController: Sendable {
         let site = try await pickerSite(request)
         let body = try await request.body.collect(upTo: 4096)
         guard let root = try? JSONParser.parse(Array(body.readableBytesView)), let selector = root["selector"]?.stringValue,
-              !selector.isEmpty, selector.utf8.count <= 300, !selector.contains(where: { "{}<>".contains($0) }) else {
+              !selector.isEmpty, selector.utf8.count <= 300, !selector.contains(where: { "{}<".contains($0) }) else {
             throw APIError(.badRequest, "invalid_selector", "send {\"selector\": \"<a CSS selector>\"} (at most 300 characters)")
         }
         let now = try await database.togglePickedSelector(site: site, selector: selector, nowMillis: clock.nowMillis())
