@@ -394,3 +394,63 @@ extension ReplayBrowserTests {
         }
     }
 }
+
+extension ReplayBrowserTests {
+    /// The first-run path: `/demo` records the visit (typed text masked, the
+    /// `data-veil-erase` paragraph erased); the owner starts the picker from the
+    /// dashboard, clicks the demo's button on the live page, and later recordings erase it.
+    @Test(.enabled(if: Chromium.enabled, "chromium is not installed; CI installs it"))
+    func demoRecordsTheVisitAndThePickerErasesOnTheLivePage() async throws {
+        let dir = TempDir()
+        var config = TestData.config(dataDir: dir.path)
+        config.sites = VeilConfig().sites  // the built-in localhost site, replay on
+        try await withLiveVeil(config) { client in
+            let port = try #require(client.port)
+            let db = try VeilDatabase(folder: dir.path)
+            let base = "http://127.0.0.1:\(port)"
+            let visit = try await CDP.run([
+                ["navigate": base + "/demo"],
+                ["wait": "window.__veilRec === 1 && document.readyState == 'complete'", "timeout": 20],
+                ["sleep": 1.0],
+                ["click": "#demo-email"], ["type": "first.visitor@example.com"],
+                ["click": "#demo-signup"], ["click": "#demo-nav"],
+                ["sleep": 0.5],
+                ["navigate": "about:blank"], ["sleep": 1.0],
+            ])
+            #expect(visit.error == nil && visit.exceptions.isEmpty, "\(visit.error ?? "") \(visit.exceptions)")
+            var first: RecordingSummary?
+            for _ in 0..<100 where first == nil {
+                first = try await db.recordings(site: "localhost", filter: RecordingFilter(from: 0, to: .max)).first
+                if first == nil { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            let recording = try #require(first, "the demo visit was not recorded")
+            #expect(recording.sessionID != nil, "the recording attaches to the visit")
+            let stream = try await db.recordingEventLines(id: recording.id).joined(separator: "\n")
+            #expect(!stream.contains("first.visitor"), "typed text is masked")
+            #expect(!stream.contains("replays show only a placeholder"), "data-veil-erase text is erased")
+            #expect(stream.contains("/demo/pricing") && stream.contains("Veil demo"), "the SPA navigation took a new snapshot")
+            // The picker: a token from the dashboard, a click on the live page.
+            var jar = Jar()
+            _ = try await DashboardTests().signIn(client, jar: &jar)
+            let list = try await client.execute(uri: "/sites/localhost/replays", method: .get, headers: jar.header)
+            #expect(list.text.contains("/sites/localhost/replays/\(recording.id)"), "the list links the recording")
+            var headers = jar.header
+            headers[.contentType] = "application/x-www-form-urlencoded"
+            let start = try await client.execute(uri: "/sites/localhost/replay/picker", method: .post, headers: headers, body: form(["csrf": hiddenCSRF(list.text), "url": "/demo"]))
+            let location = try #require(start.headers[.location])
+            let pick = try await CDP.run([
+                ["navigate": base + location],
+                ["wait": "document.body.textContent.indexOf('Veil magic erasure') >= 0 && location.hash == ''", "timeout": 20],
+                ["sleep": 0.5],
+                ["click": "#demo-signup"],
+                ["wait": "document.body.textContent.indexOf('Erased #demo-signup') >= 0", "timeout": 10],
+                ["eval": "document.getElementById('demo-status').textContent", "as": "status"],
+            ])
+            #expect(pick.error == nil && pick.exceptions.isEmpty, "\(pick.error ?? "") \(pick.exceptions)")
+            #expect(pick.results["status"] as? String == "", "the click picked the element instead of pressing the button")
+            #expect(try await db.pickedSelectors(site: "localhost") == ["#demo-signup"])
+            let again = try await client.execute(uri: "/sites/localhost/replays", method: .get, headers: jar.header)
+            #expect(again.text.contains("<code>#demo-signup</code>"))
+        }
+    }
+}
