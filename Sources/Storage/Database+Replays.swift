@@ -341,6 +341,17 @@ extension VeilDatabase {
         }
     }
 
+    /// Which of these sessions have a recording (links from session lists).
+    public func recordedSessions(ids: [Int64]) async throws(StorageError) -> Set<Int64> {
+        guard !ids.isEmpty else { return [] }
+        return try await Self.wrap {
+            try await pool.read { db in
+                Set(try Int64.fetchAll(db, sql: "SELECT DISTINCT session_id FROM recordings WHERE session_id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
+                                       arguments: StatementArguments(ids)))
+            }
+        }
+    }
+
     /// Recording IDs of a visitor (data-subject requests).
     static func recordingIDs(_ db: Database, site: String, visitor: Data) throws -> [Int64] {
         try Int64.fetchAll(db, sql: "SELECT id FROM recordings WHERE site = ? AND visitor = ? ORDER BY started_at, id", arguments: [site, visitor])

@@ -311,3 +311,57 @@ extension Array {
         return out
     }
 }
+
+extension ReplayTests {
+    @Test func dashboardsLinkPagesGoalsDropOffsAndSessionsToReplays() async throws {
+        let dir = TempDir()
+        var config = replayConfig(dataDir: dir.path)
+        config.sites[0].analytics = AnalyticsRules(goals: [Goal(name: "Saw pricing", page: "/pricing"), Goal(name: "Signed up", event: "Signup")],
+                                                   funnels: [Funnel(name: "Buy", steps: ["Saw pricing", "Signed up"])])
+        try await withLiveVeil(config) { client in
+            let bearer: HTTPFields = [.authorization: "Bearer \(TestData.apiToken)"]
+            for (visitor, signs) in [("A", true), ("B", false)] {
+                let ua: HTTPFields = [.userAgent: TestData.userAgent + " visitor-\(visitor)"]
+                _ = try await client.post("/api/event", "{\"site\":\"localhost\",\"name\":\"pageview\",\"url\":\"http://localhost/pricing\"}", headers: ua)
+                if signs { _ = try await client.post("/api/event", "{\"site\":\"localhost\",\"name\":\"Signup\",\"url\":\"http://localhost/pricing\"}", headers: ua) }
+                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                let r = try await client.post("/api/replay", "{\"site\":\"localhost\",\"page\":\"page-\(visitor)-000001\",\"seq\":0,\"events\":["
+                                              + Self.snapshot("").replacingOccurrences(of: "\"timestamp\":1000", with: "\"timestamp\":\(now)") + "]}", headers: ua)
+                #expect(r.status == .accepted)
+            }
+            let dropped = try await client.execute(uri: "/api/recordings?site=localhost&goal=Saw%20pricing&without_goal=Signed%20up", method: .get, headers: bearer)
+            let converted = try await client.execute(uri: "/api/recordings?site=localhost&goal=Signed%20up", method: .get, headers: bearer)
+            let all = try await client.execute(uri: "/api/recordings?site=localhost&goal=Saw%20pricing", method: .get, headers: bearer)
+            func count(_ r: TestResponse) -> Int { r.text.components(separatedBy: "\"id\":").count - 1 }
+            #expect(count(dropped) == 1 && count(converted) == 1 && count(all) == 2, "\(dropped.text) \(converted.text)")
+            #expect(count(try await client.execute(uri: "/api/recordings?site=localhost&goal=Nope", method: .get, headers: bearer)) == 0)
+            var jar = Jar()
+            _ = try await DashboardTests().signIn(client, jar: &jar)
+            let overview = try await client.execute(uri: "/sites/localhost", method: .get, headers: jar.header)
+            #expect(overview.text.contains("href=\"/sites/localhost/replays?page=/pricing\"") && overview.text.contains("/sites/localhost/replays?goal=Saw%20pricing"))
+            let funnels = try await client.execute(uri: "/sites/localhost/funnels", method: .get, headers: jar.header)
+            #expect(funnels.text.contains("/sites/localhost/replays?goal=Saw%20pricing&amp;without_goal=Signed%20up"))
+            let privacy = try await client.execute(uri: "/sites/localhost/privacy", method: .get, headers: jar.header)
+            #expect(privacy.text.contains("/sites/localhost/replays?session="))
+            let list = try await client.execute(uri: "/sites/localhost/replays?goal=Saw%20pricing&without_goal=Signed%20up", method: .get, headers: jar.header)
+            #expect(list.text.components(separatedBy: "class=\"play\"").count - 1 == 1)
+            // Public links never show replays.
+            let share = try await client.execute(uri: "/sites/localhost/share", method: .post, headers: jar.header.merging([.contentType: "application/x-www-form-urlencoded"]),
+                                                 body: form(["csrf": hiddenCSRF(overview.text)]))
+            if let path = share.text.range(of: "/share/").map({ String(share.text[$0.lowerBound...].prefix { $0 != "\"" && $0 != "<" }) }) {
+                let pub = try await client.execute(uri: path, method: .get)
+                #expect(pub.status == .ok && !pub.text.contains("/replays"), "public views link no replays")
+            } else {
+                Issue.record("no public link was created: \(share.text.prefix(300))")
+            }
+        }
+    }
+}
+
+extension HTTPFields {
+    func merging(_ other: HTTPFields) -> HTTPFields {
+        var out = self
+        for field in other { out[field.name] = field.value }
+        return out
+    }
+}

@@ -87,10 +87,13 @@ struct AnalyticsController: Sendable {
             shareURL = "A public read-only link exists (created \(DateRange.dateTime(millis: created)) UTC)."
         }
         let header = StatsHeader(domain: viewer.site.domain, base: viewer.base, tab: "overview", request: stats, readOnly: viewer.readOnly)
-        let page = SitePage(data: data, header: header, geoConfigured: !config.geoipDatabase.isEmpty,
+        var page = SitePage(data: data, header: header, geoConfigured: !config.geoipDatabase.isEmpty,
                             snippet: Snippet.tag(for: viewer.site, config: config, request: request), retentionDays: viewer.site.eventsRetentionDays,
                             oldestEvent: viewer.readOnly ? nil : try await database.firstEventTime(site: viewer.domain), properties: properties,
                             shareURL: shareURL, username: viewer.username, csrf: viewer.csrf)
+        if !viewer.readOnly && viewer.site.replay.enabled {
+            for i in page.tables.indices { page.tables[i].linkReplays(base: viewer.base) }
+        }
         return .html(pages.render(page, template: "site"))
     }
 
@@ -105,6 +108,7 @@ struct AnalyticsController: Sendable {
         let header = StatsHeader(domain: viewer.site.domain, base: viewer.base, tab: "overview", request: stats, readOnly: viewer.readOnly)
         var table = StatsTable(dim: dim, breakdown: b, request: stats, base: viewer.base, empty: "Nothing in this range.", totalVisitors: totals.visitors)
         table.hasMore = false
+        if !viewer.readOnly && viewer.site.replay.enabled { table.linkReplays(base: viewer.base) }
         let here = viewer.base + "/breakdown/" + dim.rawValue
         let page = BreakdownPage(header: header, table: table,
                                  rangeText: b.total == 0 ? "" : "\(offset + 1)–\(offset + b.rows.count) of \(b.total)",
@@ -148,7 +152,8 @@ struct AnalyticsController: Sendable {
         var out: [FunnelsPage.Funnel] = []
         for funnel in rules.funnels {
             let steps = funnel.steps.compactMap { rules.goal(named: $0) }
-            out.append(FunnelsPage.funnel(name: funnel.name, window: funnel.windowMinutes, steps: try await database.funnel(stats.scope, steps: steps, windowMinutes: funnel.windowMinutes)))
+            out.append(FunnelsPage.funnel(name: funnel.name, window: funnel.windowMinutes, steps: try await database.funnel(stats.scope, steps: steps, windowMinutes: funnel.windowMinutes),
+                                          replayBase: !viewer.readOnly && viewer.site.replay.enabled ? viewer.base : nil))
         }
         let adhoc = Self.query(request)["steps"] ?? ""
         if !adhoc.isEmpty {

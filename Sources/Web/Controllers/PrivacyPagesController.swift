@@ -88,9 +88,10 @@ struct PrivacyPagesController: Sendable {
     private func page(_ site: SiteRules, signed: DashboardAuth.SignedIn, message: String? = nil, error: String? = nil,
                       confirm: PrivacyPage.Confirm? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         let domain = site.domain.lowercased()
+        let sessions = try await database.recentSessions(site: domain, limit: 20)
         let model = PrivacyPage(site: site, oldestEvent: try await database.firstEventTime(site: domain), scrubbed: await counters.scrubbedCounts(site: domain),
                                 audit: try await database.auditLog().filter { $0.site == domain },
-                                sessions: try await database.recentSessions(site: domain, limit: 20), csrf: signed.csrf, username: signed.user.username,
+                                sessions: sessions, recorded: try await database.recordedSessions(ids: sessions.map(\.id)), csrf: signed.csrf, username: signed.user.username,
                                 message: message, error: error, confirm: confirm)
         return .html(status: status, pages.render(model, template: "privacy"))
     }

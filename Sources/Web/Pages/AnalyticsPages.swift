@@ -26,6 +26,9 @@ struct FunnelsPage: Sendable {
         var ofFirst: String
         var dropped: String
         var shareStep: Int
+        /// Replays of visits that reached this step but not the next one.
+        var dropHref = ""
+        var hasDropHref = false
     }
     struct Funnel: Sendable {
         var name: String
@@ -44,7 +47,8 @@ struct FunnelsPage: Sendable {
     var csrf: String
     var version = VeilVersion.string
 
-    static func funnel(name: String, window: Int?, steps: [FunnelStep]) -> Funnel {
+    /// `replayBase`: link each drop-off to its replays (config funnels, whose steps are goals).
+    static func funnel(name: String, window: Int?, steps: [FunnelStep], replayBase: String? = nil) -> Funnel {
         let first = max(1, steps.first?.visitors ?? 0)
         var out: [Step] = []
         for (i, s) in steps.enumerated() {
@@ -52,6 +56,10 @@ struct FunnelsPage: Sendable {
             out.append(Step(name: s.goal, visitors: Format.compact(s.visitors), sessions: Format.compact(s.sessions),
                             ofFirst: Format.percent(Double(s.visitors) / Double(first)), dropped: i + 1 < steps.count ? Format.compact(dropped) : "–",
                             shareStep: Int((Double(s.visitors) / Double(first) * 20).rounded())))
+            if let replayBase, i + 1 < steps.count, dropped > 0 {
+                out[i].dropHref = replayBase + "/replays?goal=" + StatsRequest.encode(s.goal) + "&without_goal=" + StatsRequest.encode(steps[i + 1].goal)
+                out[i].hasDropHref = true
+            }
         }
         let converted = steps.last?.visitors ?? 0
         let entering = steps.first?.visitors ?? 0

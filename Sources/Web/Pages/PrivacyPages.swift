@@ -9,7 +9,11 @@ struct PrivacyPage: Sendable {
     struct Kind: Sendable { var value: String; var label: String }
     struct Audit: Sendable { var when: String; var actor: String; var action: String; var subject: String; var rows: String }
     struct Confirm: Sendable { var events: Int; var sessions: Int; var subjectLabel: String; var kind: String; var value: String }
-    struct Session: Sendable { var id: Int64; var started: String; var entry: String; var exit: String; var pageviews: Int; var duration: String }
+    struct Session: Sendable {
+        var id: Int64; var started: String; var entry: String; var exit: String; var pageviews: Int; var duration: String
+        var replayHref = ""
+        var hasReplay = false
+    }
 
     var domain: String
     var domainPath: String
@@ -30,7 +34,7 @@ struct PrivacyPage: Sendable {
     var signedIn = true
     var version = VeilVersion.string
 
-    init(site: SiteRules, oldestEvent: Int64?, scrubbed: [PIIScrubber.Kind: Int], audit: [AuditEntry], sessions: [StoredSession] = [], csrf: String, username: String,
+    init(site: SiteRules, oldestEvent: Int64?, scrubbed: [PIIScrubber.Kind: Int], audit: [AuditEntry], sessions: [StoredSession] = [], recorded: Set<Int64> = [], csrf: String, username: String,
          message: String? = nil, error: String? = nil, confirm: Confirm? = nil) {
         domain = site.domain
         domainPath = site.domain.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? site.domain
@@ -60,9 +64,11 @@ struct PrivacyPage: Sendable {
         self.audit = audit.map {
             Audit(when: when($0.at), actor: $0.actor, action: $0.action, subject: $0.subjectKind + " " + String($0.subjectHash.prefix(16)) + "…", rows: $0.rows)
         }
+        let domainPath = self.domainPath
         self.sessions = sessions.map {
             Session(id: $0.id, started: when($0.startedAt), entry: $0.entryPath, exit: $0.exitPath, pageviews: $0.pageviews,
-                    duration: Format.duration(seconds: Double($0.lastSeen - $0.startedAt) / 1000))
+                    duration: Format.duration(seconds: Double($0.lastSeen - $0.startedAt) / 1000),
+                    replayHref: "/sites/\(domainPath)/replays?session=\($0.id)", hasReplay: recorded.contains($0.id))
         }
         hasSessions = !self.sessions.isEmpty
         hasAudit = !self.audit.isEmpty

@@ -13,6 +13,9 @@ struct StatsTable: Sendable {
         var shareStep: Int
         var linked = true
         var hasExtra = false
+        /// The recordings of visits with this value (owner views of sites with replay).
+        var replayHref = ""
+        var hasReplay = false
     }
     var id: String
     var title: String
@@ -46,6 +49,20 @@ struct StatsTable: Sendable {
         moreHref = base + "/breakdown/" + dim.rawValue + request.query()
         hasMore = breakdown.total > breakdown.rows.count
         csvHref = base + "/csv/" + dim.rawValue + request.query()
+    }
+
+    /// Links each row to the replays of visits that viewed the page or converted on the goal.
+    mutating func linkReplays(base: String) {
+        let parameter: String
+        switch id {
+        case StatsDimension.page.rawValue, StatsDimension.entry.rawValue, StatsDimension.exit.rawValue: parameter = "page"
+        case StatsDimension.goal.rawValue: parameter = "goal"
+        default: return
+        }
+        for i in rows.indices where !rows[i].label.isEmpty {
+            rows[i].replayHref = base + "/replays?\(parameter)=" + StatsRequest.encode(rows[i].label)
+            rows[i].hasReplay = true
+        }
     }
 }
 
