@@ -140,6 +140,41 @@ struct ConfigTests {
         #expect(Wildcard.matches(pattern: "/blog/*/edit", text: "/blog/a/b/edit") && !Wildcard.matches(pattern: "/blog/*", text: "/blo"))
     }
 
+    @Test func replaySettingsParseAndBadOnesNameTheirLine() throws {
+        let (dir, path) = write("""
+            sites:
+              - domain: shop.example
+                replay:
+                  enabled: true
+                  sample_rate: 0.25
+                  mask_text: all
+                  erase: [".customer-name", "#account [data-private]"]
+                  block: ["iframe.chat"]
+                  retention_days: 14
+            """)
+        _ = dir
+        let site = try #require(try ConfigLoader(environment: [:]).load(file: path).site("shop.example"))
+        #expect(site.replay == ReplayRules(enabled: true, sampleRate: 0.25, maskText: .all, eraseSelectors: [".customer-name", "#account [data-private]"], blockSelectors: ["iframe.chat"]))
+        #expect(site.replaysRetentionDays == 14)
+        let plain = write("sites:\n  - domain: a.example\n")
+        #expect(try ConfigLoader(environment: [:]).load(file: plain.1).site("a.example")?.replay.enabled == false, "off unless enabled")
+        for (yaml, line, fragment) in [
+            ("sites:\n  - domain: a.example\n    replay:\n      sample_rate: 2\n", 4, "from 0 to 1"),
+            ("sites:\n  - domain: a.example\n    replay:\n      mask_text: some\n", 4, "pii, all or none"),
+            ("sites:\n  - domain: a.example\n    replay:\n      erase: [\"<script>\"]\n", 4, "CSS selector"),
+            ("sites:\n  - domain: a.example\n    replay:\n      enable: true\n", 4, "unknown key"),
+            ("sites:\n  - domain: a.example\n    replay: yes\n", 3, "expected a mapping"),
+        ] {
+            let file = write(yaml)
+            do {
+                _ = try ConfigLoader(environment: [:]).load(file: file.1)
+                Issue.record("accepted: \(yaml)")
+            } catch {
+                #expect(error.line == line && "\(error)".contains(fragment), "\(error)")
+            }
+        }
+    }
+
     @Test func invalidYAMLReportsItsLine() {
         let (dir, path) = write("listen: 127.0.0.1:8080\nsites: [\n")
         _ = dir

@@ -5,7 +5,7 @@ import Storage
 
 /// Session replay over HTTP: `POST /api/replay` (chunks from the recorder), the
 /// recorder's settings, the magic-erasure picker's calls, and the recordings API.
-struct ReplayController: Sendable {
+public struct ReplayController: Sendable {
     let config: VeilConfig
     let database: VeilDatabase
     let auth: DashboardAuth
@@ -60,15 +60,8 @@ struct ReplayController: Sendable {
         }
         let domain = site.domain.lowercased()
         let picked = try await database.pickedSelectors(site: domain)
-        var report = ReplaySanitizer.Report()
-        let clean = ReplaySanitizer(rules: site.replay, extraSelectors: picked, scrubPatterns: site.scrubPatterns).sanitize(chunk.events, report: &report)
+        let (stored, report) = Self.prepare(chunk, site: site, picked: picked, visitors: visitors, receivedAt: ctx.receivedAt, rawBytes: body.count)
         await counters.recordScrubbed(report.scrubbed, site: domain)
-        let facts = ReplayFacts(clean)
-        let stored = ReplayChunk(site: domain, visitorCandidates: visitors, page: chunk.page, seq: chunk.seq,
-                                 url: facts.href ?? "", receivedAt: ctx.receivedAt,
-                                 firstTimestamp: facts.firstTimestamp ?? ctx.receivedAt, lastTimestamp: facts.lastTimestamp ?? ctx.receivedAt,
-                                 events: clean.count, rawBytes: body.count, encoded: ReplayCodec.encode(clean),
-                                 clicks: facts.clicks, rageClicks: facts.rageClicks, width: facts.width, height: facts.height)
         let outcome: ReplayAppendOutcome
         do {
             outcome = try await database.appendReplayChunk(stored, sessionTimeoutMillis: config.writer.sessionTimeoutMillis)
@@ -77,10 +70,31 @@ struct ReplayController: Sendable {
             throw APIError(.serviceUnavailable, "unavailable", "storage is unavailable; retry later", headers: [.retryAfter: "5"])
         }
         if case .duplicate = outcome { await counters.recordDrop(.duplicate, site: domain) }
-        return .json(status: .accepted, "{\"accepted\":\(clean.count),\"dropped\":\(chunk.events.count - clean.count)}", headers: headers)
+        return .json(status: .accepted, "{\"accepted\":\(stored.events),\"dropped\":\(chunk.events.count - stored.events)}", headers: headers)
     }
 
-    struct Chunk {
+    /// A validated chunk made ready to store: sanitised, its facts read, encoded. Shared
+    /// with `veil bench replay` so the benchmark measures exactly this path.
+    public static func prepare(_ chunk: Chunk, site: SiteRules, picked: [String], visitors: [[UInt8]], receivedAt: Int64, rawBytes: Int) -> (ReplayChunk, ReplaySanitizer.Report) {
+        var report = ReplaySanitizer.Report()
+        let clean = ReplaySanitizer(rules: site.replay, extraSelectors: picked, scrubPatterns: site.scrubPatterns).sanitize(chunk.events, report: &report)
+        let facts = ReplayFacts(clean)
+        let stored = ReplayChunk(site: site.domain.lowercased(), visitorCandidates: visitors, page: chunk.page, seq: chunk.seq,
+                                 url: facts.href ?? "", receivedAt: receivedAt,
+                                 firstTimestamp: facts.firstTimestamp ?? receivedAt, lastTimestamp: facts.lastTimestamp ?? receivedAt,
+                                 events: clean.count, rawBytes: rawBytes, encoded: ReplayCodec.encode(clean),
+                                 clicks: facts.clicks, rageClicks: facts.rageClicks, width: facts.width, height: facts.height)
+        return (stored, report)
+    }
+
+    public struct Chunk: Sendable {
+        public init(site: String, page: String, seq: Int, visitorID: String? = nil, events: [JSONValue]) {
+            self.site = site
+            self.page = page
+            self.seq = seq
+            self.visitorID = visitorID
+            self.events = events
+        }
         var site: String
         var page: String
         var seq: Int
