@@ -215,6 +215,8 @@ extension ReplayBrowserTests {
             el(8, "script", "", text(9, "parent.__pwned=2;window.__pwned=2")),
             el(10, "script", "\"src\":\"\(evil)\""),
             el(11, "style", "", text(12, "body{color:rgb(1,2,3)} .x{background:url(javascript:parent.__pwned=20)}", style: true)),
+            el(33, "style", "\"_cssText\":\"#styled{letter-spacing:3px}\""),
+            el(34, "link", "\"rel\":\"stylesheet\",\"_cssText\":\"#styled{word-spacing:4px}\""),
         ].joined(separator: ","))
         let body = el(13, "body", "\"onload\":\"parent.__pwned=7\"", [
             el(14, "h1", "\"id\":\"title\"", text(15, "<script>parent.__pwned=8</script> shown as text")),
@@ -251,7 +253,9 @@ extension ReplayBrowserTests {
         return {parent:String(window.__pwned),frame:String(f.contentWindow.__pwned),handlers:handlers,jsurls:jsurls,
         scripts:d.querySelectorAll('script').length,base:d.querySelectorAll('base').length,refresh:d.querySelectorAll('meta[http-equiv]').length,
         srcdoc:d.querySelectorAll('[srcdoc]').length,objects:d.querySelectorAll('object,embed').length,sandbox:f.getAttribute('sandbox'),
-        title:d.title,h1:d.getElementById('title').textContent,styled:d.getElementById('styled').style.color,text:d.getElementById('styled').textContent}})()
+        title:d.title,h1:d.getElementById('title').textContent,styled:d.getElementById('styled').style.color,text:d.getElementById('styled').textContent,
+        css:getComputedStyle(d.getElementById('styled')).letterSpacing+' '+getComputedStyle(d.getElementById('styled')).wordSpacing,
+        bodyColor:getComputedStyle(d.body).color}})()
         """
 
     static func assertHarmless(_ outcome: CDP.Outcome, evilHits: Int, _ where_: String) throws {
@@ -265,6 +269,8 @@ extension ReplayBrowserTests {
         #expect(state["sandbox"] == "allow-same-origin")
         #expect(state["title"] == "Hostile recording" && state["h1"]?.contains("<script>") == true, "\(where_): markup is shown as text: \(state)")
         #expect(state["styled"] == "red" && state["text"]?.contains("<img") == true, "\(where_): style and text mutations apply: \(state)")
+        // Both encodings of stylesheets: 1.1.x style text nodes, 2.x `_cssText` on <style> and <link>.
+        #expect(state["css"] == "3px 4px" && state["bodyColor"] == "rgb(1, 2, 3)", "\(where_): stylesheets: \(state)")
     }
 
     @Test(.enabled(if: Chromium.enabled, "chromium is not installed; CI installs it"))
