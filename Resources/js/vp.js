@@ -163,11 +163,9 @@
     var dt = (now - last) * speedSel.value;
     last = now;
     var next = pos + dt;
-    if (skipBox.checked) {
-      var nx = events[applied];
-      if (nx && nx.timestamp - start - pos > 3000 && !active(nx)) next = nx.timestamp - start - 500;
-      else if (nx && nx.timestamp - start - pos > 3000) next = Math.max(next, nx.timestamp - start - 1000);
-    }
+    // Skip inactivity: a gap of more than 3 s before the next event is jumped to 0.5 s before it.
+    var nx = events[applied];
+    if (skipBox.checked && nx && nx.timestamp - start - pos > 3000) next = Math.max(next, nx.timestamp - start - 500);
     var target = start + next;
     while (applied < events.length && events[applied].timestamp <= target) apply(events[applied++], true);
     pos = next;
@@ -175,7 +173,6 @@
     show();
     if (playing) requestAnimationFrame(tick);
   }
-  function active(e) { return e.type == 3 && (e.data.source == 1 || e.data.source == 6); }
   function toggle() {
     if (!events.length) return;
     playing = !playing;

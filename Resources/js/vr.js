@@ -137,6 +137,9 @@
     if (!pending.length) return;
     var recs = pending; pending = [];
     if (recs.length > CAP) { snapshot(); return; }
+    // Values are read from the DOM, not the records, so skipping a busy node's extra
+    // records in this batch loses no final state.
+    budget = new Map();
     var adds = [], removes = [], texts = new Map(), attrs = new Map(), added = new Set(), i, j, r;
     function spent(n) { var c = (budget.get(n) || 0) + 1; budget.set(n, c); return c > NODE_BUDGET; }
     for (i = 0; i < recs.length; i++) {
