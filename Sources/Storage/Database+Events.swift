@@ -145,14 +145,14 @@ private struct SessionKey: Hashable {
 // MARK: - Reading events (tests, export)
 
 extension VeilDatabase {
+    /// The columns `event(_:)` reads, in its order.
+    static let eventColumns = "id, site, ts, name, host, path, query, referrer_host, referrer_path, props, visitor, session_id, browser, os, device, client_id, user_hash"
+
     /// A visit's events in order (replay markers).
     public func sessionEvents(session: Int64) async throws(StorageError) -> [StoredEvent] {
         try await Self.wrap {
             try await pool.read { db in
-                try Row.fetchAll(db, sql: """
-                    SELECT id, site, ts, name, host, path, query, referrer_host, referrer_path, props, visitor, session_id, browser, os, device, client_id, user_hash
-                    FROM events WHERE session_id = ? ORDER BY ts, id
-                    """, arguments: [session]).map(Self.event)
+                try Row.fetchAll(db, sql: "SELECT \(Self.eventColumns) FROM events WHERE session_id = ? ORDER BY ts, id", arguments: [session]).map(Self.event)
             }
         }
     }
@@ -160,10 +160,7 @@ extension VeilDatabase {
     public func events(site: String) async throws(StorageError) -> [StoredEvent] {
         try await Self.wrap {
             try await pool.read { db in
-                try Row.fetchAll(db, sql: """
-                    SELECT id, site, ts, name, host, path, query, referrer_host, referrer_path, props, visitor, session_id, browser, os, device, client_id, user_hash
-                    FROM events WHERE site = ? ORDER BY ts, id
-                    """, arguments: [site]).map(Self.event)
+                try Row.fetchAll(db, sql: "SELECT \(Self.eventColumns) FROM events WHERE site = ? ORDER BY ts, id", arguments: [site]).map(Self.event)
             }
         }
     }

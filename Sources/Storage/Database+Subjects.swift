@@ -94,10 +94,8 @@ extension VeilDatabase {
                         SELECT id, site, visitor, started_at, last_seen, entry_path, exit_path, pageviews, events
                         FROM sessions WHERE site = ? AND visitor = ? ORDER BY started_at, id
                         """, arguments: [site, visitor]).map(Self.session)
-                    events += try Row.fetchAll(db, sql: """
-                        SELECT id, site, ts, name, host, path, query, referrer_host, referrer_path, props, visitor, session_id, browser, os, device, client_id, user_hash
-                        FROM events WHERE site = ? AND visitor = ? ORDER BY ts, id
-                        """, arguments: [site, visitor]).map(Self.event)
+                    events += try Row.fetchAll(db, sql: "SELECT \(Self.eventColumns) FROM events WHERE site = ? AND visitor = ? ORDER BY ts, id",
+                                               arguments: [site, visitor]).map(Self.event)
                 }
                 return (SubjectRecords(sessions: sessions, events: events), try Self.visitors(db, site: site, subject: subject).flatMap { try Self.recordingIDs(db, site: site, visitor: $0) })
             }

@@ -122,9 +122,7 @@ extension ReplayBrowserTests {
         let router = Router()
         router.get("page") { _, _ in Response.html(Self.canaryPage(veilPort: veilPort)) }
         router.get("pixel.png") { _, _ in Response(status: .notFound) }
-        let pages = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestData.logger())
-        try await pages.test(.live) { pageClient in
-            let pagePort = try #require(pageClient.port)
+        try await withPageServer(router) { pagePort in
             let outcome = try await CDP.run([
                 ["navigate": "http://127.0.0.1:\(pagePort)/page"],
                 ["wait": "window.__veilRec === 1 && document.readyState == 'complete'", "timeout": 20],
@@ -293,9 +291,8 @@ extension ReplayBrowserTests {
             router.get("hostile.ndjson") { _, _ in
                 Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: Self.hostileEvents(port: harnessPort.withLock { $0 }, start: TestData.midnight))))
             }
-            let harness = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestData.logger())
-            try await harness.test(.live) { harnessClient in
-                let harnessPort = try #require(harnessClient.port).also { p in harnessPort.withLock { $0 = p } }
+            try await withPageServer(router) { servedAt in
+                let harnessPort = servedAt.also { p in harnessPort.withLock { $0 = p } }
                 let outcome = try await CDP.run([
                     ["navigate": "http://127.0.0.1:\(harnessPort)/player"],
                     ["wait": "document.getElementById('player').getAttribute('data-ready') == 'true'", "timeout": 30],
@@ -376,9 +373,7 @@ extension ReplayBrowserTests {
             let router = Router()
             router.get("harness") { _, _ in Response.html(html) }
             router.get("rrweb-player.js") { _, _ in Response(status: .ok, headers: [.contentType: "text/javascript"], body: .init(byteBuffer: ByteBuffer(bytes: playerJS))) }
-            let harness = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestData.logger())
-            try await harness.test(.live) { harnessClient in
-                let harnessPort = try #require(harnessClient.port)
+            try await withPageServer(router) { harnessPort in
                 let outcome = try await CDP.run([
                     ["navigate": "http://127.0.0.1:\(harnessPort)/harness"],
                     ["wait": "window.player && window.player.getReplayer().iframe.contentDocument.title != ''", "timeout": 30],

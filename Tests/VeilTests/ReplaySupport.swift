@@ -1,4 +1,6 @@
 import Foundation
+import Hummingbird
+import HummingbirdTesting
 import Testing
 import Privacy
 import Storage
@@ -90,6 +92,13 @@ enum SharedFixtures {
     static func body(site: String, page: String, seq: Int, events: [JSONValue]) -> [UInt8] {
         Array(("{\"site\":\(JSONWriter.string(site)),\"page\":\"\(page)\",\"seq\":\(seq),\"events\":" + JSONWriter.value(.array(events)) + "}").utf8)
     }
+}
+
+/// Serves `router` on an ephemeral loopback port (another origin than Veil's, as a
+/// customer's site or a test harness would be) for the duration of `body`.
+func withPageServer(_ router: Router<BasicRequestContext>, _ body: @Sendable (Int) async throws -> Void) async throws {
+    let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestData.logger())
+    try await app.test(.live) { client in try await body(try #require(client.port)) }
 }
 
 /// Headless Chromium driven over the DevTools protocol by `scripts/cdp.py`.
