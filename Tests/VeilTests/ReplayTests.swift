@@ -238,7 +238,7 @@ struct ReplayTests {
             #expect(item["session"] is Int && item["pages"] as? Int == 1 && item["events"] as? Int == 5 && item["clicks"] as? Int == 3 && item["rage_clicks"] as? Int == 1, "\(item)")
             #expect(item["duration_ms"] as? Int == 300 && (item["stored_bytes"] as? Int ?? 0) > 0 && item["entry_url"] as? String == "http://localhost/pricing?e=[email]", "\(item)")
             let id = try #require(item["id"] as? Int)
-            for (query, expected) in [("page=/pricing", 1), ("page=/other", 0), ("event=Signup", 1), ("event=Nope", 0), ("rage=1", 1), ("min_seconds=5", 0), ("device=Mobile", 0)] {
+            for (query, expected) in [("page=/pricing", 1), ("page=/other", 0), ("event=Signup", 1), ("event=Nope", 0), ("rage=1", 1), ("min_seconds=5", 0), ("device=mobile", 0), ("device=desktop", 1)] {
                 let r = try await client.execute(uri: "/api/recordings?site=localhost&\(query)", method: .get, headers: bearer)
                 #expect(r.text.components(separatedBy: "\"id\":").count - 1 == expected, "\(query): \(r.text)")
             }

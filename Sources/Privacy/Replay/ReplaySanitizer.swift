@@ -176,7 +176,7 @@ public struct ReplaySanitizer: Sendable {
         out.reserveCapacity(members.count)
         for (key, value) in members {
             let name = key.lowercased()
-            if name.hasPrefix("on") || name == "srcdoc" || name == "rr_dataurl" || name == "formaction" && tag != "" {
+            if name.hasPrefix("on") || name == "srcdoc" || name == "rr_dataurl" || name == "formaction" {
                 report.removedAttributes += 1
                 continue
             }

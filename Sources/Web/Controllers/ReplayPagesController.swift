@@ -71,7 +71,7 @@ struct ReplayPagesController: Sendable {
             },
             hasRows: !rows.isEmpty,
             days: [("1", "Last 24 hours"), ("7", "Last 7 days"), ("30", "Last 30 days"), ("90", "Last 90 days")].map { option($0.0, $0.1, days) },
-            devices: [("", "Any device"), ("Desktop", "Desktop"), ("Mobile", "Mobile"), ("Tablet", "Tablet")].map { option($0.0, $0.1, q["device"]) },
+            devices: [("", "Any device"), ("desktop", "Desktop"), ("mobile", "Mobile"), ("tablet", "Tablet")].map { option($0.0, $0.1, q["device"]) },
             goals: [option("", "Any", q["goal"])] + owner.site.analytics.goals.map { option($0.name, $0.name, q["goal"]) },
             hasGoals: !owner.site.analytics.goals.isEmpty,
             page: q["page"] ?? "", event: q["event"] ?? "", minSeconds: q["min_seconds"] ?? "", rage: filter.rageClicksOnly,
