@@ -8,7 +8,7 @@ Reads a plan as JSON on stdin and prints the results as JSON on stdout:
    "cookies": [{"name": "...", "value": "...", "url": "http://127.0.0.1:PORT"}],
    "steps": [{"navigate": "http://..."}, {"wait": "js expression", "timeout": 20},
              {"eval": "js expression", "as": "name"}, {"type": "text"}, {"click": "css selector"},
-             {"sleep": 0.5}, {"script_on_new_document": "js source"}]}
+             {"sleep": 0.5}, {"script_on_new_document": "js source"}, {"screenshot": "out.png"}]}
 Output: {"results": {name: value}, "exceptions": [...], "console_errors": [...], "error": null}
 Every JS exception thrown in a page (Runtime.exceptionThrown) is reported.
 """
@@ -159,6 +159,10 @@ def run(plan):
                 box = browser.evaluate("(function(){var r=document.querySelector(%s).getBoundingClientRect();return [r.left+r.width/2,r.top+r.height/2]})()" % json.dumps(step["click"]))
                 for kind in ("mousePressed", "mouseReleased"):
                     browser.call("Input.dispatchMouseEvent", {"type": kind, "x": box[0], "y": box[1], "button": "left", "clickCount": 1}, session=True)
+            elif "screenshot" in step:
+                shot = browser.call("Page.captureScreenshot", {"format": "png"}, session=True)
+                with open(step["screenshot"], "wb") as f:
+                    f.write(base64.b64decode(shot["data"]))
             elif "sleep" in step:
                 time.sleep(step["sleep"])
         # Drain what arrived while the last step ran.

@@ -29,4 +29,18 @@ shot overview 1280 2300 "$BASE?range=30d" ""
 shot overview-dark 1280 1100 "$BASE?range=7d&channel=Social" "--force-dark-mode"
 shot funnels 1280 900 "$BASE/funnels?range=30d&steps=page:/pricing%7Cpage:/signup%7Cevent:signup" ""
 shot phone 390 1600 "$BASE?range=today" ""
+# Session replay: record a visit to /demo, then open it in the player (signed in).
+UA="Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
+COOKIE=$(awk '$6 == "veil_session" {print $7}' "$JAR")
+python3 scripts/cdp.py >/dev/null <<EOF
+{"user_agent": "$UA", "steps": [{"navigate": "http://127.0.0.1:$PORT/demo"}, {"wait": "window.__veilRec === 1 && document.readyState == 'complete'"},
+ {"sleep": 1}, {"click": "#demo-email"}, {"type": "someone@example.com"}, {"click": "#demo-signup"}, {"sleep": 1}, {"navigate": "about:blank"}, {"sleep": 1}]}
+EOF
+REC=$(curl -s -b "$JAR" "http://127.0.0.1:$PORT/api/recordings?site=localhost" | grep -o '"id":[0-9]*' | head -1 | cut -d: -f2)
+python3 scripts/cdp.py >/dev/null <<EOF
+{"width": 1280, "height": 1000, "cookies": [{"name": "veil_session", "value": "$COOKIE", "url": "http://127.0.0.1:$PORT"}],
+ "steps": [{"navigate": "http://127.0.0.1:$PORT/sites/localhost/replays/$REC"}, {"wait": "document.getElementById('player').getAttribute('data-ready') == 'true'"},
+ {"eval": "(function(){var s=document.getElementById('seek');s.value=s.max;s.dispatchEvent(new Event('input'));return 1})()"}, {"sleep": 1},
+ {"screenshot": "docs/screenshots/replay.png"}]}
+EOF
 echo "screenshots written to docs/screenshots/"
