@@ -181,7 +181,7 @@
     if (adds.length || removes.length || tl.length || al.length) emit(3, { source: 0, texts: tl, attributes: al, removes: removes, adds: adds });
   }
 
-  var observer, moves = [], lastMove = 0, moveStart = 0, scrolls = new Map();
+  var observer, moves = [], lastMove = 0, moveStart = 0, scrolls = new WeakMap();
   function start(settings) {
     if (!settings) return;
     opts = settings;
