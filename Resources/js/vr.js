@@ -79,13 +79,16 @@
       var tag = n.tagName.toLowerCase(), a = {};
       if (blocked(n)) return { type: 2, tagName: tag, attributes: box(n, n.id ? { id: n.id } : {}), childNodes: [], id: id };
       erase = erase || erased(n);
+      var field = isField(n);
       for (i = 0; i < n.attributes.length; i++) {
         k = n.attributes[i].name;
+        // A field's value attribute is not even read: the mask stands for it.
+        if (field && k == 'value') continue;
         var v2 = attrValue(n, k, n.attributes[i].value, erase);
         if (v2 != null) a[k] = v2;
       }
       if (tag == 'link' && /stylesheet/i.test(n.rel) && n.sheet) { var css = cssOf(n.sheet); if (css) { a._cssText = css; delete a.href; } }
-      if (isField(n) && tag != 'select') a.value = fieldValue(n);
+      if (field && tag != 'select') a.value = fieldValue(n);
       if (n.type == 'checkbox' || n.type == 'radio') a.checked = n.checked;
       if (erase && tag == 'img') box(n, a);
       o = { type: 2, tagName: tag, attributes: a, childNodes: [], id: id };

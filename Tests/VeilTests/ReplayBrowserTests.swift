@@ -455,3 +455,72 @@ extension ReplayBrowserTests {
         }
     }
 }
+
+extension ReplayBrowserTests {
+    static func stormPage(veilPort: Int) -> String {
+        """
+        <!doctype html><html><head><title>Storm</title>
+        <script defer src="http://127.0.0.1:\(veilPort)/v.js" data-site="localhost" data-replay="1"></script></head>
+        <body><h1>Storm</h1><ul id="list"></ul><p id="ticker">0</p>
+        <script>
+        window.addEventListener('load', function () {
+          setTimeout(function () {
+            var list = document.getElementById('list'), t = document.getElementById('ticker'), i;
+            // 5,000 separate insertions in one task: above the recorder's per-batch cap.
+            for (i = 0; i < 5000; i++) { var li = document.createElement('li'); li.textContent = 'Row ' + i; list.appendChild(li); }
+            // Then 400 changes of one node in one task: above its per-node budget.
+            for (i = 1; i <= 400; i++) { t.textContent = 'tick ' + i; t.setAttribute('data-n', String(i)); }
+            window.__stormDone = true;
+          }, 1500);
+        });
+        </script></body></html>
+        """
+    }
+
+    /// A mutation storm is absorbed (a fresh snapshot replaces the over-cap batch, a busy
+    /// node is sampled) and the replay still ends in the page's final state.
+    @Test(.enabled(if: Chromium.enabled, "chromium is not installed; CI installs it"))
+    func recorderAbsorbsAMutationStorm() async throws {
+        let dir = TempDir()
+        try await withLiveVeil(replayConfig(dataDir: dir.path)) { client in
+            let port = try #require(client.port)
+            let router = Router()
+            router.get("storm") { _, _ in Response.html(Self.stormPage(veilPort: port)) }
+            try await withPageServer(router) { pagePort in
+                let outcome = try await CDP.run([
+                    ["navigate": "http://127.0.0.1:\(pagePort)/storm"],
+                    ["wait": "window.__stormDone === true", "timeout": 30],
+                    ["sleep": 1.0],
+                    ["navigate": "about:blank"], ["sleep": 1.0],
+                ])
+                #expect(outcome.error == nil && outcome.exceptions.isEmpty, "\(outcome.error ?? "") \(outcome.exceptions)")
+            }
+            let db = try VeilDatabase(folder: dir.path)
+            var lines: [String] = []
+            for _ in 0..<100 {
+                if let r = try await db.recordings(site: "localhost", filter: RecordingFilter(from: 0, to: .max)).first {
+                    lines = try await db.recordingEventLines(id: r.id)
+                    if lines.contains(where: { $0.contains("tick 400") }) { break }
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let snapshots = lines.filter { $0.hasPrefix("{\"type\":2") }.count
+            #expect(snapshots >= 2, "the over-cap batch was replaced by a fresh snapshot (\(snapshots) snapshots)")
+            #expect(lines.contains { $0.contains("tick 400") }, "the busy node's final value is recorded")
+            #expect(!lines.contains { $0.contains("\"tick 200\"") }, "the busy node was sampled, not recorded 400 times")
+            let cookies = try await sessionCookie(client, port: port)
+            let rec = try #require(try await db.recordings(site: "localhost", filter: RecordingFilter(from: 0, to: .max)).first)
+            let played = try await CDP.run([
+                ["navigate": "http://127.0.0.1:\(port)/sites/localhost/replays/\(rec.id)"],
+                ["wait": "document.getElementById('player').getAttribute('data-ready') == 'true'", "timeout": 30],
+                ["eval": """
+                    (function(){var s=document.getElementById('seek');s.value=s.max;s.dispatchEvent(new Event('input'));
+                    var d=document.getElementById('replay-frame').contentDocument;return [d.querySelectorAll('#list li').length, d.getElementById('ticker').textContent]})()
+                    """, "as": "end"],
+            ], cookies: cookies)
+            #expect(played.error == nil && played.exceptions.isEmpty, "\(played.error ?? "") \(played.exceptions)")
+            let end = played.results["end"] as? [Any] ?? []
+            #expect(end.first as? Int == 5000 && end.last as? String == "tick 400", "final state: \(end)")
+        }
+    }
+}
