@@ -21,13 +21,21 @@ check() { # path expected-substring
   echo "ok: GET $1"
 }
 check /v.js "sendBeacon"
-check /demo 'data-site="localhost"'
+check /demo 'data-replay="1.0"'
+check /vr.js "veil-pick"
+check /assets/vp.js "replay-frame"
+check "/api/replay/settings?site=localhost" '"mask_text":"pii"'
 check /assets/veil.css "prefers-color-scheme"
 check /login "Sign in"
 status=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: text/plain' -A 'Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 Safari/537.36' \
   -d '{"site":"localhost","name":"pageview","url":"http://localhost/"}' "http://127.0.0.1:$port/api/event")
 [ "$status" = 202 ] || { echo "FAIL: POST /api/event answered $status"; exit 1; }
 echo "ok: POST /api/event 202"
+status=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: text/plain' -A 'Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 Safari/537.36' \
+  -d '{"site":"localhost","page":"smoke-page-1","seq":0,"events":[{"type":4,"timestamp":1,"data":{"href":"http://localhost/","width":800,"height":600}}]}' \
+  "http://127.0.0.1:$port/api/replay")
+[ "$status" = 202 ] || { echo "FAIL: POST /api/replay answered $status"; exit 1; }
+echo "ok: POST /api/replay 202"
 ls -A "$empty" | grep -qx veil-data || { echo "FAIL: no data folder"; exit 1; }
 grep -q "password=" log.txt || { echo "FAIL: first start did not print the admin password"; exit 1; }
 echo "release binary alone in an empty folder: ok ($(du -h veil | cut -f1))"
