@@ -72,7 +72,7 @@ extension VeilDatabase {
                     WHERE id = ?
                     """, arguments: [session?.id, chunk.firstTimestamp, chunk.lastTimestamp, chunk.receivedAt, newPage, chunk.events, chunk.rawBytes, stored,
                                      chunk.clicks, chunk.rageClicks, chunk.width, chunk.width, chunk.height, chunk.height, id])
-                return .stored(recording: id)
+                return .stored(recording: id, bytes: stored)
             }
         }
     }

@@ -39,7 +39,8 @@ public struct ReplayChunk: Sendable {
 }
 
 public enum ReplayAppendOutcome: Sendable, Equatable {
-    case stored(recording: Int64)
+    /// `bytes`: the compressed chunk plus stylesheets stored for the first time.
+    case stored(recording: Int64, bytes: Int)
     /// The same page and chunk number arrived before (a client retry).
     case duplicate(recording: Int64)
 }

@@ -8,6 +8,8 @@ public actor IngestCounters {
     private var drops: [String: Int] = [:]
     private var rejections: [String: Int] = [:]
     private var overloads = 0
+    /// Session replay: chunks stored, raw JSON bytes received and bytes stored, per site.
+    private var replay: [String: (chunks: Int, received: Int, stored: Int)] = [:]
     private var scrubbed: [String: Int] = [:]
     private var warnedUnknownSites = Set<String>()
     private let logger: Logger
@@ -37,6 +39,14 @@ public actor IngestCounters {
     }
 
     func recordOverload() { overloads += 1 }
+
+    func recordReplayChunk(site: String, receivedBytes: Int, storedBytes: Int) {
+        var r = replay[site] ?? (0, 0, 0)
+        r.chunks += 1
+        r.received += receivedBytes
+        r.stored += storedBytes
+        replay[site] = r
+    }
 
     /// Values the PII scrubber replaced, per kind and site. Never the matched text.
     func recordScrubbed(_ counts: [PIIScrubber.Kind: Int], site: String) {
@@ -87,6 +97,12 @@ public actor IngestCounters {
             let parts = key.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false)
             lines.append("veil_pii_scrubbed_total{kind=\"\(label(String(parts[0])))\",site=\"\(label(String(parts[1])))\"} \(n)")
         }
+        lines.append("# TYPE veil_replay_chunks_total counter")
+        for (site, r) in replay.sorted(by: { $0.key < $1.key }) { lines.append("veil_replay_chunks_total{site=\"\(label(site))\"} \(r.chunks)") }
+        lines.append("# TYPE veil_replay_received_bytes_total counter")
+        for (site, r) in replay.sorted(by: { $0.key < $1.key }) { lines.append("veil_replay_received_bytes_total{site=\"\(label(site))\"} \(r.received)") }
+        lines.append("# TYPE veil_replay_stored_bytes_total counter")
+        for (site, r) in replay.sorted(by: { $0.key < $1.key }) { lines.append("veil_replay_stored_bytes_total{site=\"\(label(site))\"} \(r.stored)") }
         lines.append("# TYPE veil_ingest_overloaded_total counter")
         lines.append("veil_ingest_overloaded_total \(s.overloads)")
         return lines.joined(separator: "\n") + "\n"

@@ -155,9 +155,9 @@ struct ReplayTests {
                                receivedAt: ts, firstTimestamp: ts, lastTimestamp: ts, events: 1, rawBytes: 100, encoded: ReplayCodec.encode(events))
         }
         let t = TestData.midnight
-        guard case .stored(let a) = try await db.appendReplayChunk(try chunk(1, page: "page-aaaa-1", at: t), sessionTimeoutMillis: 1_800_000),
-              case .stored(let b) = try await db.appendReplayChunk(try chunk(2, page: "page-bbbb-1", at: t), sessionTimeoutMillis: 1_800_000),
-              case .stored(let c) = try await db.appendReplayChunk(try chunk(3, page: "page-cccc-1", at: t + 40 * TestData.day), sessionTimeoutMillis: 1_800_000) else {
+        guard case .stored(let a, _) = try await db.appendReplayChunk(try chunk(1, page: "page-aaaa-1", at: t), sessionTimeoutMillis: 1_800_000),
+              case .stored(let b, _) = try await db.appendReplayChunk(try chunk(2, page: "page-bbbb-1", at: t), sessionTimeoutMillis: 1_800_000),
+              case .stored(let c, _) = try await db.appendReplayChunk(try chunk(3, page: "page-cccc-1", at: t + 40 * TestData.day), sessionTimeoutMillis: 1_800_000) else {
             Issue.record("chunks were not stored"); return
         }
         #expect(Set([a, b, c]).count == 3)
@@ -213,6 +213,9 @@ struct ReplayTests {
             let settings = try await client.execute(uri: "/api/replay/settings?site=localhost", method: .get)
             #expect(settings.text == "{\"mask_text\":\"pii\",\"erase\":[],\"block\":[]}", "\(settings.text)")
             #expect(try await client.execute(uri: "/api/replay/settings?site=example.com", method: .get).status == .notFound)
+            let metrics = try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer \(TestData.apiToken)"])
+            #expect(metrics.text.contains("veil_replay_chunks_total{site=\"localhost\"} 1") && metrics.text.contains("veil_events_dropped_total{reason=\"replay_disabled\",site=\"example.com\"} 1")
+                    && metrics.text.contains("veil_ingest_rejected_total{error=\"too_many_events\"} 1"), "\(metrics.text)")
         }
     }
 

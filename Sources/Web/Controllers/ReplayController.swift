@@ -69,7 +69,10 @@ public struct ReplayController: Sendable {
             context.logger.error("replay chunk write failed", metadata: ["error": "\(error)"])
             throw APIError(.serviceUnavailable, "unavailable", "storage is unavailable; retry later", headers: [.retryAfter: "5"])
         }
-        if case .duplicate = outcome { await counters.recordDrop(.duplicate, site: domain) }
+        switch outcome {
+        case .duplicate: await counters.recordDrop(.duplicate, site: domain)
+        case .stored(_, let bytes): await counters.recordReplayChunk(site: domain, receivedBytes: body.count, storedBytes: bytes)
+        }
         return .json(status: .accepted, "{\"accepted\":\(stored.events),\"dropped\":\(chunk.events.count - stored.events)}", headers: headers)
     }
 
