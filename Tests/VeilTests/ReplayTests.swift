@@ -210,6 +210,7 @@ struct ReplayTests {
             #expect(dnt.text.contains("\"reason\":\"dnt\""), "\(dnt.text)")
             let origin = try await client.post("/api/replay", "{\"site\":\"localhost\",\"page\":\"abcdefgh\",\"seq\":1,\"events\":[\(event)]}", headers: [.origin: "https://evil.test"])
             #expect(origin.text.contains("origin_not_allowed"), "\(origin.text)")
+            #expect(try await client.execute(uri: "/api/replay", method: .get).status == .methodNotAllowed)
             let settings = try await client.execute(uri: "/api/replay/settings?site=localhost", method: .get)
             #expect(settings.text == "{\"mask_text\":\"pii\",\"erase\":[],\"block\":[]}", "\(settings.text)")
             #expect(try await client.execute(uri: "/api/replay/settings?site=example.com", method: .get).status == .notFound)

@@ -26,6 +26,11 @@ public struct ReplayController: Sendable {
         for path in ["replay", "replay/pick"] {
             routes.on(RouterPath(path), method: .options, use: preflight)
         }
+        for method in [HTTPRequest.Method.get, .put, .delete, .patch] {
+            routes.on("replay", method: method) { _, _ -> Response in
+                throw APIError(.methodNotAllowed, "method_not_allowed", "use POST", headers: [.allow: "POST, OPTIONS"])
+            }
+        }
         routes.get("recordings", use: list)
         routes.get("recordings/:id/events", use: events)
         routes.delete("recordings/:id", use: delete)
