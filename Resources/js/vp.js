@@ -216,6 +216,19 @@
   function load(text) {
     text.split('\n').forEach(function(line) { if (line) { try { events.push(JSON.parse(line)); } catch (x) {} } });
     events = events.filter(function(e) { return e && typeof e.timestamp == 'number'; });
+    // Pointer positions are batched with negative offsets from their event: spread them
+    // out to their own moments so the cursor moves as it did.
+    var spread = [];
+    events.forEach(function(e) {
+      var d = e.data || {};
+      if (e.type == 3 && (d.source == 1 || d.source == 6) && Array.isArray(d.positions) && d.positions.length > 1) {
+        d.positions.forEach(function(p) {
+          var off = typeof p.timeOffset == 'number' && p.timeOffset <= 0 ? p.timeOffset : 0;
+          spread.push({ type: 3, timestamp: e.timestamp + off, data: { source: d.source, positions: [p] } });
+        });
+      } else spread.push(e);
+    });
+    events = spread;
     events.forEach(function(e, i) { e._i = i; });
     events.sort(function(a, b) { return a.timestamp - b.timestamp || a._i - b._i; });
     if (!events.some(function(e) { return e.type == 2; })) { status('This recording has no full snapshot yet, so there is nothing to show.'); return; }

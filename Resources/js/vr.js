@@ -184,7 +184,7 @@
     if (adds.length || removes.length || tl.length || al.length) emit(3, { source: 0, texts: tl, attributes: al, removes: removes, adds: adds });
   }
 
-  var observer, moves = [], lastMove = 0, moveStart = 0, scrolls = new WeakMap();
+  var observer, moves = [], lastMove = 0, scrolls = new WeakMap();
   function start(settings) {
     if (!settings) return;
     opts = settings;
@@ -197,9 +197,8 @@
     on('mousemove', function(e) {
       var t = now();
       if (t - lastMove < 50) return;
-      if (!moves.length) moveStart = t;
       lastMove = t;
-      moves.push({ x: e.clientX, y: e.clientY, id: idOf(e.target) || 0, timeOffset: t - moveStart });
+      moves.push({ x: e.clientX, y: e.clientY, id: idOf(e.target) || 0, timeOffset: t });
     });
     var kinds = { mouseup: 0, mousedown: 1, click: 2, contextmenu: 3, dblclick: 4, focus: 5, blur: 6, touchstart: 7, touchend: 9 };
     Object.keys(kinds).forEach(function(k) {
@@ -238,12 +237,18 @@
       hist[m] = function() { var r = orig.apply(this, arguments); changed(); return r; };
     });
     w.addEventListener('popstate', changed);
-    setInterval(function() {
-      if (moves.length) { emit(3, { source: 1, positions: moves }); moves = []; }
-      takeMutations();
-    }, 500);
+    setInterval(function() { sendMoves(); takeMutations(); }, 500);
     setInterval(flush, 5000);
-    w.addEventListener('pagehide', function() { if (moves.length) { emit(3, { source: 1, positions: moves }); moves = []; } flush(true); });
+    w.addEventListener('pagehide', function() { sendMoves(); flush(true); });
+  }
+  // Sampled pointer positions, each timed relative to the event that carries them (rrweb's
+  // timeOffset is negative: how long before the event the pointer was there).
+  function sendMoves() {
+    if (!moves.length) return;
+    var t = now();
+    moves.forEach(function(m) { m.timeOffset -= t; });
+    emit(3, { source: 1, positions: moves });
+    moves = [];
   }
   function changed() {
     if (loc.href == lastHref) return;

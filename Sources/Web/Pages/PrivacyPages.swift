@@ -48,6 +48,9 @@ struct PrivacyPage: Sendable {
             Fact(label: "Do Not Track", value: site.honorDNT ? "honoured" : "ignored"),
             Fact(label: "Global Privacy Control", value: site.honorGPC ? "honoured" : "ignored"),
             Fact(label: "Events kept", value: "\(site.eventsRetentionDays) days"),
+            Fact(label: "Session replay", value: site.replay.enabled
+                    ? "on for \(Int((site.replay.sampleRate * 100).rounded())) % of page loads; inputs always masked; text masking: \(site.replay.maskText.rawValue); \(site.replay.eraseSelectors.count) erase and \(site.replay.blockSelectors.count) block selectors in the config"
+                    : "off"),
             Fact(label: "Recordings kept", value: "\(site.replaysRetentionDays) days"),
             Fact(label: "Oldest event held", value: oldestEvent.map { DateRange.dateString(day: SaltSchedule.day(ofMillis: $0)) } ?? "none"),
             Fact(label: "Extra scrub patterns", value: site.scrubPatterns.isEmpty ? "none" : "\(site.scrubPatterns.count)"),
