@@ -33,7 +33,7 @@ shot phone 390 1600 "$BASE?range=today" ""
 UA="Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
 COOKIE=$(awk '$6 == "veil_session" {print $7}' "$JAR")
 python3 scripts/cdp.py >/dev/null <<EOF
-{"user_agent": "$UA", "steps": [{"navigate": "http://127.0.0.1:$PORT/demo"}, {"wait": "window.__veilRec === 1 && document.readyState == 'complete'"},
+{"user_agent": "$UA", "steps": [{"navigate": "http://127.0.0.1:$PORT/demo"}, {"wait": "window.__veilRec === 2"},
  {"sleep": 1}, {"click": "#demo-email"}, {"type": "someone@example.com"}, {"click": "#demo-signup"}, {"sleep": 1}, {"navigate": "about:blank"}, {"sleep": 1}]}
 EOF
 REC=$(curl -s -b "$JAR" "http://127.0.0.1:$PORT/api/recordings?site=localhost" | grep -o '"id":[0-9]*' | head -1 | cut -d: -f2)

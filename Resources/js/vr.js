@@ -240,6 +240,7 @@
     setInterval(function() { sendMoves(); takeMutations(); }, 500);
     setInterval(flush, 5000);
     w.addEventListener('pagehide', function() { sendMoves(); flush(true); });
+    w.__veilRec = 2;  // recording (1: loaded, waiting for settings and the load event)
   }
   // Sampled pointer positions, each timed relative to the event that carries them (rrweb's
   // timeOffset is negative: how long before the event the pointer was there).

@@ -27,7 +27,7 @@ extension ReplayBrowserTests {
         <form onsubmit="return false"><input id="email" type="email" placeholder="Your e-mail"> <input id="card" autocomplete="cc-number">
         <input id="pw" type="password" value="Prefilled-Pass-99"><input type="hidden" name="t" value="hidden-token-778"></form>
         <p id="later"></p>
-        <script>setTimeout(function(){document.getElementById('later').textContent='Mutation text with later.canary@example.net'},300)</script>
+        <script>document.getElementById('card').addEventListener('focus',function(){document.getElementById('later').textContent='Mutation text with later.canary@example.net'})</script>
         </body></html>
         """
     }
@@ -41,8 +41,7 @@ extension ReplayBrowserTests {
         try await withPageServer(router) { pagePort in
             let outcome = try await CDP.run([
                 ["navigate": "http://127.0.0.1:\(pagePort)/page"],
-                ["wait": "window.__veilRec === 1 && document.readyState == 'complete'", "timeout": 20],
-                ["sleep": 1.0],
+                ["wait": "window.__veilRec === 2", "timeout": 30],
                 ["click": "#email"], ["type": "canary.typist@example.org"],
                 ["click": "#card"], ["type": "4111 1111 1111 1111"],
                 ["sleep": 0.8],
@@ -125,8 +124,7 @@ extension ReplayBrowserTests {
             let base = "http://127.0.0.1:\(port)"
             let visit = try await CDP.run([
                 ["navigate": base + "/demo"],
-                ["wait": "window.__veilRec === 1 && document.readyState == 'complete'", "timeout": 20],
-                ["sleep": 1.0],
+                ["wait": "window.__veilRec === 2", "timeout": 30],
                 ["click": "#demo-email"], ["type": "first.visitor@example.com"],
                 ["click": "#demo-signup"], ["click": "#demo-nav"],
                 ["sleep": 0.5],
@@ -177,16 +175,19 @@ extension ReplayBrowserTests {
         <script defer src="http://127.0.0.1:\(veilPort)/v.js" data-site="localhost" data-replay="1"></script></head>
         <body><h1>Storm</h1><ul id="list"></ul><p id="ticker">0</p>
         <script>
-        window.addEventListener('load', function () {
-          setTimeout(function () {
+        // The storm starts once the recorder records (so it is a storm of mutations, not part of the first snapshot).
+        var wait = setInterval(function () {
+          if (window.__veilRec !== 2) return;
+          clearInterval(wait);
+          (function () {
             var list = document.getElementById('list'), t = document.getElementById('ticker'), i;
             // 5,000 separate insertions in one task: above the recorder's per-batch cap.
             for (i = 0; i < 5000; i++) { var li = document.createElement('li'); li.textContent = 'Row ' + i; list.appendChild(li); }
             // Then 400 changes of one node in one task: above its per-node budget.
             for (i = 1; i <= 400; i++) { t.textContent = 'tick ' + i; t.setAttribute('data-n', String(i)); }
             window.__stormDone = true;
-          }, 1500);
-        });
+          })();
+        }, 50);
         </script></body></html>
         """
     }
