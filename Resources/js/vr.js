@@ -4,7 +4,7 @@
   if (!me || w.__veilRec) return;
   w.__veilRec = 1;
   var site = me.getAttribute('data-site'), origin = new URL(me.src).origin, loc = w.location;
-  var pick = /[#&]veil-pick=([\w-]+)/.exec(loc.hash);
+  var pick = /[#&]veil-pick=([\w.-]+)/.exec(loc.hash);
   if (pick) return picker(pick[1]);
   var MASK = '******', ids = new WeakMap(), nextId = 1, buf = [], size = 0, seq = 0, opts, eraseSel, blockSel;
   var page = rid(), lastHref = loc.href, now = Date.now;
@@ -271,9 +271,13 @@
     tip.style.cssText = 'position:fixed;pointer-events:none;z-index:2147483647;background:#222;color:#fff;font:12px monospace;padding:2px 6px;border-radius:3px';
     bar.style.cssText = 'position:fixed;bottom:0;left:0;right:0;z-index:2147483647;background:#222;color:#fff;font:14px sans-serif;padding:8px 12px';
     bar.textContent = 'Veil magic erasure: click an element to erase it from recordings (click again to restore). Press Esc to stop.';
+    // The link's token works once: it is exchanged for a session key, which the calls use.
+    var session = fetch(origin + '/api/replay/pick/session', { method: 'POST', headers: { Authorization: 'Bearer ' + token } })
+      .then(function(r) { if (!r.ok) throw new Error('expired'); return r.json(); }).then(function(r) { return r.session; });
     function api(method, body) {
-      return fetch(origin + '/api/replay/pick', { method: method, body: body, headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' } })
-        .then(function(r) { return r.json(); });
+      return session.then(function(key) {
+        return fetch(origin + '/api/replay/pick', { method: method, body: body, headers: { Authorization: 'Bearer ' + key, 'Content-Type': 'application/json' } });
+      }).then(function(r) { return r.json(); });
     }
     function path(el) {
       var parts = [];
@@ -318,7 +322,7 @@
       d.addEventListener('mousemove', move, true);
       d.addEventListener('click', click, true);
       d.addEventListener('keydown', stop, true);
-      api('GET').then(update)['catch'](function() { bar.textContent = 'Veil: this picker link has expired. Start the picker again from the dashboard.'; });
+      api('GET').then(update)['catch'](function() { bar.textContent = 'Veil: this picker link was already used or has expired. Start the picker again from the dashboard.'; });
     }
     if (d.body) go(); else d.addEventListener('DOMContentLoaded', go);
   }

@@ -31,21 +31,42 @@ extension VeilDatabase {
         }
     }
 
-    /// Stores a picker token's hash; one live token per site (a new one replaces it).
-    public func createPickerToken(site: String, tokenHash: [UInt8], expiresAt: Int64) async throws(StorageError) {
+    /// Stores a picker link's hash (one live link or session per site: a new one replaces them).
+    public func createPickerLink(site: String, tokenHash: [UInt8], expiresAt: Int64) async throws(StorageError) {
         try await Self.wrap {
             try await pool.write { db in
                 try db.execute(sql: "DELETE FROM picker_tokens WHERE site = ?", arguments: [site])
-                try db.execute(sql: "INSERT INTO picker_tokens(token_hash, site, expires_at) VALUES (?, ?, ?)", arguments: [Data(tokenHash), site, expiresAt])
+                try db.execute(sql: "INSERT INTO picker_tokens(token_hash, site, kind, expires_at) VALUES (?, ?, 'link', ?)", arguments: [Data(tokenHash), site, expiresAt])
             }
         }
     }
 
-    /// The site a live picker token belongs to.
-    public func pickerTokenSite(tokenHash: [UInt8], nowMillis: Int64) async throws(StorageError) -> String? {
+    /// Uses up a live picker link: returns its site and expiry and deletes it, so the link works once.
+    public func redeemPickerLink(tokenHash: [UInt8], nowMillis: Int64) async throws(StorageError) -> (site: String, expiresAt: Int64)? {
+        try await Self.wrap {
+            try await pool.write { db in
+                guard let row = try Row.fetchOne(db, sql: "SELECT site, expires_at FROM picker_tokens WHERE token_hash = ? AND kind = 'link' AND expires_at > ?",
+                                                 arguments: [Data(tokenHash), nowMillis]) else { return nil }
+                try db.execute(sql: "DELETE FROM picker_tokens WHERE token_hash = ?", arguments: [Data(tokenHash)])
+                return (row[0], row[1])
+            }
+        }
+    }
+
+    /// Stores the key of the picker session a redeemed link opened.
+    public func createPickerSession(site: String, keyHash: [UInt8], expiresAt: Int64) async throws(StorageError) {
+        try await Self.wrap {
+            try await pool.write { db in
+                try db.execute(sql: "INSERT INTO picker_tokens(token_hash, site, kind, expires_at) VALUES (?, ?, 'session', ?)", arguments: [Data(keyHash), site, expiresAt])
+            }
+        }
+    }
+
+    /// The site a live picker session belongs to.
+    public func pickerSessionSite(keyHash: [UInt8], nowMillis: Int64) async throws(StorageError) -> String? {
         try await Self.wrap {
             try await pool.read { db in
-                try String.fetchOne(db, sql: "SELECT site FROM picker_tokens WHERE token_hash = ? AND expires_at > ?", arguments: [Data(tokenHash), nowMillis])
+                try String.fetchOne(db, sql: "SELECT site FROM picker_tokens WHERE token_hash = ? AND kind = 'session' AND expires_at > ?", arguments: [Data(keyHash), nowMillis])
             }
         }
     }

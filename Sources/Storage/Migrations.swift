@@ -142,7 +142,8 @@ enum Migrations {
         }
         // Session replay: recordings (one per visit), their page loads and compressed
         // chunks; stylesheets stored once by SHA-256 with a count of the recordings that
-        // reference them; selectors picked for erasure; picker tokens by SHA-256.
+        // reference them; selectors picked for erasure; picker links (one-time) and picker
+        // sessions by the SHA-256 of their token.
         migrator.registerMigration("2026-11-22 session replay") { db in
             try db.execute(sql: """
                 CREATE TABLE recordings (
@@ -212,6 +213,7 @@ enum Migrations {
                 CREATE TABLE picker_tokens (
                     token_hash BLOB PRIMARY KEY,
                     site TEXT NOT NULL,
+                    kind TEXT NOT NULL,
                     expires_at INTEGER NOT NULL
                 ) STRICT;
                 """)

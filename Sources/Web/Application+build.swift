@@ -68,13 +68,14 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
                                   counters: counters, addresses: addresses, clock: clock, secret: secret, geo: geo)
     router.addRoutes(ingest.endpoints, atPath: "/api")
     router.addRoutes(ReplayController(config: config, database: database, auth: auth, ingest: ingest, salts: salts, counters: counters,
-                                      clock: clock, secret: secret).endpoints, atPath: "/api")
+                                      clock: clock, secret: secret, random: environment.random).endpoints, atPath: "/api")
     router.addRoutes(StatsController(config: config, database: database, auth: auth, clock: clock).endpoints, atPath: "/api/stats")
     let privacyRequests = PrivacyRequests(database: database, clock: clock, secret: secret)
     router.addRoutes(PrivacyController(config: config, auth: auth, requests: privacyRequests).endpoints, atPath: "/api/privacy")
     router.addRoutes(PrivacyPagesController(config: config, database: database, auth: auth, counters: counters, requests: privacyRequests, pages: pages).endpoints)
     router.addRoutes(SystemController(config: config, database: database, auth: auth, counters: counters, writer: writer, pages: pages).endpoints)
-    router.addRoutes(ReplayPagesController(config: config, database: database, auth: auth, pages: pages, clock: clock, random: environment.random).endpoints)
+    router.addRoutes(ReplayPagesController(config: config, database: database, auth: auth, pages: pages, clock: clock, random: environment.random,
+                                           secret: secret).endpoints)
     router.addRoutes(AnalyticsController(config: config, database: database, auth: auth, pages: pages, clock: clock).endpoints)
     router.addRoutes(DashboardController(config: config, database: database, auth: auth, throttle: throttle, passwords: environment.passwordHasher,
                                          pages: pages, addresses: addresses, clock: clock).endpoints)

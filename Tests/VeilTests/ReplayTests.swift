@@ -275,7 +275,18 @@ struct ReplayTests {
             let location = try #require(start.headers[.location])
             #expect(location.hasPrefix("/demo#veil-pick="), "\(location)")
             let token = String(location.split(separator: "=").last!)
-            let auth: HTTPFields = [.authorization: "Bearer \(token)", .contentType: "application/json"]
+            // The link is signed and works once: it opens one picker session.
+            let parts = token.split(separator: ".")
+            #expect(parts.count == 3, "\(token)")
+            let forged = parts[0] + "." + parts[1] + "." + String(repeating: "0", count: 64)
+            #expect(try await client.execute(uri: "/api/replay/pick/session", method: .post, headers: [.authorization: "Bearer \(forged)"]).status == .unauthorized)
+            #expect(try await client.execute(uri: "/api/replay/pick", method: .get, headers: [.authorization: "Bearer \(token)"]).status == .unauthorized,
+                    "the link itself is not a session")
+            let opened = try await client.execute(uri: "/api/replay/pick/session", method: .post, headers: [.authorization: "Bearer \(token)"])
+            let key = try #require((try JSONSerialization.jsonObject(with: Data(opened.text.utf8)) as? [String: Any])?["session"] as? String, "\(opened.text)")
+            #expect(try await client.execute(uri: "/api/replay/pick/session", method: .post, headers: [.authorization: "Bearer \(token)"]).status == .unauthorized,
+                    "a used link cannot open a second session")
+            let auth: HTTPFields = [.authorization: "Bearer \(key)", .contentType: "application/json"]
             #expect(try await client.execute(uri: "/api/replay/pick", method: .get, headers: [.authorization: "Bearer nope"]).status == .unauthorized)
             let picked = try await client.execute(uri: "/api/replay/pick", method: .post, headers: auth, body: ByteBuffer(string: "{\"selector\":\"#account > .name\"}"))
             #expect(picked.text.contains("\"picked\":[\"#account \\u003e .name\"]") && picked.text.contains("\"erased\":true"), "\(picked.text)")

@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 import Hummingbird
 import Privacy
 import Storage
@@ -14,6 +15,7 @@ public struct ReplayController: Sendable {
     let counters: IngestCounters
     let clock: TimeSource
     let secret: [UInt8]
+    let random: @Sendable (Int) -> [UInt8]
 
     static let maxDepth = 400
 
@@ -23,7 +25,8 @@ public struct ReplayController: Sendable {
         routes.get("replay/settings", use: settings)
         routes.get("replay/pick", use: picked)
         routes.post("replay/pick", use: pick)
-        for path in ["replay", "replay/pick"] {
+        routes.post("replay/pick/session", use: openPicker)
+        for path in ["replay", "replay/pick", "replay/pick/session"] {
             routes.on(RouterPath(path), method: .options, use: preflight)
         }
         for method in [HTTPRequest.Method.get, .put, .delete, .patch] {
@@ -162,13 +165,31 @@ public struct ReplayController: Sendable {
 
     // MARK: Magic erasure picker
 
-    private func pickerSite(_ request: Request) async throws -> String {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "), header.utf8.count < 200 else {
-            throw APIError(.unauthorized, "unauthorized", "send the picker token as Authorization: Bearer <token>")
+    private func bearer(_ request: Request) throws -> String {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "), header.utf8.count < 300 else {
+            throw APIError(.unauthorized, "unauthorized", "send the picker's token as Authorization: Bearer <token>")
         }
-        let hash = Array(SHA256.hash(data: Array(header.dropFirst(7).utf8)))
-        guard let site = try await database.pickerTokenSite(tokenHash: hash, nowMillis: clock.nowMillis()) else {
-            throw APIError(.unauthorized, "unauthorized", "the picker token is unknown or expired; start the picker again from the dashboard")
+        return String(header.dropFirst(7))
+    }
+
+    /// Exchanges the one-time link from the URL fragment for a picker session key.
+    @Sendable func openPicker(_ request: Request, context: VeilRequestContext) async throws -> Response {
+        let token = try bearer(request)
+        let now = clock.nowMillis()
+        guard let link = try await database.redeemPickerLink(tokenHash: Array(SHA256.hash(data: Array(token.utf8))), nowMillis: now),
+              PickerLink.verify(token, site: link.site, nowMillis: now, secret: secret) else {
+            throw APIError(.unauthorized, "unauthorized", "this picker link was already used, has expired or is not Veil's; start the picker again from the dashboard")
+        }
+        let key = Data(random(24)).base64URLEncoded
+        try await database.createPickerSession(site: link.site, keyHash: Array(SHA256.hash(data: Array(key.utf8))), expiresAt: link.expiresAt)
+        context.logger.notice("magic erasure picker opened", metadata: ["site": "\(link.site)"])
+        return .json("{\"session\":\(JSONWriter.string(key)),\"expires_at\":\(link.expiresAt)}", headers: ingest.cors(request, site: link.site))
+    }
+
+    private func pickerSite(_ request: Request) async throws -> String {
+        let key = try bearer(request)
+        guard let site = try await database.pickerSessionSite(keyHash: Array(SHA256.hash(data: Array(key.utf8))), nowMillis: clock.nowMillis()) else {
+            throw APIError(.unauthorized, "unauthorized", "the picker session is unknown or expired; start the picker again from the dashboard")
         }
         return site
     }

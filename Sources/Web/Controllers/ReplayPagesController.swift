@@ -13,6 +13,7 @@ struct ReplayPagesController: Sendable {
     let pages: PageRenderer
     let clock: TimeSource
     let random: @Sendable (Int) -> [UInt8]
+    let secret: [UInt8]
 
     /// The player's policy: the recorded page may bring its styles, images and fonts,
     /// never a script (the frame is sandboxed without scripts as well).
@@ -134,13 +135,14 @@ struct ReplayPagesController: Sendable {
         return .seeOther(owner.base + "/replays")
     }
 
-    /// Creates a picker token (only its SHA-256 is stored, valid 30 minutes, one per
-    /// site) and opens the site with it in the URL fragment, which never reaches a server.
+    /// Creates a signed one-time picker link (only its SHA-256 is stored; valid 30
+    /// minutes; one per site) and opens the site with it in the URL fragment, which
+    /// never reaches a server.
     @Sendable func startPicker(_ request: Request, context: VeilRequestContext) async throws -> Response {
         let (owner, form) = try await verified(request, context)
-        let token = Data(random(24)).base64URLEncoded
-        try await database.createPickerToken(site: owner.domain, tokenHash: Array(SHA256.hash(data: Array(token.utf8))),
-                                             expiresAt: clock.nowMillis() + Self.pickerMinutes * 60_000)
+        let expiresAt = clock.nowMillis() + Self.pickerMinutes * 60_000
+        let token = PickerLink.mint(site: owner.domain, expiresAt: expiresAt, nonce: random(24), secret: secret)
+        try await database.createPickerLink(site: owner.domain, tokenHash: Array(SHA256.hash(data: Array(token.utf8))), expiresAt: expiresAt)
         var target = form["url"] ?? ""
         if !(target.hasPrefix("https://") || target.hasPrefix("http://") || target.hasPrefix("/")) || target.hasPrefix("//") { target = "/demo" }
         if let hash = target.firstIndex(of: "#") { target = String(target[..<hash]) }
