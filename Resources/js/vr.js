@@ -6,7 +6,7 @@
   var site = me.getAttribute('data-site'), origin = new URL(me.src).origin, loc = w.location;
   var pick = /[#&]veil-pick=([\w.-]+)/.exec(loc.hash);
   if (pick) return picker(pick[1]);
-  var MASK = '******', ids = new WeakMap(), nextId = 1, buf = [], size = 0, seq = 0, opts, eraseSel, blockSel;
+  var MASK = '******', ids = new WeakMap(), nextId = 1, buf = [], size = 0, seq = 0, opts, eraseSel;
   var page = rid(), lastHref = loc.href, now = Date.now;
 
   function rid() { var b = new Uint8Array(12), h = '', i; crypto.getRandomValues(b); for (i = 0; i < 12; i++) h += (b[i] + 256).toString(16).slice(1); return h; }
@@ -21,12 +21,16 @@
     if (opts.mask_text == 'none' || t.length < 7 || !/[\d@]/.test(t)) return t;
     return t.replace(PII, star);
   }
-  function matches(el, sel) { try { return !!sel && el.matches(sel); } catch (x) { return false; } }
-  function erased(el) { return el.hasAttribute('data-veil-erase') || matches(el, eraseSel); }
-  function blocked(el) { return el.hasAttribute('data-veil-block') || matches(el, blockSel); }
-  function insideErased(n) {
-    for (var p = n.parentElement; p; p = p.parentElement) if (erased(p)) return true;
-    return false;
+  // Selectors the browser rejects are left out at start, so one bad entry cannot switch
+  // erasure off for the others. Per element the attribute is checked first (cheap, and
+  // all there is on most sites); `closest` takes both for ancestors.
+  var eraseCfg, blockCfg;
+  function erased(el) { return el.hasAttribute('data-veil-erase') || !!eraseCfg && el.matches(eraseCfg); }
+  function blocked(el) { return el.hasAttribute('data-veil-block') || !!blockCfg && el.matches(blockCfg); }
+  function insideErased(n) { var p = n.parentElement; return !!p && !!p.closest(eraseSel); }
+  function valid(list) {
+    var f = d.createDocumentFragment();
+    return (list || []).filter(function(s) { try { f.querySelector(s); return true; } catch (x) { return false; } }).join(',');
   }
   // Fields whose value is never read: passwords, hidden and payment fields.
   function secretField(el) {
@@ -173,7 +177,7 @@
         if (!aid || added.has(el) || spent(el)) continue;
         var v = el.getAttribute(r.attributeName);
         var a = attrs.get(aid) || {};
-        a[r.attributeName] = v == null ? null : attrValue(el, r.attributeName, v, insideErased(el) || erased(el));
+        a[r.attributeName] = v == null ? null : attrValue(el, r.attributeName, v, !!el.closest(eraseSel));
         if (a[r.attributeName] === undefined) delete a[r.attributeName];
         attrs.set(aid, a);
       }
@@ -188,8 +192,9 @@
   function start(settings) {
     if (!settings) return;
     opts = settings;
-    eraseSel = (opts.erase || []).join(',');
-    blockSel = (opts.block || []).join(',');
+    eraseCfg = valid(opts.erase);
+    blockCfg = valid(opts.block);
+    eraseSel = '[data-veil-erase]' + (eraseCfg ? ',' + eraseCfg : '');
     snapshot();
     observer = new MutationObserver(function(list) { pending = pending.concat(list); if (pending.length > CAP) takeMutations(); });
     observer.observe(d, { childList: true, subtree: true, attributes: true, characterData: true });

@@ -100,41 +100,18 @@ public struct ClickDefinition: Sendable, Equatable {
         self.href = href
     }
 
-    /// The parts of a simple selector, or nil when it is not one.
-    public static func parse(selector: String) -> (tag: String?, id: String?, classes: [String])? {
-        var tag = "", id: String?, classes: [String] = []
-        var current = "", mode: Character = "t"
-        func close() -> Bool {
-            switch mode {
-            case "t": tag = current.lowercased()
-            case "#": if id != nil || current.isEmpty { return false }; id = current
-            default: if current.isEmpty { return false }; classes.append(current)
-            }
-            current = ""
-            return true
-        }
-        for c in selector {
-            if c == "#" || c == "." {
-                guard close() else { return nil }
-                mode = c
-            } else if c.isLetter || c.isNumber || c == "-" || c == "_" {
-                current.append(c)
-            } else {
-                return nil
-            }
-        }
-        guard close(), !(tag.isEmpty && id == nil && classes.isEmpty) else { return nil }
-        return (tag.isEmpty ? nil : tag, id, classes)
+    /// The selector, when it is one autocapture can match: tag, `#id` and `.class` parts
+    /// (autocapture records no other attributes).
+    public static func parse(selector: String) -> SimpleSelector? {
+        guard let parsed = SimpleSelector(selector), parsed.attributes.isEmpty else { return nil }
+        return parsed
     }
 
     public func matches(props: [(String, String)]) -> Bool {
         func prop(_ key: String) -> String? { props.first { $0.0 == key }?.1 }
         if let selector {
-            guard let parts = Self.parse(selector: selector) else { return false }
-            if let tag = parts.tag, prop("tag")?.lowercased() != tag { return false }
-            if let id = parts.id, prop("id") != id { return false }
-            let classes = (prop("classes") ?? "").split(separator: " ").map(String.init)
-            for c in parts.classes where !classes.contains(c) { return false }
+            guard let parts = Self.parse(selector: selector),
+                  parts.matches(tag: prop("tag") ?? "", attribute: { $0 == "class" ? prop("classes") : prop($0) }) else { return false }
         }
         if let href {
             guard let link = prop("href"), Wildcard.matches(pattern: href, text: link) else { return false }

@@ -113,6 +113,10 @@ public enum JSONWriter {
         }
     }
 
+    public static func strings(_ list: [String]) -> String {
+        "[" + list.map(string).joined(separator: ",") + "]"
+    }
+
     public static func object(_ pairs: [(String, String)]) -> String {
         "{" + pairs.map { string($0.0) + ":" + string($0.1) }.joined(separator: ",") + "}"
     }

@@ -67,7 +67,7 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
     let ingest = IngestController(config: config, parser: EventParser(limits: config.limits), writer: writer, salts: salts,
                                   counters: counters, addresses: addresses, clock: clock, secret: secret, geo: geo)
     router.addRoutes(ingest.endpoints, atPath: "/api")
-    router.addRoutes(ReplayController(config: config, database: database, auth: auth, ingest: ingest, salts: salts, counters: counters,
+    router.addRoutes(ReplayController(config: config, database: database, auth: auth, ingest: ingest, counters: counters,
                                       clock: clock, secret: secret, random: environment.random).endpoints, atPath: "/api")
     router.addRoutes(StatsController(config: config, database: database, auth: auth, clock: clock).endpoints, atPath: "/api/stats")
     let privacyRequests = PrivacyRequests(database: database, clock: clock, secret: secret)

@@ -63,20 +63,8 @@ struct IngestController: Sendable {
     /// Runs the pipeline over each event and hands the survivors to the writer.
     /// Returns (accepted, dropped, the drop reason when exactly one event was sent).
     private func ingest(_ events: [RawEvent], request: Request, context: VeilRequestContext) async throws -> (Int, Int, DropReason?) {
-        let ctx = IngestContext(
-            clientIP: addresses.clientIP(peer: context.remoteAddress, headers: request.headers),
-            userAgent: request.headers[.userAgent] ?? "",
-            origin: request.headers[.origin],
-            doNotTrack: request.headers[.dnt] == "1",
-            globalPrivacyControl: request.headers[.secGPC] == "1",
-            receivedAt: clock.nowMillis()
-        )
-        let active: ActiveSalts
-        do { active = try await salts.current() } catch {
-            context.logger.error("salts unavailable", metadata: ["error": "\(error)"])
-            throw APIError(.serviceUnavailable, "unavailable", "storage is unavailable; retry later", headers: [.retryAfter: "5"])
-        }
-        let pipeline = IngestPipeline(sites: config.sites, allowedQuery: Set(config.queryAllowlist), salts: active, secret: secret, geo: geo)
+        let ctx = ingestContext(request, context)
+        let pipeline = try await pipeline(context, geo: geo)
         var clean: [CleanEvent] = []
         var lastReason: DropReason?
         var dropped = 0
@@ -119,6 +107,29 @@ struct IngestController: Sendable {
         }
         await counters.recordAccepted(outcomes.count)
         return (outcomes.count, dropped, events.count == 1 ? lastReason : nil)
+    }
+
+    /// Facts about the request every ingest path needs (the address and user agent stay
+    /// inside this value and the pipeline run).
+    func ingestContext(_ request: Request, _ context: VeilRequestContext) -> IngestContext {
+        IngestContext(
+            clientIP: addresses.clientIP(peer: context.remoteAddress, headers: request.headers),
+            userAgent: request.headers[.userAgent] ?? "",
+            origin: request.headers[.origin],
+            doNotTrack: request.headers[.dnt] == "1",
+            globalPrivacyControl: request.headers[.secGPC] == "1",
+            receivedAt: clock.nowMillis()
+        )
+    }
+
+    /// The pipeline with the current salts, or a 503 when they cannot be read.
+    func pipeline(_ context: VeilRequestContext, geo: MMDB? = nil) async throws -> IngestPipeline {
+        let active: ActiveSalts
+        do { active = try await salts.current() } catch {
+            context.logger.error("salts unavailable", metadata: ["error": "\(error)"])
+            throw APIError(.serviceUnavailable, "unavailable", "storage is unavailable; retry later", headers: [.retryAfter: "5"])
+        }
+        return IngestPipeline(sites: config.sites, allowedQuery: Set(config.queryAllowlist), salts: active, secret: secret, geo: geo)
     }
 
     func readBody(_ request: Request, limit: Int) async throws -> [UInt8] {

@@ -11,7 +11,6 @@ public struct ReplayController: Sendable {
     let database: VeilDatabase
     let auth: DashboardAuth
     let ingest: IngestController
-    let salts: SaltKeeper
     let counters: IngestCounters
     let clock: TimeSource
     let secret: [UInt8]
@@ -45,20 +44,9 @@ public struct ReplayController: Sendable {
     @Sendable func receive(_ request: Request, context: VeilRequestContext) async throws -> Response {
         let body = try await ingest.readBody(request, limit: config.limits.replayBodyBytes)
         let chunk = try await parse(body)
-        let ctx = IngestContext(
-            clientIP: ingest.addresses.clientIP(peer: context.remoteAddress, headers: request.headers),
-            userAgent: request.headers[.userAgent] ?? "",
-            origin: request.headers[.origin],
-            doNotTrack: request.headers[.dnt] == "1",
-            globalPrivacyControl: request.headers[.secGPC] == "1",
-            receivedAt: clock.nowMillis()
-        )
+        let ctx = ingest.ingestContext(request, context)
         let headers = ingest.cors(request, site: chunk.site)
-        let active: ActiveSalts
-        do { active = try await salts.current() } catch {
-            throw APIError(.serviceUnavailable, "unavailable", "storage is unavailable; retry later", headers: [.retryAfter: "5"])
-        }
-        let pipeline = IngestPipeline(sites: config.sites, allowedQuery: Set(config.queryAllowlist), salts: active, secret: secret)
+        let pipeline = try await ingest.pipeline(context)
         let site: SiteRules, visitors: [[UInt8]]
         switch pipeline.admit(RawEvent(site: chunk.site, name: "$replay", url: "", visitorID: chunk.visitorID), context: ctx) {
         case .success(let admitted): (site, visitors) = admitted
@@ -157,10 +145,9 @@ public struct ReplayController: Sendable {
         }
         let picked = try await database.pickedSelectors(site: site.domain.lowercased())
         let r = site.replay
-        let list: ([String]) -> String = { "[" + $0.map(JSONWriter.string).joined(separator: ",") + "]" }
         var headers = ingest.cors(request, site: site.domain)
         headers[.cacheControl] = "max-age=60"
-        return .json("{\"mask_text\":\"\(r.maskText.rawValue)\",\"erase\":\(list(r.eraseSelectors + picked)),\"block\":\(list(r.blockSelectors))}", headers: headers)
+        return .json("{\"mask_text\":\"\(r.maskText.rawValue)\",\"erase\":\(JSONWriter.strings(r.eraseSelectors + picked)),\"block\":\(JSONWriter.strings(r.blockSelectors))}", headers: headers)
     }
 
     // MARK: Magic erasure picker
@@ -197,8 +184,7 @@ public struct ReplayController: Sendable {
     private func selectorsJSON(_ site: String, extra: String = "") async throws -> String {
         let picked = try await database.pickedSelectors(site: site)
         let configured = config.site(site)?.replay.eraseSelectors ?? []
-        return "{\"configured\":[" + configured.map(JSONWriter.string).joined(separator: ",") + "],\"picked\":["
-            + picked.map(JSONWriter.string).joined(separator: ",") + "]" + extra + "}"
+        return "{\"configured\":" + JSONWriter.strings(configured) + ",\"picked\":" + JSONWriter.strings(picked) + extra + "}"
     }
 
     @Sendable func picked(_ request: Request, context: VeilRequestContext) async throws -> Response {

@@ -79,7 +79,7 @@ struct StatsController: Sendable {
         guard let event = q["event"], !event.isEmpty else { throw APIError(.badRequest, "missing_event", "event is required") }
         let keys = try await database.propertyKeys(stats.scope, event: event)
         guard let key = q["key"] else {
-            return .json("{\"event\":\(JSONWriter.string(event)),\"keys\":[" + keys.map(JSONWriter.string).joined(separator: ",") + "]}")
+            return .json("{\"event\":\(JSONWriter.string(event)),\"keys\":" + JSONWriter.strings(keys) + "}")
         }
         let b = try await database.propertyBreakdown(stats.scope, event: event, key: key, limit: try Self.limit(q), offset: try AnalyticsController.offset(q))
         return .json("{\"event\":\(JSONWriter.string(event)),\"key\":\(JSONWriter.string(key)),\"total\":\(b.total),\"rows\":\(StatsJSON.rows(b.rows, dim: .event))}")
