@@ -37,15 +37,7 @@ struct BenchReplay: AsyncParsableCommand {
                     gzipped += Zlib.compress(bytes, wrapper: .gzip)?.count ?? 0
                     events += list.count
                 }
-                // ~5 s chunks, as the recorder sends them.
-                var chunks: [[JSONValue]] = [[]]
-                var started: Int?
-                for event in list {
-                    let ts = event["timestamp"]?.intValue ?? 0
-                    if let s = started, ts - s >= 5000 { chunks.append([]); started = nil }
-                    if started == nil { started = ts }
-                    chunks[chunks.count - 1].append(event)
-                }
+                let chunks = ReplayTimeline.chunks(list)
                 let visitor = [UInt8](repeating: UInt8(truncatingIfNeeded: round * 64 + index), count: 16)
                 for (seq, chunk) in chunks.enumerated() {
                     var prepared: ReplayChunk?

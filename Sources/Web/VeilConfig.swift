@@ -47,4 +47,10 @@ public struct VeilConfig: Sendable {
     public func site(_ domain: String) -> SiteRules? {
         sites.first { $0.domain.lowercased() == domain.lowercased() }
     }
+
+    /// The site a dashboard URL names, or a 404 page saying it is not configured.
+    func dashboardSite(_ domain: String) throws(APIError) -> SiteRules {
+        guard let site = site(domain) else { throw APIError(.notFound, "unknown_site", "There is no site \"\(domain)\" in the config.") }
+        return site
+    }
 }

@@ -16,7 +16,7 @@ func ingestFixtures(_ client: some TestClientProtocol, files: [SharedFixtures.Fi
     let sessions = Dictionary(grouping: files, by: \.session)
     for (index, (_, pages)) in sessions.sorted(by: { $0.key < $1.key }).enumerated() {
         for file in pages.sorted(by: { $0.pageIndex < $1.pageIndex }) {
-            for (seq, chunk) in SharedFixtures.chunks(file.events).enumerated() {
+            for (seq, chunk) in ReplayTimeline.chunks(file.events).enumerated() {
                 let r = try await client.execute(uri: "/api/replay", method: .post,
                                                  headers: [.contentType: "application/json", .userAgent: TestData.userAgent + " fixture-session-\(index)"],
                                                  body: ByteBuffer(bytes: SharedFixtures.body(site: "localhost", page: "fixture-\(index)-\(file.pageIndex)", seq: seq, events: chunk)))

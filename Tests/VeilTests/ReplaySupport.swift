@@ -74,21 +74,6 @@ enum SharedFixtures {
 
     static func collapse(_ s: String) -> String { s.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ") }
 
-    /// Splits a page's events into chunks the way the recorder sends them (every ~5 s).
-    static func chunks(_ events: [JSONValue]) -> [[JSONValue]] {
-        var out: [[JSONValue]] = []
-        var current: [JSONValue] = []
-        var started: Int?
-        for event in events {
-            let ts = event["timestamp"]?.intValue ?? 0
-            if let s = started, ts - s >= 5000 { out.append(current); current = []; started = nil }
-            if started == nil { started = ts }
-            current.append(event)
-        }
-        if !current.isEmpty { out.append(current) }
-        return out
-    }
-
     static func body(site: String, page: String, seq: Int, events: [JSONValue]) -> [UInt8] {
         Array(("{\"site\":\(JSONWriter.string(site)),\"page\":\"\(page)\",\"seq\":\(seq),\"events\":" + JSONWriter.value(.array(events)) + "}").utf8)
     }

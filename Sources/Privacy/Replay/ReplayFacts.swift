@@ -53,6 +53,25 @@ public struct ReplayFacts: Sendable, Equatable {
     }
 }
 
+/// Splits a page load's events the way the recorder sends them: a new chunk whenever
+/// `windowMillis` have passed since the current one started. Used by the benchmark and
+/// the tests to replay whole recordings through `POST /api/replay`.
+public enum ReplayTimeline {
+    public static func chunks(_ events: [JSONValue], windowMillis: Int = 5000) -> [[JSONValue]] {
+        var out: [[JSONValue]] = []
+        var current: [JSONValue] = []
+        var started: Int?
+        for event in events {
+            let ts = event["timestamp"]?.intValue ?? 0
+            if let s = started, ts - s >= windowMillis { out.append(current); current = []; started = nil }
+            if started == nil { started = ts }
+            current.append(event)
+        }
+        if !current.isEmpty { out.append(current) }
+        return out
+    }
+}
+
 extension JSONValue {
     public var number: Double? {
         if case .number(let d) = self { return d }

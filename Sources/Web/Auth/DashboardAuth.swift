@@ -51,6 +51,15 @@ struct DashboardAuth: Sendable {
         return Data(mac).base64URLEncoded
     }
 
+    /// A signed-in form post's fields, once its CSRF token matches (403 otherwise).
+    func verifiedForm(_ request: Request, csrf expected: String) async throws -> [String: String] {
+        let form = parseForm(String(buffer: try await request.body.collect(upTo: 16 * 1024)))
+        guard verifyCSRF(form["csrf"], expected: expected) else {
+            throw APIError(.forbidden, "csrf", "The form expired; reload the page and try again.")
+        }
+        return form
+    }
+
     func verifyCSRF(_ submitted: String?, expected: String) -> Bool {
         guard let submitted else { return false }
         return constantTimeEqual(Array(submitted.utf8), Array(expected.utf8))

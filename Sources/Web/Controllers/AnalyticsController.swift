@@ -51,8 +51,7 @@ struct AnalyticsController: Sendable {
             return Viewer(site: site, domain: domain, base: "/share/" + StatsRequest.encode(token), readOnly: true, username: "", csrf: "")
         }
         guard let signed = try await auth.signedIn(request) else { return nil }
-        let domain = context.parameters.get("domain") ?? ""
-        guard let site = config.site(domain) else { throw APIError(.notFound, "unknown_site", "There is no site \"\(domain)\" in the config.") }
+        let site = try config.dashboardSite(context.parameters.get("domain") ?? "")
         return Viewer(site: site, domain: site.domain.lowercased(), base: "/sites/" + StatsRequest.encode(site.domain), readOnly: false,
                       username: signed.user.username, csrf: signed.csrf)
     }
@@ -251,9 +250,7 @@ struct AnalyticsController: Sendable {
 
     private func verifiedOwner(_ request: Request, _ context: VeilRequestContext) async throws -> (Viewer, [String: String]) {
         guard let viewer = try await viewer(request, context), !viewer.readOnly else { throw APIError(.unauthorized, "unauthorized", "sign in first") }
-        let form = parseForm(String(buffer: try await request.body.collect(upTo: 16 * 1024)))
-        guard auth.verifyCSRF(form["csrf"], expected: viewer.csrf) else { throw APIError(.forbidden, "csrf", "The form expired; reload the page and try again.") }
-        return (viewer, form)
+        return (viewer, try await auth.verifiedForm(request, csrf: viewer.csrf))
     }
 
     // MARK: Parameters

@@ -60,10 +60,7 @@ struct DashboardController: Sendable {
 
     @Sendable func logout(_ request: Request, context: VeilRequestContext) async throws -> Response {
         guard let signed = try await auth.signedIn(request) else { return .seeOther("/login") }
-        let form = parseForm(String(buffer: try await request.body.collect(upTo: 16 * 1024)))
-        guard auth.verifyCSRF(form["csrf"], expected: signed.csrf) else {
-            throw APIError(.forbidden, "csrf", "The form expired; reload the page and try again.")
-        }
+        _ = try await auth.verifiedForm(request, csrf: signed.csrf)
         var response = Response.seeOther("/login")
         response.setCookie(try await auth.endSession(request))
         return response

@@ -34,7 +34,7 @@ struct PrivacyPagesController: Sendable {
     @Sendable func export(_ request: Request, context: VeilRequestContext) async throws -> Response {
         guard let signed = try await auth.signedIn(request) else { return .seeOther("/login") }
         let site = try site(context)
-        let form = try await verifiedForm(request, signed: signed)
+        let form = try await auth.verifiedForm(request, csrf: signed.csrf)
         let subject: Subject
         do { subject = try subjectFrom(form, site: site) } catch { return try await page(site, signed: signed, error: error.detail, status: .badRequest) }
         let file = try await requests.export(site: site.domain.lowercased(), subject: subject, actor: signed.user.username)
@@ -44,7 +44,7 @@ struct PrivacyPagesController: Sendable {
     @Sendable func erase(_ request: Request, context: VeilRequestContext) async throws -> Response {
         guard let signed = try await auth.signedIn(request) else { return .seeOther("/login") }
         let site = try site(context)
-        let form = try await verifiedForm(request, signed: signed)
+        let form = try await auth.verifiedForm(request, csrf: signed.csrf)
         let subject: Subject
         do { subject = try subjectFrom(form, site: site) } catch { return try await page(site, signed: signed, error: error.detail, status: .badRequest) }
         let domain = site.domain.lowercased()
@@ -61,17 +61,7 @@ struct PrivacyPagesController: Sendable {
     }
 
     private func site(_ context: VeilRequestContext) throws -> SiteRules {
-        let domain = context.parameters.get("domain") ?? ""
-        guard let site = config.site(domain) else { throw APIError(.notFound, "unknown_site", "There is no site \"\(domain)\" in the config.") }
-        return site
-    }
-
-    private func verifiedForm(_ request: Request, signed: DashboardAuth.SignedIn) async throws -> [String: String] {
-        let form = parseForm(String(buffer: try await request.body.collect(upTo: 16 * 1024)))
-        guard auth.verifyCSRF(form["csrf"], expected: signed.csrf) else {
-            throw APIError(.forbidden, "csrf", "The form expired; reload the page and try again.")
-        }
-        return form
+        try config.dashboardSite(context.parameters.get("domain") ?? "")
     }
 
     private func subjectFrom(_ form: [String: String], site: SiteRules) throws(APIError) -> Subject {

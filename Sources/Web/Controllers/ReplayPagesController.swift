@@ -36,16 +36,13 @@ struct ReplayPagesController: Sendable {
 
     private func owner(_ request: Request, _ context: VeilRequestContext) async throws -> Owner? {
         guard let signed = try await auth.signedIn(request) else { return nil }
-        let domain = context.parameters.get("domain") ?? ""
-        guard let site = config.site(domain) else { throw APIError(.notFound, "unknown_site", "There is no site \"\(domain)\" in the config.") }
+        let site = try config.dashboardSite(context.parameters.get("domain") ?? "")
         return Owner(site: site, domain: site.domain.lowercased(), base: "/sites/" + StatsRequest.encode(site.domain), username: signed.user.username, csrf: signed.csrf)
     }
 
     private func verified(_ request: Request, _ context: VeilRequestContext) async throws -> (Owner, [String: String]) {
         guard let owner = try await owner(request, context) else { throw APIError(.unauthorized, "unauthorized", "sign in first") }
-        let form = parseForm(String(buffer: try await request.body.collect(upTo: 16 * 1024)))
-        guard auth.verifyCSRF(form["csrf"], expected: owner.csrf) else { throw APIError(.forbidden, "csrf", "The form expired; reload the page and try again.") }
-        return (owner, form)
+        return (owner, try await auth.verifiedForm(request, csrf: owner.csrf))
     }
 
     @Sendable func list(_ request: Request, context: VeilRequestContext) async throws -> Response {
@@ -63,7 +60,7 @@ struct ReplayPagesController: Sendable {
         var next = q
         next["offset"] = String(filter.offset + pageSize)
         let page = ReplaysPage(
-            domain: owner.site.domain, base: owner.base,
+            domain: owner.site.domain, base: owner.base, tabs: StatsHeader.tabs(base: owner.base, current: "replays", query: "", readOnly: false),
             rows: rows.map { r in
                 ReplaysPage.Row(href: owner.base + "/replays/\(r.id)", started: DateRange.dateTime(millis: r.startedAt), duration: Format.duration(seconds: Double(r.durationMillis) / 1000),
                                 pages: r.pages, entry: r.entryPath.isEmpty ? Self.path(r.entryURL) : r.entryPath,

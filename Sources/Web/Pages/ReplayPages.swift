@@ -19,6 +19,7 @@ struct ReplaysPage: Sendable {
     struct Option: Sendable { var value: String; var label: String; var selected: Bool }
     var domain: String
     var base: String
+    var tabs: [StatsHeader.Link]
     var rows: [Row]
     var hasRows: Bool
     var days: [Option]

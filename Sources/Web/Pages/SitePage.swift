@@ -82,13 +82,19 @@ struct StatsHeader: Sendable {
     var hasChips: Bool
     var readOnly: Bool
 
+    /// The site's views; Replays only for the owner.
+    static func tabs(base: String, current: String, query: String, readOnly: Bool) -> [Link] {
+        let tabs = [("Overview", "", "overview"), ("Funnels", "/funnels", "funnels"), ("Journeys", "/journeys", "journeys"),
+                    ("Retention", "/retention", "retention"), ("Live", "/live", "live")] + (readOnly ? [] : [("Replays", "/replays", "replays")])
+        // Replays take their own filters, not the stats range and filters.
+        return tabs.map { Link(label: $0.0, href: base + $0.1 + ($0.2 == "replays" ? "" : query), current: $0.2 == current) }
+    }
+
     init(domain: String, base: String, tab: String, request: StatsRequest, readOnly: Bool) {
         self.domain = domain
         self.base = base
         let q = request.query()
-        let tabs = [("Overview", "", "overview"), ("Funnels", "/funnels", "funnels"), ("Journeys", "/journeys", "journeys"),
-                    ("Retention", "/retention", "retention"), ("Live", "/live", "live")] + (readOnly ? [] : [("Replays", "/replays", "replays")])
-        self.tabs = tabs.map { Link(label: $0.0, href: base + $0.1 + q, current: $0.2 == tab) }
+        tabs = Self.tabs(base: base, current: tab, query: q, readOnly: readOnly)
         let path = tab == "overview" ? base : base + "/" + tab
         ranges = DateRange.Kind.allCases.filter { $0 != .custom }.map { kind in
             Link(label: kind.label, href: path + "?range=" + kind.rawValue + request.filterQuery(), current: request.range.kind == kind)
