@@ -53,21 +53,24 @@ public enum ReplayCodec {
 
     // MARK: encoding
 
-    static func rewrite(_ event: JSONValue, styles: inout [Style]) -> JSONValue {
+    /// Applies `transform` to the node trees an event carries (a full snapshot's document,
+    /// each node a mutation adds), with one running "previous ID" across them.
+    static func mapNodeTrees(_ event: JSONValue, _ transform: (JSONValue, inout Int) -> JSONValue) -> JSONValue {
+        var last = 0
         switch event["type"]?.intValue {
         case 2:
-            var last = 0
-            return event.replacing("data") { $0.replacing("node") { elide($0, last: &last, styles: &styles) } }
+            return event.replacing("data") { $0.replacing("node") { transform($0, &last) } }
         case 3 where event["data"]?["source"]?.intValue == 0:
-            var last = 0
             return event.replacing("data") { data in
-                data.replacing("adds") { adds in
-                    adds.mapArray { $0.replacing("node") { elide($0, last: &last, styles: &styles) } }
-                }
+                data.replacing("adds") { adds in adds.mapArray { $0.replacing("node") { transform($0, &last) } } }
             }
         default:
             return event
         }
+    }
+
+    static func rewrite(_ event: JSONValue, styles: inout [Style]) -> JSONValue {
+        mapNodeTrees(event) { elide($0, last: &$1, styles: &styles) }
     }
 
     static func elide(_ node: JSONValue, last: inout Int, styles: inout [Style]) -> JSONValue {
@@ -109,20 +112,7 @@ public enum ReplayCodec {
     // MARK: decoding
 
     static func restore(_ event: JSONValue, style: (String) -> String?) -> JSONValue {
-        switch event["type"]?.intValue {
-        case 2:
-            var last = 0
-            return event.replacing("data") { $0.replacing("node") { unelide($0, last: &last, style: style) } }
-        case 3 where event["data"]?["source"]?.intValue == 0:
-            var last = 0
-            return event.replacing("data") { data in
-                data.replacing("adds") { adds in
-                    adds.mapArray { $0.replacing("node") { unelide($0, last: &last, style: style) } }
-                }
-            }
-        default:
-            return event
-        }
+        mapNodeTrees(event) { unelide($0, last: &$1, style: style) }
     }
 
     static func unelide(_ node: JSONValue, last: inout Int, style: (String) -> String?) -> JSONValue {

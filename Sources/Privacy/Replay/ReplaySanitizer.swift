@@ -90,7 +90,7 @@ public struct ReplaySanitizer: Sendable {
             }
             d = d.replacing("attributes") { list in
                 list.mapArray { item in item.replacing("attributes") { attrs in
-                    sanitize(attributes: attrs, tag: "", erased: false, report: &report)
+                    sanitize(attributes: attrs, erased: false, report: &report)
                 } }
             }
             return d
@@ -159,7 +159,7 @@ public struct ReplaySanitizer: Sendable {
         let type = (attribute("type") ?? "").lowercased()
         let isField = tag == "textarea" || tag == "select" || (tag == "input" && !["submit", "button", "reset", "checkbox", "radio", "image"].contains(type))
         return node
-            .replacing("attributes") { sanitize(attributes: $0, tag: tag, erased: inner.erased, isField: isField, report: &report) }
+            .replacing("attributes") { sanitize(attributes: $0, erased: inner.erased, isField: isField, report: &report) }
             .replacing("childNodes") { children in
                 if tag == "script" { return .array([]) }
                 return children.mapArray { sanitize(node: $0, context: inner, report: &report) }
@@ -170,7 +170,7 @@ public struct ReplaySanitizer: Sendable {
     static let mediaSources: Set<String> = ["src", "srcset", "poster", "background"]
     static let urlAttributes: Set<String> = ["href", "src", "action", "poster", "background", "cite", "data"]
 
-    func sanitize(attributes: JSONValue, tag: String, erased: Bool, isField: Bool = true, report: inout Report) -> JSONValue {
+    func sanitize(attributes: JSONValue, erased: Bool, isField: Bool = true, report: inout Report) -> JSONValue {
         guard case .object(let members) = attributes else { return attributes }
         var out: [(String, JSONValue)] = []
         out.reserveCapacity(members.count)
