@@ -63,6 +63,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -85,10 +86,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Test support in C: an SQLite VFS that counts syncs (see DurabilityTests).
+        .target(name: "CSyncCounter", path: "Tests/CSyncCounter", linkerSettings: [.linkedLibrary("sqlite3")]),
         .testTarget(
             name: "VeilTests",
             dependencies: [
-                "App", "Web", "Storage", "Privacy", "VeilAssets",
+                "App", "Web", "Storage", "Privacy", "VeilAssets", "CSyncCounter",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),

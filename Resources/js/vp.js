@@ -17,6 +17,32 @@
   // --- Sanitising rebuild -------------------------------------------------------------
   var BAD_TAGS = /^(script|base|object|embed|applet|frame|frameset|portal)$/;
   function badURL(v) { return /^(javascript|vbscript|data:text\/html)/i.test(String(v).replace(/[\u0000-\u0020]/g, '')); }
+  // Nothing a recording holds may make the viewer's browser request Veil's own origin
+  // (where the viewer is signed in): URLs that land on Veil, or could (relative
+  // ones), are dropped; CSS url()/@import/image-set too.
+  var OWN = location.origin;
+  var URL_ATTRS = /^(src|href|xlink:href|poster|background|data|action|cite|longdesc|ping|manifest|icon|lowsrc|dynsrc|archive|codebase|profile|usemap)$/;
+  // Relative URLs would resolve against Veil (the frame's base), so they count as own;
+  // recorders write absolute URLs. A bare fragment (SVG url(#id)) requests nothing.
+  function own(u) { u = String(u).trim(); if (u.charAt(0) == '#') return false; try { return new URL(u).origin === OWN; } catch (x) { return true; } }
+  function ownSet(v) { return String(v).split(',').some(function(p) { var u = p.trim().split(/\s+/)[0]; return u && own(u); }); }
+  function unescapeCSS(s) {
+    return s.replace(/\\([0-9a-f]{1,6})\s?/gi, function(m, h) { try { return String.fromCodePoint(parseInt(h, 16)); } catch (x) { return ''; } }).replace(/\\(.)/g, '$1');
+  }
+  function ownInCSS(s) {
+    var found = false;
+    s.replace(/url\(\s*(['"]?)([^'")]*)\1\s*\)/gi, function(m, q, u) { if (own(u)) found = true; return m; });
+    s.replace(/@import\s+(['"])([^'"]*)\1/gi, function(m, q, u) { if (own(u)) found = true; return m; });
+    s.replace(/image-set\(([^)]*)\)/gi, function(m, inner) { inner.replace(/(['"])([^'"]*)\1/g, function(m2, q, u) { if (own(u)) found = true; return m2; }); return m; });
+    return found;
+  }
+  function cleanCSS(css) {
+    css = String(css).replace(/url\(\s*(['"]?)([^'")]*)\1\s*\)/gi, function(m, q, u) { return own(u) ? 'url(about:blank)' : m; })
+      .replace(/@import\s+(['"])([^'"]*)\1/gi, function(m, q, u) { return own(u) ? '@import "about:blank"' : m; });
+    // Escapes can spell url( or a URL another way: if the unescaped text still reaches
+    // Veil, the whole style goes.
+    return ownInCSS(css) || ownInCSS(unescapeCSS(css)) ? '' : css;
+  }
   function setAttr(el, tag, k, v) {
     var name = String(k).toLowerCase();
     if (/^on/.test(name) || name == 'srcdoc' || name == 'formaction' || name == 'http-equiv' || name == 'nonce' || /^rr_/.test(name) && name != 'rr_width' && name != 'rr_height') return;
@@ -24,7 +50,9 @@
     if (name == 'style' && typeof v == 'object') { setStyle(el, v); return; }
     v = String(v);
     if (badURL(v)) return;
-    if (name == '_csstext') { el.textContent = v; return; }
+    if (URL_ATTRS.test(name) && own(v) || /srcset$/.test(name) && ownSet(v)) { try { el.removeAttribute(k); } catch (x) {} return; }
+    if (name == 'style') v = cleanCSS(v);
+    if (name == '_csstext') { el.textContent = cleanCSS(v); return; }
     if (name == 'rr_width' || name == 'rr_height') {
       el.style[name == 'rr_width' ? 'width' : 'height'] = v;
       el.style.background = 'repeating-linear-gradient(45deg,#ccc,#ccc 6px,#e6e6e6 6px,#e6e6e6 12px)';
@@ -41,8 +69,8 @@
     for (var p in obj) {
       var v = obj[p];
       if (v === false) el.style.removeProperty(p);
-      else if (Array.isArray(v)) el.style.setProperty(p, v[0], v[1]);
-      else el.style.setProperty(p, v);
+      else if (Array.isArray(v)) el.style.setProperty(p, cleanCSS(v[0]), v[1]);
+      else el.style.setProperty(p, cleanCSS(v));
     }
   }
   function build(n, parentTag, svg) {
@@ -50,7 +78,7 @@
     switch (n.type) {
       case 0: return null;
       case 1: try { el = doc.implementation.createDocumentType(n.name || 'html', n.publicId || '', n.systemId || ''); } catch (x) { return null; } break;
-      case 3: el = doc.createTextNode(parentTag == 'script' ? '' : n.textContent || ''); break;
+      case 3: el = doc.createTextNode(parentTag == 'script' ? '' : parentTag == 'style' ? cleanCSS(n.textContent || '') : n.textContent || ''); break;
       case 4: el = doc.createTextNode(''); break;
       case 5: el = doc.createComment(''); break;
       case 2:
@@ -95,7 +123,10 @@
         return false;
       });
     }
-    (m.texts || []).forEach(function(t) { var n = nodes.get(t.id); if (n) n.textContent = t.value; });
+    (m.texts || []).forEach(function(t) {
+      var n = nodes.get(t.id);
+      if (n) n.textContent = n.parentNode && n.parentNode.nodeName == 'STYLE' ? cleanCSS(t.value) : t.value;
+    });
     (m.attributes || []).forEach(function(a) {
       var n = nodes.get(a.id);
       if (!n || !n.setAttribute) return;

@@ -1,4 +1,5 @@
 import Privacy
+import Storage
 import Web
 
 /// One scalar (or list) configuration key: how to parse it, apply it and print it.
@@ -10,6 +11,8 @@ struct SchemaKey: Sendable {
         case strings
         case listen
         case logLevel
+        /// One of a fixed set of words.
+        case choice([String])
     }
 
     let path: String
@@ -74,6 +77,9 @@ extension SchemaKey.Kind {
             let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
             guard levels.contains(text.lowercased()) else { return .bad("expected one of \(levels.joined(separator: ", ")), got \(quoteYAML(text))") }
             return .ok(.string(text.lowercased()))
+        case .choice(let words):
+            guard words.contains(text.lowercased()) else { return .bad("expected one of \(words.joined(separator: ", ")), got \(quoteYAML(text))") }
+            return .ok(.string(text.lowercased()))
         }
     }
 }
@@ -122,12 +128,15 @@ enum ConfigSchema {
         SchemaKey(path: "limits.name_length", kind: .int(1...10_000), secret: false, apply: { $0.limits.nameLength = $1.int }, read: { .int($0.limits.nameLength) }),
         SchemaKey(path: "limits.replay_body_bytes", kind: .int(1024...67_108_864), secret: false, apply: { $0.limits.replayBodyBytes = $1.int }, read: { .int($0.limits.replayBodyBytes) }),
         SchemaKey(path: "limits.replay_events", kind: .int(1...1_000_000), secret: false, apply: { $0.limits.replayEvents = $1.int }, read: { .int($0.limits.replayEvents) }),
+        SchemaKey(path: "limits.scrub_bytes", kind: .int(1024...67_108_864), secret: false, apply: { $0.limits.scrubBytes = $1.int }, read: { .int($0.limits.scrubBytes) }),
         SchemaKey(path: "limits.url_length", kind: .int(16...100_000), secret: false, apply: { $0.limits.urlLength = $1.int }, read: { .int($0.limits.urlLength) }),
         SchemaKey(path: "writer.flush_events", kind: .int(1...100_000), secret: false, apply: { $0.writer.flushEvents = $1.int }, read: { .int($0.writer.flushEvents) }),
         SchemaKey(path: "writer.flush_interval_ms", kind: .int(0...60_000), secret: false,
                   apply: { $0.writer.flushInterval = .milliseconds($1.int) },
                   read: { c in .int(Int(c.writer.flushInterval.components.seconds * 1000 + c.writer.flushInterval.components.attoseconds / 1_000_000_000_000_000)) }),
         SchemaKey(path: "writer.queue_capacity", kind: .int(1...10_000_000), secret: false, apply: { $0.writer.capacity = $1.int }, read: { .int($0.writer.capacity) }),
+        SchemaKey(path: "storage.synchronous", kind: .choice(VeilDatabase.Synchronous.allCases.map(\.rawValue)), secret: false,
+                  apply: { $0.synchronous = VeilDatabase.Synchronous(rawValue: $1.string) ?? .full }, read: { .string($0.synchronous.rawValue) }),
         SchemaKey(path: "sessions.timeout_minutes", kind: .int(1...1440), secret: false,
                   apply: { $0.writer.sessionTimeoutMillis = Int64($1.int) * 60_000 }, read: { .int(Int($0.writer.sessionTimeoutMillis / 60_000)) }),
         SchemaKey(path: "geoip.database", kind: .string, secret: false, apply: { $0.geoipDatabase = $1.string }, read: { .string($0.geoipDatabase) }),

@@ -55,7 +55,7 @@ struct Serve: AsyncParsableCommand {
             printError("veil: configuration error: \(error)")
             throw ExitCode(2)
         }
-        var logger = Logger(label: "veil")
+        var logger = Logger(label: "veil", factory: EscapingLogHandler.standardError)
         logger.logLevel = Logger.Level(rawValue: config.logLevel) ?? .info
         logger.info("starting Veil \(VeilVersion.string)", metadata: ["config": "\(file ?? "built-in defaults")", "data_dir": "\(config.dataDir)"])
         do {

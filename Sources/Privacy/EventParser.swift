@@ -44,6 +44,7 @@ public struct EventParser: Sendable {
             case .invalidUTF8: throw IngestRejection(.invalidUTF8, "the body is not valid UTF-8")
             case .tooDeep: throw IngestRejection(.invalidJSON, "the body nests too deeply")
             case .syntax(let offset, let expected): throw IngestRejection(.invalidJSON, "expected \(expected) at byte \(offset)")
+            case .duplicateKey(let key): throw IngestRejection(.duplicateKey, "the key \"\(key.prefix(64))\" appears twice in one object")
             }
         }
     }

@@ -10,6 +10,8 @@ public struct IngestRejection: Error, Sendable, Equatable {
         case valueTooLong = "value_too_long"
         case missingField = "missing_field"
         case invalidField = "invalid_field"
+        /// An object names a key twice (see `JSONParseError.duplicateKey`).
+        case duplicateKey = "duplicate_key"
     }
 
     public var code: Code

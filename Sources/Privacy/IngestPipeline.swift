@@ -18,8 +18,12 @@ public struct IngestPipeline: Sendable {
         /// nil: not looked up yet; "": unknown.
         var country: String?
         var visitorsBySite: [String: [[UInt8]]] = [:]
+        /// Bytes of text the scrubber may still read for this request (`limits.scrub_bytes`).
+        public var scrubBudget: ScrubBudget
 
-        public init() {}
+        public init(scrubBudget: ScrubBudget = .unlimited) {
+            self.scrubBudget = scrubBudget
+        }
     }
 
     /// Work in progress through the steps.
@@ -105,12 +109,17 @@ public struct IngestPipeline: Sendable {
             let site = work.site!
             let scrubber = PIIScrubber()
             var counts: [PIIScrubber.Kind: Int] = [:]
+            var budget = work.memo.scrubBudget
             func clean(_ text: String) -> String {
-                let r = scrubber.scrub(text, extraPatterns: site.scrubPatterns)
+                // Beyond the request's budget, text is replaced unread.
+                let r = scrubber.scrub(text, extraPatterns: site.scrubPatterns, budget: &budget) { _ in PIIScrubber.Kind.unscanned.placeholder }
                 for (kind, n) in r.counts { counts[kind, default: 0] += n }
                 return r.text
             }
-            work.url!.host = clean(work.url!.host)
+            defer { work.memo.scrubBudget = budget }
+            // The page's host is the site's own address, not the visitor's data: kept as
+            // is when it belongs to the site (an IP-addressed dev site stays `127.0.0.1`).
+            if !site.owns(host: work.url!.host) { work.url!.host = clean(work.url!.host) }
             work.url!.path = clean(work.url!.path)
             work.url!.query = work.url!.query.map { ($0.0, clean($0.1)) }
             work.referrerHost = work.referrerHost.map(clean)

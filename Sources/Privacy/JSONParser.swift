@@ -3,6 +3,10 @@ public enum JSONParseError: Error, Equatable, Sendable {
     case invalidUTF8
     case syntax(offset: Int, expected: String)
     case tooDeep
+    /// An object names the same key twice. Readers disagree on which one wins (this
+    /// parser's lookups see the first, a browser's `JSON.parse` the last), so a privacy
+    /// check could pass one copy while the player uses the other: never accepted.
+    case duplicateKey(String)
 }
 
 /// A strict RFC 8259 parser over raw bytes.
@@ -85,6 +89,7 @@ public struct JSONParser {
         try enter()
         index += 1
         var members: [(String, JSONValue)] = []
+        var seen: Set<String>?
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1; depth -= 1
@@ -94,6 +99,13 @@ public struct JSONParser {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("a string key") }
             let key = try parseString()
+            // Small objects compare in place; larger ones switch to a set (linear overall).
+            if members.count < 8 {
+                if members.contains(where: { $0.0 == key }) { throw .duplicateKey(key) }
+            } else {
+                if seen == nil { seen = Set(members.map(\.0)) }
+                if !seen!.insert(key).inserted { throw .duplicateKey(key) }
+            }
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("':'") }
             index += 1

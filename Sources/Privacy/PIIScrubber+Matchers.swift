@@ -14,18 +14,75 @@ import Foundation
 @inline(__always) func isEmailLocal(_ c: UInt8) -> Bool {
     isAlnum(c) || c == UInt8(ascii: ".") || c == UInt8(ascii: "_") || c == UInt8(ascii: "%") || c == UInt8(ascii: "+") || c == UInt8(ascii: "-")
 }
+@inline(__always) func isIPv6Byte(_ c: UInt8) -> Bool { isHex(c) || c == UInt8(ascii: ":") || c == UInt8(ascii: ".") }
 
-/// Whether position `end` closes a token: end of text or a byte that cannot continue it.
-@inline(__always) func atBoundary(_ b: [UInt8], _ end: Int) -> Bool { end >= b.count || !isWordByte(b[end]) }
+/// One scrub: the text, a count of every byte the scanners read, and what earlier scans
+/// proved about the run they read, so that no run is read again from a later start.
+struct PIIScan {
+    let b: [UInt8]
+    private(set) var reads = 0
+    /// E-mail: a scan from an earlier start in the same local-part run failed, and every
+    /// later start in that run shares its end and its domain, so fails too.
+    private var emailNoMatchBefore = 0
+    /// JWT: the same for the first segment's run.
+    private var jwtNoMatchBefore = 0
+    /// IPv6: the run of hex digits, `:` and `.` containing the current start, and its end
+    /// without trailing dots (shared by every start inside the run).
+    private var ipv6RunEnd = -1
+    private var ipv6TrimmedEnd = -1
+    /// Token: a known secret prefix found inside a run, to be matched from that start.
+    private var pendingToken: (start: Int, end: Int)?
 
-// MARK: - Matchers
+    /// The longest textual IPv6 address (with an embedded IPv4) is 45 bytes.
+    static let maxIPv6Length = 45
 
-extension PIIScrubber {
+    init(_ bytes: [UInt8]) { b = bytes }
+
+    var count: Int { b.count }
+
+    /// Every byte read goes through here, so `reads` is the scrubber's work.
+    @inline(__always) subscript(i: Int) -> UInt8 {
+        mutating get { reads &+= 1; return b[i] }
+    }
+
+    /// A copy of bytes for validation, counted as reads.
+    mutating func text(_ range: Range<Int>) -> String {
+        reads &+= range.count
+        return String(decoding: b[range], as: UTF8.self)
+    }
+
+    @inline(__always) mutating func atBoundary(_ end: Int) -> Bool { end >= count || !isWordByte(self[end]) }
+
+    /// The first kind matching at `i`, most specific first.
+    mutating func match(at i: Int) -> (PIIScrubber.Kind, Int)? {
+        let c = self[i]
+        if i > 0 && isWordByte(self[i - 1]) && c != UInt8(ascii: "+") {
+            // Matches start at a token boundary; an '@' is found from the local part's start.
+            return nil
+        }
+        if c == UInt8(ascii: "e"), let end = jwt(i) { return (.token, end) }
+        if isEmailLocal(c), let end = email(i) { return (.email, end) }
+        if isAlpha(c), let end = iban(i) { return (.iban, end) }
+        if isDigit(c) {
+            if let end = ssn(i) { return (.ssn, end) }
+            if let end = card(i) { return (.card, end) }
+            if let end = ipv4(i) { return (.ip, end) }
+        }
+        if isHex(c) || c == UInt8(ascii: ":"), let end = ipv6(i) { return (.ip, end) }
+        if isDigit(c) || c == UInt8(ascii: "+") || c == UInt8(ascii: "("), let end = phone(i) { return (.phone, end) }
+        if isTokenByte(c), let end = token(i) { return (.token, end) }
+        return nil
+    }
+
+    // MARK: - Matchers
+
     /// local@domain.tld, with a dotted domain and an alphabetic TLD of two or more letters.
-    static func email(_ b: [UInt8], _ start: Int) -> Int? {
+    mutating func email(_ start: Int) -> Int? {
+        guard start >= emailNoMatchBefore else { return nil }
         var i = start
-        while i < b.count, isEmailLocal(b[i]) { i += 1 }
-        guard i > start, i < b.count, b[i] == UInt8(ascii: "@") else { return nil }
+        while i < count, isEmailLocal(self[i]) { i += 1 }
+        let localEnd = i
+        guard i > start, i < count, self[i] == UInt8(ascii: "@") else { emailNoMatchBefore = localEnd; return nil }
         i += 1
         var labels = 0
         var lastLabelStart = i
@@ -33,57 +90,63 @@ extension PIIScrubber {
         while true {
             let labelStart = i
             var alpha = true
-            while i < b.count, isAlnum(b[i]) || b[i] == UInt8(ascii: "-") {
-                if !isAlpha(b[i]) { alpha = false }
+            while i < count {
+                let c = self[i]
+                guard isAlnum(c) || c == UInt8(ascii: "-") else { break }
+                if !isAlpha(c) { alpha = false }
                 i += 1
             }
-            guard i > labelStart else { return nil }
+            guard i > labelStart else { emailNoMatchBefore = localEnd; return nil }
             labels += 1
             lastLabelStart = labelStart
             lastLabelAlpha = alpha
-            if i + 1 < b.count, b[i] == UInt8(ascii: "."), isAlnum(b[i + 1]) { i += 1; continue }
+            if i + 1 < count, self[i] == UInt8(ascii: "."), isAlnum(self[i + 1]) { i += 1; continue }
             break
         }
-        guard labels >= 2, lastLabelAlpha, i - lastLabelStart >= 2 else { return nil }
+        guard labels >= 2, lastLabelAlpha, i - lastLabelStart >= 2 else { emailNoMatchBefore = localEnd; return nil }
         // `logo@2x.png`: an image density suffix and a file extension, not an address.
-        let tld = String(decoding: b[lastLabelStart..<i], as: UTF8.self).lowercased()
-        if fileExtensions.contains(tld) { return nil }
+        if i - lastLabelStart <= 4, Self.fileExtensions.contains(text(lastLabelStart..<i).lowercased()) { emailNoMatchBefore = localEnd; return nil }
         return i
     }
 
     static let fileExtensions: Set<String> = ["png", "jpg", "jpeg", "gif", "svg", "webp", "avif", "ico", "css", "js", "mjs", "map", "pdf", "html", "json"]
 
     /// Header.payload.signature, each base64url, the header starting with `eyJ` ("{\"").
-    static func jwt(_ b: [UInt8], _ start: Int) -> Int? {
-        guard start + 3 < b.count, b[start] == UInt8(ascii: "e"), b[start + 1] == UInt8(ascii: "y"), b[start + 2] == UInt8(ascii: "J") else { return nil }
+    mutating func jwt(_ start: Int) -> Int? {
+        guard start >= jwtNoMatchBefore, start + 3 < count, self[start] == UInt8(ascii: "e"), self[start + 1] == UInt8(ascii: "y"),
+              self[start + 2] == UInt8(ascii: "J") else { return nil }
         var i = start
+        var firstSegmentEnd = start
         for segment in 0..<3 {
             let s = i
-            while i < b.count, isTokenByte(b[i]) { i += 1 }
-            guard i - s >= (segment == 2 ? 8 : 10) else { return nil }
+            while i < count, isTokenByte(self[i]) { i += 1 }
+            if segment == 0 { firstSegmentEnd = i }
+            guard i - s >= (segment == 2 ? 8 : 10) else { jwtNoMatchBefore = firstSegmentEnd; return nil }
             if segment < 2 {
-                guard i < b.count, b[i] == UInt8(ascii: ".") else { return nil }
+                guard i < count, self[i] == UInt8(ascii: ".") else { jwtNoMatchBefore = firstSegmentEnd; return nil }
                 i += 1
             }
         }
-        return atBoundary(b, i) ? i : nil
+        guard atBoundary(i) else { jwtNoMatchBefore = firstSegmentEnd; return nil }
+        return i
     }
 
     /// ISO 13616 IBAN: country letters, two check digits, 11 to 30 letters or digits,
     /// optionally grouped by single spaces; valid only if the mod-97 remainder is 1.
-    static func iban(_ b: [UInt8], _ start: Int) -> Int? {
-        guard start + 4 < b.count, isAlpha(b[start]), isAlpha(b[start + 1]), isDigit(b[start + 2]), isDigit(b[start + 3]) else { return nil }
+    mutating func iban(_ start: Int) -> Int? {
+        guard start + 4 < count, isAlpha(self[start]), isAlpha(self[start + 1]), isDigit(self[start + 2]), isDigit(self[start + 3]) else { return nil }
         var chars: [UInt8] = []
         var i = start
         var end = start
         var group = 0
-        while i < b.count, chars.count < 34 {
-            if isAlnum(b[i]) {
-                chars.append(b[i] | (isAlpha(b[i]) ? 0x20 : 0))
+        while i < count, chars.count < 34 {
+            let c = self[i]
+            if isAlnum(c) {
+                chars.append(c | (isAlpha(c) ? 0x20 : 0))
                 group += 1
                 i += 1
                 end = i
-            } else if b[i] == UInt8(ascii: " "), i + 1 < b.count, isAlnum(b[i + 1]), group == 4 {
+            } else if c == UInt8(ascii: " "), i + 1 < count, isAlnum(self[i + 1]), group == 4 {
                 // The printed form groups by exactly four; anything else ends the IBAN.
                 group = 0
                 i += 1
@@ -91,7 +154,7 @@ extension PIIScrubber {
                 break
             }
         }
-        guard chars.count >= 15, chars.count <= 34, atBoundary(b, end) else { return nil }
+        guard chars.count >= 15, chars.count <= 34, atBoundary(end) else { return nil }
         // Uppercase-insensitive, but a real IBAN's BBAN mixes digits in: refuse words.
         guard chars[4...].contains(where: isDigit) else { return nil }
         let rearranged = chars[4...] + chars[0..<4]
@@ -108,41 +171,48 @@ extension PIIScrubber {
     }
 
     /// US SSN `AAA-GG-SSSS` (or with spaces), excluding numbers never issued.
-    static func ssn(_ b: [UInt8], _ start: Int) -> Int? {
-        guard start + 11 <= b.count else { return nil }
-        let sep = b[start + 3]
-        guard sep == UInt8(ascii: "-") || sep == UInt8(ascii: " "), b[start + 6] == sep else { return nil }
-        for k in [0, 1, 2, 4, 5, 7, 8, 9, 10] where !isDigit(b[start + k]) { return nil }
+    mutating func ssn(_ start: Int) -> Int? {
+        guard start + 11 <= count else { return nil }
+        let sep = self[start + 3]
+        guard sep == UInt8(ascii: "-") || sep == UInt8(ascii: " "), self[start + 6] == sep else { return nil }
+        var digits: [Int] = []
+        for k in [0, 1, 2, 4, 5, 7, 8, 9, 10] {
+            let c = self[start + k]
+            guard isDigit(c) else { return nil }
+            digits.append(Int(c - 48))
+        }
         let end = start + 11
-        guard atBoundary(b, end), !(end + 1 < b.count && b[end] == sep && isDigit(b[end + 1])) else { return nil }
-        func number(_ from: Int, _ count: Int) -> Int { (0..<count).reduce(0) { $0 * 10 + Int(b[from + $1] - 48) } }
-        let area = number(start, 3), group = number(start + 4, 2), serial = number(start + 7, 4)
+        guard atBoundary(end), !(end + 1 < count && self[end] == sep && isDigit(self[end + 1])) else { return nil }
+        let area = digits[0] * 100 + digits[1] * 10 + digits[2]
+        let group = digits[3] * 10 + digits[4]
+        let serial = digits[5] * 1000 + digits[6] * 100 + digits[7] * 10 + digits[8]
         guard area != 0, area != 666, area < 900, group != 0, serial != 0 else { return nil }
         return end
     }
 
     /// Payment card: 13 to 19 digits, optionally grouped by single spaces or dashes, with
     /// a known issuer prefix and a valid Luhn checksum.
-    static func card(_ b: [UInt8], _ start: Int) -> Int? {
+    mutating func card(_ start: Int) -> Int? {
         var digits: [Int] = []
         var i = start
         var end = start
         var separator: UInt8?
-        while i < b.count, digits.count < 19 {
-            if isDigit(b[i]) {
-                digits.append(Int(b[i] - 48))
+        while i < count, digits.count < 19 {
+            let c = self[i]
+            if isDigit(c) {
+                digits.append(Int(c - 48))
                 i += 1
                 end = i
-            } else if (b[i] == UInt8(ascii: " ") || b[i] == UInt8(ascii: "-")), i + 1 < b.count, isDigit(b[i + 1]), separator == nil || separator == b[i] {
-                separator = b[i]
+            } else if (c == UInt8(ascii: " ") || c == UInt8(ascii: "-")), i + 1 < count, isDigit(self[i + 1]), separator == nil || separator == c {
+                separator = c
                 i += 1
             } else {
                 break
             }
         }
-        guard digits.count >= 13, end >= b.count || !isAlnum(b[end]) else { return nil }
-        guard !(end + 1 < b.count && (b[end] == UInt8(ascii: " ") || b[end] == UInt8(ascii: "-")) && isDigit(b[end + 1]) && separator == nil) else { return nil }
-        guard hasIssuerPrefix(digits), luhn(digits) else { return nil }
+        guard digits.count >= 13, end >= count || !isAlnum(self[end]) else { return nil }
+        guard !(end + 1 < count && (self[end] == UInt8(ascii: " ") || self[end] == UInt8(ascii: "-")) && isDigit(self[end + 1]) && separator == nil) else { return nil }
+        guard Self.hasIssuerPrefix(digits), Self.luhn(digits) else { return nil }
         return end
     }
 
@@ -180,97 +250,102 @@ extension PIIScrubber {
     }
 
     /// Dotted-quad IPv4 with every octet in 0...255 and nothing dotted on either side.
-    static func ipv4(_ b: [UInt8], _ start: Int) -> Int? {
-        if start > 0 && b[start - 1] == UInt8(ascii: ".") { return nil }
+    mutating func ipv4(_ start: Int) -> Int? {
+        if start > 0 && self[start - 1] == UInt8(ascii: ".") { return nil }
         var i = start
         for octet in 0..<4 {
             let s = i
             var value = 0
-            while i < b.count, isDigit(b[i]), i - s < 3 {
-                value = value * 10 + Int(b[i] - 48)
+            var first: UInt8 = 0
+            while i < count, i - s < 3 {
+                let c = self[i]
+                guard isDigit(c) else { break }
+                if i == s { first = c }
+                value = value * 10 + Int(c - 48)
                 i += 1
             }
-            guard i > s, value <= 255, !(i - s > 1 && b[s] == UInt8(ascii: "0")) else { return nil }
+            guard i > s, value <= 255, !(i - s > 1 && first == UInt8(ascii: "0")) else { return nil }
             if octet < 3 {
-                guard i < b.count, b[i] == UInt8(ascii: ".") else { return nil }
+                guard i < count, self[i] == UInt8(ascii: ".") else { return nil }
                 i += 1
             }
         }
-        guard atBoundary(b, i), !(i + 1 < b.count && b[i] == UInt8(ascii: ".") && isAlnum(b[i + 1])) else { return nil }
+        guard atBoundary(i), !(i + 1 < count && self[i] == UInt8(ascii: ".") && isAlnum(self[i + 1])) else { return nil }
         return i
     }
 
     /// IPv6 in full or compressed form (optionally with a trailing dotted quad). Requires a
     /// digit, or all eight groups, so words like `dead::beef` or C++ `a::b` survive.
-    static func ipv6(_ b: [UInt8], _ start: Int) -> Int? {
-        var i = start
-        while i < b.count, isHex(b[i]) || b[i] == UInt8(ascii: ":") || b[i] == UInt8(ascii: ".") { i += 1 }
-        var end = i
-        // Trim trailing punctuation that cannot end an address ("…::1." at a sentence end).
-        while end > start, b[end - 1] == UInt8(ascii: ".") { end -= 1 }
-        guard end - start >= 3, end >= b.count || !isAlnum(b[end]) else { return nil }
-        let text = String(decoding: b[start..<end], as: UTF8.self)
+    mutating func ipv6(_ start: Int) -> Int? {
+        if start >= ipv6RunEnd {
+            // Every later start inside this run shares its end: read it once.
+            var i = start
+            while i < count, isIPv6Byte(self[i]) { i += 1 }
+            ipv6RunEnd = i
+            // Trim trailing punctuation that cannot end an address ("…::1." at a sentence end).
+            var end = i
+            while end > start, self[end - 1] == UInt8(ascii: ".") { end -= 1 }
+            ipv6TrimmedEnd = end
+        }
+        let end = ipv6TrimmedEnd
+        guard end - start >= 3, end - start <= Self.maxIPv6Length, end >= count || !isAlnum(self[end]) else { return nil }
+        let text = text(start..<end)
         guard text.contains("::") || text.filter({ $0 == ":" }).count == 7 else { return nil }
         guard text.contains(where: \.isNumber) else { return nil }
-        return isValidIPv6(text) ? end : nil
+        return Self.isValidIPv6(text) ? end : nil
     }
 
     static func isValidIPv6(_ text: String) -> Bool {
-        var groups = text.components(separatedBy: "::")
+        let groups = text.components(separatedBy: "::")
         guard groups.count <= 2 else { return false }
         var total = 0
-        var sawV4 = false
         for (index, part) in groups.enumerated() {
             if part.isEmpty { continue }
             let pieces = part.split(separator: ":", omittingEmptySubsequences: false)
             for (k, piece) in pieces.enumerated() {
                 if piece.contains(".") {
                     // An embedded IPv4 may only be the very last piece.
-                    guard index == groups.count - 1, k == pieces.count - 1, ipv4(Array(piece.utf8), 0) == piece.utf8.count else { return false }
+                    var v4 = PIIScan(Array(piece.utf8))
+                    guard index == groups.count - 1, k == pieces.count - 1, v4.ipv4(0) == piece.utf8.count else { return false }
                     total += 2
-                    sawV4 = true
                 } else {
                     guard (1...4).contains(piece.count), piece.allSatisfy(\.isHexDigit) else { return false }
                     total += 1
                 }
             }
         }
-        _ = sawV4
-        groups = []
         return text.contains("::") ? total <= 7 : total == 8
     }
 
     /// Phone numbers: international (`+` and 8 to 15 digits) and common national layouts
     /// that need separators, so plain numbers, dates and IDs are left alone.
-    static func phone(_ b: [UInt8], _ start: Int) -> Int? {
+    mutating func phone(_ start: Int) -> Int? {
         var i = start
         var digits: [UInt8] = []
         var groups: [Int] = []
         var current = 0
-        let international = b[i] == UInt8(ascii: "+")
+        let international = self[i] == UInt8(ascii: "+")
         if international { i += 1 }
         var parenthesised = false
-        var lastSeparator: UInt8 = 0
         var separators = Set<UInt8>()
         var end = i
-        while i < b.count, digits.count <= 15 {
-            let c = b[i]
+        // At most 16 digits, each separator after a digit: a bounded window.
+        while i < count, digits.count <= 15 {
+            let c = self[i]
             if isDigit(c) {
                 digits.append(c)
                 current += 1
                 i += 1
                 end = i
-            } else if c == UInt8(ascii: "("), current == 0, !parenthesised, i + 1 < b.count, isDigit(b[i + 1]) {
+            } else if c == UInt8(ascii: "("), current == 0, !parenthesised, i + 1 < count, isDigit(self[i + 1]) {
                 parenthesised = true
                 i += 1
             } else if c == UInt8(ascii: ")"), parenthesised, current > 0 {
                 groups.append(current); current = 0
-                lastSeparator = c
                 i += 1
-                if i < b.count, b[i] == UInt8(ascii: " ") { i += 1 }
-            } else if (c == UInt8(ascii: " ") || c == UInt8(ascii: "-") || c == UInt8(ascii: ".") || c == UInt8(ascii: "/")), current > 0, i + 1 < b.count, isDigit(b[i + 1]) {
+                if i < count, self[i] == UInt8(ascii: " ") { i += 1 }
+            } else if (c == UInt8(ascii: " ") || c == UInt8(ascii: "-") || c == UInt8(ascii: ".") || c == UInt8(ascii: "/")), current > 0, i + 1 < count, isDigit(self[i + 1]) {
                 groups.append(current); current = 0
-                lastSeparator = c
                 separators.insert(c)
                 i += 1
             } else {
@@ -278,9 +353,8 @@ extension PIIScrubber {
             }
         }
         if current > 0 { groups.append(current) }
-        _ = lastSeparator
-        guard !digits.isEmpty, end >= b.count || !isAlnum(b[end]) else { return nil }
-        if end < b.count, b[end] == UInt8(ascii: "."), end + 1 < b.count, isDigit(b[end + 1]) { return nil }
+        guard !digits.isEmpty, end >= count || !isAlnum(self[end]) else { return nil }
+        if end < count, self[end] == UInt8(ascii: "."), end + 1 < count, isDigit(self[end + 1]) { return nil }
         if international {
             // Country code first (1 to 4 digits when grouped), then groups of up to 8.
             guard (8...15).contains(digits.count), digits[0] != UInt8(ascii: "0"),
@@ -305,31 +379,63 @@ extension PIIScrubber {
         return nil
     }
 
+    static let secretPrefixes: [[UInt8]] = ["sk_live_", "sk_test_", "rk_live_", "pk_live_", "ghp_", "gho_", "ghs_", "ghu_", "github_pat_", "xoxb-", "xoxp-", "xoxa-",
+                                            "glpat-", "AKIA", "ASIA", "AIza", "SG.", "npm_"].map { Array($0.utf8) }
+
     /// Long secret-looking strings: 24+ characters of letters, digits, `_` and `-` mixing
     /// upper case, lower case and digits with high entropy, or a known secret prefix.
     /// Pure hex (hashes, IDs) and UUIDs are identifiers, not secrets, and survive.
-    static func token(_ b: [UInt8], _ start: Int) -> Int? {
+    ///
+    /// A run of token bytes is judged once, from its first byte; a known prefix after a
+    /// `-` inside the run (`ref-ghp_…`) is remembered and matched when the scan gets there.
+    mutating func token(_ start: Int) -> Int? {
+        if let pending = pendingToken, pending.start == start {
+            pendingToken = nil
+            return pending.end
+        }
+        guard start == 0 || !isTokenByte(self[start - 1]) else { return nil }
         var i = start
-        while i < b.count, isTokenByte(b[i]) { i += 1 }
-        let length = i - start
-        guard length >= 20, atBoundary(b, i) else { return nil }
-        let run = b[start..<i]
-        let text = String(decoding: run, as: UTF8.self)
-        let prefixes = ["sk_live_", "sk_test_", "rk_live_", "pk_live_", "ghp_", "gho_", "ghs_", "ghu_", "github_pat_", "xoxb-", "xoxp-", "xoxa-", "glpat-", "AKIA", "ASIA", "AIza", "SG.", "npm_"]
-        if prefixes.contains(where: { text.hasPrefix($0) }) && length >= 20 { return i }
+        var subStarts: [Int] = []
+        while i < count {
+            let c = self[i]
+            guard isTokenByte(c) else { break }
+            if i == start || (subStarts.count < 64 && self[i - 1] == UInt8(ascii: "-")) { subStarts.append(i) }
+            i += 1
+        }
+        let end = i
+        guard atBoundary(end) else { return nil }
+        // Known prefixes: from the run's start, or from a later start after a dash.
+        for s in subStarts where end - s >= 20 && hasSecretPrefix(s, end: end) {
+            if s == start { return end }
+            pendingToken = (s, end)
+            return nil
+        }
+        let length = end - start
         guard length >= 24 else { return nil }
+        reads &+= length
+        let run = b[start..<end]
         if run.allSatisfy({ isHex($0) || $0 == UInt8(ascii: "-") }) { return nil }
-        let upper = run.contains { $0 >= 65 && $0 <= 90 }
-        let lower = run.contains { $0 >= 97 && $0 <= 122 }
-        let digitCount = run.filter(isDigit).count
-        guard upper, lower, digitCount >= 2 else { return nil }
+        var upper = false, lower = false, digitCount = 0
         // Word-like identifiers (CamelCase names, slugs) have long letter runs; secrets do not.
         var longestLetters = 0, currentLetters = 0
         for c in run {
+            if c >= 65 && c <= 90 { upper = true }
+            if c >= 97 && c <= 122 { lower = true }
+            if isDigit(c) { digitCount += 1 }
             if isAlpha(c) { currentLetters += 1; longestLetters = max(longestLetters, currentLetters) } else { currentLetters = 0 }
         }
-        guard longestLetters < 12 else { return nil }
-        return entropy(run) >= 3.8 ? i : nil
+        guard upper, lower, digitCount >= 2, longestLetters < 12 else { return nil }
+        return Self.entropy(run) >= 3.8 ? end : nil
+    }
+
+    private mutating func hasSecretPrefix(_ s: Int, end: Int) -> Bool {
+        let first = self[s]
+        for prefix in Self.secretPrefixes where prefix[0] == first && s + prefix.count <= end {
+            var k = 1
+            while k < prefix.count, self[s + k] == prefix[k] { k += 1 }
+            if k == prefix.count { return true }
+        }
+        return false
     }
 
     static func entropy(_ bytes: ArraySlice<UInt8>) -> Double {

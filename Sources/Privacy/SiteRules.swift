@@ -42,6 +42,21 @@ public struct SiteRules: Sendable, Equatable {
         self.propertyAllowlist = propertyAllowlist
     }
 
+    /// Whether a page host is the site's own: its domain, a subdomain, or the host of one
+    /// of its extra origins.
+    public func owns(host: String) -> Bool {
+        var host = host.lowercased()
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        let domain = self.domain.lowercased()
+        if host == domain || host.hasSuffix("." + domain) { return true }
+        return origins.contains { origin in
+            let lowered = origin.lowercased()
+            var originHost = URLParts.host(ofOrigin: lowered) ?? lowered
+            if originHost.hasPrefix("[") && originHost.hasSuffix("]") { originHost = String(originHost.dropFirst().dropLast()) }
+            return originHost == host
+        }
+    }
+
     /// Whether a browser `Origin` may send events for this site: the site's own host,
     /// any subdomain of it, or one of the configured extra origins (full origin or host).
     public func allows(origin: String) -> Bool {
@@ -68,6 +83,10 @@ public struct IngestLimits: Sendable, Equatable {
     public var replayBodyBytes: Int = 4 * 1024 * 1024
     /// rrweb events in one replay chunk.
     public var replayEvents: Int = 5000
+    /// Bytes of text one request may make the PII scrubber read; text beyond is masked
+    /// unread (`[unscanned]` in events, `*` in recordings). The scrubber is linear, this
+    /// bounds its work per request.
+    public var scrubBytes: Int = 1024 * 1024
 
     public init() {}
 }

@@ -4,35 +4,54 @@ import Privacy
 
 /// The single facade over Veil's SQLite database: one named method per query.
 ///
-/// SQLite runs in WAL mode (`DatabasePool`) with `synchronous=FULL`, so a committed
-/// transaction survives a crash or power loss; group commit (see `EventWriter`) keeps
-/// the cost of that fsync per batch, not per event. `secure_delete` overwrites deleted
-/// content so erased data and expired salts do not linger in free pages.
+/// SQLite runs in WAL mode (`DatabasePool`) with `synchronous=FULL` on the writer
+/// connection by default, so a committed transaction survives a crash or power loss;
+/// group commit (see `EventWriter`) keeps the cost of that fsync per batch, not per
+/// event. `secure_delete` overwrites deleted content so erased data and expired salts do
+/// not linger in free pages. The folder is 0700 and every database file 0600.
 public struct VeilDatabase: Sendable {
     let pool: DatabasePool
     public let path: String
     /// Goals and click definitions per site (lowercased domain), applied by the rollups.
     public let analytics: [String: AnalyticsRules]
     let seenCache = SeenCache()
+    /// The durability the writer connection was set to.
+    public let synchronous: Synchronous
+
+    /// How hard a commit waits for the disk (`storage.synchronous`).
+    public enum Synchronous: String, Sendable, CaseIterable {
+        /// Every commit is synced: an acknowledged event survives a power cut.
+        case full
+        /// WAL pages are synced only at checkpoints: survives `kill -9`, but a power cut
+        /// or kernel crash may lose the last commits.
+        case normal
+    }
 
     /// Opens (creating if needed) `veil.sqlite` inside `folder` and migrates it.
-    public init(folder: String, analytics: [String: AnalyticsRules] = [:]) throws(StorageError) {
+    public init(folder: String, analytics: [String: AnalyticsRules] = [:], synchronous: Synchronous = .full) throws(StorageError) {
         self.analytics = analytics
+        self.synchronous = synchronous
         let path = (folder as NSString).appendingPathComponent("veil.sqlite")
         do {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try DataFolder.prepare(folder: folder, database: path)
         } catch {
-            throw .cannotOpen(path: folder, reason: "cannot create the data folder (\(error.localizedDescription))")
+            throw .cannotOpen(path: folder, reason: "cannot prepare the data folder (\(error.localizedDescription))")
         }
         var config = Configuration()
         // Wait for locks from the first statement on: another connection (the writer, a
         // checkpoint) may hold one while this one opens.
         config.busyMode = .timeout(5)
         config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL; PRAGMA secure_delete = ON")
+            try db.execute(sql: "PRAGMA busy_timeout = 5000; PRAGMA secure_delete = ON")
         }
         do {
             pool = try DatabasePool(path: path, configuration: config)
+            // Only after the pool is open: GRDB sets `synchronous = NORMAL` on the writer
+            // connection while it enables WAL, which would override a setting made in
+            // `prepareDatabase`. The writer is one long-lived connection, so this sticks.
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = \(synchronous == .full ? "FULL" : "NORMAL")")
+            }
             try Migrations.migrator().migrate(pool)
         } catch {
             throw .cannotOpen(path: path, reason: "\(error)")
@@ -47,6 +66,12 @@ public struct VeilDatabase: Sendable {
     /// A trivial read proving the database answers (for `/healthz`).
     public func health() async throws(StorageError) {
         try await Self.wrap { _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") } }
+    }
+
+    /// `PRAGMA synchronous` as the writer connection reports it (0 off, 1 normal, 2 full).
+    /// Readers are separate connections and may report otherwise.
+    public func writerSynchronousLevel() async throws(StorageError) -> Int {
+        try await Self.wrap { try await pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 } }
     }
 
     /// Copies the WAL into the main file and truncates it.
@@ -90,10 +115,14 @@ extension VeilDatabase {
         try await Self.wrap { try await pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM users") ?? 0 } }
     }
 
-    /// Creates or replaces a user's password hash.
+    /// Creates or replaces a user's password hash. A changed password ends every login
+    /// session of that user.
     public func upsertUser(username: String, passwordHash: String, nowMillis: Int64) async throws(StorageError) {
         try await Self.wrap {
             try await pool.write { db in
+                try db.execute(sql: """
+                    DELETE FROM login_sessions WHERE user_id IN (SELECT id FROM users WHERE username = ? AND password_hash <> ?)
+                    """, arguments: [username, passwordHash])
                 try db.execute(sql: """
                     INSERT INTO users(username, password_hash, created_at) VALUES (?, ?, ?)
                     ON CONFLICT(username) DO UPDATE SET password_hash = excluded.password_hash

@@ -44,7 +44,7 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
     let logger = environment.logger
     let database: VeilDatabase
     do {
-        database = try VeilDatabase(folder: config.dataDir, analytics: config.analyticsRules)
+        database = try VeilDatabase(folder: config.dataDir, analytics: config.analyticsRules, synchronous: config.synchronous)
     } catch {
         throw StartupError.dataFolder("\(error). Check that the data folder (data_dir: \(config.dataDir)) is writable, or choose another with --data-dir or VEIL_DATA_DIR.")
     }
@@ -55,7 +55,7 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
     let writer = EventWriter(database: database, settings: config.writer, logger: logger)
     let salts = SaltKeeper(database: database, clock: clock, random: { environment.random(32) })
     _ = try await salts.current()
-    let counters = IngestCounters(logger: logger)
+    let counters = IngestCounters(logger: logger, sites: config.sites.map(\.domain))
     let pages = try PageRenderer()
     let addresses = try ClientAddressResolver(trustedProxies: config.trustedProxies)
     let auth = DashboardAuth(database: database, secret: secret, secureCookies: config.secureCookies, clock: clock, random: environment.random)
@@ -78,7 +78,8 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
                                            secret: secret).endpoints)
     router.addRoutes(AnalyticsController(config: config, database: database, auth: auth, pages: pages, clock: clock).endpoints)
     router.addRoutes(DashboardController(config: config, database: database, auth: auth, throttle: throttle, passwords: environment.passwordHasher,
-                                         pages: pages, addresses: addresses, clock: clock).endpoints)
+                                         pages: pages, addresses: addresses, clock: clock,
+                                         dummyHash: try environment.passwordHasher.hash(Data(environment.random(24)).base64EncodedString(), salt: environment.random(16))).endpoints)
 
     var app = Application(
         router: router,
@@ -130,6 +131,8 @@ public func loadSecret(config: VeilConfig, random: @Sendable (Int) -> [UInt8], l
     }
     let path = (config.dataDir as NSString).appendingPathComponent("secret.key")
     if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+        // A key copied in with a looser mode is tightened: it signs every session.
+        try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
         guard let bytes = [UInt8](hex: text.trimmingCharacters(in: .whitespacesAndNewlines)), bytes.count == 32 else {
             throw StartupError.secret("\(path) is damaged: expected 64 hexadecimal characters. Restore it from a backup, or delete it to sign everyone out and start a new one.")
         }

@@ -3,7 +3,12 @@ import Privacy
 
 /// Counts what ingest did with every event: accepted, dropped (per reason and site)
 /// and rejected (per error code). Exposed on `/metrics`; never holds an IP or UA.
+///
+/// Every label is bounded: sites are counted by name only when configured, everything
+/// else under `otherSite`, so requests naming random sites cannot grow the series.
 public actor IngestCounters {
+    /// The label of every site not in the config.
+    public static let otherSite = "_other"
     private var accepted = 0
     private var drops: [String: Int] = [:]
     private var rejections: [String: Int] = [:]
@@ -13,23 +18,31 @@ public actor IngestCounters {
     private var scrubbed: [String: Int] = [:]
     private var warnedUnknownSites = Set<String>()
     private let logger: Logger
+    private let sites: Set<String>
 
-    public init(logger: Logger) {
+    public init(logger: Logger, sites: [String]) {
         self.logger = logger
+        self.sites = Set(sites.map { $0.lowercased() })
+    }
+
+    /// The metric label for a site a request named.
+    func siteLabel(_ site: String) -> String {
+        let key = site.lowercased()
+        return sites.contains(key) ? key : Self.otherSite
     }
 
     func recordAccepted(_ n: Int) { accepted += n }
 
     func recordDrop(_ reason: DropReason, site: String) {
-        drops["\(reason.rawValue)|\(site)", default: 0] += 1
+        drops["\(reason.rawValue)|\(siteLabel(site))", default: 0] += 1
         if reason == .unknownSite {
             // Warn once per unknown site: it is usually a snippet pasted before the config was updated.
-            let key = String(site.prefix(100))
+            let key = LogText.clean(String(site.prefix(100)))
             if warnedUnknownSites.count < 1000, warnedUnknownSites.insert(key).inserted {
                 logger.warning("events for a site that is not in the config were dropped; add it under `sites:` to count them", metadata: ["site": "\(key)"])
             }
         } else {
-            logger.debug("event dropped", metadata: ["reason": "\(reason.rawValue)", "site": "\(site.prefix(100))"])
+            logger.debug("event dropped", metadata: ["reason": "\(reason.rawValue)", "site": "\(LogText.clean(String(site.prefix(100))))"])
         }
     }
 
@@ -41,16 +54,18 @@ public actor IngestCounters {
     func recordOverload() { overloads += 1 }
 
     func recordReplayChunk(site: String, receivedBytes: Int, storedBytes: Int) {
-        var r = replay[site] ?? (0, 0, 0)
+        let label = siteLabel(site)
+        var r = replay[label] ?? (0, 0, 0)
         r.chunks += 1
         r.received += receivedBytes
         r.stored += storedBytes
-        replay[site] = r
+        replay[label] = r
     }
 
     /// Values the PII scrubber replaced, per kind and site. Never the matched text.
     func recordScrubbed(_ counts: [PIIScrubber.Kind: Int], site: String) {
-        for (kind, n) in counts { scrubbed["\(kind.rawValue)|\(site)", default: 0] += n }
+        let label = siteLabel(site)
+        for (kind, n) in counts { scrubbed["\(kind.rawValue)|\(label)", default: 0] += n }
     }
 
     /// Replacements per kind for one site (the settings page and tests).

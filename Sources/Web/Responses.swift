@@ -44,3 +44,16 @@ extension Response {
         return Response(status: .seeOther, headers: h)
     }
 }
+
+extension APIError {
+    /// The 400 for a JSON body that does not parse: `invalid_utf8`, `duplicate_key` or
+    /// `invalid_json`, with what was expected.
+    static func json(_ error: JSONParseError, expected: String) -> APIError {
+        switch error {
+        case .invalidUTF8: return APIError(.badRequest, "invalid_utf8", "the body is not valid UTF-8")
+        case .duplicateKey(let key): return APIError(.badRequest, "duplicate_key", "the key \"\(key.prefix(64))\" appears twice in one object")
+        case .tooDeep: return APIError(.badRequest, "invalid_json", "the body nests too deeply; send \(expected)")
+        case .syntax(let offset, let what): return APIError(.badRequest, "invalid_json", "expected \(what) at byte \(offset); send \(expected)")
+        }
+    }
+}

@@ -23,6 +23,8 @@ public struct VeilConfig: Sendable {
     public var trackerPath: String = "/v.js"
     public var limits = IngestLimits()
     public var writer = EventWriter.Settings()
+    /// `storage.synchronous`: `full` (default) syncs every commit, so a 202 survives a power cut.
+    public var synchronous: VeilDatabase.Synchronous = .full
     public var queryAllowlist: [String] = ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "ref", "source"]
     public var loginAttempts: Int = 5
     public var loginWindowMinutes: Int = 15

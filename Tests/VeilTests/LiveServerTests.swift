@@ -14,6 +14,12 @@ func withLiveVeil(_ config: VeilConfig, clock: TimeSource = .system, _ body: @Se
     try await app.test(.live) { client in try await body(client) }
 }
 
+/// `withLiveVeil` returning what `body` returns.
+func withLiveVeilResult<T: Sendable>(_ config: VeilConfig, clock: TimeSource = .system, _ body: @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
+    let app = try await buildApplication(config: config, environment: TestData.environment(clock: clock))
+    return try await app.test(.live) { client in try await body(client) }
+}
+
 extension TestClientProtocol {
     func post(_ uri: String, _ body: String, headers: HTTPFields = [:]) async throws -> TestResponse {
         var h = headers

@@ -23,7 +23,11 @@ public struct ReplaySanitizer: Sendable {
         public var blocked = 0
         public var removedAttributes = 0
         public var droppedEvents = 0
-        public init() {}
+        /// Bytes of text the scrubber may still read for this chunk (`limits.scrub_bytes`).
+        public var scrubBudget: ScrubBudget
+        public init(scrubBudget: ScrubBudget = .unlimited) {
+            self.scrubBudget = scrubBudget
+        }
     }
 
     public static let valueMask = "******"
@@ -235,7 +239,8 @@ public struct ReplaySanitizer: Sendable {
     func scrub(_ text: String, report: inout Report) -> String {
         // Fast path: nothing a pattern can match is shorter than 7 visible characters.
         if text.utf8.count < 7 && extraPatterns.isEmpty { return text }
-        let result = extraPatterns.isEmpty ? scrubber.scrub(text) : scrubber.scrub(text, extraPatterns: extraPatterns)
+        // Beyond the chunk's budget, text is masked unread (its layout kept).
+        let result = scrubber.scrub(text, extraPatterns: extraPatterns, budget: &report.scrubBudget, mask: Self.mask)
         for (kind, n) in result.counts { report.scrubbed[kind, default: 0] += n }
         return result.text
     }

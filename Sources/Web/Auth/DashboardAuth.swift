@@ -1,12 +1,13 @@
 import Crypto
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Privacy
 import Storage
 
-/// Dashboard sign-in state: an opaque random cookie whose SHA-256 is stored server-side
-/// (a stolen database does not yield live cookies), and CSRF tokens derived from it
-/// with the server secret.
+/// Dashboard sign-in state: an opaque random cookie whose HMAC with the server secret is
+/// stored server-side (a stolen database does not yield live cookies, and a new secret
+/// ends every session), and CSRF tokens derived from it with the server secret.
 struct DashboardAuth: Sendable {
     static let cookieName = "veil_session"
     static let loginCSRFCookie = "veil_login_csrf"
@@ -25,7 +26,7 @@ struct DashboardAuth: Sendable {
 
     func signedIn(_ request: Request) async throws -> SignedIn? {
         guard let token = request.cookies[Self.cookieName]?.value, let raw = Data(base64URL: token) else { return nil }
-        let hash = Array(SHA256.hash(data: raw))
+        let hash = tokenHash(raw)
         guard let user = try await database.userForLoginSession(tokenHash: hash, nowMillis: clock.nowMillis()) else { return nil }
         return SignedIn(user: user, csrf: csrf(for: token))
     }
@@ -34,16 +35,24 @@ struct DashboardAuth: Sendable {
     func startSession(for user: StoredUser) async throws -> Cookie {
         let raw = random(32)
         let now = clock.nowMillis()
-        try await database.createLoginSession(tokenHash: Array(SHA256.hash(data: raw)), userID: user.id, nowMillis: now, expiresAt: now + Self.sessionLifetimeMillis)
+        try await database.createLoginSession(tokenHash: tokenHash(raw), userID: user.id, nowMillis: now, expiresAt: now + Self.sessionLifetimeMillis)
         return Cookie(name: Self.cookieName, value: Data(raw).base64URLEncoded, maxAge: Int(Self.sessionLifetimeMillis / 1000), path: "/",
                       secure: secureCookies, httpOnly: true, sameSite: .lax)
     }
 
     func endSession(_ request: Request) async throws -> Cookie {
         if let token = request.cookies[Self.cookieName]?.value, let raw = Data(base64URL: token) {
-            try await database.deleteLoginSession(tokenHash: Array(SHA256.hash(data: raw)))
+            try await database.deleteLoginSession(tokenHash: tokenHash(raw))
         }
         return Cookie(name: Self.cookieName, value: "", maxAge: 0, path: "/", secure: secureCookies, httpOnly: true, sameSite: .lax)
+    }
+
+    /// What the database keeps of a session cookie.
+    func tokenHash<D: DataProtocol>(_ raw: D) -> [UInt8] {
+        var mac = HMAC<SHA256>(key: SymmetricKey(data: secret))
+        mac.update(data: Array("session:".utf8))
+        mac.update(data: raw)
+        return Array(mac.finalize())
     }
 
     func csrf(for sessionToken: String) -> String {
@@ -79,11 +88,30 @@ struct DashboardAuth: Sendable {
         throw APIError(.unauthorized, "unauthorized", "send Authorization: Bearer <api.token> or sign in", headers: [.wwwAuthenticate: "Bearer"])
     }
 
+    /// Access for API calls that delete or export: the bearer token, or a signed-in
+    /// session that also sends its CSRF token in `X-CSRF-Token`. A cookie alone is not
+    /// enough, so a page (or a recording playing in the player) cannot make the admin's
+    /// browser delete or export anything.
+    func requireAPIAccessForChange(_ request: Request, apiToken: String) async throws {
+        if Self.bearerMatches(request, token: apiToken) { return }
+        if request.headers[.authorization] == nil, let signed = try await signedIn(request) {
+            guard verifyCSRF(request.headers[.xCSRFToken], expected: signed.csrf) else {
+                throw APIError(.forbidden, "csrf", "send the session's CSRF token in X-CSRF-Token, or use Authorization: Bearer <api.token>")
+            }
+            return
+        }
+        throw APIError(.unauthorized, "unauthorized", "send Authorization: Bearer <api.token> or sign in", headers: [.wwwAuthenticate: "Bearer"])
+    }
+
     /// Whether the `Authorization: Bearer` header carries the configured API token.
     static func bearerMatches(_ request: Request, token: String) -> Bool {
         guard !token.isEmpty, let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { return false }
         return constantTimeEqual(Array(header.dropFirst(7).utf8), Array(token.utf8))
     }
+}
+
+extension HTTPField.Name {
+    static let xCSRFToken = Self("X-CSRF-Token")!
 }
 
 extension Data {

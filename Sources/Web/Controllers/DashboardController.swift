@@ -13,6 +13,8 @@ struct DashboardController: Sendable {
     let pages: PageRenderer
     let addresses: ClientAddressResolver
     let clock: TimeSource
+    /// Checked for unknown usernames, so sign-in takes as long whether a user exists or not.
+    let dummyHash: String
 
     var endpoints: RouteCollection<VeilRequestContext> {
         let routes = RouteCollection(context: VeilRequestContext.self)
@@ -41,16 +43,26 @@ struct DashboardController: Sendable {
             return loginPage(error: "The form expired; please try again.", username: username, status: .forbidden)
         }
         let ip = addresses.clientIP(peer: context.remoteAddress, headers: request.headers)
-        if let wait = await throttle.retryAfter(ip: ip, username: username) {
-            return loginPage(error: "Too many failed attempts. Try again in \(wait) seconds.", username: username, status: .tooManyRequests,
-                             extra: [.retryAfter: String(wait)])
+        let reservation: LoginThrottle.Reservation
+        switch await throttle.reserve(ip: ip, username: username) {
+        case .wait(let seconds):
+            return loginPage(error: "Too many failed attempts. Try again in \(seconds) seconds.", username: username, status: .tooManyRequests,
+                             extra: [.retryAfter: String(seconds)])
+        case .allowed(let r):
+            reservation = r
         }
-        guard let user = try await database.user(named: username), passwords.verify(form["password"] ?? "", against: user.passwordHash) else {
-            await throttle.recordFailure(ip: ip, username: username)
+        let found: StoredUser?
+        do { found = try await database.user(named: username) } catch {
+            await throttle.finish(reservation, succeeded: false)
+            throw error
+        }
+        let matches = await passwords.verifyOffloaded(form["password"] ?? "", against: found?.passwordHash ?? dummyHash)
+        guard let user = found, matches else {
+            await throttle.finish(reservation, succeeded: false)
             context.logger.notice("failed sign-in")
             return loginPage(error: "Wrong username or password.", username: username, status: .unauthorized)
         }
-        await throttle.recordSuccess(ip: ip, username: username)
+        await throttle.finish(reservation, succeeded: true)
         var response = Response.seeOther("/sites")
         response.setCookie(try await auth.startSession(for: user))
         response.setCookie(Cookie(name: DashboardAuth.loginCSRFCookie, value: "", maxAge: 0, path: "/login", secure: config.secureCookies, httpOnly: true, sameSite: .strict))

@@ -68,7 +68,7 @@ struct IngestController: Sendable {
         var clean: [CleanEvent] = []
         var lastReason: DropReason?
         var dropped = 0
-        var memo = IngestPipeline.RequestMemo()
+        var memo = IngestPipeline.RequestMemo(scrubBudget: ScrubBudget(bytes: config.limits.scrubBytes))
         var scrubbed: [String: [PIIScrubber.Kind: Int]] = [:]
         for event in events {
             switch pipeline.run(event, context: ctx, memo: &memo) {

@@ -17,7 +17,7 @@ struct PrivacyController: Sendable {
     }
 
     @Sendable func export(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        try await auth.requireAPIAccess(request, apiToken: config.apiToken)
+        try await auth.requireAPIAccessForChange(request, apiToken: config.apiToken)
         let q = request.uri.queryParameters
         let (site, subject) = try selector(site: q["site"].map(String.init), session: q["session"].map(String.init),
                                            visitor: q["visitor"].map(String.init), user: q["user"].map(String.init))
@@ -31,7 +31,7 @@ struct PrivacyController: Sendable {
         }
         let body = try await request.body.collect(upTo: 4096)
         let json: JSONValue
-        do { json = try JSONParser.parse(Array(body.readableBytesView)) } catch { throw APIError(.badRequest, "invalid_json", "send {\"site\": …, \"session\": …}") }
+        do { json = try JSONParser.parse(Array(body.readableBytesView)) } catch { throw APIError.json(error, expected: "{\"site\": …, \"session\": …}") }
         let (site, subject) = try selector(site: json["site"]?.stringValue, session: json["session"].flatMap { $0.scalarText },
                                            visitor: json["visitor"]?.stringValue, user: json["user"]?.stringValue)
         let counts = try await requests.erase(site: site, subject: subject, actor: "api token")

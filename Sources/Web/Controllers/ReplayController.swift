@@ -56,7 +56,8 @@ public struct ReplayController: Sendable {
         }
         let domain = site.domain.lowercased()
         let picked = try await database.pickedSelectors(site: domain)
-        let (stored, report) = Self.prepare(chunk, site: site, picked: picked, visitors: visitors, receivedAt: ctx.receivedAt, rawBytes: body.count)
+        let (stored, report) = Self.prepare(chunk, site: site, picked: picked, visitors: visitors, receivedAt: ctx.receivedAt, rawBytes: body.count,
+                                              scrubBytes: config.limits.scrubBytes)
         await counters.recordScrubbed(report.scrubbed, site: domain)
         let outcome: ReplayAppendOutcome
         do {
@@ -74,8 +75,9 @@ public struct ReplayController: Sendable {
 
     /// A validated chunk made ready to store: sanitised, its facts read, encoded. Shared
     /// with `veil bench replay` so the benchmark measures exactly this path.
-    public static func prepare(_ chunk: Chunk, site: SiteRules, picked: [String], visitors: [[UInt8]], receivedAt: Int64, rawBytes: Int) -> (ReplayChunk, ReplaySanitizer.Report) {
-        var report = ReplaySanitizer.Report()
+    public static func prepare(_ chunk: Chunk, site: SiteRules, picked: [String], visitors: [[UInt8]], receivedAt: Int64, rawBytes: Int,
+                               scrubBytes: Int = IngestLimits().scrubBytes) -> (ReplayChunk, ReplaySanitizer.Report) {
+        var report = ReplaySanitizer.Report(scrubBudget: ScrubBudget(bytes: scrubBytes))
         let clean = ReplaySanitizer(rules: site.replay, extraSelectors: picked, scrubPatterns: site.scrubPatterns).sanitize(chunk.events, report: &report)
         let facts = ReplayFacts(clean)
         let stored = ReplayChunk(site: site.domain.lowercased(), visitorCandidates: visitors, page: chunk.page, seq: chunk.seq,
@@ -106,7 +108,11 @@ public struct ReplayController: Sendable {
         func bad(_ code: IngestRejection.Code, _ detail: String) async -> APIError { await ingest.reject(IngestRejection(code, detail)) }
         let root: JSONValue
         do { root = try JSONParser.parse(body, maxDepth: Self.maxDepth) } catch {
-            throw await bad(error == .invalidUTF8 ? .invalidUTF8 : .invalidJSON, "the body is not valid JSON (\(error)); nesting is limited to \(Self.maxDepth) levels")
+            switch error {
+            case .invalidUTF8: throw await bad(.invalidUTF8, "the body is not valid UTF-8")
+            case .duplicateKey(let key): throw await bad(.duplicateKey, "the key \"\(key.prefix(64))\" appears twice in one object")
+            default: throw await bad(.invalidJSON, "the body is not valid JSON (\(error)); nesting is limited to \(Self.maxDepth) levels")
+            }
         }
         guard case .object = root else { throw await bad(.invalidJSON, "expected a JSON object {site, page, seq, events}") }
         guard let site = root["site"]?.stringValue, !site.isEmpty, site.utf8.count <= 253 else { throw await bad(.missingField, "site is required (the data-site of the tag)") }
@@ -195,7 +201,9 @@ public struct ReplayController: Sendable {
     @Sendable func pick(_ request: Request, context: VeilRequestContext) async throws -> Response {
         let site = try await pickerSite(request)
         let body = try await request.body.collect(upTo: 4096)
-        guard let root = try? JSONParser.parse(Array(body.readableBytesView)), let selector = root["selector"]?.stringValue,
+        let root: JSONValue
+        do { root = try JSONParser.parse(Array(body.readableBytesView)) } catch { throw APIError.json(error, expected: "{\"selector\": …}") }
+        guard let selector = root["selector"]?.stringValue,
               !selector.isEmpty, selector.utf8.count <= 300, !selector.contains(where: { "{}<".contains($0) }) else {
             throw APIError(.badRequest, "invalid_selector", "send {\"selector\": \"<a CSS selector>\"} (at most 300 characters)")
         }
@@ -237,7 +245,7 @@ public struct ReplayController: Sendable {
     }
 
     @Sendable func delete(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        try await auth.requireAPIAccess(request, apiToken: config.apiToken)
+        try await auth.requireAPIAccessForChange(request, apiToken: config.apiToken)
         let id = try recordingID(context)
         guard try await database.deleteRecording(id: id) else { throw APIError(.notFound, "not_found", "there is no recording \(id)") }
         context.logger.notice("recording deleted", metadata: ["id": "\(id)"])

@@ -140,11 +140,23 @@ struct ReplayPagesController: Sendable {
         let expiresAt = clock.nowMillis() + Self.pickerMinutes * 60_000
         let token = PickerLink.mint(site: owner.domain, expiresAt: expiresAt, nonce: random(24), secret: secret)
         try await database.createPickerLink(site: owner.domain, tokenHash: Array(SHA256.hash(data: Array(token.utf8))), expiresAt: expiresAt)
-        var target = form["url"] ?? ""
-        if !(target.hasPrefix("https://") || target.hasPrefix("http://") || target.hasPrefix("/")) || target.hasPrefix("//") { target = "/demo" }
+        var target = Self.pickerTarget(form["url"] ?? "", site: owner.site)
         if let hash = target.firstIndex(of: "#") { target = String(target[..<hash]) }
         context.logger.notice("magic erasure picker started", metadata: ["site": "\(owner.domain)", "user": "\(owner.username)"])
         return .seeOther(target + "#veil-pick=" + token)
+    }
+
+    /// Where the picker may open: a page of the site itself (an http(s) URL whose host the
+    /// site owns, without credentials, backslashes or control characters), or Veil's own
+    /// `/demo`. Anything else (another host, `//evil`, `/\\evil`) opens the site's home.
+    static func pickerTarget(_ requested: String, site: SiteRules) -> String {
+        let fallback = site.domain.lowercased() == "localhost" ? "/demo" : "https://\(site.domain)/"
+        let text = requested.trimmingCharacters(in: .whitespaces)
+        if text == "/demo" || text.hasPrefix("/demo?") { return text }
+        guard !text.contains("\\"), !text.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F }),
+              let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(), scheme == "https" || scheme == "http",
+              url.user == nil, url.password == nil, let host = url.host, site.owns(host: host) else { return fallback }
+        return text
     }
 
     @Sendable func removeSelector(_ request: Request, context: VeilRequestContext) async throws -> Response {
