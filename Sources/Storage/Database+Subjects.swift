@@ -40,6 +40,9 @@ public struct SubjectRecords: Sendable, Equatable {
     public var events: [StoredEvent]
     /// Session recordings with their events as JSON lines.
     public var recordings: [(RecordingSummary, [String])] = []
+    /// Every column of every row held about the subject, by table, each row a JSON
+    /// object keyed by column name (`SELECT *`, so a new column is exported at once).
+    public var tables: [(name: String, rows: [String])] = []
 
     public static func == (a: SubjectRecords, b: SubjectRecords) -> Bool {
         a.sessions == b.sessions && a.events == b.events && a.recordings.map(\.0) == b.recordings.map(\.0) && a.recordings.map(\.1) == b.recordings.map(\.1)
@@ -101,10 +104,47 @@ extension VeilDatabase {
             }
         }
         var records = result.0
+        records.tables = try await Self.wrap {
+            try await pool.read { db in
+                var visitors = try Self.visitors(db, site: site, subject: subject)
+                visitors = Array(Set(visitors)).sorted { $0.lexicographicallyPrecedes($1) }
+                var sessions: [String] = [], events: [String] = [], recordings: [String] = [], pages: [String] = []
+                for visitor in visitors {
+                    sessions += try Self.rowsAsJSON(db, sql: "SELECT * FROM sessions WHERE site = ? AND visitor = ? ORDER BY started_at, id", arguments: [site, visitor])
+                    events += try Self.rowsAsJSON(db, sql: "SELECT * FROM events WHERE site = ? AND visitor = ? ORDER BY ts, id", arguments: [site, visitor])
+                }
+                for id in result.1 {
+                    recordings += try Self.rowsAsJSON(db, sql: "SELECT * FROM recordings WHERE id = ?", arguments: [id])
+                    pages += try Self.rowsAsJSON(db, sql: "SELECT * FROM replay_pages WHERE recording_id = ? ORDER BY started_at, page", arguments: [id])
+                }
+                return [("sessions", sessions), ("events", events), ("recordings", recordings), ("replay_pages", pages)]
+            }
+        }
         for id in result.1 {
             if let summary = try await recording(id: id) { records.recordings.append((summary, try await recordingEventLines(id: id))) }
         }
         return records
+    }
+
+    /// Rows as JSON objects by column name: blobs as hex, the JSON columns (`props`,
+    /// `query`) inlined as the JSON they hold.
+    static func rowsAsJSON(_ db: Database, sql: String, arguments: StatementArguments) throws -> [String] {
+        try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+            var fields: [String] = []
+            for (column, value) in row {
+                let json: String
+                switch value.storage {
+                case .null: json = "null"
+                case .int64(let i): json = String(i)
+                case .double(let d): json = d.isFinite ? String(d) : "null"
+                case .string(let text):
+                    json = (column == "props" || column == "query") && text.hasPrefix("{") ? text : JSONWriter.string(text)
+                case .blob(let data): json = JSONWriter.string([UInt8](data).hexString)
+                }
+                fields.append(JSONWriter.string(column) + ":" + json)
+            }
+            return "{" + fields.joined(separator: ",") + "}"
+        }
     }
 
     /// Deletes every row about the subject, then truncates the WAL so the deleted bytes

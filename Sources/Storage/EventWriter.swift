@@ -1,6 +1,7 @@
 import Logging
 import Privacy
 import ServiceLifecycle
+import Synchronization
 
 /// Group commit for events.
 ///
@@ -31,7 +32,15 @@ public actor EventWriter {
     private let settings: Settings
     private let logger: Logger
     private var pending: [Job] = []
-    private var pendingEvents = 0
+    private var pendingEvents = 0 {
+        didSet { backlog.store(pendingEvents, ordering: .relaxed) }
+    }
+    /// `pendingEvents`, readable without waiting for the actor: admission control checks
+    /// it for every request before reading the body.
+    public nonisolated let backlog = Atomic<Int>(0)
+    /// The most recent commit failed; cleared by the next commit that succeeds.
+    private var failing: String?
+    public nonisolated let failedCommits = Atomic<Int>(0)
     private var wake: CheckedContinuation<Void, Never>?
     private var idle = false
     private var stopping = false
@@ -63,6 +72,12 @@ public actor EventWriter {
 
     /// Events waiting for a commit (for metrics and tests).
     public var queuedEvents: Int { pendingEvents }
+
+    /// Why commits are failing now (disk full, read-only, locked), or nil when the last
+    /// commit succeeded. `/healthz` reports it.
+    public var commitFailure: String? { failing }
+
+    public nonisolated var capacity: Int { settings.capacity }
 
     /// The commit loop; returns after `stop()` once everything queued is committed.
     public func run() async {
@@ -122,13 +137,23 @@ public actor EventWriter {
         pendingEvents -= count
         do {
             let outcomes = try await database.insert(batch.flatMap(\.events), sessionTimeoutMillis: settings.sessionTimeoutMillis)
+            if failing != nil {
+                logger.notice("commits succeed again", metadata: ["events": "\(count)"])
+                failing = nil
+            }
             var offset = 0
             for job in batch {
                 job.continuation.resume(returning: Array(outcomes[offset..<offset + job.events.count]))
                 offset += job.events.count
             }
         } catch {
-            logger.error("event batch failed to commit", metadata: ["events": "\(count)", "error": "\(error)"])
+            failedCommits.add(1, ordering: .relaxed)
+            // Logged once per state change, not once per failed batch: a full disk must
+            // not also fill the log.
+            if failing == nil {
+                logger.error("event batches fail to commit; ingest answers 503 until a commit succeeds", metadata: ["events": "\(count)", "error": "\(error)"])
+            }
+            failing = "\(error)"
             for job in batch { job.continuation.resume(throwing: error) }
         }
     }

@@ -61,11 +61,20 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
     let auth = DashboardAuth(database: database, secret: secret, secureCookies: config.secureCookies, clock: clock, random: environment.random)
     let throttle = LoginThrottle(maxFailures: config.loginAttempts, windowMillis: Int64(config.loginWindowMinutes) * 60_000, clock: clock)
 
+    let connections = ConnectionStats()
+    let openFiles = raiseOpenFileLimit()
+    if openFiles > 0 && openFiles < config.maxConnections + 64 {
+        logger.warning("the open-file limit is below server.max_connections; connections beyond it will fail", metadata: ["open_files": "\(openFiles)", "max_connections": "\(config.maxConnections)"])
+    }
     let router = Router(context: VeilRequestContext.self)
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ErrorMiddleware(pages: pages))
+    let gate = AdmissionGate(settings: config.admission, queueCapacity: writer.capacity) { writer.backlog.load(ordering: .relaxed) }
+    let limits = config.rateLimits
     let ingest = IngestController(config: config, parser: EventParser(limits: config.limits), writer: writer, salts: salts,
-                                  counters: counters, addresses: addresses, clock: clock, secret: secret, geo: geo)
+                                  counters: counters, addresses: addresses, clock: clock, secret: secret, geo: geo, gate: gate,
+                                  clientLimits: TokenBuckets(perSecond: limits.clientPerSecond, burst: limits.clientBurst, maxKeys: limits.maxKeys, clock: clock),
+                                  siteLimits: TokenBuckets(perSecond: limits.sitePerSecond, burst: limits.siteBurst, maxKeys: limits.maxKeys, clock: clock))
     router.addRoutes(ingest.endpoints, atPath: "/api")
     router.addRoutes(ReplayController(config: config, database: database, auth: auth, ingest: ingest, counters: counters,
                                       clock: clock, secret: secret, random: environment.random).endpoints, atPath: "/api")
@@ -73,7 +82,8 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
     let privacyRequests = PrivacyRequests(database: database, clock: clock, secret: secret)
     router.addRoutes(PrivacyController(config: config, auth: auth, requests: privacyRequests).endpoints, atPath: "/api/privacy")
     router.addRoutes(PrivacyPagesController(config: config, database: database, auth: auth, counters: counters, requests: privacyRequests, pages: pages).endpoints)
-    router.addRoutes(SystemController(config: config, database: database, auth: auth, counters: counters, writer: writer, pages: pages).endpoints)
+    router.addRoutes(SystemController(config: config, database: database, auth: auth, counters: counters, writer: writer, pages: pages,
+                                     gate: gate, connections: connections).endpoints)
     router.addRoutes(ReplayPagesController(config: config, database: database, auth: auth, pages: pages, clock: clock, random: environment.random,
                                            secret: secret).endpoints)
     router.addRoutes(AnalyticsController(config: config, database: database, auth: auth, pages: pages, clock: clock).endpoints)
@@ -83,7 +93,9 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
 
     var app = Application(
         router: router,
-        configuration: .init(address: .hostname(config.listenHost, port: config.listenPort), serverName: nil),
+        server: .http1(configuration: .init(idleTimeout: .seconds(Int64(config.idleTimeoutSeconds)))),
+        configuration: .init(address: .hostname(config.listenHost, port: config.listenPort), serverName: nil,
+                             availableConnectionsDelegate: ConnectionLimit(max: config.maxConnections, stats: connections, logger: logger)),
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? config.listenPort
             let host = config.listenHost.contains(":") ? "[\(config.listenHost)]" : config.listenHost

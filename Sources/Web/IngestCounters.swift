@@ -13,6 +13,8 @@ public actor IngestCounters {
     private var drops: [String: Int] = [:]
     private var rejections: [String: Int] = [:]
     private var overloads = 0
+    private var overloadReasons: [String: Int] = [:]
+    private var rateLimited: [String: Int] = [:]
     /// Session replay: chunks stored, raw JSON bytes received and bytes stored, per site.
     private var replay: [String: (chunks: Int, received: Int, stored: Int)] = [:]
     private var scrubbed: [String: Int] = [:]
@@ -26,7 +28,7 @@ public actor IngestCounters {
     }
 
     /// The metric label for a site a request named.
-    func siteLabel(_ site: String) -> String {
+    nonisolated func siteLabel(_ site: String) -> String {
         let key = site.lowercased()
         return sites.contains(key) ? key : Self.otherSite
     }
@@ -51,7 +53,15 @@ public actor IngestCounters {
         logger.debug("ingest request rejected", metadata: ["error": "\(code)"])
     }
 
-    func recordOverload() { overloads += 1 }
+    /// A request turned away with 503 before its body was read; `reason` is one of a
+    /// fixed set (queue_full, queue_backlog, in_flight_requests, in_flight_bytes).
+    func recordOverload(_ reason: String = "queue_full") {
+        overloads += 1
+        overloadReasons[reason, default: 0] += 1
+    }
+
+    /// A request answered 429; `scope` is `client` or `site`.
+    func recordRateLimited(_ scope: String) { rateLimited[scope, default: 0] += 1 }
 
     func recordReplayChunk(site: String, receivedBytes: Int, storedBytes: Int) {
         let label = siteLabel(site)
@@ -83,6 +93,8 @@ public actor IngestCounters {
         public var drops: [(reason: String, site: String, count: Int)]
         public var rejections: [(code: String, count: Int)]
         public var overloads: Int
+        public var overloadReasons: [String: Int]
+        public var rateLimited: [String: Int]
 
         public func dropCount(_ reason: DropReason) -> Int { drops.filter { $0.reason == reason.rawValue }.reduce(0) { $0 + $1.count } }
     }
@@ -95,7 +107,9 @@ public actor IngestCounters {
                 return (String(parts[0]), String(parts[1]), count)
             },
             rejections: rejections.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
-            overloads: overloads
+            overloads: overloads,
+            overloadReasons: overloadReasons,
+            rateLimited: rateLimited
         )
     }
 
@@ -120,6 +134,10 @@ public actor IngestCounters {
         for (site, r) in replay.sorted(by: { $0.key < $1.key }) { lines.append("veil_replay_stored_bytes_total{site=\"\(label(site))\"} \(r.stored)") }
         lines.append("# TYPE veil_ingest_overloaded_total counter")
         lines.append("veil_ingest_overloaded_total \(s.overloads)")
+        lines.append("# TYPE veil_ingest_shed_total counter")
+        for (reason, n) in overloadReasons.sorted(by: { $0.key < $1.key }) { lines.append("veil_ingest_shed_total{reason=\"\(label(reason))\"} \(n)") }
+        lines.append("# TYPE veil_ingest_rate_limited_total counter")
+        for (scope, n) in rateLimited.sorted(by: { $0.key < $1.key }) { lines.append("veil_ingest_rate_limited_total{scope=\"\(label(scope))\"} \(n)") }
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -53,9 +53,8 @@ public struct PrivacyRequests: Sendable {
             return .json(Self.document(site: site, subject: subject, records: records, generatedAt: now))
         }
         var zip = ZipWriter()
-        zip.add("export.json", Array(("{" + Self.header(site: site, subject: subject, generatedAt: now) + ",\"files\":[\"sessions.ndjson\",\"events.ndjson\"" + records.recordings.map { ",\"recording-\($0.0.id).ndjson\"" }.joined() + "],\"recordings\":[" + records.recordings.map { Self.json($0.0) }.joined(separator: ",") + "]}\n").utf8))
-        zip.add("sessions.ndjson", Array(records.sessions.map { Self.json($0) + "\n" }.joined().utf8))
-        zip.add("events.ndjson", Array(records.events.map { Self.json($0) + "\n" }.joined().utf8))
+        zip.add("export.json", Array(("{" + Self.header(site: site, subject: subject, generatedAt: now) + ",\"files\":[\"sessions.ndjson\",\"events.ndjson\",\"recordings.ndjson\",\"replay_pages.ndjson\"" + records.recordings.map { ",\"recording-\($0.0.id).ndjson\"" }.joined() + "],\"recordings\":[" + records.recordings.map { Self.json($0.0) }.joined(separator: ",") + "]}\n").utf8))
+        for (name, rows) in records.tables { zip.add("\(name).ndjson", Array(rows.map { $0 + "\n" }.joined().utf8)) }
         for (summary, lines) in records.recordings {
             zip.add("recording-\(summary.id).ndjson", Array(lines.map { $0 + "\n" }.joined().utf8))
         }
@@ -74,11 +73,14 @@ public struct PrivacyRequests: Sendable {
                                                   subjectHash: subject.auditHash, rows: json))
     }
 
+    /// The tables an export holds rows of, whole.
+    static let exportedTables: Set<String> = ["sessions", "events", "recordings", "replay_pages"]
+
     static func s(_ v: String?) -> String { v.map(JSONWriter.string) ?? "null" }
 
     /// `"veil_export":{…},"fields":{…}`: what the export is and what each field means.
     static func header(site: String, subject: Subject, generatedAt: Int64) -> String {
-        let fields = StoredFields.all.filter { $0.table == "events" || $0.table == "sessions" }.map {
+        let fields = StoredFields.all.filter { exportedTables.contains($0.table) }.map {
             "\(JSONWriter.string($0.table + "." + $0.column)):{\"meaning\":\(JSONWriter.string($0.meaning)),\"source\":\(JSONWriter.string($0.source)),\"kept\":\(JSONWriter.string($0.kept))}"
         }.joined(separator: ",")
         return """
@@ -104,9 +106,10 @@ public struct PrivacyRequests: Sendable {
     }
 
     static func document(site: String, subject: Subject, records: SubjectRecords, generatedAt: Int64) -> String {
-        "{" + header(site: site, subject: subject, generatedAt: generatedAt)
-            + ",\"sessions\":[" + records.sessions.map(json).joined(separator: ",") + "]"
-            + ",\"events\":[" + records.events.map(json).joined(separator: ",") + "]"
-            + ",\"recordings\":[" + records.recordings.map { json($0.0, events: $0.1) }.joined(separator: ",") + "]}"
+        var out = "{" + header(site: site, subject: subject, generatedAt: generatedAt)
+        for (name, rows) in records.tables { out += ",\(JSONWriter.string(name)):[" + rows.joined(separator: ",") + "]" }
+        // Each recording's rrweb events as stored (masked), by recording ID.
+        out += ",\"recording_events\":{" + records.recordings.map { "\"\($0.0.id)\":[" + $0.1.joined(separator: ",") + "]" }.joined(separator: ",") + "}}"
+        return out
     }
 }

@@ -25,6 +25,15 @@ public struct VeilConfig: Sendable {
     public var writer = EventWriter.Settings()
     /// `storage.synchronous`: `full` (default) syncs every commit, so a 202 survives a power cut.
     public var synchronous: VeilDatabase.Synchronous = .full
+    /// `ingest.*`: how much ingest work may be under way at once (503 beyond).
+    public var admission = AdmissionSettings()
+    /// `rate_limits.*`: token buckets per client address and per site (429 beyond).
+    public var rateLimits = RateLimitSettings()
+    /// `server.max_connections`: open connections; more wait in the listen backlog.
+    public var maxConnections = 4096
+    /// `server.idle_timeout_seconds`: a connection with no request part read for this long
+    /// (idle keep-alive, a stalled head or body) is closed.
+    public var idleTimeoutSeconds = 60
     public var queryAllowlist: [String] = ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "ref", "source"]
     public var loginAttempts: Int = 5
     public var loginWindowMinutes: Int = 15

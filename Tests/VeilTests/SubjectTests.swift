@@ -46,6 +46,29 @@ struct SubjectTests {
         #expect(audit[0].subjectHash == Subject.session(session).auditHash && audit[0].subjectHash.count == 64)
     }
 
+    /// Whole rows: every exported table has exactly the columns "What Veil stores" lists,
+    /// so nothing held is left out of an export (browser, channel, UTM, country…).
+    @Test func exportedTablesHaveEveryStoredColumn() async throws {
+        let dir = TempDir()
+        let db = try VeilDatabase(folder: dir.path)
+        let (session, _) = try await seed(db)
+        let requests = PrivacyRequests(database: db, clock: ManualTime(TestData.midnight + TestData.day).source, secret: Array(repeating: 3, count: 32))
+        guard case .json(let document) = try await requests.export(site: "example.com", subject: .session(session), actor: "test") else {
+            Issue.record("expected JSON"); return
+        }
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(document.utf8)) as? [String: Any])
+        for table in PrivacyRequests.exportedTables {
+            let listed = Set(StoredFields.all.filter { $0.table == table }.map(\.column))
+            #expect(!listed.isEmpty, "\(table) is described on What Veil stores")
+            let rows = try #require(json[table] as? [[String: Any]], "\(table) is in the export")
+            for row in rows { #expect(Set(row.keys) == listed, "\(table): \(Set(row.keys).symmetricDifference(listed))") }
+            let fields = Set(((json["fields"] as? [String: Any]) ?? [:]).keys.filter { $0.hasPrefix(table + ".") })
+            #expect(fields == Set(listed.map { table + "." + $0 }), "the header explains every exported column of \(table)")
+        }
+        #expect((json["sessions"] as? [[String: Any]])?.count == 2)
+        #expect((json["events"] as? [[String: Any]])?.first?["browser"] as? String == "Chrome")
+    }
+
     @Test func eraseRemovesEveryRowAndTheBytesButNothingElse() async throws {
         let dir = TempDir()
         let db = try VeilDatabase(folder: dir.path)
@@ -97,7 +120,7 @@ struct SubjectTests {
         try process.run()
         process.waitUntilExit()
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(output.trimmingCharacters(in: .whitespacesAndNewlines) == "['events.ndjson', 'export.json', 'sessions.ndjson'] 25 1 session:\(session) True True", "\(output)")
+        #expect(output.trimmingCharacters(in: .whitespacesAndNewlines) == "['events.ndjson', 'export.json', 'recordings.ndjson', 'replay_pages.ndjson', 'sessions.ndjson'] 25 1 session:\(session) True True", "\(output)")
     }
 
     @Test func apiExportAndErase() async throws {

@@ -16,6 +16,9 @@ struct IngestController: Sendable {
     let clock: TimeSource
     let secret: [UInt8]
     let geo: MMDB?
+    let gate: AdmissionGate
+    let clientLimits: TokenBuckets
+    let siteLimits: TokenBuckets
 
     var endpoints: RouteCollection<VeilRequestContext> {
         let routes = RouteCollection(context: VeilRequestContext.self)
@@ -33,23 +36,47 @@ struct IngestController: Sendable {
     }
 
     @Sendable func single(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        let body = try await readBody(request, limit: config.limits.eventBodyBytes)
-        let event: RawEvent
-        do { event = try parser.parseSingle(body) } catch { throw await reject(error) }
-        let (accepted, dropped, reason) = try await ingest([event], request: request, context: context)
-        var json = "{\"accepted\":\(accepted)"
-        if dropped > 0 { json += ",\"dropped\":\(dropped)" }
-        if let reason { json += ",\"reason\":\"\(reason.rawValue)\"" }
-        json += "}"
-        return .json(status: .accepted, json, headers: cors(request, site: event.site))
+        try await admitted(request, context, limit: config.limits.eventBodyBytes) { body in
+            let event: RawEvent
+            do { event = try parser.parseSingle(body) } catch let error as IngestRejection { throw await reject(error) }
+            let (accepted, dropped, reason) = try await ingest([event], request: request, context: context)
+            var json = "{\"accepted\":\(accepted)"
+            if dropped > 0 { json += ",\"dropped\":\(dropped)" }
+            if let reason { json += ",\"reason\":\"\(reason.rawValue)\"" }
+            json += "}"
+            return .json(status: .accepted, json, headers: cors(request, site: event.site))
+        }
     }
 
     @Sendable func batch(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        let body = try await readBody(request, limit: config.limits.batchBodyBytes)
-        let events: [RawEvent]
-        do { events = try parser.parseBatch(body) } catch { throw await reject(error) }
-        let (accepted, dropped, _) = try await ingest(events, request: request, context: context)
-        return .json(status: .accepted, "{\"accepted\":\(accepted),\"dropped\":\(dropped)}", headers: cors(request, site: events.first?.site))
+        try await admitted(request, context, limit: config.limits.batchBodyBytes) { body in
+            let events: [RawEvent]
+            do { events = try parser.parseBatch(body) } catch let error as IngestRejection { throw await reject(error) }
+            let (accepted, dropped, _) = try await ingest(events, request: request, context: context)
+            return .json(status: .accepted, "{\"accepted\":\(accepted),\"dropped\":\(dropped)}", headers: cors(request, site: events.first?.site))
+        }
+    }
+
+    /// Runs `work` on the request's body once the request is admitted: header checks
+    /// (415, 413), the client's rate limit (429), then capacity (503 with Retry-After),
+    /// all before a body byte is read, so shedding load costs almost nothing.
+    func admitted(_ request: Request, _ context: VeilRequestContext, limit: Int, _ work: ([UInt8]) async throws -> Response) async throws -> Response {
+        try await checkHead(request, limit: limit)
+        let client = addresses.clientIP(peer: context.remoteAddress, headers: request.headers)
+        if let wait = clientLimits.take(client) {
+            await counters.recordRateLimited("client")
+            throw APIError(.tooManyRequests, "rate_limited", "too many requests from this address; retry in \(wait) s", headers: [.retryAfter: "\(wait)"])
+        }
+        let declared = request.headers[.contentLength].flatMap(Int.init).map { min($0, limit) } ?? limit
+        let ticket: AdmissionGate.Ticket
+        switch gate.admit(bytes: declared) {
+        case .success(let t): ticket = t
+        case .failure(let refusal):
+            await counters.recordOverload(refusal.rawValue)
+            throw APIError(.serviceUnavailable, "overloaded", "Veil is busy (\(refusal.rawValue)); retry shortly", headers: [.retryAfter: "1"])
+        }
+        defer { gate.release(ticket) }
+        return try await work(try await collectBody(request, limit: limit))
     }
 
     @Sendable func preflight(_ request: Request, context: VeilRequestContext) async throws -> Response {
@@ -63,6 +90,15 @@ struct IngestController: Sendable {
     /// Runs the pipeline over each event and hands the survivors to the writer.
     /// Returns (accepted, dropped, the drop reason when exactly one event was sent).
     private func ingest(_ events: [RawEvent], request: Request, context: VeilRequestContext) async throws -> (Int, Int, DropReason?) {
+        // Per-site budget in events, under the site's metric label so random names share one bucket.
+        var perSite: [String: Int] = [:]
+        for event in events { perSite[counters.siteLabel(event.site), default: 0] += 1 }
+        for (site, n) in perSite {
+            if let wait = siteLimits.take(site, cost: n) {
+                await counters.recordRateLimited("site")
+                throw APIError(.tooManyRequests, "rate_limited", "this site receives more events than its limit; retry in \(wait) s", headers: [.retryAfter: "\(wait)"])
+            }
+        }
         let ctx = ingestContext(request, context)
         let pipeline = try await pipeline(context, geo: geo)
         var clean: [CleanEvent] = []
@@ -132,15 +168,33 @@ struct IngestController: Sendable {
         return IngestPipeline(sites: config.sites, allowedQuery: Set(config.queryAllowlist), salts: active, secret: secret, geo: geo)
     }
 
-    func readBody(_ request: Request, limit: Int) async throws -> [UInt8] {
-        if let type = request.headers[.contentType]?.lowercased(),
-           !(type.hasPrefix("application/json") || type.hasPrefix("text/plain")) {
+    /// What can be refused from the head alone: media type, encoding and declared size.
+    func checkHead(_ request: Request, limit: Int) async throws {
+        if let type = request.headers[.contentType], !Self.acceptsMediaType(type) {
             await counters.recordRejection("unsupported_media_type")
             throw APIError(.unsupportedMediaType, "unsupported_media_type", "send application/json or text/plain")
+        }
+        if let encoding = request.headers[.contentEncoding], encoding.lowercased().trimmingCharacters(in: .whitespaces) != "identity" {
+            await counters.recordRejection("unsupported_encoding")
+            throw APIError(.unsupportedMediaType, "unsupported_encoding", "Content-Encoding \"\(LogText.clean(String(encoding.prefix(40))))\" is not supported; send the body uncompressed")
         }
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw await reject(IngestRejection(.bodyTooLarge, "body is \(length) bytes; the limit is \(limit)"))
         }
+    }
+
+    /// `application/json` or `text/plain` (sendBeacon's type), exactly, with parameters allowed.
+    static func acceptsMediaType(_ header: String) -> Bool {
+        let type = header.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        return type == "application/json" || type == "text/plain"
+    }
+
+    func readBody(_ request: Request, limit: Int) async throws -> [UInt8] {
+        try await checkHead(request, limit: limit)
+        return try await collectBody(request, limit: limit)
+    }
+
+    func collectBody(_ request: Request, limit: Int) async throws -> [UInt8] {
         do {
             let buffer = try await request.body.collect(upTo: limit)
             return Array(buffer.readableBytesView)

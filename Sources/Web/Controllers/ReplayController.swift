@@ -42,7 +42,12 @@ public struct ReplayController: Sendable {
     // MARK: Ingest
 
     @Sendable func receive(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        let body = try await ingest.readBody(request, limit: config.limits.replayBodyBytes)
+        try await ingest.admitted(request, context, limit: config.limits.replayBodyBytes) { body in
+            try await receive(body, request: request, context: context)
+        }
+    }
+
+    private func receive(_ body: [UInt8], request: Request, context: VeilRequestContext) async throws -> Response {
         let chunk = try await parse(body)
         let ctx = ingest.ingestContext(request, context)
         let headers = ingest.cors(request, site: chunk.site)

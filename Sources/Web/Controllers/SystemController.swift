@@ -12,6 +12,8 @@ struct SystemController: Sendable {
     let counters: IngestCounters
     let writer: EventWriter
     let pages: PageRenderer
+    let gate: AdmissionGate
+    let connections: ConnectionStats
     let tracker = StaticAsset(EmbeddedAssets.trackerJS, contentType: "text/javascript; charset=utf-8")
     let autocapture = StaticAsset(EmbeddedAssets.autocaptureJS, contentType: "text/javascript; charset=utf-8")
     let recorder = StaticAsset(EmbeddedAssets.recorderJS, contentType: "text/javascript; charset=utf-8")
@@ -43,6 +45,11 @@ struct SystemController: Sendable {
             context.logger.error("health check failed", metadata: ["error": "\(error)"])
             return .json(status: .serviceUnavailable, "{\"status\":\"error\",\"database\":\"unavailable\"}")
         }
+        if let failure = await writer.commitFailure {
+            // Reads work but commits fail (disk full, read-only, locked): ingest cannot
+            // acknowledge anything, so the instance is not healthy.
+            return .json(status: .serviceUnavailable, JSONWriter.object([("status", "error"), ("database", "commits_failing"), ("reason", String(failure.prefix(300)))]))
+        }
         return .json("{\"status\":\"ok\",\"database\":\"ok\",\"queued_events\":\(await writer.queuedEvents)}")
     }
 
@@ -50,6 +57,14 @@ struct SystemController: Sendable {
         try await auth.requireAPIAccess(request, apiToken: config.apiToken)
         var text = await counters.prometheusText()
         text += "# TYPE veil_write_queue_events gauge\nveil_write_queue_events \(await writer.queuedEvents)\n"
+        text += "# TYPE veil_commits_failed_total counter\nveil_commits_failed_total \(writer.failedCommits.load(ordering: .relaxed))\n"
+        let flight = gate.inFlight
+        text += "# TYPE veil_ingest_in_flight_requests gauge\nveil_ingest_in_flight_requests \(flight.requests)\n"
+        text += "# TYPE veil_ingest_in_flight_bytes gauge\nveil_ingest_in_flight_bytes \(flight.bytes)\n"
+        let conns = connections.snapshot
+        text += "# TYPE veil_http_connections_open gauge\nveil_http_connections_open \(conns.open)\n"
+        text += "# TYPE veil_http_connections_peak gauge\nveil_http_connections_peak \(conns.peak)\n"
+        text += "# TYPE veil_http_connection_cap_reached_total counter\nveil_http_connection_cap_reached_total \(conns.capHits)\n"
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: .init(string: text)))
     }
 
