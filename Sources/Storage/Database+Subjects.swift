@@ -57,6 +57,8 @@ public struct AuditEntry: Sendable, Equatable {
     public var subjectKind: String
     public var subjectHash: String
     public var rows: String
+    /// Row number: the paging cursor of the privacy page.
+    public var id: Int64 = 0
 
     public init(at: Int64, actor: String, action: String, site: String, subjectKind: String, subjectHash: String, rows: String) {
         self.at = at
@@ -193,6 +195,23 @@ extension VeilDatabase {
             try await pool.write { db in
                 try db.execute(sql: "INSERT INTO audit_log(at, actor, action, site, subject_kind, subject_hash, rows) VALUES (?, ?, ?, ?, ?, ?, ?)",
                                arguments: [entry.at, entry.actor, entry.action, entry.site, entry.subjectKind, entry.subjectHash, entry.rows])
+            }
+        }
+    }
+
+    /// One site's audit entries, newest first, `limit` at a time: entries older than the
+    /// row `before` (the last ID of the previous page). Filtered in SQL, so a quiet site
+    /// shows its entries however busy the others are.
+    public func auditLog(site: String, limit: Int, before: Int64? = nil) async throws(StorageError) -> [AuditEntry] {
+        try await Self.wrap {
+            try await pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT at, actor, action, site, subject_kind, subject_hash, rows, id FROM audit_log WHERE site = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                                 arguments: [site, before ?? Int64.max, limit])
+                    .map {
+                        var entry = AuditEntry(at: $0[0], actor: $0[1], action: $0[2], site: $0[3], subjectKind: $0[4], subjectHash: $0[5], rows: $0[6])
+                        entry.id = $0[7]
+                        return entry
+                    }
             }
         }
     }

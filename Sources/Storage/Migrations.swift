@@ -218,6 +218,10 @@ enum Migrations {
                 ) STRICT;
                 """)
         }
+        // The privacy page pages one site's audit log in SQL.
+        migrator.registerMigration("2026-12-04 audit log by site") { db in
+            try db.execute(sql: "CREATE INDEX audit_log_by_site ON audit_log(site, id)")
+        }
         return migrator
     }
 }

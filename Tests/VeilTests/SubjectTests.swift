@@ -69,6 +69,28 @@ struct SubjectTests {
         #expect((json["events"] as? [[String: Any]])?.first?["browser"] as? String == "Chrome")
     }
 
+    /// A quiet site's audit entries show even when a busy site logged hundreds since,
+    /// and the log pages back without gaps or repeats.
+    @Test func auditLogIsPerSiteAndPaged() async throws {
+        let dir = TempDir()
+        let db = try VeilDatabase(folder: dir.path)
+        for i in 0..<3 { try await db.appendAudit(AuditEntry(at: Int64(i), actor: "a", action: "export", site: "quiet.example", subjectKind: "session", subjectHash: "q\(i)", rows: "{}")) }
+        for i in 0..<260 { try await db.appendAudit(AuditEntry(at: Int64(10 + i), actor: "a", action: "erase", site: "busy.example", subjectKind: "session", subjectHash: "b\(i)", rows: "{}")) }
+        #expect(try await db.auditLog(site: "quiet.example", limit: 50).map(\.subjectHash) == ["q2", "q1", "q0"])
+        var seen: [String] = []
+        var before: Int64?
+        var pages = 0
+        while pages < 10 {
+            let page = try await db.auditLog(site: "busy.example", limit: 50, before: before)
+            if page.isEmpty { break }
+            seen += page.map(\.subjectHash)
+            before = page.last?.id
+            pages += 1
+        }
+        #expect(pages == 6)
+        #expect(seen == (0..<260).reversed().map { "b\($0)" })
+    }
+
     @Test func eraseRemovesEveryRowAndTheBytesButNothingElse() async throws {
         let dir = TempDir()
         let db = try VeilDatabase(folder: dir.path)

@@ -28,7 +28,8 @@ struct PrivacyPagesController: Sendable {
 
     @Sendable func show(_ request: Request, context: VeilRequestContext) async throws -> Response {
         guard let signed = try await auth.signedIn(request) else { return .seeOther("/login") }
-        return try await page(site(context), signed: signed)
+        let before = request.uri.queryParameters.get("audit_before").flatMap { Int64($0) }
+        return try await page(site(context), signed: signed, auditBefore: before)
     }
 
     @Sendable func export(_ request: Request, context: VeilRequestContext) async throws -> Response {
@@ -75,12 +76,19 @@ struct PrivacyPagesController: Sendable {
         }
     }
 
+    /// Audit entries per page of the privacy page.
+    static let auditPage = 50
+
     private func page(_ site: SiteRules, signed: DashboardAuth.SignedIn, message: String? = nil, error: String? = nil,
-                      confirm: PrivacyPage.Confirm? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+                      confirm: PrivacyPage.Confirm? = nil, status: HTTPResponse.Status = .ok, auditBefore: Int64? = nil) async throws -> Response {
         let domain = site.domain.lowercased()
+        // One more than a page tells whether an older page exists.
+        var audit = try await database.auditLog(site: domain, limit: Self.auditPage + 1, before: auditBefore)
+        let older = audit.count > Self.auditPage ? audit[Self.auditPage - 1].id : nil
+        audit = Array(audit.prefix(Self.auditPage))
         let sessions = try await database.recentSessions(site: domain, limit: 20)
         let model = PrivacyPage(site: site, oldestEvent: try await database.firstEventTime(site: domain), scrubbed: await counters.scrubbedCounts(site: domain),
-                                audit: try await database.auditLog().filter { $0.site == domain },
+                                audit: audit, auditOlder: older,
                                 sessions: sessions, recorded: try await database.recordedSessions(ids: sessions.map(\.id)), csrf: signed.csrf, username: signed.user.username,
                                 message: message, error: error, confirm: confirm)
         return .html(status: status, pages.render(model, template: "privacy"))

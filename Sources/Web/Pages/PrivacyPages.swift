@@ -26,6 +26,8 @@ struct PrivacyPage: Sendable {
     var persistent: Bool
     var kinds: [Kind]
     var audit: [Audit]
+    /// The next (older) page of the audit log, when there is one.
+    var olderAuditHref: String?
     var hasAudit: Bool
     var sessions: [Session]
     var hasSessions: Bool
@@ -34,7 +36,7 @@ struct PrivacyPage: Sendable {
     var signedIn = true
     var version = VeilVersion.string
 
-    init(site: SiteRules, oldestEvent: Int64?, scrubbed: [PIIScrubber.Kind: Int], audit: [AuditEntry], sessions: [StoredSession] = [], recorded: Set<Int64> = [], csrf: String, username: String,
+    init(site: SiteRules, oldestEvent: Int64?, scrubbed: [PIIScrubber.Kind: Int], audit: [AuditEntry], auditOlder: Int64? = nil, sessions: [StoredSession] = [], recorded: Set<Int64> = [], csrf: String, username: String,
          message: String? = nil, error: String? = nil, confirm: Confirm? = nil) {
         domain = site.domain
         domainPath = site.domain.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? site.domain
@@ -75,6 +77,7 @@ struct PrivacyPage: Sendable {
         }
         hasSessions = !self.sessions.isEmpty
         hasAudit = !self.audit.isEmpty
+        olderAuditHref = auditOlder.map { "/sites/\(domainPath)/privacy?audit_before=\($0)#audit" }
         self.csrf = csrf
         self.username = username
     }
