@@ -93,7 +93,7 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
 
     var app = Application(
         router: router,
-        server: .http1(configuration: .init(idleTimeout: .seconds(Int64(config.idleTimeoutSeconds)))),
+        server: .http1(configuration: .init(additionalChannelHandlers: [ProtocolErrorHandler()], idleTimeout: .seconds(Int64(config.idleTimeoutSeconds)))),
         configuration: .init(address: .hostname(config.listenHost, port: config.listenPort), serverName: nil,
                              availableConnectionsDelegate: ConnectionLimit(max: config.maxConnections, stats: connections, logger: logger)),
         onServerRunning: { channel in

@@ -92,10 +92,8 @@ struct LiveServerTests {
             expectError(try await client.post("/api/event", "{not json"), .badRequest, "invalid_json")
             expectError(try await client.post("/api/event", bytes: Array(#"{"site":"localhost","name":""#.utf8) + [0xFF, 0xFE] + Array(#"","url":"http://localhost/"}"#.utf8)), .badRequest, "invalid_utf8")
             expectError(try await client.post("/api/event", #"{"site":"localhost","url":"http://localhost/"}"#), .badRequest, "missing_field")
-            let big = #"{"site":"localhost","name":"x","url":"http://localhost/","props":{"k":""# + String(repeating: "a", count: 70_000) + "\"}}"
-            expectError(try await client.post("/api/event", big), .contentTooLarge, "body_too_large")
-            let hugeBatch = #"{"site":"localhost","events":[{"name":"x","url":"http://localhost/","props":{"k":""# + String(repeating: "a", count: 1_100_000) + "\"}}]}"
-            expectError(try await client.post("/api/batch", hugeBatch), .contentTooLarge, "body_too_large")
+            // Bodies over the limit are answered before they are read, and the connection is
+            // closed so the rest is never read: HTTPContractTests checks them on raw sockets.
             let many = #"{"site":"localhost","events":["# + Array(repeating: #"{"name":"pageview","url":"http://localhost/"}"#, count: 101).joined(separator: ",") + "]}"
             expectError(try await client.post("/api/batch", many), .contentTooLarge, "too_many_events")
             let props = (0...30).map { "\"p\($0)\":1" }.joined(separator: ",")

@@ -200,6 +200,9 @@ struct IngestController: Sendable {
             return Array(buffer.readableBytesView)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw await reject(IngestRejection(.bodyTooLarge, "the body is larger than the limit of \(limit) bytes"))
+        } catch is NIOTooManyBytesError {
+            // A chunked body declares no length; it is cut off at the limit instead.
+            throw await reject(IngestRejection(.bodyTooLarge, "the body is larger than the limit of \(limit) bytes"))
         }
     }
 

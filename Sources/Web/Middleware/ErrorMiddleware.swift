@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOHTTP1
 
 /// Turns every error into a proper answer: JSON for API paths, an HTML page otherwise.
 /// Nothing escapes as an empty 500; unexpected errors are logged with the request ID.
@@ -26,6 +27,10 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 return APIError(error.status, code, detail, headers: error.headers).response
             }
             return page(error.status, detail)
+        } catch let error as HTTPParserError {
+            // A body that stops being valid HTTP midway (a bad chunk size): the client's fault.
+            let (status, code, detail) = ProtocolErrorHandler.describe(error)
+            return wantsJSON(request) ? APIError(status, code, detail).response : page(status, detail)
         } catch {
             context.logger.error("unhandled error", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
             let status = HTTPResponse.Status.internalServerError

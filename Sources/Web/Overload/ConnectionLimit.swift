@@ -40,7 +40,8 @@ public final class ConnectionStats: Sendable {
 }
 
 /// At `max` open connections the server stops accepting; new connections wait in the
-/// listen backlog instead of exhausting file descriptors. Logged when the cap is
+/// listen backlog instead of exhausting file descriptors. (NIO accepts a small batch per
+/// read of the listening socket, so the cap can be passed by at most that batch.) Logged when the cap is
 /// reached and when it is left, not per connection.
 struct ConnectionLimit: AvailableConnectionsDelegate {
     let max: Int
