@@ -127,7 +127,7 @@ def main():
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
     rng = random.Random(args.seed)
-    binary = args.binary or next((p for p in [".build/release/veil", ".build/debug/veil"] if os.path.exists(p)), None)
+    binary = args.binary or max((p for p in [".build/release/veil", ".build/debug/veil"] if os.path.exists(p)), key=os.path.getmtime, default=None)
     if not binary:
         raise SystemExit("build veil first (swift build), or pass --binary")
     data_dir = tempfile.mkdtemp(prefix="veil-hostile-")
