@@ -13,7 +13,9 @@ bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/veil"
 work="$(mktemp -d)"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 # Extra server flags (e.g. --set writer.flush_interval_ms=0) can be passed in BENCH_SERVER_ARGS.
-"$bin" serve --listen "127.0.0.1:$port" --data-dir "$work/data" --set log_level=warning ${BENCH_SERVER_ARGS:-} >"$work/log" 2>&1 &
+# Rate limits off: the load comes from one address, and this measures the write path.
+"$bin" serve --listen "127.0.0.1:$port" --data-dir "$work/data" --set log_level=warning \
+  --set rate_limits.client_per_second=0 --set rate_limits.site_per_second=0 ${BENCH_SERVER_ARGS:-} >"$work/log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done

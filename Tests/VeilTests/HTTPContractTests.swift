@@ -123,13 +123,16 @@ struct HTTPContractTests {
         }
     }
 
-    @Test func wrongMethodsOnAPIRoutesAre405WithJSON() async throws {
+    @Test func wrongMethodsAre405WithJSONAndAllow() async throws {
         let dir = TempDir()
         try await withLiveVeil(TestData.config(dataDir: dir.path)) { client in
-            for (method, uri) in [(HTTPRequest.Method.delete, "/api/event"), (.put, "/api/batch"), (.get, "/api/replay")] {
+            for (method, uri) in [(HTTPRequest.Method.delete, "/api/event"), (.put, "/api/batch"), (.get, "/api/replay"), (.post, "/api/stats/overview"),
+                                  (.delete, "/api/stats/funnel"), (.post, "/api/recordings"), (.post, "/api/recordings/1/events"), (.get, "/api/recordings/1"),
+                                  (.post, "/healthz"), (.delete, "/metrics"), (.post, "/api/privacy/export"), (.get, "/api/privacy/erase")] {
                 let r = try await client.execute(uri: uri, method: method, headers: bearer)
                 #expect(r.status == .methodNotAllowed, "\(method) \(uri)")
                 #expect(r.json["error"] as? String == "method_not_allowed")
+                #expect(r.headers[.allow] != nil, "\(method) \(uri)")
             }
         }
     }

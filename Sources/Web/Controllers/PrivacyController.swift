@@ -13,6 +13,8 @@ struct PrivacyController: Sendable {
         let routes = RouteCollection(context: VeilRequestContext.self)
         routes.get("export", use: export)
         routes.post("erase", use: erase)
+        routes.onlyAllow("export", [.get])
+        routes.onlyAllow("erase", [.post])
         return routes
     }
 

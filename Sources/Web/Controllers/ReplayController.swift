@@ -36,6 +36,9 @@ public struct ReplayController: Sendable {
         routes.get("recordings", use: list)
         routes.get("recordings/:id/events", use: events)
         routes.delete("recordings/:id", use: delete)
+        routes.onlyAllow("recordings", [.get])
+        routes.onlyAllow("recordings/:id/events", [.get])
+        routes.onlyAllow("recordings/:id", [.delete])
         return routes
     }
 

@@ -21,6 +21,9 @@ struct StatsController: Sendable {
         routes.get("funnel", use: funnel)
         routes.get("journey", use: journey)
         routes.get("cohorts", use: cohorts)
+        for path in ["overview", "breakdown", "series", "realtime", "properties", "funnel", "journey", "cohorts"] {
+            routes.onlyAllow(RouterPath(path), [.get])
+        }
         return routes
     }
 

@@ -26,6 +26,8 @@ struct SystemController: Sendable {
         let routes = RouteCollection(context: VeilRequestContext.self)
         routes.get("healthz", use: health)
         routes.get("metrics", use: metrics)
+        routes.onlyAllow("healthz", [.get])
+        routes.onlyAllow("metrics", [.get])
         routes.get(RouterPath(config.trackerPath), use: trackerScript)
         routes.get("va.js") { [autocapture] request, _ in autocapture.response(to: request, extraHeaders: [.accessControlAllowOrigin: "*"]) }
         routes.get("vr.js") { [recorder] request, _ in recorder.response(to: request, extraHeaders: [.accessControlAllowOrigin: "*"]) }
