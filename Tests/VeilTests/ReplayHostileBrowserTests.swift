@@ -31,6 +31,9 @@ extension ReplayBrowserTests {
             el(11, "style", "", text(12, "body{color:rgb(1,2,3)} .x{background:url(javascript:parent.__pwned=20)}", style: true)),
             el(33, "style", "\"_cssText\":\"#styled{letter-spacing:3px}\""),
             el(34, "link", "\"rel\":\"stylesheet\",\"_cssText\":\"#styled{word-spacing:4px}\""),
+            // Requests to the player's own origin (in the dashboard: Veil itself, where a GET
+            // could start an export) from CSS: an import and a background.
+            el(37, "style", "", text(38, "@import url(/own-probe?import); .y{background-image:url(/own-probe?css)} .z{background-image:url(http://127.0.0.1:\(port)/own-probe?abs-css)}", style: true)),
         ].joined(separator: ","))
         let body = el(13, "body", "\"onload\":\"parent.__pwned=7\"", [
             el(14, "h1", "\"id\":\"title\"", text(15, "<script>parent.__pwned=8</script> shown as text")),
@@ -45,6 +48,10 @@ extension ReplayBrowserTests {
             el(29, "embed", "\"src\":\"\(evil)\""),
             el(30, "iframe", "\"id\":\"inner2\",\"src\":\"javascript:parent.__pwned=14\""),
             el(31, "div", "\"id\":\"styled\"", text(32, "styled")),
+            el(35, "img", "\"src\":\"/own-probe?img\",\"srcset\":\"/own-probe?srcset 2x\""),
+            el(36, "img", "\"src\":\"http://127.0.0.1:\(port)/own-probe?abs-img\""),
+            el(41, "div", "\"class\":\"y\",\"style\":\"background:url(/own-probe?inline)\"", text(42, "y")),
+            el(43, "div", "\"class\":\"z\"", text(44, "z")),
         ].joined(separator: ","))
         let doc = "{\"type\":0,\"childNodes\":[{\"type\":1,\"name\":\"html\",\"publicId\":\"\",\"systemId\":\"\",\"id\":2}," + el(40, "html", "", head + "," + body) + "],\"id\":1}"
         let lines = [
@@ -91,6 +98,7 @@ extension ReplayBrowserTests {
     func hostileRecordingExecutesNothingInThePlayer() async throws {
         let dir = TempDir()
         let hits = Mutex(0)
+        let ownHits = Mutex<[String]>([])
         try await withLiveVeil(replayConfig(dataDir: dir.path)) { client in
             let port = try #require(client.port)
             let cookies = try await sessionCookie(client, port: port)
@@ -102,6 +110,7 @@ extension ReplayBrowserTests {
                                                  deleteAction: "/x", username: "u", csrf: "c"), template: "player")
             router.get("player") { _, _ in Response.html(player, headers: [.contentSecurityPolicy: ReplayPagesController.playerCSP]) }
             router.get("assets/vp.js") { _, _ in Response(status: .ok, headers: [.contentType: "text/javascript"], body: .init(byteBuffer: ByteBuffer(bytes: EmbeddedAssets.playerJS))) }
+            router.get("own-probe") { request, _ in ownHits.withLock { $0.append(request.uri.query ?? "") }; return Response(status: .ok) }
             router.get("evil.js") { _, _ in hits.withLock { $0 += 1 }; return Response(status: .ok, headers: [.contentType: "text/javascript"], body: .init(byteBuffer: ByteBuffer(string: "parent.__pwned=99"))) }
             let harnessPort = Mutex(0)
             router.get("hostile.ndjson") { _, _ in
@@ -116,6 +125,7 @@ extension ReplayBrowserTests {
                     ["eval": Self.hostileChecks, "as": "state"],
                 ])
                 try Self.assertHarmless(outcome, evilHits: hits.withLock { $0 }, "player alone")
+                #expect(ownHits.withLock { $0 }.isEmpty, "the recording made the player request its own origin: \(ownHits.withLock { $0 })")
             }
             // 2. The same recording POSTed to Veil and played in the dashboard.
             var lines: [JSONValue] = []
