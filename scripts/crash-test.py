@@ -13,34 +13,12 @@ round and in total; exits 1 when anything was lost or duplicated.
 Standard library only; talks to loopback only; every loop is bounded.
 """
 import argparse, http.client, json, os, random, signal, socket, sqlite3, subprocess, sys, tempfile, threading, time
-
-UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from veil_process import UA, newest_binary, start
 
 
-def start(binary, data_dir):
-    port = free_port()
-    proc = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data_dir,
-                             "--set", "rate_limits.client_per_second=0", "--set", "rate_limits.site_per_second=0"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(400):
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            c.request("GET", "/healthz")
-            if c.getresponse().status == 200:
-                return proc, port
-        except OSError:
-            pass
-        time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("veil did not start")
+
+
+
 
 
 def client(port, prefix, acked, stop, batch):
@@ -95,9 +73,7 @@ def main():
     ap.add_argument("--seed", type=int, default=None)
     args = ap.parse_args()
     rng = random.Random(args.seed)
-    binary = args.binary or max((p for p in [".build/release/veil", ".build/debug/veil"] if os.path.exists(p)), key=os.path.getmtime, default=None)
-    if not binary:
-        raise SystemExit("build veil first (swift build), or pass --binary")
+    binary = newest_binary(args.binary)
     data_dir = tempfile.mkdtemp(prefix="veil-crash-")
     total = {"acked": 0, "lost": 0, "dupes": 0}
     failed = False

@@ -13,30 +13,13 @@ intact. Prints counts per category and "N passed, N failed"; exits 1 on any fail
 Standard library only; loopback only; bounded loops and timeouts.
 """
 import argparse, gzip, json, os, random, socket, sqlite3, subprocess, sys, tempfile, time
+from veil_process import UA, newest_binary, start
 
-UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 ROUTES = ["/api/event", "/api/batch", "/api/replay"]
 
 
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
 
 
-def start(binary, data_dir):
-    port = free_port()
-    proc = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data_dir,
-                             "--set", "rate_limits.client_per_second=0", "--set", "rate_limits.site_per_second=0"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(400):
-        try:
-            status, _, _ = raw(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            if status == 200:
-                return proc, port
-        except OSError:
-            pass
-        time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("veil did not start")
 
 
 def raw(port, data, timeout=10, slow=False):
@@ -127,9 +110,7 @@ def main():
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
     rng = random.Random(args.seed)
-    binary = args.binary or max((p for p in [".build/release/veil", ".build/debug/veil"] if os.path.exists(p)), key=os.path.getmtime, default=None)
-    if not binary:
-        raise SystemExit("build veil first (swift build), or pass --binary")
+    binary = newest_binary(args.binary)
     data_dir = tempfile.mkdtemp(prefix="veil-hostile-")
     proc, port = start(binary, data_dir)
     cats = categories(rng)
