@@ -61,7 +61,8 @@ struct OverloadTests {
         var config = TestData.config(dataDir: dir.path)
         config.rateLimits.clientPerSecond = 1
         config.rateLimits.clientBurst = 3
-        try await withLiveVeil(config) { client in
+        // A clock that does not move: a slow machine must not refill the bucket mid-test.
+        try await withLiveVeil(config, clock: ManualTime(TestData.midnight).source) { client in
             let event = #"{"site":"localhost","name":"pageview","url":"http://localhost/"}"#
             for _ in 0..<3 { #expect(try await client.post("/api/event", event).status == .accepted) }
             let limited = try await client.post("/api/event", event)
@@ -78,7 +79,7 @@ struct OverloadTests {
         var config = TestData.config(dataDir: dir.path)
         config.rateLimits.sitePerSecond = 1
         config.rateLimits.siteBurst = 4
-        try await withLiveVeil(config) { client in
+        try await withLiveVeil(config, clock: ManualTime(TestData.midnight).source) { client in
             let three = #"{"site":"localhost","events":[{"name":"pageview","url":"http://localhost/a"},{"name":"pageview","url":"http://localhost/b"},{"name":"pageview","url":"http://localhost/c"}]}"#
             #expect(try await client.post("/api/batch", three).status == .accepted)
             let second = try await client.post("/api/batch", three)
