@@ -35,18 +35,14 @@ public enum Subject: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Everything held about one subject.
-public struct SubjectRecords: Sendable, Equatable {
-    public var sessions: [StoredSession]
-    public var events: [StoredEvent]
-    /// Session recordings with their events as JSON lines.
-    public var recordings: [(RecordingSummary, [String])] = []
+public struct SubjectRecords: Sendable {
+    public var sessions: [StoredSession] = []
+    public var events: [StoredEvent] = []
     /// Every column of every row held about the subject, by table, each row a JSON
     /// object keyed by column name (`SELECT *`, so a new column is exported at once).
     public var tables: [(name: String, rows: [String])] = []
-
-    public static func == (a: SubjectRecords, b: SubjectRecords) -> Bool {
-        a.sessions == b.sessions && a.events == b.events && a.recordings.map(\.0) == b.recordings.map(\.0) && a.recordings.map(\.1) == b.recordings.map(\.1)
-    }
+    /// Session recordings with their events as JSON lines.
+    public var recordings: [(RecordingSummary, [String])] = []
 }
 
 public struct AuditEntry: Sendable, Equatable {
@@ -90,63 +86,52 @@ extension VeilDatabase {
     }
 
     public func records(site: String, subject: Subject) async throws(StorageError) -> SubjectRecords {
-        let result = try await Self.wrap {
+        let (fetched, recordingIDs): (SubjectRecords, [Int64]) = try await Self.wrap {
             try await pool.read { db in
-                var sessions: [StoredSession] = []
-                var events: [StoredEvent] = []
-                for visitor in try Self.visitors(db, site: site, subject: subject) {
-                    sessions += try Row.fetchAll(db, sql: """
-                        SELECT id, site, visitor, started_at, last_seen, entry_path, exit_path, pageviews, events
-                        FROM sessions WHERE site = ? AND visitor = ? ORDER BY started_at, id
-                        """, arguments: [site, visitor]).map(Self.session)
-                    events += try Row.fetchAll(db, sql: "SELECT \(Self.eventColumns) FROM events WHERE site = ? AND visitor = ? ORDER BY ts, id",
-                                               arguments: [site, visitor]).map(Self.event)
-                }
-                return (SubjectRecords(sessions: sessions, events: events), try Self.visitors(db, site: site, subject: subject).flatMap { try Self.recordingIDs(db, site: site, visitor: $0) })
-            }
-        }
-        var records = result.0
-        records.tables = try await Self.wrap {
-            try await pool.read { db in
-                var visitors = try Self.visitors(db, site: site, subject: subject)
-                visitors = Array(Set(visitors)).sorted { $0.lexicographicallyPrecedes($1) }
-                var sessions: [String] = [], events: [String] = [], recordings: [String] = [], pages: [String] = []
+                var seen = Set<Data>()
+                let visitors = try Self.visitors(db, site: site, subject: subject).filter { seen.insert($0).inserted }
+                var sessions: [Row] = [], events: [Row] = [], recordings: [Row] = [], pages: [Row] = []
+                var ids: [Int64] = []
                 for visitor in visitors {
-                    sessions += try Self.rowsAsJSON(db, sql: "SELECT * FROM sessions WHERE site = ? AND visitor = ? ORDER BY started_at, id", arguments: [site, visitor])
-                    events += try Self.rowsAsJSON(db, sql: "SELECT * FROM events WHERE site = ? AND visitor = ? ORDER BY ts, id", arguments: [site, visitor])
+                    sessions += try Row.fetchAll(db, sql: "SELECT * FROM sessions WHERE site = ? AND visitor = ? ORDER BY started_at, id", arguments: [site, visitor])
+                    events += try Row.fetchAll(db, sql: "SELECT * FROM events WHERE site = ? AND visitor = ? ORDER BY ts, id", arguments: [site, visitor])
+                    ids += try Self.recordingIDs(db, site: site, visitor: visitor)
                 }
-                for id in result.1 {
-                    recordings += try Self.rowsAsJSON(db, sql: "SELECT * FROM recordings WHERE id = ?", arguments: [id])
-                    pages += try Self.rowsAsJSON(db, sql: "SELECT * FROM replay_pages WHERE recording_id = ? ORDER BY started_at, page", arguments: [id])
+                for id in ids {
+                    recordings += try Row.fetchAll(db, sql: "SELECT * FROM recordings WHERE id = ?", arguments: [id])
+                    pages += try Row.fetchAll(db, sql: "SELECT * FROM replay_pages WHERE recording_id = ? ORDER BY started_at, page", arguments: [id])
                 }
-                return [("sessions", sessions), ("events", events), ("recordings", recordings), ("replay_pages", pages)]
+                // One read of each row serves both the typed values and the export by column name.
+                let records = SubjectRecords(sessions: sessions.map(Self.session), events: events.map(Self.event),
+                                             tables: [("sessions", sessions.map(Self.json)), ("events", events.map(Self.json)),
+                                                      ("recordings", recordings.map(Self.json)), ("replay_pages", pages.map(Self.json))])
+                return (records, ids)
             }
         }
-        for id in result.1 {
+        var records = fetched
+        for id in recordingIDs {
             if let summary = try await recording(id: id) { records.recordings.append((summary, try await recordingEventLines(id: id))) }
         }
         return records
     }
 
-    /// Rows as JSON objects by column name: blobs as hex, the JSON columns (`props`,
+    /// A row as a JSON object by column name: blobs as hex, the JSON columns (`props`,
     /// `query`) inlined as the JSON they hold.
-    static func rowsAsJSON(_ db: Database, sql: String, arguments: StatementArguments) throws -> [String] {
-        try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-            var fields: [String] = []
-            for (column, value) in row {
-                let json: String
-                switch value.storage {
-                case .null: json = "null"
-                case .int64(let i): json = String(i)
-                case .double(let d): json = d.isFinite ? String(d) : "null"
-                case .string(let text):
-                    json = (column == "props" || column == "query") && text.hasPrefix("{") ? text : JSONWriter.string(text)
-                case .blob(let data): json = JSONWriter.string([UInt8](data).hexString)
-                }
-                fields.append(JSONWriter.string(column) + ":" + json)
+    static func json(_ row: Row) -> String {
+        var fields: [String] = []
+        for (column, value) in row {
+            let json: String
+            switch value.storage {
+            case .null: json = "null"
+            case .int64(let i): json = String(i)
+            case .double(let d): json = d.isFinite ? String(d) : "null"
+            case .string(let text):
+                json = (column == "props" || column == "query") && text.hasPrefix("{") ? text : JSONWriter.string(text)
+            case .blob(let data): json = JSONWriter.string([UInt8](data).hexString)
             }
-            return "{" + fields.joined(separator: ",") + "}"
+            fields.append(JSONWriter.string(column) + ":" + json)
         }
+        return "{" + fields.joined(separator: ",") + "}"
     }
 
     /// Deletes every row about the subject, then truncates the WAL so the deleted bytes
@@ -240,14 +225,14 @@ extension VeilDatabase {
     }
 
     static func session(_ row: Row) -> StoredSession {
-        StoredSession(id: row[0], site: row[1], visitor: [UInt8](row[2] as Data), startedAt: row[3], lastSeen: row[4],
-                      entryPath: row[5], exitPath: row[6], pageviews: row[7], events: row[8])
+        StoredSession(id: row["id"], site: row["site"], visitor: [UInt8](row["visitor"] as Data), startedAt: row["started_at"], lastSeen: row["last_seen"],
+                      entryPath: row["entry_path"], exitPath: row["exit_path"], pageviews: row["pageviews"], events: row["events"])
     }
 
     static func event(_ row: Row) -> StoredEvent {
-        StoredEvent(id: row[0], site: row[1], timestamp: row[2], name: row[3], host: row[4], path: row[5], query: row[6],
-                    referrerHost: row[7], referrerPath: row[8], props: row[9], visitor: [UInt8](row[10] as Data),
-                    sessionID: row[11], browser: row[12], os: row[13], device: row[14], clientID: row[15],
-                    userHash: (row[16] as Data?).map { [UInt8]($0) })
+        StoredEvent(id: row["id"], site: row["site"], timestamp: row["ts"], name: row["name"], host: row["host"], path: row["path"], query: row["query"],
+                    referrerHost: row["referrer_host"], referrerPath: row["referrer_path"], props: row["props"], visitor: [UInt8](row["visitor"] as Data),
+                    sessionID: row["session_id"], browser: row["browser"], os: row["os"], device: row["device"], clientID: row["client_id"],
+                    userHash: (row["user_hash"] as Data?).map { [UInt8]($0) })
     }
 }

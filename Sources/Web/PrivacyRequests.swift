@@ -90,19 +90,9 @@ public struct PrivacyRequests: Sendable {
         """
     }
 
-    static func json(_ x: StoredSession) -> String {
-        "{\"id\":\(x.id),\"site\":\(s(x.site)),\"visitor\":\(s(x.visitor.hexString)),\"started_at\":\(x.startedAt),\"last_seen\":\(x.lastSeen),\"entry_path\":\(s(x.entryPath)),\"exit_path\":\(s(x.exitPath)),\"pageviews\":\(x.pageviews),\"events\":\(x.events)}"
-    }
-
-    static func json(_ x: StoredEvent) -> String {
-        "{\"id\":\(x.id),\"site\":\(s(x.site)),\"ts\":\(x.timestamp),\"name\":\(s(x.name)),\"host\":\(s(x.host)),\"path\":\(s(x.path)),\"query\":\(x.query ?? "null"),\"referrer_host\":\(s(x.referrerHost)),\"referrer_path\":\(s(x.referrerPath)),\"props\":\(x.props ?? "null"),\"visitor\":\(s(x.visitor.hexString)),\"user_hash\":\(s(x.userHash?.hexString)),\"session_id\":\(x.sessionID),\"browser\":\(s(x.browser)),\"os\":\(s(x.os)),\"device\":\(s(x.device)),\"client_id\":\(s(x.clientID))}"
-    }
-
-    /// A recording's facts; with `events`, its rrweb events as they are stored (masked).
-    static func json(_ x: RecordingSummary, events: [String]? = nil) -> String {
-        var out = "{\"id\":\(x.id),\"site\":\(s(x.site)),\"session_id\":\(x.sessionID.map(String.init) ?? "null"),\"started_at\":\(x.startedAt),\"last_at\":\(x.lastAt),\"pages\":\(x.pages),\"event_count\":\(x.events),\"stored_bytes\":\(x.storedBytes),\"entry_url\":\(s(x.entryURL))"
-        if let events { out += ",\"events\":[" + events.joined(separator: ",") + "]" }
-        return out + "}"
+    /// A recording's facts (the zip's header lists them).
+    static func json(_ x: RecordingSummary) -> String {
+        "{\"id\":\(x.id),\"site\":\(s(x.site)),\"session_id\":\(x.sessionID.map(String.init) ?? "null"),\"started_at\":\(x.startedAt),\"last_at\":\(x.lastAt),\"pages\":\(x.pages),\"event_count\":\(x.events),\"stored_bytes\":\(x.storedBytes),\"entry_url\":\(s(x.entryURL))}"
     }
 
     static func document(site: String, subject: Subject, records: SubjectRecords, generatedAt: Int64) -> String {

@@ -83,9 +83,7 @@ struct DashboardAuth: Sendable {
     /// API access: the configured bearer token, or (without an Authorization header) a
     /// signed-in dashboard session. Throws a 401 JSON error otherwise.
     func requireAPIAccess(_ request: Request, apiToken: String) async throws {
-        if Self.bearerMatches(request, token: apiToken) { return }
-        if request.headers[.authorization] == nil, try await signedIn(request) != nil { return }
-        throw APIError(.unauthorized, "unauthorized", "send Authorization: Bearer <api.token> or sign in", headers: [.wwwAuthenticate: "Bearer"])
+        try await requireAPIAccess(request, apiToken: apiToken, csrf: false)
     }
 
     /// Access for API calls that delete or export: the bearer token, or a signed-in
@@ -93,9 +91,13 @@ struct DashboardAuth: Sendable {
     /// enough, so a page (or a recording playing in the player) cannot make the admin's
     /// browser delete or export anything.
     func requireAPIAccessForChange(_ request: Request, apiToken: String) async throws {
+        try await requireAPIAccess(request, apiToken: apiToken, csrf: true)
+    }
+
+    private func requireAPIAccess(_ request: Request, apiToken: String, csrf: Bool) async throws {
         if Self.bearerMatches(request, token: apiToken) { return }
         if request.headers[.authorization] == nil, let signed = try await signedIn(request) {
-            guard verifyCSRF(request.headers[.xCSRFToken], expected: signed.csrf) else {
+            guard !csrf || verifyCSRF(request.headers[.xCSRFToken], expected: signed.csrf) else {
                 throw APIError(.forbidden, "csrf", "send the session's CSRF token in X-CSRF-Token, or use Authorization: Bearer <api.token>")
             }
             return

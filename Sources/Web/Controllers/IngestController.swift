@@ -189,11 +189,6 @@ struct IngestController: Sendable {
         return type == "application/json" || type == "text/plain"
     }
 
-    func readBody(_ request: Request, limit: Int) async throws -> [UInt8] {
-        try await checkHead(request, limit: limit)
-        return try await collectBody(request, limit: limit)
-    }
-
     func collectBody(_ request: Request, limit: Int) async throws -> [UInt8] {
         do {
             let buffer = try await request.body.collect(upTo: limit)
