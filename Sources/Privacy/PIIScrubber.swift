@@ -83,7 +83,7 @@ public struct PIIScrubber: Sendable {
     /// scrubber read more than its budget.
     public func scrub(_ text: String, extraPatterns: [String], budget: inout ScrubBudget, mask: (String) -> String) -> Result {
         guard budget.take(text.utf8.count) else { return Result(text: mask(text), counts: [.unscanned: 1]) }
-        return extraPatterns.isEmpty ? scrub(text) : scrub(text, extraPatterns: extraPatterns)
+        return scrub(text, extraPatterns: extraPatterns)
     }
 
     /// Whether a site pattern compiles (config validation).

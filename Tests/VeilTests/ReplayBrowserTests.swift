@@ -95,32 +95,29 @@ struct ReplayBrowserTests {
 }
 
 extension ReplayBrowserTests {
-    /// rrweb's own scripts from the django-rrweb wheel on PyPI (fetched at test time by
-    /// `scripts/fetch-rrweb.py` into the git-ignored `.build-rrweb/`), or nil when
-    /// they cannot be fetched outside CI.
-    static func rrwebScripts() async throws -> URL? {
+    /// rrweb's own scripts from the django-rrweb wheel on PyPI (fetched by
+    /// `scripts/fetch-rrweb.py` into the git-ignored `.build-rrweb/`, once per run), or nil
+    /// when they cannot be fetched. Outside CI the test is then reported as skipped; in CI
+    /// it runs and fails.
+    static let rrwebScripts: URL? = {
         let dest = SharedFixtures.projectRoot.appendingPathComponent(".build-rrweb")
-        if !FileManager.default.fileExists(atPath: dest.appendingPathComponent("rrweb-player-0-7-14.js").path) {
+        let player = dest.appendingPathComponent("rrweb-player-0-7-14.js").path
+        if !FileManager.default.fileExists(atPath: player) {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             process.arguments = ["python3", SharedFixtures.projectRoot.appendingPathComponent("scripts/fetch-rrweb.py").path]
             process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            while process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
+            try? process.run()
+            process.waitUntilExit()
         }
-        guard FileManager.default.fileExists(atPath: dest.appendingPathComponent("rrweb-player-0-7-14.js").path) else {
-            if ProcessInfo.processInfo.environment["CI"] != nil { Issue.record("could not fetch django-rrweb from PyPI (scripts/fetch-rrweb.py)") }
-            return nil
-        }
-        return dest
-    }
+        return FileManager.default.fileExists(atPath: player) ? dest : nil
+    }()
 
-    @Test(.enabled(if: Chromium.enabled, "chromium is not installed; CI installs it"))
+    @Test(.enabled(if: Chromium.enabled, "chromium is not installed; CI installs it"),
+          .enabled(if: rrwebScripts != nil || ProcessInfo.processInfo.environment["CI"] != nil,
+                   "rrweb-player could not be fetched from PyPI (scripts/fetch-rrweb.py); CI requires it"))
     func veilsRecordingPlaysInRrwebPlayer() async throws {
-        guard let rrweb = try await Self.rrwebScripts() else {
-            print("skipped: rrweb-player could not be fetched from PyPI (scripts/fetch-rrweb.py); CI requires it")
-            return
-        }
+        let rrweb = try #require(Self.rrwebScripts, "could not fetch django-rrweb from PyPI (scripts/fetch-rrweb.py)")
         let playerJS = try Data(contentsOf: rrweb.appendingPathComponent("rrweb-player-0-7-14.js"))
         let dir = TempDir()
         try await withLiveVeil(replayConfig(dataDir: dir.path, erase: [".customer-name"])) { client in
