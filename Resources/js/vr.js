@@ -104,6 +104,7 @@
   }
 
   function emit(type, data) {
+    if (stopped) return;
     buf.push({ type: type, data: data, timestamp: now() });
     // Sizes are estimated, not measured: a snapshot is sent at once (in a later task, so
     // encoding it never lengthens the snapshot itself), other events count ~120 bytes.
@@ -128,12 +129,17 @@
       if ((el.scrollTop || el.scrollLeft) && (id = idOf(el))) emit(3, { source: 3, id: id, x: el.scrollLeft, y: el.scrollTop });
     }
   }
+  // The server caps each recording; past it, it answers {stop} and recording ends here.
+  var stopped = 0;
+  function halt() { stopped = 1; buf = []; pending = []; if (observer) observer.disconnect(); }
   function flush(leaving) {
+    if (stopped) return;
     takeMutations();
     if (!buf.length) return;
     var body = JSON.stringify({ site: site, page: page, seq: seq++, events: buf, vid: w.veil && w.veil.visitorId && w.veil.visitorId() || undefined });
     buf = []; size = 0;
-    try { fetch(origin + '/api/replay', { method: 'POST', body: body, keepalive: leaving && body.length < 60000, headers: { 'Content-Type': 'text/plain' } })['catch'](function() {}); } catch (x) {}
+    try { fetch(origin + '/api/replay', { method: 'POST', body: body, keepalive: leaving && body.length < 60000, headers: { 'Content-Type': 'text/plain' } })
+      .then(function(r) { return r.json(); }).then(function(j) { if (j && j.stop) halt(); })['catch'](function() {}); } catch (x) {}
   }
 
   // Mutations: gathered per batch, coalesced per node, capped per batch (above the cap a

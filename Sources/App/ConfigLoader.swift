@@ -253,6 +253,17 @@ struct ConfigLoader {
             throw ConfigError(source: "config", key: "tracker.path", message: "must start with / and not be under /api/")
         }
         if config.sites.isEmpty { throw ConfigError(source: "config", key: "sites", message: "list at least one site") }
+        // A recording's first chunk must fit its caps, or no recording could ever start.
+        let l = config.limits
+        if l.replayRecordingRawBytes < l.replayBodyBytes {
+            throw ConfigError(source: "config", key: "limits.replay_recording_raw_bytes", message: "must be at least limits.replay_body_bytes (\(l.replayBodyBytes))")
+        }
+        if l.replayRecordingStoredBytes < l.replayBodyBytes {
+            throw ConfigError(source: "config", key: "limits.replay_recording_stored_bytes", message: "must be at least limits.replay_body_bytes (\(l.replayBodyBytes))")
+        }
+        if l.replayRecordingEvents < l.replayEvents {
+            throw ConfigError(source: "config", key: "limits.replay_recording_events", message: "must be at least limits.replay_events (\(l.replayEvents))")
+        }
         do { _ = try ClientAddressResolver(trustedProxies: config.trustedProxies) } catch {
             throw ConfigError(source: "config", key: error.key, message: error.message)
         }

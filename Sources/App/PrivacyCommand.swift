@@ -45,16 +45,20 @@ struct PrivacyCommand: AsyncParsableCommand {
         func run() async throws {
             let (requests, site, subject) = try PrivacyCommand.open(options, selector: selector)
             let file = try await requests.export(site: site, subject: subject, actor: "cli")
-            if case .zip = file, out == nil {
+            if file.format == .zip, out == nil {
                 throw ValidationError("this subject has many events, so the export is a zip of NDJSON files: add --out FILE.zip")
             }
             if let out {
-                guard FileManager.default.createFile(atPath: out, contents: Data(file.bytes), attributes: [.posixPermissions: 0o600]) else {
+                guard FileManager.default.createFile(atPath: out, contents: nil, attributes: [.posixPermissions: 0o600]),
+                      let handle = FileHandle(forWritingAtPath: out) else {
                     throw ValidationError("cannot write \(out)")
                 }
+                defer { try? handle.close() }
+                try await file.write { try handle.write(contentsOf: $0) }
                 printError("wrote \(out) (\(file.fileExtension))")
             } else {
-                print(String(decoding: file.bytes, as: UTF8.self))
+                try await file.write { FileHandle.standardOutput.write(Data($0)) }
+                print()
             }
         }
     }

@@ -43,4 +43,6 @@ public enum DropReason: String, Error, Sendable, CaseIterable {
     case duplicate = "duplicate"
     /// A replay chunk for a site without `replay.enabled`.
     case replayDisabled = "replay_disabled"
+    /// A replay chunk for a recording that reached `limits.replay_recording_*`.
+    case recordingCapped = "recording_capped"
 }

@@ -87,6 +87,13 @@ public struct IngestLimits: Sendable, Equatable {
     /// unread (`[unscanned]` in events, `*` in recordings). The scrubber is linear, this
     /// bounds its work per request.
     public var scrubBytes: Int = 1024 * 1024
+    /// One recording's total: bytes of JSON received, bytes stored (compressed chunks and
+    /// new stylesheets) and rrweb events. A chunk that would pass any of them is refused,
+    /// the recording is marked capped and stops growing (the recorder stops when told).
+    /// They bound what one visitor can make playback and export read.
+    public var replayRecordingRawBytes: Int = 32 * 1024 * 1024
+    public var replayRecordingStoredBytes: Int = 8 * 1024 * 1024
+    public var replayRecordingEvents: Int = 200_000
 
     public init() {}
 }

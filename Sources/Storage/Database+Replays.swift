@@ -7,7 +7,9 @@ extension VeilDatabase {
     /// Stores one chunk. The recording is found by page (later chunks of a page load),
     /// else by the visitor's current server-side session, else by the visitor's recent
     /// unattached recording; otherwise a new one starts.
-    public func appendReplayChunk(_ chunk: ReplayChunk, sessionTimeoutMillis: Int64) async throws(StorageError) -> ReplayAppendOutcome {
+    /// A chunk that would take an existing recording past `caps` is refused and the
+    /// recording marked capped; the first chunk always fits (the config enforces it).
+    public func appendReplayChunk(_ chunk: ReplayChunk, sessionTimeoutMillis: Int64, caps: ReplayCaps = ReplayCaps()) async throws(StorageError) -> ReplayAppendOutcome {
         let data = Zlib.compress(chunk.encoded.lines) ?? []
         let styles = chunk.encoded.styles.map { ($0.hash, Zlib.compress(Array($0.text.utf8)) ?? [], $0.text.utf8.count) }
         return try await Self.wrap {
@@ -39,6 +41,18 @@ extension VeilDatabase {
                 let id: Int64
                 if let recording {
                     id = recording
+                    let row = try Row.fetchOne(db, sql: "SELECT raw_bytes, stored_bytes, events, capped_at FROM recordings WHERE id = ?", arguments: [id])
+                    let raw: Int = row?[0] ?? 0, storedSoFar: Int = row?[1] ?? 0, events: Int = row?[2] ?? 0, cappedAt: Int64? = row?[3]
+                    // Stylesheets may already be stored; counting them all keeps the check one read.
+                    let incoming = data.count + styles.reduce(0) { $0 + $1.1.count }
+                    let cap: ReplayCaps.Cap? = cappedAt != nil ? .earlier
+                        : raw + chunk.rawBytes > caps.rawBytes ? .rawBytes
+                        : storedSoFar + incoming > caps.storedBytes ? .storedBytes
+                        : events + chunk.events > caps.events ? .events : nil
+                    if let cap {
+                        if cappedAt == nil { try db.execute(sql: "UPDATE recordings SET capped_at = ? WHERE id = ?", arguments: [chunk.receivedAt, id]) }
+                        return .capped(recording: id, cap: cap)
+                    }
                 } else {
                     try db.execute(sql: """
                         INSERT INTO recordings(site, visitor, session_id, started_at, last_at, received_at, entry_url, width, height)
@@ -79,13 +93,15 @@ extension VeilDatabase {
 
     static let recordingColumns = """
         r.id, r.site, r.session_id, r.started_at, r.last_at, r.pages, r.events, r.raw_bytes, r.stored_bytes, r.clicks, r.rage_clicks, r.entry_url, r.width, r.height,
-        coalesce(s.browser, ''), coalesce(s.os, ''), coalesce(s.device, ''), coalesce(s.country, ''), coalesce(s.channel, ''), coalesce(s.entry_path, ''), coalesce(s.pageviews, 0)
+        coalesce(s.browser, ''), coalesce(s.os, ''), coalesce(s.device, ''), coalesce(s.country, ''), coalesce(s.channel, ''), coalesce(s.entry_path, ''), coalesce(s.pageviews, 0),
+        r.capped_at
         """
 
     static func recording(_ row: Row) -> RecordingSummary {
         RecordingSummary(id: row[0], site: row[1], sessionID: row[2], startedAt: row[3], lastAt: row[4], pages: row[5], events: row[6], rawBytes: row[7],
                          storedBytes: row[8], clicks: row[9], rageClicks: row[10], entryURL: row[11], width: row[12], height: row[13],
-                         browser: row[14], os: row[15], device: row[16], country: row[17], channel: row[18], entryPath: row[19], pageviews: row[20])
+                         browser: row[14], os: row[15], device: row[16], country: row[17], channel: row[18], entryPath: row[19], pageviews: row[20],
+                         cappedAt: row[21])
     }
 
     /// Recordings of a site, newest first, with their session's facts.
@@ -174,31 +190,53 @@ extension VeilDatabase {
     }
 
     /// The recording's events in order (page loads by start, chunks by number), with
-    /// node IDs and stylesheets restored, each as one line of JSON.
-    public func recordingEventLines(id: Int64) async throws(StorageError) -> [String] {
-        try await Self.wrap {
-            try await pool.read { db in
-                var styles: [String: String] = [:]
-                for row in try Row.fetchAll(db, sql: "SELECT s.hash, s.text FROM replay_style_refs r JOIN replay_styles s ON s.hash = r.hash WHERE r.recording_id = ?", arguments: [id]) {
-                    let hash: Data = row[0]
-                    let text: Data = row[1]
-                    styles[[UInt8](hash).hexString] = String(decoding: Zlib.decompress([UInt8](text)) ?? [], as: UTF8.self)
-                }
-                var lines: [String] = []
-                let chunks = try Row.fetchCursor(db, sql: """
-                    SELECT c.data FROM replay_chunks c JOIN replay_pages p ON p.page = c.page AND p.recording_id = c.recording_id
-                    WHERE c.recording_id = ? ORDER BY p.started_at, c.page, c.seq
-                    """, arguments: [id])
-                while let row = try chunks.next() {
-                    let blob: Data = row[0]
-                    guard let plain = Zlib.decompress([UInt8](blob)) else { throw StorageError.database("recording \(id) has a damaged chunk") }
-                    for event in try ReplayCodec.decode(lines: plain, style: { styles[$0] }) {
-                        lines.append(JSONWriter.value(event))
+    /// node IDs and stylesheets restored, each as one line of JSON, handed to `body` a
+    /// few stored chunks at a time: playback and export hold one batch, never the whole
+    /// recording. A recording deleted meanwhile simply ends early.
+    public func streamRecordingEvents(id: Int64, chunksPerRead: Int = 4, _ body: ([String]) async throws -> Void) async throws {
+        var after: (startedAt: Int64, page: String, seq: Int) = (.min, "", -1)
+        while true {
+            let cursor = after
+            let (lines, last) = try await Self.wrap {
+                try await pool.read { db -> ([String], (Int64, String, Int)?) in
+                    // Stylesheets are looked up as the chunks name them, so only this batch's are held.
+                    var styles: [String: String] = [:]
+                    func style(_ hex: String) -> String? {
+                        if let known = styles[hex] { return known }
+                        guard let hash = [UInt8](hex: hex),
+                              let text = try? Data.fetchOne(db, sql: """
+                                SELECT s.text FROM replay_style_refs r JOIN replay_styles s ON s.hash = r.hash WHERE r.recording_id = ? AND r.hash = ?
+                                """, arguments: [id, Data(hash)]) else { return nil }
+                        let plain = String(decoding: Zlib.decompress([UInt8](text)) ?? [], as: UTF8.self)
+                        styles[hex] = plain
+                        return plain
                     }
+                    var lines: [String] = []
+                    var last: (Int64, String, Int)?
+                    let rows = try Row.fetchCursor(db, sql: """
+                        SELECT c.data, p.started_at, c.page, c.seq FROM replay_chunks c JOIN replay_pages p ON p.page = c.page AND p.recording_id = c.recording_id
+                        WHERE c.recording_id = ? AND (p.started_at, c.page, c.seq) > (?, ?, ?) ORDER BY p.started_at, c.page, c.seq LIMIT ?
+                        """, arguments: [id, cursor.startedAt, cursor.page, cursor.seq, chunksPerRead])
+                    while let row = try rows.next() {
+                        let blob: Data = row[0]
+                        guard let plain = Zlib.decompress([UInt8](blob)) else { throw StorageError.database("recording \(id) has a damaged chunk") }
+                        for event in try ReplayCodec.decode(lines: plain, style: style) { lines.append(JSONWriter.value(event)) }
+                        last = (row[1], row[2], row[3])
+                    }
+                    return (lines, last)
                 }
-                return lines
             }
+            guard let last else { return }
+            after = last
+            if !lines.isEmpty { try await body(lines) }
         }
+    }
+
+    /// The whole recording's event lines in memory: for tests and benchmarks only.
+    public func recordingEventLines(id: Int64) async throws -> [String] {
+        var all: [String] = []
+        try await streamRecordingEvents(id: id) { all += $0 }
+        return all
     }
 
     /// Deletes recordings and frees stylesheets no other recording references.

@@ -41,8 +41,9 @@ public struct SubjectRecords: Sendable {
     /// Every column of every row held about the subject, by table, each row a JSON
     /// object keyed by column name (`SELECT *`, so a new column is exported at once).
     public var tables: [(name: String, rows: [String])] = []
-    /// Session recordings with their events as JSON lines.
-    public var recordings: [(RecordingSummary, [String])] = []
+    /// Session recordings; their events are streamed (`streamRecordingEvents`), never
+    /// loaded here.
+    public var recordings: [RecordingSummary] = []
 }
 
 public struct AuditEntry: Sendable, Equatable {
@@ -110,7 +111,7 @@ extension VeilDatabase {
         }
         var records = fetched
         for id in recordingIDs {
-            if let summary = try await recording(id: id) { records.recordings.append((summary, try await recordingEventLines(id: id))) }
+            if let summary = try await recording(id: id) { records.recordings.append(summary) }
         }
         return records
     }

@@ -222,6 +222,10 @@ enum Migrations {
         migrator.registerMigration("2026-12-04 audit log by site") { db in
             try db.execute(sql: "CREATE INDEX audit_log_by_site ON audit_log(site, id)")
         }
+        // A recording that reached its caps stops growing and says when.
+        migrator.registerMigration("2026-12-04 recording caps") { db in
+            try db.execute(sql: "ALTER TABLE recordings ADD COLUMN capped_at INTEGER")
+        }
         return migrator
     }
 }

@@ -43,6 +43,29 @@ public enum ReplayAppendOutcome: Sendable, Equatable {
     case stored(recording: Int64, bytes: Int)
     /// The same page and chunk number arrived before (a client retry).
     case duplicate(recording: Int64)
+    /// The recording reached one of its caps: nothing stored, it stops growing.
+    case capped(recording: Int64, cap: ReplayCaps.Cap)
+}
+
+/// Per-recording totals a chunk may not push a recording past.
+public struct ReplayCaps: Sendable, Equatable {
+    public enum Cap: String, Sendable {
+        case rawBytes = "raw_bytes", storedBytes = "stored_bytes", events = "events", earlier = "earlier"
+    }
+    public var rawBytes: Int
+    public var storedBytes: Int
+    public var events: Int
+
+    public init(rawBytes: Int = IngestLimits().replayRecordingRawBytes, storedBytes: Int = IngestLimits().replayRecordingStoredBytes,
+                events: Int = IngestLimits().replayRecordingEvents) {
+        self.rawBytes = rawBytes
+        self.storedBytes = storedBytes
+        self.events = events
+    }
+
+    public init(_ limits: IngestLimits) {
+        self.init(rawBytes: limits.replayRecordingRawBytes, storedBytes: limits.replayRecordingStoredBytes, events: limits.replayRecordingEvents)
+    }
 }
 
 public struct RecordingSummary: Sendable, Equatable {
@@ -68,6 +91,8 @@ public struct RecordingSummary: Sendable, Equatable {
     public var channel: String = ""
     public var entryPath: String = ""
     public var pageviews: Int = 0
+    /// When the recording reached its caps and stopped growing.
+    public var cappedAt: Int64? = nil
 
     public var durationMillis: Int64 { max(0, lastAt - startedAt) }
 }

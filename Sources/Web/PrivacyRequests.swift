@@ -28,37 +28,74 @@ public struct PrivacyRequests: Sendable {
         return .user(IdentityHasher.user(secret: secret, site: site, userID: user ?? ""))
     }
 
-    /// An export: one JSON document, or for large subjects a zip of NDJSON files.
-    public enum ExportFile: Sendable {
-        case json(String)
-        case zip([UInt8])
+    /// An export: one JSON document, or for large subjects a zip of NDJSON files. The
+    /// rows are read when it is made; recordings' events are read while it is written,
+    /// a few chunks at a time, so a long recording never sits whole in memory.
+    public struct Export: Sendable {
+        public enum Format: Sendable { case json, zip }
+        public let format: Format
+        let site: String
+        let subject: Subject
+        let generatedAt: Int64
+        let records: SubjectRecords
+        let database: VeilDatabase
 
-        public var fileExtension: String { if case .zip = self { return "zip" }; return "json" }
-        public var bytes: [UInt8] {
-            switch self {
-            case .json(let text): return Array(text.utf8)
-            case .zip(let bytes): return bytes
+        public var fileExtension: String { format == .zip ? "zip" : "json" }
+
+        /// Writes the export piece by piece into `sink` (a response body, a file).
+        public func write(_ sink: ([UInt8]) async throws -> Void) async throws {
+            let header = PrivacyRequests.header(site: site, subject: subject, generatedAt: generatedAt)
+            switch format {
+            case .json:
+                var out = "{" + header
+                for (name, rows) in records.tables { out += ",\(JSONWriter.string(name)):[" + rows.joined(separator: ",") + "]" }
+                // Each recording's rrweb events as stored (masked), by recording ID.
+                out += ",\"recording_events\":{"
+                try await sink(Array(out.utf8))
+                for (i, recording) in records.recordings.enumerated() {
+                    try await sink(Array(((i > 0 ? "," : "") + "\"\(recording.id)\":[").utf8))
+                    var first = true
+                    try await database.streamRecordingEvents(id: recording.id) { lines in
+                        try await sink(Array(((first ? "" : ",") + lines.joined(separator: ",")).utf8))
+                        first = false
+                    }
+                    try await sink(Array("]".utf8))
+                }
+                try await sink(Array("}}".utf8))
+            case .zip:
+                var zip = ZipStream()
+                let files = ["sessions.ndjson", "events.ndjson", "recordings.ndjson", "replay_pages.ndjson"] + records.recordings.map { "recording-\($0.id).ndjson" }
+                let index = "{" + header + ",\"files\":" + JSONWriter.strings(files) + ",\"recordings\":["
+                    + records.recordings.map(PrivacyRequests.json).joined(separator: ",") + "]}\n"
+                try await sink(try zip.entry("export.json", Array(index.utf8)))
+                for (name, rows) in records.tables { try await sink(try zip.entry("\(name).ndjson", Array(rows.map { $0 + "\n" }.joined().utf8))) }
+                for recording in records.recordings {
+                    try await sink(zip.begin("recording-\(recording.id).ndjson"))
+                    try await database.streamRecordingEvents(id: recording.id) { lines in
+                        try await sink(zip.data(Array(lines.map { $0 + "\n" }.joined().utf8)))
+                    }
+                    try await sink(try zip.end())
+                }
+                try await sink(try zip.finish())
             }
+        }
+
+        /// The whole export in memory (tests and the CLI's standard output).
+        public func bytes() async throws -> [UInt8] {
+            var out: [UInt8] = []
+            try await write { out += $0 }
+            return out
         }
     }
 
     /// Every row held about the subject and what each field means: one JSON document, or
-    /// above `zipAboveEvents` events a zip of `export.json` (header), `sessions.ndjson`
-    /// and `events.ndjson`, so very large subjects stream into tools line by line.
-    public func export(site: String, subject: Subject, actor: String, zipAboveEvents: Int = 10_000) async throws(StorageError) -> ExportFile {
+    /// above `zipAboveEvents` events a zip of `export.json` (header), `sessions.ndjson`,
+    /// `events.ndjson`, … so very large subjects stream into tools line by line.
+    public func export(site: String, subject: Subject, actor: String, zipAboveEvents: Int = 10_000) async throws(StorageError) -> Export {
         let records = try await database.records(site: site, subject: subject)
         try await audit(action: "export", site: site, subject: subject, actor: actor, rows: ["events": records.events.count, "sessions": records.sessions.count, "recordings": records.recordings.count])
-        let now = clock.nowMillis()
-        guard records.events.count > zipAboveEvents else {
-            return .json(Self.document(site: site, subject: subject, records: records, generatedAt: now))
-        }
-        var zip = ZipWriter()
-        zip.add("export.json", Array(("{" + Self.header(site: site, subject: subject, generatedAt: now) + ",\"files\":[\"sessions.ndjson\",\"events.ndjson\",\"recordings.ndjson\",\"replay_pages.ndjson\"" + records.recordings.map { ",\"recording-\($0.0.id).ndjson\"" }.joined() + "],\"recordings\":[" + records.recordings.map { Self.json($0.0) }.joined(separator: ",") + "]}\n").utf8))
-        for (name, rows) in records.tables { zip.add("\(name).ndjson", Array(rows.map { $0 + "\n" }.joined().utf8)) }
-        for (summary, lines) in records.recordings {
-            zip.add("recording-\(summary.id).ndjson", Array(lines.map { $0 + "\n" }.joined().utf8))
-        }
-        return .zip(zip.finish())
+        return Export(format: records.events.count > zipAboveEvents ? .zip : .json, site: site, subject: subject, generatedAt: clock.nowMillis(),
+                      records: records, database: database)
     }
 
     public func erase(site: String, subject: Subject, actor: String) async throws(StorageError) -> [String: Int] {
@@ -93,13 +130,5 @@ public struct PrivacyRequests: Sendable {
     /// A recording's facts (the zip's header lists them).
     static func json(_ x: RecordingSummary) -> String {
         "{\"id\":\(x.id),\"site\":\(s(x.site)),\"session_id\":\(x.sessionID.map(String.init) ?? "null"),\"started_at\":\(x.startedAt),\"last_at\":\(x.lastAt),\"pages\":\(x.pages),\"event_count\":\(x.events),\"stored_bytes\":\(x.storedBytes),\"entry_url\":\(s(x.entryURL))}"
-    }
-
-    static func document(site: String, subject: Subject, records: SubjectRecords, generatedAt: Int64) -> String {
-        var out = "{" + header(site: site, subject: subject, generatedAt: generatedAt)
-        for (name, rows) in records.tables { out += ",\(JSONWriter.string(name)):[" + rows.joined(separator: ",") + "]" }
-        // Each recording's rrweb events as stored (masked), by recording ID.
-        out += ",\"recording_events\":{" + records.recordings.map { "\"\($0.0.id)\":[" + $0.1.joined(separator: ",") + "]" }.joined(separator: ",") + "}}"
-        return out
     }
 }

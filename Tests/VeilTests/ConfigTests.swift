@@ -181,6 +181,17 @@ struct ConfigTests {
         #expect { try ConfigLoader(environment: [:]).load(file: path) } throws: { ($0 as? App.ConfigError)?.line != nil }
     }
 
+    /// A recording's first chunk must fit its caps, or no recording could ever start.
+    @Test(arguments: ["replay_recording_raw_bytes", "replay_recording_stored_bytes", "replay_recording_events"])
+    func recordingCapsBelowOneChunkAreRefused(key: String) throws {
+        let (dir, path) = write("limits:\n  replay_body_bytes: 200000\n  replay_events: 5000\n  \(key): \(key.hasSuffix("events") ? 100 : 100000)\n")
+        _ = dir
+        #expect { try ConfigLoader(environment: [:]).load(file: path) } throws: { ($0 as? App.ConfigError)?.key == "limits." + key }
+        let (okDir, okPath) = write("limits:\n  replay_body_bytes: 65536\n  replay_events: 100\n  \(key): 65536\n")
+        _ = okDir
+        #expect(try ConfigLoader(environment: [:]).load(file: okPath).limits.replayBodyBytes == 65536)
+    }
+
     @Test func describeRedactsSecrets() throws {
         let config = try ConfigLoader(environment: ["VEIL_API_TOKEN": "super-secret-token", "VEIL_SECRET": String(repeating: "ab", count: 32)]).load(file: nil)
         let text = ConfigLoader.describe(config)

@@ -30,7 +30,8 @@ struct SubjectTests {
         let (session, _) = try await seed(db)
         let requests = PrivacyRequests(database: db, clock: ManualTime(TestData.midnight + TestData.day).source, secret: Array(repeating: 3, count: 32))
         let file = try await requests.export(site: "example.com", subject: .session(session), actor: "test")
-        guard case .json(let document) = file else { Issue.record("expected JSON for a small subject"); return }
+        #expect(file.format == .json, "expected JSON for a small subject")
+        let document = String(decoding: try await file.bytes(), as: UTF8.self)
         let json = try #require(try JSONSerialization.jsonObject(with: Data(document.utf8)) as? [String: Any])
         let events = try #require(json["events"] as? [[String: Any]])
         let sessions = try #require(json["sessions"] as? [[String: Any]])
@@ -53,9 +54,9 @@ struct SubjectTests {
         let db = try VeilDatabase(folder: dir.path)
         let (session, _) = try await seed(db)
         let requests = PrivacyRequests(database: db, clock: ManualTime(TestData.midnight + TestData.day).source, secret: Array(repeating: 3, count: 32))
-        guard case .json(let document) = try await requests.export(site: "example.com", subject: .session(session), actor: "test") else {
-            Issue.record("expected JSON"); return
-        }
+        let file = try await requests.export(site: "example.com", subject: .session(session), actor: "test")
+        #expect(file.format == .json)
+        let document = String(decoding: try await file.bytes(), as: UTF8.self)
         let json = try #require(try JSONSerialization.jsonObject(with: Data(document.utf8)) as? [String: Any])
         for table in PrivacyRequests.exportedTables {
             let listed = Set(StoredFields.all.filter { $0.table == table }.map(\.column))
@@ -122,7 +123,8 @@ struct SubjectTests {
         let session = try #require(try await db.sessions(site: "example.com").first { $0.visitor == Array(repeating: 1, count: 16) }).id
         let requests = PrivacyRequests(database: db, clock: .system, secret: Array(repeating: 3, count: 32))
         let file = try await requests.export(site: "example.com", subject: .session(session), actor: "test", zipAboveEvents: 10)
-        guard case .zip(let bytes) = file else { Issue.record("expected a zip"); return }
+        #expect(file.format == .zip)
+        let bytes = try await file.bytes()
         let path = dir.path + "/export.zip"
         _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         // Read it back with an independent implementation (Python's zipfile), CRCs checked.

@@ -1,4 +1,5 @@
 import Hummingbird
+import Logging
 import NIOCore
 import Privacy
 import Storage
@@ -24,7 +25,7 @@ struct PrivacyController: Sendable {
         let (site, subject) = try selector(site: q["site"].map(String.init), session: q["session"].map(String.init),
                                            visitor: q["visitor"].map(String.init), user: q["user"].map(String.init))
         let actor = DashboardAuth.bearerMatches(request, token: config.apiToken) ? "api token" : (try await auth.signedIn(request)?.user.username ?? "dashboard")
-        return exportResponse(try await requests.export(site: site, subject: subject, actor: actor), site: site, subject: subject)
+        return exportResponse(try await requests.export(site: site, subject: subject, actor: actor), site: site, subject: subject, logger: context.logger)
     }
 
     @Sendable func erase(_ request: Request, context: VeilRequestContext) async throws -> Response {
@@ -49,14 +50,19 @@ struct PrivacyController: Sendable {
     }
 }
 
-/// An export as a download: JSON, or a zip for large subjects.
-func exportResponse(_ file: PrivacyRequests.ExportFile, site: String, subject: Subject) -> Response {
-    let name = "veil-export-\(site)-\(subject.kind).\(file.fileExtension)"
-    let disposition = "attachment; filename=\"\(name)\""
-    switch file {
-    case .json(let text): return .json(text, headers: [.contentDisposition: disposition])
-    case .zip(let bytes):
-        return Response(status: .ok, headers: [.contentType: "application/zip", .contentDisposition: disposition, .cacheControl: "no-store"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
-    }
+/// An export as a download: JSON, or a zip for large subjects, streamed as it is written.
+func exportResponse(_ export: PrivacyRequests.Export, site: String, subject: Subject, logger: Logger) -> Response {
+    let name = "veil-export-\(site)-\(subject.kind).\(export.fileExtension)"
+    let type = export.format == .zip ? "application/zip" : "application/json; charset=utf-8"
+    return Response(status: .ok, headers: [.contentType: type, .contentDisposition: "attachment; filename=\"\(name)\"", .cacheControl: "no-store"],
+                    body: ResponseBody { writer in
+                        do {
+                            try await export.write { try await writer.write(ByteBuffer(bytes: $0)) }
+                        } catch {
+                            // The status is sent already; ending early (a truncated file) is all that is left.
+                            logger.error("export stream failed", metadata: ["site": "\(site)", "error": "\(error)"])
+                            throw error
+                        }
+                        try await writer.finish(nil)
+                    })
 }

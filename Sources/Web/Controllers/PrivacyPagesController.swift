@@ -39,7 +39,7 @@ struct PrivacyPagesController: Sendable {
         let subject: Subject
         do { subject = try subjectFrom(form, site: site) } catch { return try await page(site, signed: signed, error: error.detail, status: .badRequest) }
         let file = try await requests.export(site: site.domain.lowercased(), subject: subject, actor: signed.user.username)
-        return exportResponse(file, site: site.domain.lowercased(), subject: subject)
+        return exportResponse(file, site: site.domain.lowercased(), subject: subject, logger: context.logger)
     }
 
     @Sendable func erase(_ request: Request, context: VeilRequestContext) async throws -> Response {

@@ -69,7 +69,7 @@ public struct ReplayController: Sendable {
         await counters.recordScrubbed(report.scrubbed, site: domain)
         let outcome: ReplayAppendOutcome
         do {
-            outcome = try await database.appendReplayChunk(stored, sessionTimeoutMillis: config.writer.sessionTimeoutMillis)
+            outcome = try await database.appendReplayChunk(stored, sessionTimeoutMillis: config.writer.sessionTimeoutMillis, caps: ReplayCaps(config.limits))
         } catch {
             context.logger.error("replay chunk write failed", metadata: ["error": "\(error)"])
             throw APIError(.serviceUnavailable, "unavailable", "storage is unavailable; retry later", headers: [.retryAfter: "5"])
@@ -77,6 +77,12 @@ public struct ReplayController: Sendable {
         switch outcome {
         case .duplicate: await counters.recordDrop(.duplicate, site: domain)
         case .stored(_, let bytes): await counters.recordReplayChunk(site: domain, receivedBytes: body.count, storedBytes: bytes)
+        case .capped(let id, let cap):
+            await counters.recordDrop(.recordingCapped, site: domain)
+            if cap != .earlier { context.logger.notice("recording capped", metadata: ["site": "\(domain)", "recording": "\(id)", "cap": "\(cap.rawValue)"]) }
+            // 202: the request was fine; the body tells the recorder to stop sending.
+            return .json(status: .accepted, "{\"accepted\":0,\"dropped\":\(chunk.events.count),\"stop\":\"recording_capped\",\"detail\":"
+                         + JSONWriter.string("this recording reached its limit (\(cap.rawValue)); it is kept as it is and no longer grows") + "}", headers: headers)
         }
         return .json(status: .accepted, "{\"accepted\":\(stored.events),\"dropped\":\(chunk.events.count - stored.events)}", headers: headers)
     }
@@ -235,7 +241,7 @@ public struct ReplayController: Sendable {
         let rows = try await database.recordings(site: site.domain.lowercased(), filter: filter)
         let items = rows.map { r in
             "{\"id\":\(r.id),\"session\":\(r.sessionID.map(String.init) ?? "null"),\"pages\":\(r.pages),\"start\":\(r.startedAt),\"duration_ms\":\(r.durationMillis),"
-                + "\"events\":\(r.events),\"stored_bytes\":\(r.storedBytes),\"raw_bytes\":\(r.rawBytes),\"clicks\":\(r.clicks),\"rage_clicks\":\(r.rageClicks),"
+                + "\"events\":\(r.events),\"stored_bytes\":\(r.storedBytes),\"raw_bytes\":\(r.rawBytes),\"clicks\":\(r.clicks),\"rage_clicks\":\(r.rageClicks),\"capped\":\(r.cappedAt != nil),"
                 + "\"entry_url\":\(JSONWriter.string(r.entryURL)),\"device\":\(JSONWriter.string(r.device)),\"browser\":\(JSONWriter.string(r.browser))}"
         }
         return .json("{\"recordings\":[" + items.joined(separator: ",") + "]}")
@@ -245,11 +251,23 @@ public struct ReplayController: Sendable {
         try await auth.requireAPIAccess(request, apiToken: config.apiToken)
         let id = try recordingID(context)
         guard try await database.recording(id: id) != nil else { throw APIError(.notFound, "not_found", "there is no recording \(id)") }
-        let lines = try await database.recordingEventLines(id: id)
-        var body = ""
-        for line in lines { body += line; body += "\n" }
+        // Streamed a few chunks at a time: a long recording never sits whole in memory.
+        let database = database, logger = context.logger
         return Response(status: .ok, headers: [.contentType: "application/x-ndjson; charset=utf-8", .cacheControl: "private, no-store"],
-                        body: .init(byteBuffer: .init(string: body)))
+                        body: ResponseBody { writer in
+                            do {
+                                try await database.streamRecordingEvents(id: id) { lines in
+                                    var buffer = ByteBuffer()
+                                    for line in lines { buffer.writeString(line); buffer.writeInteger(UInt8(ascii: "\n")) }
+                                    try await writer.write(buffer)
+                                }
+                            } catch {
+                                // The status is sent already; ending early is all that is left.
+                                logger.error("recording stream failed", metadata: ["recording": "\(id)", "error": "\(error)"])
+                                throw error
+                            }
+                            try await writer.finish(nil)
+                        })
     }
 
     @Sendable func delete(_ request: Request, context: VeilRequestContext) async throws -> Response {

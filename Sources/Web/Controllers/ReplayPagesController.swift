@@ -65,7 +65,7 @@ struct ReplayPagesController: Sendable {
                 ReplaysPage.Row(href: owner.base + "/replays/\(r.id)", started: DateRange.dateTime(millis: r.startedAt), duration: Format.duration(seconds: Double(r.durationMillis) / 1000),
                                 pages: r.pages, entry: r.entryPath.isEmpty ? Self.path(r.entryURL) : r.entryPath,
                                 device: [r.device, r.browser, r.os].filter { !$0.isEmpty }.joined(separator: " · "), country: r.country,
-                                clicks: r.clicks, rageClicks: r.rageClicks, hasRage: r.rageClicks > 0, size: ReplayFormat.bytes(r.storedBytes))
+                                clicks: r.clicks, rageClicks: r.rageClicks, hasRage: r.rageClicks > 0, size: ReplayFormat.bytes(r.storedBytes), capped: r.cappedAt != nil)
             },
             hasRows: !rows.isEmpty,
             days: [("1", "Last 24 hours"), ("7", "Last 7 days"), ("30", "Last 30 days"), ("90", "Last 90 days")].map { option($0.0, $0.1, days) },
@@ -118,7 +118,7 @@ struct ReplayPagesController: Sendable {
             .init(label: "Visit", value: r.sessionID.map { _ in "\(r.pageviews) pageviews, entry \(r.entryPath)" } ?? "not attached to a visit"),
             .init(label: "Clicks", value: "\(r.clicks) (\(r.rageClicks) rage)"),
             .init(label: "Stored", value: "\(ReplayFormat.bytes(r.storedBytes)) for \(ReplayFormat.bytes(r.rawBytes)) received, \(r.events) events"),
-        ]
+        ] + (r.cappedAt.map { [.init(label: "Capped", value: "Reached its size limit at \(DateRange.dateTime(millis: $0)) UTC; later activity was not recorded")] } ?? [])
         let page = PlayerPage(domain: owner.site.domain, base: owner.base, id: id, eventsURL: "/api/recordings/\(id)/events", marksJSON: "[" + marks.joined(separator: ",") + "]",
                               facts: facts, pages: pagesList.map(\.url), deleteAction: owner.base + "/replays/\(id)/delete", username: owner.username, csrf: owner.csrf)
         return .html(pages.render(page, template: "player"), headers: [.contentSecurityPolicy: Self.playerCSP])

@@ -15,6 +15,7 @@ struct ReplaysPage: Sendable {
         var rageClicks: Int
         var hasRage: Bool
         var size: String
+        var capped: Bool
     }
     struct Option: Sendable { var value: String; var label: String; var selected: Bool }
     var domain: String
