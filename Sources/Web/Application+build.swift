@@ -10,6 +10,9 @@ public struct VeilEnvironment: Sendable {
     public var random: @Sendable (Int) -> [UInt8]
     public var logger: Logger
     public var passwordHasher: PasswordHasher
+    /// The report limiter to use (tests hold its slots to see waiting and refusals);
+    /// nil builds one from `queries.*`.
+    public var queries: QueryLimiter?
 
     public init(clock: TimeSource = .system, random: @escaping @Sendable (Int) -> [UInt8] = systemRandomBytes, logger: Logger, passwordHasher: PasswordHasher = PasswordHasher()) {
         self.clock = clock
@@ -62,6 +65,8 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
     let throttle = LoginThrottle(maxFailures: config.loginAttempts, windowMillis: Int64(config.loginWindowMinutes) * 60_000, clock: clock)
 
     let connections = ConnectionStats()
+    let queries = environment.queries ?? QueryLimiter(settings: config.queries)
+    let deadlineStats = DeadlineStats()
     let openFiles = raiseOpenFileLimit()
     if openFiles > 0 && openFiles < config.maxConnections + 64 {
         logger.warning("the open-file limit is below server.max_connections; connections beyond it will fail", metadata: ["open_files": "\(openFiles)", "max_connections": "\(config.maxConnections)"])
@@ -78,22 +83,22 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
     router.addRoutes(ingest.endpoints, atPath: "/api")
     router.addRoutes(ReplayController(config: config, database: database, auth: auth, ingest: ingest, counters: counters,
                                       clock: clock, secret: secret, random: environment.random).endpoints, atPath: "/api")
-    router.addRoutes(StatsController(config: config, database: database, auth: auth, clock: clock).endpoints, atPath: "/api/stats")
+    router.addRoutes(StatsController(config: config, database: database, auth: auth, clock: clock, queries: queries).endpoints, atPath: "/api/stats")
     let privacyRequests = PrivacyRequests(database: database, clock: clock, secret: secret)
     router.addRoutes(PrivacyController(config: config, auth: auth, requests: privacyRequests).endpoints, atPath: "/api/privacy")
     router.addRoutes(PrivacyPagesController(config: config, database: database, auth: auth, counters: counters, requests: privacyRequests, pages: pages).endpoints)
     router.addRoutes(SystemController(config: config, database: database, auth: auth, counters: counters, writer: writer, pages: pages,
-                                     gate: gate, connections: connections).endpoints)
+                                     gate: gate, connections: connections, queries: queries, deadlines: deadlineStats).endpoints)
     router.addRoutes(ReplayPagesController(config: config, database: database, auth: auth, pages: pages, clock: clock, random: environment.random,
                                            secret: secret).endpoints)
-    router.addRoutes(AnalyticsController(config: config, database: database, auth: auth, pages: pages, clock: clock).endpoints)
+    router.addRoutes(AnalyticsController(config: config, database: database, auth: auth, pages: pages, clock: clock, queries: queries).endpoints)
     router.addRoutes(DashboardController(config: config, database: database, auth: auth, throttle: throttle, passwords: environment.passwordHasher,
                                          pages: pages, addresses: addresses, clock: clock,
                                          dummyHash: try environment.passwordHasher.hash(Data(environment.random(24)).base64EncodedString(), salt: environment.random(16))).endpoints)
 
     var app = Application(
         router: router,
-        server: .http1(configuration: .init(additionalChannelHandlers: [ProtocolErrorHandler()], idleTimeout: .seconds(Int64(config.idleTimeoutSeconds)))),
+        server: .http1(configuration: .init(additionalChannelHandlers: [ProtocolErrorHandler(), RequestDeadlineHandler(settings: config.deadlines, stats: deadlineStats)], idleTimeout: .seconds(Int64(config.idleTimeoutSeconds)))),
         configuration: .init(address: .hostname(config.listenHost, port: config.listenPort), serverName: nil,
                              availableConnectionsDelegate: ConnectionLimit(max: config.maxConnections, stats: connections, logger: logger)),
         onServerRunning: { channel in

@@ -6,12 +6,33 @@ import NIOCore
 public struct VeilRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
+    /// Whether the client is still there: long work for this request can stop.
+    public let client: ClientProbe
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
+        self.client = ClientProbe(channel: source.channel)
     }
 
     /// Bodies are read with explicit per-route limits; this is the outer bound.
     public var maxUploadSize: Int { 8 * 1024 * 1024 }
+}
+
+/// Tells whether the client of a connection went away while its request is worked on.
+/// The HTTP pipeline reads nothing while a response is pending, so a closed connection
+/// is not seen as an event; the socket's TCP state is asked instead (CLOSE_WAIT: the
+/// peer sent FIN; CLOSE: reset). A client that only half-closes counts as gone.
+public struct ClientProbe: Sendable {
+    let channel: any Channel
+
+    @Sendable public func gone() async -> Bool {
+        guard channel.isActive else { return true }
+        #if os(Linux)
+        guard let provider = channel as? any SocketOptionProvider, let info = try? await provider.getTCPInfo().get() else { return false }
+        return info.tcpi_state == 8 || info.tcpi_state == 7
+        #else
+        return false
+        #endif
+    }
 }

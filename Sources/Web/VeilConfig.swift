@@ -29,11 +29,16 @@ public struct VeilConfig: Sendable {
     public var admission = AdmissionSettings()
     /// `rate_limits.*`: token buckets per client address and per site (429 beyond).
     public var rateLimits = RateLimitSettings()
+    /// `queries.*`: dashboard and stats queries at once, per site, per share link and in all.
+    public var queries = QuerySettings()
     /// `server.max_connections`: open connections; more wait in the listen backlog.
     public var maxConnections = 4096
     /// `server.idle_timeout_seconds`: a connection with no request part read for this long
     /// (idle keep-alive, a stalled head or body) is closed.
     public var idleTimeoutSeconds = 60
+    /// `server.header_timeout_seconds` / `body_timeout_seconds`: a request's head must be
+    /// complete this long after its first byte, its body this long after its head.
+    public var deadlines = RequestDeadlineSettings()
     public var queryAllowlist: [String] = ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "ref", "source"]
     public var loginAttempts: Int = 5
     public var loginWindowMinutes: Int = 15

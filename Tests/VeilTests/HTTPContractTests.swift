@@ -65,6 +65,24 @@ struct RawConnection {
         return false
     }
 
+    /// True once the server has closed the connection (without waiting for it).
+    func closedByPeer() -> Bool {
+        var byte: UInt8 = 0
+        let n = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        return n == 0 || (n < 0 && errno == ECONNRESET)
+    }
+
+    /// Sends `piece` every `millis` until the server closes the connection, at most
+    /// `times` times; returns how many pieces were sent before it closed (nil: never).
+    func trickle(_ piece: String, times: Int, millis: Int) async throws -> Int? {
+        for sent in 0..<times {
+            if closedByPeer() { return sent }
+            send(piece)
+            try await Task.sleep(for: .milliseconds(millis))
+        }
+        return closedByPeer() ? times : nil
+    }
+
     func finish() { close(fd) }
 }
 
@@ -168,6 +186,44 @@ struct HTTPContractTests {
                 #expect(conn.readAll().closed, "\(name): the server closed it")
                 conn.finish()
             }
+        }
+    }
+
+    /// A client that trickles a head or a body is never idle; the deadlines close it
+    /// anyway, while a keep-alive connection that is merely quiet stays open.
+    @Test func trickledHeadsAndBodiesMeetTheirDeadlines() async throws {
+        let dir = TempDir()
+        var config = TestData.config(dataDir: dir.path)
+        config.idleTimeoutSeconds = 60
+        config.deadlines.headerSeconds = 1
+        config.deadlines.bodySeconds = 2
+        try await withLiveVeil(config) { client in
+            let port = try #require(client.port)
+            let head = try RawConnection(port: port)
+            head.send("GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            let headPieces = try await head.trickle("X-Slow: a\r\n", times: 60, millis: 200)
+            head.finish()
+            #expect(headPieces != nil, "a head trickled over 12 s was never closed (idle timeout 60 s, header deadline 1 s)")
+
+            let body = try RawConnection(port: port)
+            body.send("POST /api/event HTTP/1.1\r\nHost: x\r\n\(Self.ua)Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+            let bodyPieces = try await body.trickle(" ", times: 60, millis: 200)
+            body.finish()
+            #expect(bodyPieces != nil, "a body trickled over 12 s was never closed (body deadline 2 s)")
+
+            // A quiet keep-alive connection is not a slow head: it outlives the header deadline.
+            let quiet = try RawConnection(port: port)
+            quiet.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\(Self.ua)\r\n")
+            #expect(quiet.readResponseHead())
+            try await Task.sleep(for: .milliseconds(1500))
+            quiet.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\(Self.ua)Connection: close\r\n\r\n")
+            let (bytes, _) = quiet.readAll()
+            quiet.finish()
+            #expect(RawResponse(bytes)?.status == 200, "\(String(decoding: bytes.prefix(200), as: UTF8.self))")
+
+            let metrics = try await client.execute(uri: "/metrics", method: .get, headers: bearer)
+            #expect(metrics.text.contains("veil_http_deadline_closed_total{phase=\"header\"} 1") && metrics.text.contains("veil_http_deadline_closed_total{phase=\"body\"} 1"),
+                    "\(metrics.text)")
         }
     }
 

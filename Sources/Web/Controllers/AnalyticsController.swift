@@ -13,6 +13,7 @@ struct AnalyticsController: Sendable {
     let auth: DashboardAuth
     let pages: PageRenderer
     let clock: TimeSource
+    let queries: QueryLimiter
 
     /// Who is looking, at which site, and where links point.
     struct Viewer: Sendable {
@@ -22,18 +23,20 @@ struct AnalyticsController: Sendable {
         var readOnly: Bool
         var username: String
         var csrf: String
+        /// The query shares this view counts against: its site, and its link when public.
+        var queryKeys: [QueryLimiter.Key]
     }
 
     var endpoints: RouteCollection<VeilRequestContext> {
         let routes = RouteCollection(context: VeilRequestContext.self)
         for prefix in ["sites/:domain", "share/:token"] {
-            routes.get(RouterPath(prefix), use: overview)
-            routes.get(RouterPath("\(prefix)/breakdown/:dim"), use: breakdown)
-            routes.get(RouterPath("\(prefix)/csv/:dim"), use: csv)
-            routes.get(RouterPath("\(prefix)/funnels"), use: funnels)
-            routes.get(RouterPath("\(prefix)/journeys"), use: journeys)
-            routes.get(RouterPath("\(prefix)/retention"), use: retention)
-            routes.get(RouterPath("\(prefix)/live"), use: live)
+            routes.get(RouterPath(prefix), use: viewed(overview))
+            routes.get(RouterPath("\(prefix)/breakdown/:dim"), use: viewed(breakdown))
+            routes.get(RouterPath("\(prefix)/csv/:dim"), use: viewed(csv))
+            routes.get(RouterPath("\(prefix)/funnels"), use: viewed(funnels))
+            routes.get(RouterPath("\(prefix)/journeys"), use: viewed(journeys))
+            routes.get(RouterPath("\(prefix)/retention"), use: viewed(retention))
+            routes.get(RouterPath("\(prefix)/live"), use: viewed(live))
         }
         routes.post("sites/:domain/share", use: createShare)
         routes.post("sites/:domain/share/revoke", use: revokeShare)
@@ -48,12 +51,22 @@ struct AnalyticsController: Sendable {
             guard token.count <= 128, let domain = try await database.shareLinkSite(tokenHash: hash), let site = config.site(domain) else {
                 throw APIError(.notFound, "unknown_link", "This public link does not exist or was revoked.")
             }
-            return Viewer(site: site, domain: domain, base: "/share/" + StatsRequest.encode(token), readOnly: true, username: "", csrf: "")
+            return Viewer(site: site, domain: domain, base: "/share/" + StatsRequest.encode(token), readOnly: true, username: "", csrf: "",
+                          queryKeys: [.site(domain), .shareLink(hash.hexString)])
         }
         guard let signed = try await auth.signedIn(request) else { return nil }
         let site = try config.dashboardSite(context.parameters.get("domain") ?? "")
         return Viewer(site: site, domain: site.domain.lowercased(), base: "/sites/" + StatsRequest.encode(site.domain), readOnly: false,
-                      username: signed.user.username, csrf: signed.csrf)
+                      username: signed.user.username, csrf: signed.csrf, queryKeys: [.site(site.domain.lowercased())])
+    }
+
+    /// Every page: find who is looking (or send them to sign in), then answer within the
+    /// site's and link's query shares, cancelled if the client goes away.
+    private func viewed(_ page: @escaping @Sendable (Request, VeilRequestContext, Viewer) async throws -> Response) -> @Sendable (Request, VeilRequestContext) async throws -> Response {
+        { request, context in
+            guard let viewer = try await viewer(request, context) else { return .seeOther("/login") }
+            return try await queries.answer(viewer.queryKeys, context) { try await page(request, context, viewer) }
+        }
     }
 
     private func stats(_ request: Request, _ viewer: Viewer) throws -> StatsRequest {
@@ -68,8 +81,7 @@ struct AnalyticsController: Sendable {
 
     // MARK: Pages
 
-    @Sendable func overview(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        guard let viewer = try await viewer(request, context) else { return .seeOther("/login") }
+    func overview(_ request: Request, context: VeilRequestContext, viewer: Viewer) async throws -> Response {
         let stats = try stats(request, viewer)
         let query = Self.query(request)
         let data = try await DashboardData.load(database: database, request: stats, now: clock.nowMillis())
@@ -96,8 +108,7 @@ struct AnalyticsController: Sendable {
         return .html(pages.render(page, template: "site"))
     }
 
-    @Sendable func breakdown(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        guard let viewer = try await viewer(request, context) else { return .seeOther("/login") }
+    func breakdown(_ request: Request, context: VeilRequestContext, viewer: Viewer) async throws -> Response {
         let stats = try stats(request, viewer)
         let dim = try Self.dimension(context)
         let offset = try Self.offset(Self.query(request))
@@ -117,8 +128,7 @@ struct AnalyticsController: Sendable {
         return .html(pages.render(page, template: "breakdown"))
     }
 
-    @Sendable func csv(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        guard let viewer = try await viewer(request, context) else { return .seeOther("/login") }
+    func csv(_ request: Request, context: VeilRequestContext, viewer: Viewer) async throws -> Response {
         let stats = try stats(request, viewer)
         let name = context.parameters.get("dim") ?? ""
         let body: String
@@ -144,8 +154,7 @@ struct AnalyticsController: Sendable {
                      rows: b.rows.map { [$0.value, String($0.visitors), String(dim.count($0))] })
     }
 
-    @Sendable func funnels(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        guard let viewer = try await viewer(request, context) else { return .seeOther("/login") }
+    func funnels(_ request: Request, context: VeilRequestContext, viewer: Viewer) async throws -> Response {
         let stats = try stats(request, viewer)
         let rules = viewer.site.analytics
         var out: [FunnelsPage.Funnel] = []
@@ -180,8 +189,7 @@ struct AnalyticsController: Sendable {
         }
     }
 
-    @Sendable func journeys(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        guard let viewer = try await viewer(request, context) else { return .seeOther("/login") }
+    func journeys(_ request: Request, context: VeilRequestContext, viewer: Viewer) async throws -> Response {
         let stats = try stats(request, viewer)
         let top = try await database.breakdown(stats.scope, .page, limit: 50)
         let at = Self.query(request)["at"] ?? top.rows.first?.value ?? ""
@@ -205,8 +213,7 @@ struct AnalyticsController: Sendable {
         return .html(pages.render(page, template: "journeys"))
     }
 
-    @Sendable func retention(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        guard let viewer = try await viewer(request, context) else { return .seeOther("/login") }
+    func retention(_ request: Request, context: VeilRequestContext, viewer: Viewer) async throws -> Response {
         var stats = try stats(request, viewer)
         if Self.query(request)["range"] == nil { stats = try StatsRequest.parse(site: viewer.domain, query: ["range": "12mo"], now: clock.nowMillis()) }
         let cohorts = try await database.cohorts(site: viewer.domain, fromDay: stats.range.fromDay, toDay: stats.range.toDay)
@@ -215,8 +222,7 @@ struct AnalyticsController: Sendable {
         return .html(pages.render(page, template: "retention"))
     }
 
-    @Sendable func live(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        guard let viewer = try await viewer(request, context) else { return .seeOther("/login") }
+    func live(_ request: Request, context: VeilRequestContext, viewer: Viewer) async throws -> Response {
         let stats = try stats(request, viewer)
         let now = clock.nowMillis()
         let rt = try await database.realtime(site: viewer.domain, now: now, limit: 20)

@@ -10,25 +10,36 @@ struct StatsController: Sendable {
     let database: VeilDatabase
     let auth: DashboardAuth
     let clock: TimeSource
+    let queries: QueryLimiter
 
     var endpoints: RouteCollection<VeilRequestContext> {
         let routes = RouteCollection(context: VeilRequestContext.self)
-        routes.get("overview", use: overview)
-        routes.get("breakdown", use: breakdown)
-        routes.get("series", use: series)
-        routes.get("realtime", use: realtime)
-        routes.get("properties", use: properties)
-        routes.get("funnel", use: funnel)
-        routes.get("journey", use: journey)
-        routes.get("cohorts", use: cohorts)
+        routes.get("overview", use: gated(overview))
+        routes.get("breakdown", use: gated(breakdown))
+        routes.get("series", use: gated(series))
+        routes.get("realtime", use: gated(realtime))
+        routes.get("properties", use: gated(properties))
+        routes.get("funnel", use: gated(funnel))
+        routes.get("journey", use: gated(journey))
+        routes.get("cohorts", use: gated(cohorts))
         for path in ["overview", "breakdown", "series", "realtime", "properties", "funnel", "journey", "cohorts"] {
             routes.onlyAllow(RouterPath(path), [.get])
         }
         return routes
     }
 
+    /// Every route: check access, then answer within the site's query share, cancelled if
+    /// the client goes away.
+    private func gated(_ handler: @escaping @Sendable (Request, VeilRequestContext) async throws -> Response) -> @Sendable (Request, VeilRequestContext) async throws -> Response {
+        { request, context in
+            try await auth.requireAPIAccess(request, apiToken: config.apiToken)
+            let site = AnalyticsController.query(request)["site"].flatMap { config.site($0) }?.domain.lowercased() ?? ""
+            return try await queries.answer([.site(site)], context) { try await handler(request, context) }
+        }
+    }
+
+    /// Access is checked by `gated` before this runs.
     private func parse(_ request: Request) async throws -> (SiteRules, StatsRequest, [String: String]) {
-        try await auth.requireAPIAccess(request, apiToken: config.apiToken)
         let q = AnalyticsController.query(request)
         guard let domain = q["site"], !domain.isEmpty else { throw APIError(.badRequest, "missing_site", "site is required") }
         guard let site = config.site(domain) else { throw APIError(.notFound, "unknown_site", "there is no site \"\(domain)\" in the config") }

@@ -14,6 +14,8 @@ struct SystemController: Sendable {
     let pages: PageRenderer
     let gate: AdmissionGate
     let connections: ConnectionStats
+    let queries: QueryLimiter
+    let deadlines: DeadlineStats
     let tracker = StaticAsset(EmbeddedAssets.trackerJS, contentType: "text/javascript; charset=utf-8")
     let autocapture = StaticAsset(EmbeddedAssets.autocaptureJS, contentType: "text/javascript; charset=utf-8")
     let recorder = StaticAsset(EmbeddedAssets.recorderJS, contentType: "text/javascript; charset=utf-8")
@@ -67,6 +69,15 @@ struct SystemController: Sendable {
         text += "# TYPE veil_http_connections_open gauge\nveil_http_connections_open \(conns.open)\n"
         text += "# TYPE veil_http_connections_peak gauge\nveil_http_connections_peak \(conns.peak)\n"
         text += "# TYPE veil_http_connection_cap_reached_total counter\nveil_http_connection_cap_reached_total \(conns.capHits)\n"
+        let timeouts = deadlines.snapshot
+        text += "# TYPE veil_http_deadline_closed_total counter\n"
+        for phase in DeadlineStats.Phase.allCases { text += "veil_http_deadline_closed_total{phase=\"\(phase.rawValue)\"} \(timeouts[phase] ?? 0)\n" }
+        let q = queries.stats
+        text += "# TYPE veil_queries_running gauge\nveil_queries_running \(q.running)\n"
+        text += "# TYPE veil_queries_waiting gauge\nveil_queries_waiting \(q.waiting)\n"
+        text += "# TYPE veil_queries_refused_total counter\n"
+        for reason in [QueryRefusal.site, .shareLink, .busy] { text += "veil_queries_refused_total{reason=\"\(reason.rawValue)\"} \(q.refused[reason] ?? 0)\n" }
+        text += "# TYPE veil_queries_cancelled_total counter\nveil_queries_cancelled_total \(q.cancelled)\n"
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: .init(string: text)))
     }
 

@@ -12,7 +12,11 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as APIError {
-            return wantsJSON(request) ? error.response : page(error.status, error.detail)
+            return wantsJSON(request) ? error.response : page(error.status, error.detail, headers: error.headers)
+        } catch is CancellationError {
+            // The client went away (a cancelled report); nobody reads this answer.
+            context.logger.info("request cancelled: the client went away", metadata: ["path": "\(request.uri.path)"])
+            return APIError(.serviceUnavailable, "cancelled", "the request was cancelled").response
         } catch let error as HTTPError {
             let code: String
             switch error.status {
@@ -42,8 +46,11 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         request.uri.path.hasPrefix("/api/") || request.uri.path == "/healthz" || request.uri.path == "/metrics"
     }
 
-    private func page(_ status: HTTPResponse.Status, _ message: String) -> Response {
-        .html(status: status, pages.render(ErrorPage(status: Int(status.code), title: status.reasonPhrase, message: message), template: "error"))
+    private func page(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:]) -> Response {
+        var response = Response.html(status: status, pages.render(ErrorPage(status: Int(status.code), title: status.reasonPhrase, message: message), template: "error"))
+        // Retry-After, Allow and the like apply to the page as much as to JSON.
+        for field in headers where response.headers[field.name] == nil { response.headers.append(field) }
+        return response
     }
 }
 
