@@ -173,6 +173,8 @@ enum ConfigSchema {
                   apply: { $0.deadlines.bodySeconds = $1.int }, read: { .int($0.deadlines.bodySeconds) }),
         SchemaKey(path: "storage.synchronous", kind: .choice(VeilDatabase.Synchronous.allCases.map(\.rawValue)), secret: false,
                   apply: { $0.synchronous = VeilDatabase.Synchronous(rawValue: $1.string) ?? .full }, read: { .string($0.synchronous.rawValue) }),
+        SchemaKey(path: "storage.max_database_bytes", kind: .int(0...Int.max), secret: false,
+                  apply: { $0.maxDatabaseBytes = $1.int }, read: { .int($0.maxDatabaseBytes) }),
         SchemaKey(path: "sessions.timeout_minutes", kind: .int(1...1440), secret: false,
                   apply: { $0.writer.sessionTimeoutMillis = Int64($1.int) * 60_000 }, read: { .int(Int($0.writer.sessionTimeoutMillis / 60_000)) }),
         SchemaKey(path: "geoip.database", kind: .string, secret: false, apply: { $0.geoipDatabase = $1.string }, read: { .string($0.geoipDatabase) }),

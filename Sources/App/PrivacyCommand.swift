@@ -25,7 +25,7 @@ struct PrivacyCommand: AsyncParsableCommand {
         let loader = try options.loader()
         let config = try loader.load(file: loader.resolveFile(explicit: options.config))
         guard let rules = config.site(selector.site) else { throw ValidationError("there is no site \"\(selector.site)\" in the config") }
-        let database = try VeilDatabase(folder: config.dataDir, analytics: config.analyticsRules, synchronous: config.synchronous)
+        let database = try VeilDatabase(folder: config.dataDir, analytics: config.analyticsRules, synchronous: config.synchronous, maxBytes: config.maxDatabaseBytes)
         let secret = try loadSecret(config: config, random: systemRandomBytes, logger: Logger(label: "veil", factory: EscapingLogHandler.standardError))
         let requests = PrivacyRequests(database: database, clock: .system, secret: secret)
         let site = rules.domain.lowercased()

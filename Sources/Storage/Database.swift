@@ -28,7 +28,9 @@ public struct VeilDatabase: Sendable {
     }
 
     /// Opens (creating if needed) `veil.sqlite` inside `folder` and migrates it.
-    public init(folder: String, analytics: [String: AnalyticsRules] = [:], synchronous: Synchronous = .full) throws(StorageError) {
+    /// `maxBytes` (0: none) caps the database file: past it commits fail with "database
+    /// or disk is full", as on a full disk, and nothing more is acknowledged.
+    public init(folder: String, analytics: [String: AnalyticsRules] = [:], synchronous: Synchronous = .full, maxBytes: Int = 0) throws(StorageError) {
         self.analytics = analytics
         self.synchronous = synchronous
         let path = (folder as NSString).appendingPathComponent("veil.sqlite")
@@ -53,6 +55,13 @@ public struct VeilDatabase: Sendable {
                 try db.execute(sql: "PRAGMA synchronous = \(synchronous == .full ? "FULL" : "NORMAL")")
             }
             try Migrations.migrator().migrate(pool)
+            if maxBytes > 0 {
+                // Per connection, and only the writer writes. Never below the pages in use.
+                try pool.writeWithoutTransaction { db in
+                    let pageSize = try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
+                    try db.execute(sql: "PRAGMA max_page_count = \(max(1, maxBytes / pageSize))")
+                }
+            }
         } catch {
             throw .cannotOpen(path: path, reason: "\(error)")
         }

@@ -47,7 +47,7 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
     let logger = environment.logger
     let database: VeilDatabase
     do {
-        database = try VeilDatabase(folder: config.dataDir, analytics: config.analyticsRules, synchronous: config.synchronous)
+        database = try VeilDatabase(folder: config.dataDir, analytics: config.analyticsRules, synchronous: config.synchronous, maxBytes: config.maxDatabaseBytes)
     } catch {
         throw StartupError.dataFolder("\(error). Check that the data folder (data_dir: \(config.dataDir)) is writable, or choose another with --data-dir or VEIL_DATA_DIR.")
     }

@@ -25,6 +25,8 @@ public struct VeilConfig: Sendable {
     public var writer = EventWriter.Settings()
     /// `storage.synchronous`: `full` (default) syncs every commit, so a 202 survives a power cut.
     public var synchronous: VeilDatabase.Synchronous = .full
+    /// `storage.max_database_bytes` (0: no cap): past it commits fail as on a full disk.
+    public var maxDatabaseBytes = 0
     /// `ingest.*`: how much ingest work may be under way at once (503 beyond).
     public var admission = AdmissionSettings()
     /// `rate_limits.*`: token buckets per client address and per site (429 beyond).

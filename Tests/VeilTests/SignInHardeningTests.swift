@@ -7,6 +7,7 @@ import Testing
 import Privacy
 @testable import Storage
 @testable import Web
+import Synchronization
 
 /// Sign-in throttling, sessions, CSRF on API changes, the picker redirect and log escaping:
 /// counted in decisions and statuses, never in time.
@@ -119,5 +120,50 @@ struct SignInHardeningTests {
         #expect(try await db.userForLoginSession(tokenHash: Array(repeating: 1, count: 32), nowMillis: 4) != nil, "the same hash keeps sessions")
         try await db.upsertUser(username: "admin", passwordHash: "pbkdf2-sha256$1000$AAAA$BBBB", nowMillis: 5)
         #expect(try await db.userForLoginSession(tokenHash: Array(repeating: 1, count: 32), nowMillis: 6) == nil, "a new password ends them")
+    }
+
+    /// Session cookies are HMACs under the server secret: a new secret signs everyone out.
+    @Test func aNewServerSecretEndsEverySession() async throws {
+        let dir = TempDir()
+        var config = TestData.config(dataDir: dir.path)
+        config.secret = String(repeating: "a1", count: 32)
+        let jar = try await withLiveVeilResult(config) { client in
+            var jar = Jar()
+            _ = try await DashboardTests().signIn(client, jar: &jar)
+            #expect(try await client.execute(uri: "/sites", method: .get, headers: jar.header).status == .ok)
+            return jar
+        }
+        let sameSecret = try await withLiveVeilResult(config) { client in try await client.execute(uri: "/sites", method: .get, headers: jar.header).status }
+        #expect(sameSecret == .ok, "a restart with the same secret keeps sessions")
+        config.secret = String(repeating: "b2", count: 32)
+        let newSecret = try await withLiveVeilResult(config) { client in try await client.execute(uri: "/sites", method: .get, headers: jar.header) }
+        #expect(newSecret.status == .seeOther && newSecret.headers[.location] == "/login", "a new secret ends the session")
+    }
+
+    /// An unknown username costs the same key derivation as a wrong password, so timing
+    /// does not tell which usernames exist.
+    @Test func unknownUsersCostTheSameHashAsWrongPasswords() async throws {
+        let dir = TempDir()
+        let rounds = Mutex<[Int]>([])
+        var environment = TestData.environment()
+        environment.passwordHasher = PasswordHasher(iterations: TestData.fastHasher.iterations) { n in rounds.withLock { $0.append(n) } }
+        let app = try await buildApplication(config: TestData.config(dataDir: dir.path), environment: environment)
+        try await app.test(.live) { client in
+            func attempt(_ username: String) async throws -> [Int] {
+                rounds.withLock { $0 = [] }
+                let page = try await client.execute(uri: "/login", method: .get)
+                var jar = Jar()
+                jar.take(page)
+                var headers = jar.header
+                headers.append(contentsOf: DashboardTests().formType)
+                let r = try await client.execute(uri: "/login", method: .post, headers: headers,
+                                                 body: form(["csrf": hiddenCSRF(page.text), "username": username, "password": "wrong-password"]))
+                #expect(r.status == .unauthorized || r.status == .ok || r.status == .badRequest, "\(r.status)")
+                return rounds.withLock { $0 }
+            }
+            let known = try await attempt("admin")
+            let unknown = try await attempt("nobody-\(UUID().uuidString.prefix(8))")
+            #expect(known == [TestData.fastHasher.iterations] && unknown == known, "known \(known), unknown \(unknown)")
+        }
     }
 }

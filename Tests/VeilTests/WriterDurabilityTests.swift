@@ -65,4 +65,42 @@ struct WriterDurabilityTests {
             }
         }
     }
+
+    /// A full database (here the `storage.max_database_bytes` cap, as a full disk would):
+    /// nothing more is acknowledged, /healthz says why, /metrics counts the failures, and
+    /// every event answered 202 is stored.
+    @Test func failingCommitsAreRefusedAndReportedByHealth() async throws {
+        let dir = TempDir()
+        var config = TestData.config(dataDir: dir.path)
+        // Room for some events beyond the empty, migrated database.
+        let empty = try VeilDatabase(folder: dir.path)
+        try await empty.checkpoint()
+        try empty.close()
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: dir.path + "/veil.sqlite")[.size] as? Int)
+        config.maxDatabaseBytes = size + 300_000
+        config.rateLimits.clientPerSecond = 0
+        let acked = try await withLiveVeilResult(config) { client -> Int in
+            var acked = 0, refused = 0
+            let path = String(repeating: "p", count: 900)
+            for round in 0..<300 where refused == 0 {
+                let events = (0..<50).map { #"{"name":"pageview","url":"http://localhost/\#(path)/\#(round)/\#($0)"}"# }
+                let r = try await client.post("/api/batch", #"{"site":"localhost","events":[\#(events.joined(separator: ","))]}"#)
+                if r.status == .accepted { acked += r.json["accepted"] as? Int ?? 0 }
+                if r.status == .serviceUnavailable {
+                    refused += 1
+                    #expect(r.headers[.retryAfter] != nil && r.json["error"] != nil, "\(r.text)")
+                }
+            }
+            #expect(refused == 1, "the cap was reached")
+            let health = try await client.execute(uri: "/healthz", method: .get)
+            #expect(health.status == .serviceUnavailable && health.json["database"] as? String == "commits_failing"
+                    && (health.json["reason"] as? String ?? "").contains("full"), "\(health.text)")
+            let metrics = try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer \(TestData.apiToken)"])
+            let failed = metrics.text.split(separator: "\n").first { $0.hasPrefix("veil_commits_failed_total ") }.flatMap { Int($0.split(separator: " ")[1]) } ?? 0
+            #expect(failed >= 1, "\(metrics.text)")
+            return acked
+        }
+        let stored = try await VeilDatabase(folder: dir.path).events(site: "localhost").count
+        #expect(acked > 0 && stored == acked, "acked \(acked), stored \(stored)")
+    }
 }

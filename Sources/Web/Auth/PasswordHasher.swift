@@ -10,9 +10,12 @@ import NIOPosix
 /// invalidating existing passwords. 600,000 follows OWASP's current advice.
 public struct PasswordHasher: Sendable {
     public let iterations: Int
+    /// Told the rounds of every derivation (tests count the work a sign-in does).
+    let observe: (@Sendable (Int) -> Void)?
 
-    public init(iterations: Int = 600_000) {
+    public init(iterations: Int = 600_000, observe: (@Sendable (Int) -> Void)? = nil) {
         self.iterations = iterations
+        self.observe = observe
     }
 
     public func hash(_ password: String, salt: [UInt8]) throws -> String {
@@ -44,6 +47,7 @@ public struct PasswordHasher: Sendable {
     }
 
     private func derive(_ password: String, salt: [UInt8], iterations: Int) throws -> [UInt8] {
+        observe?(iterations)
         let key = try KDF.Insecure.PBKDF2.deriveKey(from: Array(password.utf8), salt: salt, using: .sha256, outputByteCount: 32, unsafeUncheckedRounds: iterations)
         return key.withUnsafeBytes { Array($0) }
     }
