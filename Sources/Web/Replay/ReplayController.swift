@@ -159,7 +159,7 @@ public struct ReplayController: Sendable {
     /// What the recorder needs before it records: masking mode and selectors (the
     /// config's plus those picked in the dashboard). Public: it holds no secrets.
     @Sendable func settings(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        let domain = AnalyticsController.query(request)["site"] ?? ""
+        let domain = SitePagesController.query(request)["site"] ?? ""
         guard let site = config.site(domain), site.replay.enabled else {
             return .json(status: .notFound, "{\"error\":\"replay_disabled\",\"detail\":\"session replay is not enabled for this site\"}", headers: ingest.cors(request, site: nil))
         }
@@ -235,7 +235,7 @@ public struct ReplayController: Sendable {
 
     @Sendable func list(_ request: Request, context: VeilRequestContext) async throws -> Response {
         try await auth.requireAPIAccess(request, apiToken: config.apiToken)
-        let q = AnalyticsController.query(request)
+        let q = SitePagesController.query(request)
         guard let domain = q["site"], let site = config.site(domain) else { throw APIError(.badRequest, "missing_site", "site is required and must be a configured site") }
         let filter = try RecordingQuery.filter(q, now: clock.nowMillis())
         let rows = try await database.recordings(site: site.domain.lowercased(), filter: filter)

@@ -7,7 +7,7 @@ import Storage
 /// The analytics pages of a site: overview, full breakdowns, CSV, funnels, journeys,
 /// retention and live. Each is served to the signed-in owner under `/sites/:domain` and,
 /// read-only, under `/share/:token` when the owner created a public link.
-struct AnalyticsController: Sendable {
+struct SitePagesController: Sendable {
     let config: VeilConfig
     let database: VeilDatabase
     let auth: DashboardAuth

@@ -91,7 +91,7 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
                                      gate: gate, connections: connections, queries: queries, deadlines: deadlineStats).endpoints)
     router.addRoutes(ReplayPagesController(config: config, database: database, auth: auth, pages: pages, clock: clock, random: environment.random,
                                            secret: secret).endpoints)
-    router.addRoutes(AnalyticsController(config: config, database: database, auth: auth, pages: pages, clock: clock, queries: queries).endpoints)
+    router.addRoutes(SitePagesController(config: config, database: database, auth: auth, pages: pages, clock: clock, queries: queries).endpoints)
     router.addRoutes(DashboardController(config: config, database: database, auth: auth, throttle: throttle, passwords: environment.passwordHasher,
                                          pages: pages, addresses: addresses, clock: clock,
                                          dummyHash: try environment.passwordHasher.hash(Data(environment.random(24)).base64EncodedString(), salt: environment.random(16))).endpoints)

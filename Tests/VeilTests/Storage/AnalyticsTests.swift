@@ -179,7 +179,7 @@ struct AnalyticsTests {
         // Within one minute, V3 (signup two minutes after /pricing) drops out.
         #expect(try await db.funnel(Self.scope(), steps: goals, windowMinutes: 1).map(\.visitors) == [3, 1])
         // An ad-hoc funnel from the dashboard's syntax.
-        let adhoc = try AnalyticsController.adhocSteps("page:/blog | page:/pricing | event:signup", rules: Self.rules)
+        let adhoc = try SitePagesController.adhocSteps("page:/blog | page:/pricing | event:signup", rules: Self.rules)
         #expect(try await db.funnel(Self.scope(), steps: adhoc, windowMinutes: nil).map(\.visitors) == [1, 1, 1])
         let journey = try await db.journey(Self.scope(), page: "/pricing", limit: 10)
         #expect(journey.previous.map(\.value) == ["/blog"] && journey.next.map(\.value) == ["/checkout"])

@@ -47,7 +47,7 @@ struct ReplayPagesController: Sendable {
 
     @Sendable func list(_ request: Request, context: VeilRequestContext) async throws -> Response {
         guard let owner = try await owner(request, context) else { return .seeOther("/login") }
-        let q = AnalyticsController.query(request)
+        let q = SitePagesController.query(request)
         var filter = try RecordingQuery.filter(q, now: clock.nowMillis())
         let pageSize = filter.limit
         filter.limit = pageSize + 1

@@ -33,14 +33,14 @@ struct StatsController: Sendable {
     private func gated(_ handler: @escaping @Sendable (Request, VeilRequestContext) async throws -> Response) -> @Sendable (Request, VeilRequestContext) async throws -> Response {
         { request, context in
             try await auth.requireAPIAccess(request, apiToken: config.apiToken)
-            let site = AnalyticsController.query(request)["site"].flatMap { config.site($0) }?.domain.lowercased() ?? ""
+            let site = SitePagesController.query(request)["site"].flatMap { config.site($0) }?.domain.lowercased() ?? ""
             return try await queries.answer([.site(site)], context) { try await handler(request, context) }
         }
     }
 
     /// Access is checked by `gated` before this runs.
     private func parse(_ request: Request) async throws -> (SiteRules, StatsRequest, [String: String]) {
-        let q = AnalyticsController.query(request)
+        let q = SitePagesController.query(request)
         guard let domain = q["site"], !domain.isEmpty else { throw APIError(.badRequest, "missing_site", "site is required") }
         guard let site = config.site(domain) else { throw APIError(.notFound, "unknown_site", "there is no site \"\(domain)\" in the config") }
         return (site, try StatsRequest.parse(site: site.domain.lowercased(), query: q, now: clock.nowMillis()), q)
@@ -62,10 +62,10 @@ struct StatsController: Sendable {
         guard let name = q["dim"], let dim = StatsDimension(rawValue: name) else {
             throw APIError(.badRequest, "invalid_dim", "dim must be one of " + StatsDimension.allCases.map(\.rawValue).joined(separator: ", "))
         }
-        let b = try await database.breakdown(stats.scope, dim, limit: try Self.limit(q), offset: try AnalyticsController.offset(q))
+        let b = try await database.breakdown(stats.scope, dim, limit: try Self.limit(q), offset: try SitePagesController.offset(q))
         if q["format"] == "csv" {
             return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .cacheControl: "no-store"],
-                            body: .init(byteBuffer: ByteBuffer(string: AnalyticsController.csv(dim, b))))
+                            body: .init(byteBuffer: ByteBuffer(string: SitePagesController.csv(dim, b))))
         }
         return .json("{\"dim\":\"\(dim.rawValue)\",\"total\":\(b.total),\"rows\":\(StatsJSON.rows(b.rows, dim: dim))}")
     }
@@ -95,7 +95,7 @@ struct StatsController: Sendable {
         guard let key = q["key"] else {
             return .json("{\"event\":\(JSONWriter.string(event)),\"keys\":" + JSONWriter.strings(keys) + "}")
         }
-        let b = try await database.propertyBreakdown(stats.scope, event: event, key: key, limit: try Self.limit(q), offset: try AnalyticsController.offset(q))
+        let b = try await database.propertyBreakdown(stats.scope, event: event, key: key, limit: try Self.limit(q), offset: try SitePagesController.offset(q))
         return .json("{\"event\":\(JSONWriter.string(event)),\"key\":\(JSONWriter.string(key)),\"total\":\(b.total),\"rows\":\(StatsJSON.rows(b.rows, dim: .event))}")
     }
 
@@ -107,7 +107,7 @@ struct StatsController: Sendable {
             steps = f.steps.compactMap { site.analytics.goal(named: $0) }
             window = f.windowMinutes
         } else if let text = q["steps"] {
-            steps = try AnalyticsController.adhocSteps(text, rules: site.analytics)
+            steps = try SitePagesController.adhocSteps(text, rules: site.analytics)
             window = nil
         } else {
             throw APIError(.badRequest, "missing_funnel", "give name=<funnel> or steps=<step>|<step>…")

@@ -8,7 +8,12 @@ import Storage
 
 /// `../shared` beside the project (fixtures from real rrweb recordings); nil when absent.
 enum SharedFixtures {
-    static let projectRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    /// The folder holding Package.swift, found from this file whichever test folder it is in.
+    static let projectRoot: URL = {
+        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        while dir.path != "/" && !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) { dir.deleteLastPathComponent() }
+        return dir
+    }()
     static var rrweb: URL? {
         let dir = projectRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures/rrweb")
         return FileManager.default.fileExists(atPath: dir.appendingPathComponent("manifest.json").path) ? dir : nil
