@@ -28,7 +28,7 @@ struct PrivacyCommand: AsyncParsableCommand {
         let database = try VeilDatabase(folder: config.dataDir, analytics: config.analyticsRules, synchronous: config.synchronous, maxBytes: config.maxDatabaseBytes)
         let secret = try loadSecret(config: config, random: systemRandomBytes, logger: Logger(label: "veil", factory: EscapingLogHandler.standardError))
         let requests = PrivacyRequests(database: database, clock: .system, secret: secret)
-        let site = rules.domain.lowercased()
+        let site = rules.key
         do {
             return (requests, site, try requests.subject(site: site, session: selector.session, visitor: selector.visitor, user: selector.user))
         } catch {

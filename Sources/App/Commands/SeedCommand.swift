@@ -23,7 +23,7 @@ struct SeedCommand: AsyncParsableCommand {
         let config = try loader.load(file: loader.resolveFile(explicit: options.config))
         guard let rules = config.site(site) else { throw ValidationError("there is no site \"\(site)\" in the config") }
         let database = try VeilDatabase(folder: config.dataDir, analytics: config.analyticsRules, synchronous: config.synchronous, maxBytes: config.maxDatabaseBytes)
-        try await Self.seed(database: database, site: rules.domain.lowercased(), events: events, days: days, seed: seed,
+        try await Self.seed(database: database, site: rules.key, events: events, days: days, seed: seed,
                             persistent: rules.identity == .persistent, quiet: false)
         printError("seeded \(events) events over \(days) days into \(database.path)")
     }

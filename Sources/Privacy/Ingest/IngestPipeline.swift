@@ -59,7 +59,7 @@ public struct IngestPipeline: Sendable {
 
     public init(sites: [SiteRules], allowedQuery: Set<String>, salts: ActiveSalts, secret: [UInt8] = [], geo: MMDB? = nil) {
         var byDomain: [String: SiteRules] = [:]
-        for site in sites { byDomain[site.domain.lowercased()] = site }
+        for site in sites { byDomain[site.key] = site }
         self.sites = byDomain
         self.allowedQuery = allowedQuery
         self.salts = salts
@@ -152,7 +152,7 @@ public struct IngestPipeline: Sendable {
             return nil
         },
         Step(name: "put_visitor") { work, pipeline in
-            let site = work.site!.domain.lowercased()
+            let site = work.site!.key
             if work.site!.identity == .persistent, !pipeline.secret.isEmpty {
                 if let uid = work.raw.userID, !uid.isEmpty {
                     work.userHash = IdentityHasher.user(secret: pipeline.secret, site: site, userID: uid)
@@ -209,7 +209,7 @@ public struct IngestPipeline: Sendable {
         let agent = work.agent!
         let url = work.url!
         var event = CleanEvent(
-            site: work.site!.domain.lowercased(),
+            site: work.site!.key,
             timestamp: context.receivedAt,
             name: work.name,
             host: url.host,

@@ -9,8 +9,10 @@ public enum IdentityMode: String, Sendable, CaseIterable {
 
 /// The per-site rules the ingest pipeline applies.
 public struct SiteRules: Sendable, Equatable {
-    /// The site's ID and primary host, e.g. `example.com`.
+    /// The site's ID and primary host, e.g. `example.com`, as written in the config.
     public var domain: String
+    /// The one key a site is stored, counted and looked up under: the domain in lower case.
+    public var key: String { domain.lowercased() }
     /// Extra origins (`https://shop.example.net`) or bare hosts allowed to send events.
     public var origins: [String]
     public var identity: IdentityMode
@@ -47,7 +49,7 @@ public struct SiteRules: Sendable, Equatable {
     public func owns(host: String) -> Bool {
         var host = host.lowercased()
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        let domain = self.domain.lowercased()
+        let domain = key
         if host == domain || host.hasSuffix("." + domain) { return true }
         return origins.contains { origin in
             let lowered = origin.lowercased()
@@ -63,7 +65,7 @@ public struct SiteRules: Sendable, Equatable {
         let lowered = origin.lowercased()
         if origins.contains(where: { $0.lowercased() == lowered }) { return true }
         guard let host = URLParts.host(ofOrigin: lowered) else { return false }
-        let domain = self.domain.lowercased()
+        let domain = key
         if host == domain || host.hasSuffix("." + domain) { return true }
         return origins.contains(where: { $0.lowercased() == host })
     }

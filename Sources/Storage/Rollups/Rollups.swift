@@ -1,40 +1,5 @@
 import Privacy
 
-/// The dimensions a dashboard can break down and filter by. The raw value is the URL
-/// query parameter and the rollup `dim` column.
-public enum StatsDimension: String, Sendable, CaseIterable {
-    case page, entry, exit, source, channel
-    case utmSource = "utm_source", utmMedium = "utm_medium", utmCampaign = "utm_campaign", utmTerm = "utm_term", utmContent = "utm_content"
-    case browser, os, device, screen, language, country
-    case event, goal
-
-    /// Attributes fixed when a session starts (from its first event).
-    public static let sessionLevel: [StatsDimension] = [.entry, .source, .channel, .utmSource, .utmMedium, .utmCampaign, .utmTerm, .utmContent,
-                                                   .browser, .os, .device, .screen, .language, .country]
-
-    /// The `sessions` table column holding a session-level dimension.
-    var sessionColumn: String? {
-        switch self {
-        case .entry: "entry_path"
-        case .exit: "exit_path"
-        case .source: "referrer_host"
-        case .channel: "channel"
-        case .utmSource: "utm_source"
-        case .utmMedium: "utm_medium"
-        case .utmCampaign: "utm_campaign"
-        case .utmTerm: "utm_term"
-        case .utmContent: "utm_content"
-        case .browser: "browser"
-        case .os: "os"
-        case .device: "device"
-        case .screen: "screen"
-        case .language: "language"
-        case .country: "country"
-        case .page, .event, .goal: nil
-        }
-    }
-}
-
 /// What a session contributes to every event's keys.
 struct SessionFacts: Sendable {
     var id: Int64
@@ -102,29 +67,7 @@ struct DimensionMask: Sendable {
         bits = dimensions.reduce(0) { $0 | Self.bit($1) }
     }
 
-    /// A switch, not a lookup: comparing or hashing a String-backed enum costs string work.
-    static func bit(_ d: StatsDimension) -> UInt32 {
-        switch d {
-        case .page: 1 << 0
-        case .entry: 1 << 1
-        case .exit: 1 << 2
-        case .source: 1 << 3
-        case .channel: 1 << 4
-        case .utmSource: 1 << 5
-        case .utmMedium: 1 << 6
-        case .utmCampaign: 1 << 7
-        case .utmTerm: 1 << 8
-        case .utmContent: 1 << 9
-        case .browser: 1 << 10
-        case .os: 1 << 11
-        case .device: 1 << 12
-        case .screen: 1 << 13
-        case .language: 1 << 14
-        case .country: 1 << 15
-        case .event: 1 << 16
-        case .goal: 1 << 17
-        }
-    }
+    static func bit(_ d: StatsDimension) -> UInt32 { d.bit }
 
     func contains(_ d: StatsDimension) -> Bool { bits & Self.bit(d) != 0 }
 

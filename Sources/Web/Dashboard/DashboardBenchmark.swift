@@ -14,7 +14,7 @@ public enum DashboardBenchmark {
 
     public static func measure(database: VeilDatabase, site: SiteRules, now: Int64, runs: Int = 5) async throws -> Figures {
         let pages = try PageRenderer()
-        let domain = site.domain.lowercased()
+        let domain = site.key
         let overview = try StatsRequest.parse(site: domain, query: ["range": "30d"], now: now)
         let filtered = try StatsRequest.parse(site: domain, query: ["range": "30d", "page": "/pricing"], now: now)
 

@@ -5,9 +5,8 @@ import Storage
 /// The numbers behind one overview: the dashboard page and `/api/stats/overview` both
 /// render this value, so the two can never disagree.
 struct DashboardData: Sendable {
-    /// The tables an overview shows, in order.
-    static let dimensions: [StatsDimension] = [.page, .entry, .exit, .channel, .source, .utmSource, .utmMedium, .utmCampaign, .utmTerm, .utmContent,
-                                               .country, .browser, .os, .device, .screen, .language, .event, .goal]
+    /// The tables an overview shows, in order (from the dimension catalogue).
+    static let dimensions = StatsDimension.overview
 
     var request: StatsRequest
     var current: StatsSnapshot

@@ -56,8 +56,8 @@ struct SitePagesController: Sendable {
         }
         guard let signed = try await auth.signedIn(request) else { return nil }
         let site = try config.dashboardSite(context.parameters.get("domain") ?? "")
-        return Viewer(site: site, domain: site.domain.lowercased(), base: "/sites/" + StatsRequest.encode(site.domain), readOnly: false,
-                      username: signed.user.username, csrf: signed.csrf, queryKeys: [.site(site.domain.lowercased())])
+        return Viewer(site: site, domain: site.key, base: "/sites/" + StatsRequest.encode(site.domain), readOnly: false,
+                      username: signed.user.username, csrf: signed.csrf, queryKeys: [.site(site.key)])
     }
 
     /// Every page: find who is looking (or send them to sign in), then answer within the

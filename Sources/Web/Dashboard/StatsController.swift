@@ -33,7 +33,7 @@ struct StatsController: Sendable {
     private func gated(_ handler: @escaping @Sendable (Request, VeilRequestContext) async throws -> Response) -> @Sendable (Request, VeilRequestContext) async throws -> Response {
         { request, context in
             try await auth.requireAPIAccess(request, apiToken: config.apiToken)
-            let site = SitePagesController.query(request)["site"].flatMap { config.site($0) }?.domain.lowercased() ?? ""
+            let site = SitePagesController.query(request)["site"].flatMap { config.site($0) }?.key ?? ""
             return try await queries.answer([.site(site)], context) { try await handler(request, context) }
         }
     }
@@ -43,7 +43,7 @@ struct StatsController: Sendable {
         let q = SitePagesController.query(request)
         guard let domain = q["site"], !domain.isEmpty else { throw APIError(.badRequest, "missing_site", "site is required") }
         guard let site = config.site(domain) else { throw APIError(.notFound, "unknown_site", "there is no site \"\(domain)\" in the config") }
-        return (site, try StatsRequest.parse(site: site.domain.lowercased(), query: q, now: clock.nowMillis()), q)
+        return (site, try StatsRequest.parse(site: site.key, query: q, now: clock.nowMillis()), q)
     }
 
     private static func limit(_ q: [String: String]) throws(APIError) -> Int {

@@ -62,7 +62,7 @@ public struct ReplayController: Sendable {
             await counters.recordDrop(reason, site: chunk.site)
             return .json(status: .accepted, "{\"accepted\":0,\"dropped\":\(chunk.events.count),\"reason\":\"\(reason.rawValue)\"}", headers: headers)
         }
-        let domain = site.domain.lowercased()
+        let domain = site.key
         let picked = try await database.pickedSelectors(site: domain)
         let (stored, report) = Self.prepare(chunk, site: site, picked: picked, visitors: visitors, receivedAt: ctx.receivedAt, rawBytes: body.count,
                                               scrubBytes: config.limits.scrubBytes)
@@ -94,7 +94,7 @@ public struct ReplayController: Sendable {
         var report = ReplaySanitizer.Report(scrubBudget: ScrubBudget(bytes: scrubBytes))
         let clean = ReplaySanitizer(rules: site.replay, extraSelectors: picked, scrubPatterns: site.scrubPatterns).sanitize(chunk.events, report: &report)
         let facts = ReplayFacts(clean)
-        let stored = ReplayChunk(site: site.domain.lowercased(), visitorCandidates: visitors, page: chunk.page, seq: chunk.seq,
+        let stored = ReplayChunk(site: site.key, visitorCandidates: visitors, page: chunk.page, seq: chunk.seq,
                                  url: facts.href ?? "", receivedAt: receivedAt,
                                  firstTimestamp: facts.firstTimestamp ?? receivedAt, lastTimestamp: facts.lastTimestamp ?? receivedAt,
                                  events: clean.count, rawBytes: rawBytes, encoded: ReplayCodec.encode(clean),
@@ -163,7 +163,7 @@ public struct ReplayController: Sendable {
         guard let site = config.site(domain), site.replay.enabled else {
             return .json(status: .notFound, "{\"error\":\"replay_disabled\",\"detail\":\"session replay is not enabled for this site\"}", headers: ingest.cors(request, site: nil))
         }
-        let picked = try await database.pickedSelectors(site: site.domain.lowercased())
+        let picked = try await database.pickedSelectors(site: site.key)
         let r = site.replay
         var headers = ingest.cors(request, site: site.domain)
         headers[.cacheControl] = "max-age=60"
@@ -238,7 +238,7 @@ public struct ReplayController: Sendable {
         let q = SitePagesController.query(request)
         guard let domain = q["site"], let site = config.site(domain) else { throw APIError(.badRequest, "missing_site", "site is required and must be a configured site") }
         let filter = try RecordingQuery.filter(q, now: clock.nowMillis())
-        let rows = try await database.recordings(site: site.domain.lowercased(), filter: filter)
+        let rows = try await database.recordings(site: site.key, filter: filter)
         let items = rows.map { r in
             "{\"id\":\(r.id),\"session\":\(r.sessionID.map(String.init) ?? "null"),\"pages\":\(r.pages),\"start\":\(r.startedAt),\"duration_ms\":\(r.durationMillis),"
                 + "\"events\":\(r.events),\"stored_bytes\":\(r.storedBytes),\"raw_bytes\":\(r.rawBytes),\"clicks\":\(r.clicks),\"rage_clicks\":\(r.rageClicks),\"capped\":\(r.cappedAt != nil),"

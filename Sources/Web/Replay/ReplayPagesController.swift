@@ -37,7 +37,7 @@ struct ReplayPagesController: Sendable {
     private func owner(_ request: Request, _ context: VeilRequestContext) async throws -> Owner? {
         guard let signed = try await auth.signedIn(request) else { return nil }
         let site = try config.dashboardSite(context.parameters.get("domain") ?? "")
-        return Owner(site: site, domain: site.domain.lowercased(), base: "/sites/" + StatsRequest.encode(site.domain), username: signed.user.username, csrf: signed.csrf)
+        return Owner(site: site, domain: site.key, base: "/sites/" + StatsRequest.encode(site.domain), username: signed.user.username, csrf: signed.csrf)
     }
 
     private func verified(_ request: Request, _ context: VeilRequestContext) async throws -> (Owner, [String: String]) {
@@ -150,7 +150,7 @@ struct ReplayPagesController: Sendable {
     /// site owns, without credentials, backslashes or control characters), or Veil's own
     /// `/demo`. Anything else (another host, `//evil`, `/\\evil`) opens the site's home.
     static func pickerTarget(_ requested: String, site: SiteRules) -> String {
-        let fallback = site.domain.lowercased() == "localhost" ? "/demo" : "https://\(site.domain)/"
+        let fallback = site.key == "localhost" ? "/demo" : "https://\(site.domain)/"
         let text = requested.trimmingCharacters(in: .whitespaces)
         if text == "/demo" || text.hasPrefix("/demo?") { return text }
         guard !text.contains("\\"), !text.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F }),

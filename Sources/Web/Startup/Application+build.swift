@@ -116,10 +116,10 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
         },
         logger: logger
     )
-    let retention = RetentionService(database: database, policies: config.sites.map { .init(site: $0.domain.lowercased(), eventsDays: $0.eventsRetentionDays, replaysDays: $0.replaysRetentionDays) },
+    let retention = RetentionService(database: database, policies: config.sites.map { .init(site: $0.key, eventsDays: $0.eventsRetentionDays, replaysDays: $0.replaysRetentionDays) },
                                      clock: clock, logger: logger)
     app.addServices(EventWriterService(writer: writer), SaltRotationService(keeper: salts, clock: clock, logger: logger), retention,
-                    RollupService(database: database, sites: config.sites.map { $0.domain.lowercased() }, logger: logger))
+                    RollupService(database: database, sites: config.sites.map { $0.key }, logger: logger))
     return app
 }
 

@@ -59,11 +59,11 @@ public struct VeilConfig: Sendable {
 
     /// Goals and click definitions by lowercased domain, for the rollups.
     public var analyticsRules: [String: AnalyticsRules] {
-        Dictionary(sites.map { ($0.domain.lowercased(), $0.analytics) }, uniquingKeysWith: { a, _ in a })
+        Dictionary(sites.map { ($0.key, $0.analytics) }, uniquingKeysWith: { a, _ in a })
     }
 
     public func site(_ domain: String) -> SiteRules? {
-        sites.first { $0.domain.lowercased() == domain.lowercased() }
+        sites.first { $0.key == domain.lowercased() }
     }
 
     /// The site a dashboard URL names, or a 404 page saying it is not configured.

@@ -45,7 +45,7 @@ struct PrivacyController: Sendable {
 
     private func selector(site: String?, session: String?, visitor: String?, user: String?) throws -> (String, Subject) {
         guard let site, let rules = config.site(site) else { throw APIError(.badRequest, "unknown_site", "site must be one of the configured sites") }
-        let domain = rules.domain.lowercased()
+        let domain = rules.key
         return (domain, try requests.subject(site: domain, session: session, visitor: visitor, user: user))
     }
 }

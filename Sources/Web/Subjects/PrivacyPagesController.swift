@@ -38,8 +38,8 @@ struct PrivacyPagesController: Sendable {
         let form = try await auth.verifiedForm(request, csrf: signed.csrf)
         let subject: Subject
         do { subject = try subjectFrom(form, site: site) } catch { return try await page(site, signed: signed, error: error.detail, status: .badRequest) }
-        let file = try await requests.export(site: site.domain.lowercased(), subject: subject, actor: signed.user.username)
-        return exportResponse(file, site: site.domain.lowercased(), subject: subject, logger: context.logger)
+        let file = try await requests.export(site: site.key, subject: subject, actor: signed.user.username)
+        return exportResponse(file, site: site.key, subject: subject, logger: context.logger)
     }
 
     @Sendable func erase(_ request: Request, context: VeilRequestContext) async throws -> Response {
@@ -48,7 +48,7 @@ struct PrivacyPagesController: Sendable {
         let form = try await auth.verifiedForm(request, csrf: signed.csrf)
         let subject: Subject
         do { subject = try subjectFrom(form, site: site) } catch { return try await page(site, signed: signed, error: error.detail, status: .badRequest) }
-        let domain = site.domain.lowercased()
+        let domain = site.key
         guard form["confirm"] == "yes" else {
             // First step: show what would be deleted and ask again.
             let records = try await database.records(site: domain, subject: subject)
@@ -67,7 +67,7 @@ struct PrivacyPagesController: Sendable {
 
     private func subjectFrom(_ form: [String: String], site: SiteRules) throws(APIError) -> Subject {
         let value = (form["value"] ?? "").trimmingCharacters(in: .whitespaces)
-        let domain = site.domain.lowercased()
+        let domain = site.key
         switch form["kind"] {
         case "session": return try requests.subject(site: domain, session: value, visitor: nil, user: nil)
         case "visitor" where site.identity == .persistent: return try requests.subject(site: domain, session: nil, visitor: value, user: nil)
@@ -81,7 +81,7 @@ struct PrivacyPagesController: Sendable {
 
     private func page(_ site: SiteRules, signed: DashboardAuth.SignedIn, message: String? = nil, error: String? = nil,
                       confirm: PrivacyPage.Confirm? = nil, status: HTTPResponse.Status = .ok, auditBefore: Int64? = nil) async throws -> Response {
-        let domain = site.domain.lowercased()
+        let domain = site.key
         // One more than a page tells whether an older page exists.
         var audit = try await database.auditLog(site: domain, limit: Self.auditPage + 1, before: auditBefore)
         let older = audit.count > Self.auditPage ? audit[Self.auditPage - 1].id : nil
