@@ -131,7 +131,7 @@
   }
   // The server caps each recording; past it, it answers {stop} and recording ends here.
   var stopped = 0;
-  function halt() { stopped = 1; buf = []; pending = []; if (observer) observer.disconnect(); }
+  function halt() { stopped = 1; w.__veilRec = 3; buf = []; pending = []; if (observer) observer.disconnect(); }
   function flush(leaving) {
     if (stopped) return;
     takeMutations();

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Testing
+import Privacy
 @testable import Storage
 @testable import Web
 
@@ -157,96 +158,5 @@ struct DashboardTests {
     }
 }
 
-@Suite("Templates render hostile strings escaped")
-struct TemplateTests {
-    let hostile = #"<script>alert("x")</script>'"&"#
-
-    func assertEscaped(_ html: String, sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(!html.contains("<script>alert"), sourceLocation: sourceLocation)
-        #expect(html.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39;&quot;&amp;"), sourceLocation: sourceLocation)
-    }
-
-    @Test func everyTemplate() throws {
-        let pages = try PageRenderer()
-        assertEscaped(pages.render(ErrorPage(status: 404, title: hostile, message: hostile), template: "error"))
-        assertEscaped(pages.render(LoginPage(error: hostile, username: hostile, csrf: hostile), template: "login"))
-        assertEscaped(pages.render(SitesPage(sites: [.init(domain: hostile, domainPath: hostile, hasData: false, visitors: "1", pageviews: "1", snippet: hostile)],
-                                             username: hostile, csrf: hostile), template: "sites"))
-        assertEscaped(pages.render(DemoPage(trackerPath: hostile, replay: true, replayRate: hostile), template: "demo"))
-        let request = try StatsRequest.parse(site: hostile, query: ["range": "7d", "page": hostile], now: TestData.midnight)
-        let row = BreakdownRow(value: hostile + "-row", visitors: 3, hits: 4, pageviews: 4, sessions: 2)
-        var totals = Totals()
-        totals.visitors = 1; totals.pageviews = 2; totals.hits = 3; totals.sessions = 1; totals.durationMillis = 65_000
-        var breakdowns: [StatsDimension: Breakdown] = [:]
-        for d in DashboardData.dimensions { breakdowns[d] = Breakdown(rows: [row], total: 20) }
-        let data = DashboardData(request: request, current: StatsSnapshot(totals: totals, series: [SeriesPoint(start: TestData.midnight, visitors: 1, pageviews: 2)],
-                                                                           breakdowns: breakdowns),
-                                 previous: Totals(), previousSeries: [], realtime: Realtime(visitors: 1, pages: [row]))
-        let header = StatsHeader(domain: hostile, base: "/sites/x", tab: "overview", request: request, readOnly: false)
-        let html = pages.render(SitePage(data: data, header: header, geoConfigured: false, snippet: hostile, retentionDays: 395, oldestEvent: TestData.midnight,
-                                         properties: (hostile, [hostile], hostile, Breakdown(rows: [row], total: 1)), shareURL: hostile,
-                                         username: hostile, csrf: hostile), template: "site")
-        assertEscaped(html)
-        #expect(html.contains("1m 05s"))
-        #expect(html.contains("Events are kept for 395 days and then deleted automatically; the oldest event held is from 2026-11-20."))
-        // Every table renders its row, linked to a filter (UTM tables hide when only "(none)").
-        #expect(html.components(separatedBy: "&amp;-row</a>").count - 1 >= DashboardData.dimensions.count + 1)
-        for other in [pages.render(FunnelsPage(header: header, funnels: [FunnelsPage.funnel(name: hostile, window: 5, steps: [FunnelStep(goal: hostile, visitors: 2, sessions: 2)])],
-                                               hasFunnels: true, goals: [hostile], hasGoals: true, adhocSteps: hostile, signedIn: true, username: hostile, csrf: hostile), template: "funnels"),
-                      pages.render(BreakdownPage(header: header, table: StatsTable(dim: .page, breakdown: Breakdown(rows: [row], total: 1), request: request, base: "/x", empty: hostile),
-                                                 rangeText: hostile, prevHref: hostile, hasPrev: true, nextHref: hostile, hasNext: true, signedIn: true, username: hostile, csrf: hostile), template: "breakdown"),
-                      pages.render(RetentionPage(header: header, persistent: false, cohorts: [Cohort(weekStartDay: 20_000, size: 3, active: [3, 1])], username: hostile, csrf: hostile), template: "retention"),
-                      pages.render(LivePage(header: header, visitors: hostile, pages: [], hasPages: false, updated: hostile, signedIn: true, username: hostile, csrf: hostile), template: "live"),
-                      pages.render(ShareCreatedPage(domain: hostile, base: hostile, path: hostile, username: hostile, csrf: hostile), template: "share")] {
-            assertEscaped(other)
-        }
-        for name in VeilAssets.EmbeddedAssets.templates.keys {
-            let text = String(decoding: VeilAssets.EmbeddedAssets.templates[name]!, as: UTF8.self)
-            #expect(!text.contains("{{{") && !text.contains("{{&"), "template \(name) uses unescaped output")
-        }
-    }
-
-    @Test func formatting() {
-        #expect(Format.compact(999) == "999")
-        #expect(Format.compact(1234) == "1.2k")
-        #expect(Format.compact(45_600) == "46k")
-        #expect(Format.compact(3_400_000) == "3.4M")
-        #expect(Format.duration(seconds: 185) == "3m 05s")
-        #expect(Format.duration(seconds: 42) == "42s")
-        #expect(Format.duration(seconds: 3_725) == "1h 02m")
-    }
-
-    @Test func ranges() throws {
-        let now = TestData.midnight + 5 * 3_600_000
-        let today0 = TestData.midnight / TestData.day
-        let today = try DateRange.resolve(range: "today", from: nil, to: nil, now: now)
-        #expect(today.fromDay == today0 && today.toDay == today0 + 1 && today.granularity == .hour)
-        let week = try DateRange.resolve(range: "7d", from: nil, to: nil, now: now)
-        #expect(week.fromDay == today0 - 6 && week.granularity == .day)
-        #expect(week.fromDate == "2026-11-14" && week.toDate == "2026-11-20")
-        #expect(week.previous.fromDay == today0 - 13 && week.previous.toDay == today0 - 6)
-        let yesterday = try DateRange.resolve(range: "yesterday", from: nil, to: nil, now: now)
-        #expect(yesterday.fromDate == "2026-11-19" && yesterday.days == 1)
-        let month = try DateRange.resolve(range: "month", from: nil, to: nil, now: now)
-        #expect(month.fromDate == "2026-11-01" && month.toDate == "2026-11-20")
-        let last = try DateRange.resolve(range: "lastmonth", from: nil, to: nil, now: now)
-        #expect(last.fromDate == "2026-10-01" && last.toDate == "2026-10-31")
-        let year = try DateRange.resolve(range: "12mo", from: nil, to: nil, now: now)
-        #expect(year.fromDate == "2025-12-01" && year.granularity == .month)
-        let custom = try DateRange.resolve(range: "custom", from: "2024-02-28", to: "2024-03-01", now: now)
-        #expect(custom.days == 3)
-        #expect(Granularity.automatic(days: 120) == .week && Granularity.automatic(days: 365) == .month)
-        #expect(throws: APIError.self) { try DateRange.resolve(range: "custom", from: "2024-02-30", to: "2024-03-01", now: now) }
-        #expect(throws: APIError.self) { try DateRange.resolve(range: "custom", from: "2024-03-02", to: "2024-03-01", now: now) }
-        #expect(throws: APIError.self) { try DateRange.resolve(range: "year", from: nil, to: nil, now: now) }
-    }
-
-    @Test func csvEscapesFormulas() {
-        #expect(CSV.cell("=HYPERLINK(\"http://x\")") == "\"'=HYPERLINK(\"\"http://x\"\")\"")
-        #expect(CSV.cell("+1") == "'+1" && CSV.cell("-2") == "'-2" && CSV.cell("@SUM(A1)") == "'@SUM(A1)")
-        #expect(CSV.cell("a,b") == "\"a,b\"" && CSV.cell("/plain") == "/plain")
-        #expect(CSV.document(header: ["page", "visitors"], rows: [["=1+1", "3"]]) == "page,visitors\r\n'=1+1,3\r\n")
-    }
-}
 
 import VeilAssets

@@ -141,11 +141,11 @@ struct ReplayCapsTests {
                 let outcome = try await CDP.run([
                     ["navigate": "http://127.0.0.1:\(pagePort)/page"],
                     ["wait": "window.__veilRec === 2", "timeout": 30],
-                    ["sleep": 1.0],
-                    ["click": "#grow"], ["sleep": 1.0],
-                    ["click": "#grow"], ["sleep": 1.0],
-                    ["click": "#grow"], ["sleep": 1.0],
-                    ["navigate": "about:blank"], ["sleep": 0.5],
+                    // The recorder marks itself stopped (3) once the server said so.
+                    ["click": "#grow"], ["wait": "window.__veilRec === 3", "timeout": 30],
+                    // Two more page changes that an unstopped recorder would send at once.
+                    ["click": "#grow"], ["click": "#grow"], ["sleep": 0.5],
+                    ["navigate": "about:blank"],
                 ])
                 #expect(outcome.error == nil && outcome.exceptions.isEmpty, "\(outcome.error ?? "") \(outcome.exceptions)")
             }
