@@ -42,8 +42,8 @@ struct BenchReplay: AsyncParsableCommand {
                 for (seq, chunk) in chunks.enumerated() {
                     var prepared: ReplayChunk?
                     prepareTime += clock.measure {
-                        prepared = ReplayController.prepare(.init(site: "bench.example", page: "bench-\(round)-\(index)", seq: seq, events: chunk), site: site, picked: [],
-                                                            visitors: [visitor], receivedAt: Int64(Date().timeIntervalSince1970 * 1000), rawBytes: 0).0
+                        prepared = ReplayChunk.prepared(chunk, site: site, page: "bench-\(round)-\(index)", seq: seq, picked: [],
+                                                        visitors: [visitor], receivedAt: Int64(Date().timeIntervalSince1970 * 1000), rawBytes: 0).0
                     }
                     let start = clock.now
                     _ = try await database.appendReplayChunk(prepared!, sessionTimeoutMillis: 1_800_000)

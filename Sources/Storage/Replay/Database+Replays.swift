@@ -239,6 +239,18 @@ extension VeilDatabase {
         return all
     }
 
+    /// The player's markers for a recording's visit: its custom events and the goals
+    /// they meet, in time order.
+    public func replayMarkers(session: Int64, rules: AnalyticsRules) async throws(StorageError) -> [ReplayMarker] {
+        var marks: [ReplayMarker] = []
+        for e in try await sessionEvents(session: session) {
+            let props = Self.decodeProps(e.props)
+            if e.name != "pageview" { marks.append(ReplayMarker(timestamp: e.timestamp, kind: .custom, label: "Event: " + rules.effectiveName(name: e.name, props: props))) }
+            for goal in rules.goalsMet(name: e.name, path: e.path, props: props) { marks.append(ReplayMarker(timestamp: e.timestamp, kind: .goal, label: "Goal: " + goal)) }
+        }
+        return marks
+    }
+
     /// Deletes recordings and frees stylesheets no other recording references.
     static func deleteRecordings(_ db: Database, ids: [Int64]) throws -> Int {
         var deleted = 0

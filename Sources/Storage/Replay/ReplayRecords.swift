@@ -126,3 +126,11 @@ public struct RecordingFilter: Sendable {
         self.to = to
     }
 }
+
+/// A moment the player marks on its timeline.
+public struct ReplayMarker: Sendable, Equatable {
+    public enum Kind: String, Sendable { case custom, goal }
+    public var timestamp: Int64
+    public var kind: Kind
+    public var label: String
+}

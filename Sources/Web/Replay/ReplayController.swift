@@ -10,7 +10,7 @@ public struct ReplayController: Sendable {
     let config: VeilConfig
     let database: VeilDatabase
     let auth: DashboardAuth
-    let ingest: IngestController
+    let gate: IngestGate
     let counters: IngestCounters
     let clock: TimeSource
     let secret: [UInt8]
@@ -25,13 +25,9 @@ public struct ReplayController: Sendable {
         routes.get("replay/pick", use: picked)
         routes.post("replay/pick", use: pick)
         routes.post("replay/pick/session", use: openPicker)
-        for path in ["replay", "replay/pick", "replay/pick/session"] {
+        gate.ingestRoute(routes, "replay", allowMethods: "GET, POST", allowHeaders: "Content-Type, Authorization")
+        for path in ["replay/pick", "replay/pick/session"] {
             routes.on(RouterPath(path), method: .options, use: preflight)
-        }
-        for method in [HTTPRequest.Method.get, .put, .delete, .patch] {
-            routes.on("replay", method: method) { _, _ -> Response in
-                throw APIError(.methodNotAllowed, "method_not_allowed", "use POST", headers: [.allow: "POST, OPTIONS"])
-            }
         }
         routes.get("recordings", use: list)
         routes.get("recordings/:id/events", use: events)
@@ -45,16 +41,16 @@ public struct ReplayController: Sendable {
     // MARK: Ingest
 
     @Sendable func receive(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        try await ingest.admitted(request, context, limit: config.limits.replayBodyBytes) { body in
+        try await gate.admitted(request, context, limit: config.limits.replayBodyBytes) { body in
             try await receive(body, request: request, context: context)
         }
     }
 
     private func receive(_ body: [UInt8], request: Request, context: VeilRequestContext) async throws -> Response {
         let chunk = try await parse(body)
-        let ctx = ingest.ingestContext(request, context)
-        let headers = ingest.cors(request, site: chunk.site)
-        let pipeline = try await ingest.pipeline(context)
+        let ctx = gate.ingestContext(request, context)
+        let headers = gate.cors(request, site: chunk.site)
+        let pipeline = try await gate.pipeline(context)
         let site: SiteRules, visitors: [[UInt8]]
         switch pipeline.admit(RawEvent(site: chunk.site, name: "$replay", url: "", visitorID: chunk.visitorID), context: ctx) {
         case .success(let admitted): (site, visitors) = admitted
@@ -64,7 +60,7 @@ public struct ReplayController: Sendable {
         }
         let domain = site.key
         let picked = try await database.pickedSelectors(site: domain)
-        let (stored, report) = Self.prepare(chunk, site: site, picked: picked, visitors: visitors, receivedAt: ctx.receivedAt, rawBytes: body.count,
+        let (stored, report) = ReplayChunk.prepared(chunk.events, site: site, page: chunk.page, seq: chunk.seq, picked: picked, visitors: visitors, receivedAt: ctx.receivedAt, rawBytes: body.count,
                                               scrubBytes: config.limits.scrubBytes)
         await counters.recordScrubbed(report.scrubbed, site: domain)
         let outcome: ReplayAppendOutcome
@@ -87,21 +83,6 @@ public struct ReplayController: Sendable {
         return .json(status: .accepted, "{\"accepted\":\(stored.events),\"dropped\":\(chunk.events.count - stored.events)}", headers: headers)
     }
 
-    /// A validated chunk made ready to store: sanitised, its facts read, encoded. Shared
-    /// with `veil bench replay` so the benchmark measures exactly this path.
-    public static func prepare(_ chunk: Chunk, site: SiteRules, picked: [String], visitors: [[UInt8]], receivedAt: Int64, rawBytes: Int,
-                               scrubBytes: Int = IngestLimits().scrubBytes) -> (ReplayChunk, ReplaySanitizer.Report) {
-        var report = ReplaySanitizer.Report(scrubBudget: ScrubBudget(bytes: scrubBytes))
-        let clean = ReplaySanitizer(rules: site.replay, extraSelectors: picked, scrubPatterns: site.scrubPatterns).sanitize(chunk.events, report: &report)
-        let facts = ReplayFacts(clean)
-        let stored = ReplayChunk(site: site.key, visitorCandidates: visitors, page: chunk.page, seq: chunk.seq,
-                                 url: facts.href ?? "", receivedAt: receivedAt,
-                                 firstTimestamp: facts.firstTimestamp ?? receivedAt, lastTimestamp: facts.lastTimestamp ?? receivedAt,
-                                 events: clean.count, rawBytes: rawBytes, encoded: ReplayCodec.encode(clean),
-                                 clicks: facts.clicks, rageClicks: facts.rageClicks, width: facts.width, height: facts.height)
-        return (stored, report)
-    }
-
     public struct Chunk: Sendable {
         public init(site: String, page: String, seq: Int, visitorID: String? = nil, events: [JSONValue]) {
             self.site = site
@@ -119,7 +100,7 @@ public struct ReplayController: Sendable {
 
     /// Validates the envelope `{site, page, seq, events, vid?}`; each failure names its field.
     func parse(_ body: [UInt8]) async throws -> Chunk {
-        func bad(_ code: IngestRejection.Code, _ detail: String) async -> APIError { await ingest.reject(IngestRejection(code, detail)) }
+        func bad(_ code: IngestRejection.Code, _ detail: String) async -> APIError { await gate.reject(IngestRejection(code, detail)) }
         let root: JSONValue
         do { root = try JSONParser.parse(body, maxDepth: Self.maxDepth) } catch {
             switch error {
@@ -149,7 +130,7 @@ public struct ReplayController: Sendable {
     }
 
     @Sendable func preflight(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        var headers = ingest.cors(request, site: nil)
+        var headers = gate.cors(request, site: nil)
         headers[.accessControlAllowMethods] = "GET, POST"
         headers[.accessControlAllowHeaders] = "Content-Type, Authorization"
         headers[.accessControlMaxAge] = "86400"
@@ -161,11 +142,11 @@ public struct ReplayController: Sendable {
     @Sendable func settings(_ request: Request, context: VeilRequestContext) async throws -> Response {
         let domain = SitePagesController.query(request)["site"] ?? ""
         guard let site = config.site(domain), site.replay.enabled else {
-            return .json(status: .notFound, "{\"error\":\"replay_disabled\",\"detail\":\"session replay is not enabled for this site\"}", headers: ingest.cors(request, site: nil))
+            return .json(status: .notFound, "{\"error\":\"replay_disabled\",\"detail\":\"session replay is not enabled for this site\"}", headers: gate.cors(request, site: nil))
         }
         let picked = try await database.pickedSelectors(site: site.key)
         let r = site.replay
-        var headers = ingest.cors(request, site: site.domain)
+        var headers = gate.cors(request, site: site.domain)
         headers[.cacheControl] = "max-age=60"
         return .json("{\"mask_text\":\"\(r.maskText.rawValue)\",\"erase\":\(JSONWriter.strings(r.eraseSelectors + picked)),\"block\":\(JSONWriter.strings(r.blockSelectors))}", headers: headers)
     }
@@ -190,7 +171,7 @@ public struct ReplayController: Sendable {
         let key = Data(random(24)).base64URLEncoded
         try await database.createPickerSession(site: link.site, keyHash: Array(SHA256.hash(data: Array(key.utf8))), expiresAt: link.expiresAt)
         context.logger.notice("magic erasure picker opened", metadata: ["site": "\(link.site)"])
-        return .json("{\"session\":\(JSONWriter.string(key)),\"expires_at\":\(link.expiresAt)}", headers: ingest.cors(request, site: link.site))
+        return .json("{\"session\":\(JSONWriter.string(key)),\"expires_at\":\(link.expiresAt)}", headers: gate.cors(request, site: link.site))
     }
 
     private func pickerSite(_ request: Request) async throws -> String {
@@ -209,7 +190,7 @@ public struct ReplayController: Sendable {
 
     @Sendable func picked(_ request: Request, context: VeilRequestContext) async throws -> Response {
         let site = try await pickerSite(request)
-        return .json(try await selectorsJSON(site), headers: ingest.cors(request, site: site))
+        return .json(try await selectorsJSON(site), headers: gate.cors(request, site: site))
     }
 
     @Sendable func pick(_ request: Request, context: VeilRequestContext) async throws -> Response {
@@ -223,7 +204,7 @@ public struct ReplayController: Sendable {
         }
         let now = try await database.togglePickedSelector(site: site, selector: selector, nowMillis: clock.nowMillis())
         context.logger.notice("magic erasure selector toggled", metadata: ["site": "\(site)", "selector": "\(selector)", "erased": "\(now)"])
-        return .json(try await selectorsJSON(site, extra: ",\"erased\":\(now)"), headers: ingest.cors(request, site: site))
+        return .json(try await selectorsJSON(site, extra: ",\"erased\":\(now)"), headers: gate.cors(request, site: site))
     }
 
     // MARK: Recordings API

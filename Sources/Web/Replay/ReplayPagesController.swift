@@ -95,19 +95,8 @@ struct ReplayPagesController: Sendable {
         }
         let pagesList = try await database.recordingPages(id: id)
         // Markers from the server-side session: custom events and goal conversions.
-        var marks: [String] = []
-        if let session = r.sessionID {
-            let rules = owner.site.analytics
-            for e in try await database.sessionEvents(session: session) {
-                let props = VeilDatabase.decodeProps(e.props)
-                if e.name != "pageview" {
-                    marks.append("{\"ts\":\(e.timestamp),\"kind\":\"custom\",\"label\":\(JSONWriter.string("Event: " + rules.effectiveName(name: e.name, props: props)))}")
-                }
-                for goal in rules.goalsMet(name: e.name, path: e.path, props: props) {
-                    marks.append("{\"ts\":\(e.timestamp),\"kind\":\"goal\",\"label\":\(JSONWriter.string("Goal: " + goal))}")
-                }
-            }
-        }
+        let markers: [ReplayMarker] = if let session = r.sessionID { try await database.replayMarkers(session: session, rules: owner.site.analytics) } else { [] }
+        let marks = markers.map { "{\"ts\":\($0.timestamp),\"kind\":\"\($0.kind.rawValue)\",\"label\":\(JSONWriter.string($0.label))}" }
         let facts: [PlayerPage.Fact] = [
             .init(label: "Started", value: DateRange.dateTime(millis: r.startedAt) + " UTC"),
             .init(label: "Duration", value: Format.duration(seconds: Double(r.durationMillis) / 1000)),

@@ -76,12 +76,13 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
     router.add(middleware: ErrorMiddleware(pages: pages))
     let gate = AdmissionGate(settings: config.admission, queueCapacity: writer.capacity) { writer.backlog.load(ordering: .relaxed) }
     let limits = config.rateLimits
-    let ingest = IngestController(config: config, parser: EventParser(limits: config.limits), writer: writer, salts: salts,
-                                  counters: counters, addresses: addresses, clock: clock, secret: secret, geo: geo, gate: gate,
-                                  clientLimits: TokenBuckets(perSecond: limits.clientPerSecond, burst: limits.clientBurst, maxKeys: limits.maxKeys, clock: clock),
+    let ingestGate = IngestGate(sites: config.sites, queryAllowlist: config.queryAllowlist, salts: salts, counters: counters, addresses: addresses, clock: clock,
+                                secret: secret, geo: geo, admission: gate,
+                                clientLimits: TokenBuckets(perSecond: limits.clientPerSecond, burst: limits.clientBurst, maxKeys: limits.maxKeys, clock: clock))
+    let ingest = IngestController(limits: config.limits, parser: EventParser(limits: config.limits), writer: writer, counters: counters, gate: ingestGate,
                                   siteLimits: TokenBuckets(perSecond: limits.sitePerSecond, burst: limits.siteBurst, maxKeys: limits.maxKeys, clock: clock))
     router.addRoutes(ingest.endpoints, atPath: "/api")
-    router.addRoutes(ReplayController(config: config, database: database, auth: auth, ingest: ingest, counters: counters,
+    router.addRoutes(ReplayController(config: config, database: database, auth: auth, gate: ingestGate, counters: counters,
                                       clock: clock, secret: secret, random: environment.random).endpoints, atPath: "/api")
     router.addRoutes(StatsController(config: config, database: database, auth: auth, clock: clock, queries: queries).endpoints, atPath: "/api/stats")
     let privacyRequests = PrivacyRequests(database: database, clock: clock, secret: secret)

@@ -1,0 +1,162 @@
+import Hummingbird
+import NIOCore
+import Privacy
+import Storage
+import Synchronization
+
+/// What every public ingest route (events, batches, replay chunks) goes through before
+/// and around its own work: the head checks, the client's rate limit and admission
+/// (before a body byte is read), body reading within the route's limit, rejection
+/// answers, CORS, the request's facts, and the pipeline with today's salts. Shared by
+/// the event and replay controllers, so neither holds the other.
+struct IngestGate: Sendable {
+    let sites: [SiteRules]
+    let queryAllowlist: Set<String>
+    let salts: SaltKeeper
+    let counters: IngestCounters
+    let addresses: ClientAddressResolver
+    let clock: TimeSource
+    let secret: [UInt8]
+    let geo: MMDB?
+    let admission: AdmissionGate
+    let clientLimits: TokenBuckets
+    /// The pipeline is rebuilt only when the salts change (once a day), not per request.
+    private let cached = PipelineCache()
+
+    init(sites: [SiteRules], queryAllowlist: [String], salts: SaltKeeper, counters: IngestCounters, addresses: ClientAddressResolver, clock: TimeSource,
+         secret: [UInt8], geo: MMDB?, admission: AdmissionGate, clientLimits: TokenBuckets) {
+        self.sites = sites
+        self.queryAllowlist = Set(queryAllowlist)
+        self.salts = salts
+        self.counters = counters
+        self.addresses = addresses
+        self.clock = clock
+        self.secret = secret
+        self.geo = geo
+        self.admission = admission
+        self.clientLimits = clientLimits
+    }
+
+    /// A POST-only ingest route's preflight and its 405s for other methods.
+    func ingestRoute(_ routes: RouteCollection<VeilRequestContext>, _ path: RouterPath, allowMethods: String = "POST", allowHeaders: String = "Content-Type") {
+        routes.on(path, method: .options) { request, _ in
+            var headers = cors(request, site: nil)
+            headers[.accessControlAllowMethods] = allowMethods
+            headers[.accessControlAllowHeaders] = allowHeaders
+            headers[.accessControlMaxAge] = "86400"
+            return Response(status: .noContent, headers: headers)
+        }
+        for method in [HTTPRequest.Method.get, .put, .delete, .patch, .head] {
+            routes.on(path, method: method) { _, _ -> Response in
+                throw APIError(.methodNotAllowed, "method_not_allowed", "use POST", headers: [.allow: "POST, OPTIONS"])
+            }
+        }
+    }
+
+    /// Runs `work` on the request's body once the request is admitted: header checks
+    /// (415, 413), the client's rate limit (429), then capacity (503 with Retry-After),
+    /// all before a body byte is read, so shedding load costs almost nothing.
+    func admitted(_ request: Request, _ context: VeilRequestContext, limit: Int, _ work: ([UInt8]) async throws -> Response) async throws -> Response {
+        try await checkHead(request, limit: limit)
+        let client = addresses.clientIP(peer: context.remoteAddress, headers: request.headers)
+        if let wait = clientLimits.take(client) {
+            await counters.recordRateLimited("client")
+            throw APIError(.tooManyRequests, "rate_limited", "too many requests from this address; retry in \(wait) s", headers: [.retryAfter: "\(wait)"])
+        }
+        let declared = request.headers[.contentLength].flatMap(Int.init).map { min($0, limit) } ?? limit
+        let ticket: AdmissionGate.Ticket
+        switch admission.admit(bytes: declared) {
+        case .success(let t): ticket = t
+        case .failure(let refusal):
+            await counters.recordOverload(refusal.rawValue)
+            throw APIError(.serviceUnavailable, "overloaded", "Veil is busy (\(refusal.rawValue)); retry shortly", headers: [.retryAfter: "1"])
+        }
+        defer { admission.release(ticket) }
+        return try await work(try await collectBody(request, limit: limit))
+    }
+
+    /// Facts about the request every ingest path needs (the address and user agent stay
+    /// inside this value and the pipeline run).
+    func ingestContext(_ request: Request, _ context: VeilRequestContext) -> IngestContext {
+        IngestContext(
+            clientIP: addresses.clientIP(peer: context.remoteAddress, headers: request.headers),
+            userAgent: request.headers[.userAgent] ?? "",
+            origin: request.headers[.origin],
+            doNotTrack: request.headers[.dnt] == "1",
+            globalPrivacyControl: request.headers[.secGPC] == "1",
+            receivedAt: clock.nowMillis()
+        )
+    }
+
+    /// The pipeline with the current salts, or a 503 when they cannot be read.
+    func pipeline(_ context: VeilRequestContext) async throws -> IngestPipeline {
+        let active: ActiveSalts
+        do { active = try await salts.current() } catch {
+            context.logger.error("salts unavailable", metadata: ["error": "\(error)"])
+            throw APIError(.serviceUnavailable, "unavailable", "storage is unavailable; retry later", headers: [.retryAfter: "5"])
+        }
+        return cached.pipeline(for: active) { IngestPipeline(sites: sites, allowedQuery: queryAllowlist, salts: active, secret: secret, geo: geo) }
+    }
+
+    /// What can be refused from the head alone: media type, encoding and declared size.
+    func checkHead(_ request: Request, limit: Int) async throws {
+        if let type = request.headers[.contentType], !Self.acceptsMediaType(type) {
+            await counters.recordRejection("unsupported_media_type")
+            throw APIError(.unsupportedMediaType, "unsupported_media_type", "send application/json or text/plain")
+        }
+        if let encoding = request.headers[.contentEncoding], encoding.lowercased().trimmingCharacters(in: .whitespaces) != "identity" {
+            await counters.recordRejection("unsupported_encoding")
+            throw APIError(.unsupportedMediaType, "unsupported_encoding", "Content-Encoding \"\(LogText.clean(String(encoding.prefix(40))))\" is not supported; send the body uncompressed")
+        }
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw await reject(IngestRejection(.bodyTooLarge, "body is \(length) bytes; the limit is \(limit)"))
+        }
+    }
+
+    /// `application/json` or `text/plain` (sendBeacon's type), exactly, with parameters allowed.
+    static func acceptsMediaType(_ header: String) -> Bool {
+        let type = header.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        return type == "application/json" || type == "text/plain"
+    }
+
+    func collectBody(_ request: Request, limit: Int) async throws -> [UInt8] {
+        do {
+            let buffer = try await request.body.collect(upTo: limit)
+            return Array(buffer.readableBytesView)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw await reject(IngestRejection(.bodyTooLarge, "the body is larger than the limit of \(limit) bytes"))
+        } catch is NIOTooManyBytesError {
+            // A chunked body declares no length; it is cut off at the limit instead.
+            throw await reject(IngestRejection(.bodyTooLarge, "the body is larger than the limit of \(limit) bytes"))
+        }
+    }
+
+    func reject(_ rejection: IngestRejection) async -> APIError {
+        await counters.recordRejection(rejection.code.rawValue)
+        return APIError(.init(code: rejection.httpStatus), rejection.code.rawValue, rejection.detail)
+    }
+
+    /// CORS: echo the Origin only when it belongs to the event's site (or, for a
+    /// preflight, to any configured site). Others get no CORS headers at all.
+    func cors(_ request: Request, site: String?) -> HTTPFields {
+        var headers: HTTPFields = [.vary: "Origin"]
+        guard let origin = request.headers[.origin] else { return headers }
+        let candidates = site.flatMap { name in sites.first { $0.key == name.lowercased() } }.map { [$0] } ?? sites
+        if candidates.contains(where: { $0.allows(origin: origin) }) {
+            headers[.accessControlAllowOrigin] = origin
+        }
+        return headers
+    }
+}
+
+/// The last pipeline built and the salt it was built with.
+private final class PipelineCache: Sendable {
+    private let state = Mutex<(salt: [UInt8], previous: [UInt8]?, pipeline: IngestPipeline)?>(nil)
+
+    func pipeline(for salts: ActiveSalts, build: () -> IngestPipeline) -> IngestPipeline {
+        if let hit = state.withLock({ $0 }), hit.salt == salts.current, hit.previous == salts.previous { return hit.pipeline }
+        let fresh = build()
+        state.withLock { $0 = (salts.current, salts.previous, fresh) }
+        return fresh
+    }
+}
