@@ -15,56 +15,34 @@ struct SitePagesController: Sendable {
     let clock: TimeSource
     let queries: QueryLimiter
 
-    /// Who is looking, at which site, and where links point.
-    struct Viewer: Sendable {
-        var site: SiteRules
-        var domain: String
-        var base: String
-        var readOnly: Bool
-        var username: String
-        var csrf: String
-        /// The query shares this view counts against: its site, and its link when public.
-        var queryKeys: [QueryLimiter.Key]
-    }
+    /// Who is looking, at which site, and where links point (set by the group's middleware).
+    typealias Viewer = SiteAccess
 
     var endpoints: RouteCollection<VeilRequestContext> {
         let routes = RouteCollection(context: VeilRequestContext.self)
-        for prefix in ["sites/:domain", "share/:token"] {
-            routes.get(RouterPath(prefix), use: viewed(overview))
-            routes.get(RouterPath("\(prefix)/breakdown/:dim"), use: viewed(breakdown))
-            routes.get(RouterPath("\(prefix)/csv/:dim"), use: viewed(csv))
-            routes.get(RouterPath("\(prefix)/funnels"), use: viewed(funnels))
-            routes.get(RouterPath("\(prefix)/journeys"), use: viewed(journeys))
-            routes.get(RouterPath("\(prefix)/retention"), use: viewed(retention))
-            routes.get(RouterPath("\(prefix)/live"), use: viewed(live))
+        let owner = routes.group("sites/:domain").add(middleware: OwnerAccessMiddleware(auth: auth, config: config))
+        let shared = routes.group("share/:token").add(middleware: ShareAccessMiddleware(database: database, config: config))
+        for group in [owner, shared] {
+            group.get(use: viewed(overview))
+            group.get("breakdown/:dim", use: viewed(breakdown))
+            group.get("csv/:dim", use: viewed(csv))
+            group.get("funnels", use: viewed(funnels))
+            group.get("journeys", use: viewed(journeys))
+            group.get("retention", use: viewed(retention))
+            group.get("live", use: viewed(live))
         }
-        routes.post("sites/:domain/share", use: createShare)
-        routes.post("sites/:domain/share/revoke", use: revokeShare)
+        owner.post("share", use: createShare)
+        owner.post("share/revoke", use: revokeShare)
         return routes
     }
 
     // MARK: Access
 
-    private func viewer(_ request: Request, _ context: VeilRequestContext) async throws -> Viewer? {
-        if let token = context.parameters.get("token") {
-            let hash = Array(SHA256.hash(data: Array(token.utf8)))
-            guard token.count <= 128, let domain = try await database.shareLinkSite(tokenHash: hash), let site = config.site(domain) else {
-                throw APIError(.notFound, "unknown_link", "This public link does not exist or was revoked.")
-            }
-            return Viewer(site: site, domain: domain, base: "/share/" + StatsRequest.encode(token), readOnly: true, username: "", csrf: "",
-                          queryKeys: [.site(domain), .shareLink(hash.hexString)])
-        }
-        guard let signed = try await auth.signedIn(request) else { return nil }
-        let site = try config.dashboardSite(context.parameters.get("domain") ?? "")
-        return Viewer(site: site, domain: site.key, base: "/sites/" + StatsRequest.encode(site.domain), readOnly: false,
-                      username: signed.user.username, csrf: signed.csrf, queryKeys: [.site(site.key)])
-    }
-
-    /// Every page: find who is looking (or send them to sign in), then answer within the
-    /// site's and link's query shares, cancelled if the client goes away.
+    /// Every page: answered within the site's and link's report shares, cancelled if the
+    /// client goes away.
     private func viewed(_ page: @escaping @Sendable (Request, VeilRequestContext, Viewer) async throws -> Response) -> @Sendable (Request, VeilRequestContext) async throws -> Response {
         { request, context in
-            guard let viewer = try await viewer(request, context) else { return .seeOther("/login") }
+            let viewer = try context.siteAccess()
             return try await queries.answer(viewer.queryKeys, context) { try await page(request, context, viewer) }
         }
     }
@@ -255,7 +233,7 @@ struct SitePagesController: Sendable {
     }
 
     private func verifiedOwner(_ request: Request, _ context: VeilRequestContext) async throws -> (Viewer, [String: String]) {
-        guard let viewer = try await viewer(request, context), !viewer.readOnly else { throw APIError(.unauthorized, "unauthorized", "sign in first") }
+        let viewer = try context.siteAccess()
         return (viewer, try await auth.verifiedForm(request, csrf: viewer.csrf))
     }
 

@@ -8,6 +8,8 @@ public struct VeilRequestContext: RequestContext, RemoteAddressRequestContext {
     public let remoteAddress: SocketAddress?
     /// Whether the client is still there: long work for this request can stop.
     public let client: ClientProbe
+    /// Set by a site route group's middleware: who may see which site.
+    var access: SiteAccess?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

@@ -24,29 +24,25 @@ struct ReplayPagesController: Sendable {
 
     var endpoints: RouteCollection<VeilRequestContext> {
         let routes = RouteCollection(context: VeilRequestContext.self)
-        routes.get("sites/:domain/replays", use: list)
-        routes.get("sites/:domain/replays/:id", use: player)
-        routes.post("sites/:domain/replays/:id/delete", use: delete)
-        routes.post("sites/:domain/replay/picker", use: startPicker)
-        routes.post("sites/:domain/replay/selectors/remove", use: removeSelector)
+        let owner = routes.group("sites/:domain").add(middleware: OwnerAccessMiddleware(auth: auth, config: config))
+        owner.get("replays", use: list)
+        owner.get("replays/:id", use: player)
+        owner.post("replays/:id/delete", use: delete)
+        owner.post("replay/picker", use: startPicker)
+        owner.post("replay/selectors/remove", use: removeSelector)
         return routes
     }
 
-    struct Owner { var site: SiteRules; var domain: String; var base: String; var username: String; var csrf: String }
-
-    private func owner(_ request: Request, _ context: VeilRequestContext) async throws -> Owner? {
-        guard let signed = try await auth.signedIn(request) else { return nil }
-        let site = try config.dashboardSite(context.parameters.get("domain") ?? "")
-        return Owner(site: site, domain: site.key, base: "/sites/" + StatsRequest.encode(site.domain), username: signed.user.username, csrf: signed.csrf)
-    }
+    /// The signed-in owner and the site (set by the group's middleware).
+    typealias Owner = SiteAccess
 
     private func verified(_ request: Request, _ context: VeilRequestContext) async throws -> (Owner, [String: String]) {
-        guard let owner = try await owner(request, context) else { throw APIError(.unauthorized, "unauthorized", "sign in first") }
+        let owner = try context.siteAccess()
         return (owner, try await auth.verifiedForm(request, csrf: owner.csrf))
     }
 
     @Sendable func list(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        guard let owner = try await owner(request, context) else { return .seeOther("/login") }
+        let owner = try context.siteAccess()
         let q = SitePagesController.query(request)
         var filter = try RecordingQuery.filter(q, now: clock.nowMillis())
         let pageSize = filter.limit
@@ -89,7 +85,7 @@ struct ReplayPagesController: Sendable {
     }
 
     @Sendable func player(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        guard let owner = try await owner(request, context) else { return .seeOther("/login") }
+        let owner = try context.siteAccess()
         guard let idText = context.parameters.get("id"), let id = Int64(idText), let r = try await database.recording(site: owner.domain, id: id) else {
             throw APIError(.notFound, "not_found", "There is no such recording; it may have been deleted or expired.")
         }

@@ -15,9 +15,10 @@ struct PrivacyPagesController: Sendable {
     var endpoints: RouteCollection<VeilRequestContext> {
         let routes = RouteCollection(context: VeilRequestContext.self)
         routes.get("stored", use: stored)
-        routes.get("sites/:domain/privacy", use: show)
-        routes.post("sites/:domain/privacy/export", use: export)
-        routes.post("sites/:domain/privacy/erase", use: erase)
+        let owner = routes.group("sites/:domain/privacy").add(middleware: OwnerAccessMiddleware(auth: auth, config: config, redirectPosts: true))
+        owner.get(use: show)
+        owner.post("export", use: export)
+        owner.post("erase", use: erase)
         return routes
     }
 
@@ -27,24 +28,24 @@ struct PrivacyPagesController: Sendable {
     }
 
     @Sendable func show(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        guard let signed = try await auth.signedIn(request) else { return .seeOther("/login") }
+        let signed = try context.siteAccess()
         let before = request.uri.queryParameters.get("audit_before").flatMap { Int64($0) }
-        return try await page(site(context), signed: signed, auditBefore: before)
+        return try await page(signed.site, signed: signed, auditBefore: before)
     }
 
     @Sendable func export(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        guard let signed = try await auth.signedIn(request) else { return .seeOther("/login") }
-        let site = try site(context)
+        let signed = try context.siteAccess()
+        let site = signed.site
         let form = try await auth.verifiedForm(request, csrf: signed.csrf)
         let subject: Subject
         do { subject = try subjectFrom(form, site: site) } catch { return try await page(site, signed: signed, error: error.detail, status: .badRequest) }
-        let file = try await requests.export(site: site.key, subject: subject, actor: signed.user.username)
+        let file = try await requests.export(site: site.key, subject: subject, actor: signed.username)
         return exportResponse(file, site: site.key, subject: subject, logger: context.logger)
     }
 
     @Sendable func erase(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        guard let signed = try await auth.signedIn(request) else { return .seeOther("/login") }
-        let site = try site(context)
+        let signed = try context.siteAccess()
+        let site = signed.site
         let form = try await auth.verifiedForm(request, csrf: signed.csrf)
         let subject: Subject
         do { subject = try subjectFrom(form, site: site) } catch { return try await page(site, signed: signed, error: error.detail, status: .badRequest) }
@@ -56,13 +57,9 @@ struct PrivacyPagesController: Sendable {
                                               subjectLabel: "this \(form["kind"] ?? "subject")", kind: form["kind"] ?? "", value: form["value"] ?? "")
             return try await page(site, signed: signed, confirm: confirm)
         }
-        let counts = try await requests.erase(site: domain, subject: subject, actor: signed.user.username)
-        context.logger.notice("erased a data subject", metadata: ["site": "\(domain)", "user": "\(signed.user.username)"])
+        let counts = try await requests.erase(site: domain, subject: subject, actor: signed.username)
+        context.logger.notice("erased a data subject", metadata: ["site": "\(domain)", "user": "\(signed.username)"])
         return try await page(site, signed: signed, message: "Erased \(counts["events"] ?? 0) events, \(counts["sessions"] ?? 0) sessions and \(counts["recordings"] ?? 0) recordings.")
-    }
-
-    private func site(_ context: VeilRequestContext) throws -> SiteRules {
-        try config.dashboardSite(context.parameters.get("domain") ?? "")
     }
 
     private func subjectFrom(_ form: [String: String], site: SiteRules) throws(APIError) -> Subject {
@@ -79,7 +76,7 @@ struct PrivacyPagesController: Sendable {
     /// Audit entries per page of the privacy page.
     static let auditPage = 50
 
-    private func page(_ site: SiteRules, signed: DashboardAuth.SignedIn, message: String? = nil, error: String? = nil,
+    private func page(_ site: SiteRules, signed: SiteAccess, message: String? = nil, error: String? = nil,
                       confirm: PrivacyPage.Confirm? = nil, status: HTTPResponse.Status = .ok, auditBefore: Int64? = nil) async throws -> Response {
         let domain = site.key
         // One more than a page tells whether an older page exists.
@@ -89,7 +86,7 @@ struct PrivacyPagesController: Sendable {
         let sessions = try await database.recentSessions(site: domain, limit: 20)
         let model = PrivacyPage(site: site, oldestEvent: try await database.firstEventTime(site: domain), scrubbed: await counters.scrubbedCounts(site: domain),
                                 audit: audit, auditOlder: older,
-                                sessions: sessions, recorded: try await database.recordedSessions(ids: sessions.map(\.id)), csrf: signed.csrf, username: signed.user.username,
+                                sessions: sessions, recorded: try await database.recordedSessions(ids: sessions.map(\.id)), csrf: signed.csrf, username: signed.username,
                                 message: message, error: error, confirm: confirm)
         return .html(status: status, pages.render(model, template: "privacy"))
     }
