@@ -69,7 +69,11 @@ public struct VeilDatabase: Sendable {
     }
 
     static func wrap<T>(_ body: () async throws -> T) async throws(StorageError) -> T {
-        do { return try await body() } catch let error as StorageError { throw error } catch { throw .database("\(error)") }
+        do { return try await body() } catch let error as StorageError { throw error } catch is CancellationError { throw .cancelled } catch {
+            // GRDB reports an interrupted statement of a cancelled task as SQLITE_INTERRUPT.
+            if Task.isCancelled { throw .cancelled }
+            throw .database("\(error)")
+        }
     }
 
     /// A trivial read proving the database answers (for `/healthz`).

@@ -8,6 +8,8 @@ public enum StorageError: Error, Sendable, CustomStringConvertible {
     case shuttingDown
     /// A database operation failed.
     case database(String)
+    /// The task asking was cancelled (its client went away); the statement was interrupted.
+    case cancelled
 
     public var description: String {
         switch self {
@@ -15,6 +17,7 @@ public enum StorageError: Error, Sendable, CustomStringConvertible {
         case .queueFull: return "the write queue is full"
         case .shuttingDown: return "the writer is shutting down"
         case .database(let message): return "database error: \(message)"
+        case .cancelled: return "cancelled"
         }
     }
 }

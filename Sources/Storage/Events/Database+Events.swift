@@ -18,10 +18,6 @@ extension VeilDatabase {
             try await pool.write { db in
                 var outcomes: [InsertOutcome] = []
                 outcomes.reserveCapacity(events.count)
-                let findSession = try db.cachedStatement(sql: """
-                    SELECT \(SessionFacts.columns) FROM sessions s
-                    WHERE s.site = ? AND s.visitor = ? AND s.last_seen >= ? ORDER BY s.last_seen DESC LIMIT 1
-                    """)
                 let isDuplicate = try db.cachedStatement(sql: "SELECT 1 FROM events WHERE site = ? AND client_id = ?")
                 let newSession = try db.cachedStatement(sql: """
                     INSERT INTO sessions(site, visitor, started_at, last_seen, entry_path, exit_path, pageviews, events, referrer_host, browser, os, device,
@@ -63,8 +59,8 @@ extension VeilDatabase {
                             visitor = candidate
                             break
                         }
-                        if let row = try Row.fetchOne(findSession, arguments: [event.site, Data(candidate), cutoff]) {
-                            session = Self.sessionFacts(row)
+                        if let live = try Self.liveSession(db, site: event.site, visitor: candidate, since: cutoff) {
+                            session = live
                             visitor = candidate
                             break
                         }

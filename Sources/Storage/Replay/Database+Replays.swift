@@ -18,10 +18,9 @@ extension VeilDatabase {
                 let since = chunk.receivedAt - sessionTimeoutMillis
                 let candidates = chunk.visitorCandidates.map { Data($0) }
                 var session: (id: Int64, visitor: Data)?
-                for visitor in candidates {
-                    if let row = try Row.fetchOne(db, sql: "SELECT id, visitor FROM sessions WHERE site = ? AND visitor = ? AND last_seen >= ? ORDER BY last_seen DESC LIMIT 1",
-                                                  arguments: [site, visitor, since]) {
-                        session = (row[0], row[1])
+                for visitor in chunk.visitorCandidates {
+                    if let live = try Self.liveSession(db, site: site, visitor: visitor, since: since) {
+                        session = (live.id, Data(visitor))
                         break
                     }
                 }

@@ -29,9 +29,11 @@ public struct ClientProbe: Sendable {
     let channel: any Channel
 
     @Sendable public func gone() async -> Bool {
+        // Only a real socket can tell; anything else (the router test tier) never goes away.
+        guard let provider = channel as? any SocketOptionProvider else { return false }
         guard channel.isActive else { return true }
         #if os(Linux)
-        guard let provider = channel as? any SocketOptionProvider, let info = try? await provider.getTCPInfo().get() else { return false }
+        guard let info = try? await provider.getTCPInfo().get() else { return false }
         return info.tcpi_state == 8 || info.tcpi_state == 7
         #else
         return false

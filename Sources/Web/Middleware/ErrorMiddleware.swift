@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import Logging
+import Storage
 import NIOHTTP1
 
 /// Turns every error into a proper answer: JSON for API paths, an HTML page otherwise.
@@ -13,7 +14,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as APIError {
             return wantsJSON(request) ? error.response : page(error.status, error.detail, headers: error.headers)
-        } catch is CancellationError {
+        } catch is CancellationError, StorageError.cancelled {
             // The client went away (a cancelled report); nobody reads this answer.
             context.logger.info("request cancelled: the client went away", metadata: ["path": "\(request.uri.path)"])
             return APIError(.serviceUnavailable, "cancelled", "the request was cancelled").response

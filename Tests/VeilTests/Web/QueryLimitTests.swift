@@ -81,6 +81,18 @@ struct QueryLimitTests {
         #expect(try await limiter.run([.site("a")]) { 2 } == 2)
     }
 
+    /// A cancelled report's database read ends as `cancelled` (answered as a cancelled
+    /// request, not a 500 "database error").
+    @Test func aCancelledReadIsReportedAsCancelled() async throws {
+        let dir = TempDir()
+        let db = try VeilDatabase(folder: dir.path)
+        let task = Task { () -> String in
+            withUnsafeCurrentTask { $0?.cancel() }
+            do { _ = try await db.eventCount(site: "example.com"); return "answered" } catch { return "\(error)" }
+        }
+        #expect(await task.value == "cancelled")
+    }
+
     /// Over HTTP: a public link's second report is 429, a full line 503, both with
     /// Retry-After; a waiting report whose client disconnects leaves the line.
     @Test func overHTTPLinksAndSitesGetTheirShareAndDisconnectsCancel() async throws {
