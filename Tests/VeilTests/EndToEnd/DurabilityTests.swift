@@ -87,12 +87,24 @@ struct DurabilityTests {
         let dir = TempDir()
         // A 60 s flush interval: the event below waits in the queue, and only the shutdown can
         // flush it before the client's 30 s timeout. Without the flush this test fails.
-        let (process, port) = try await Self.start(dataDir: dir.path, extra: ["--set", "writer.flush_interval_ms=60000", "--set", "writer.flush_events=1000"])
+        let token = "durability-test-token-0123456789"
+        let (process, port) = try await Self.start(dataDir: dir.path, extra: ["--set", "writer.flush_interval_ms=60000", "--set", "writer.flush_events=1000",
+                                                                              "--set", "api.token=\(token)"])
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
         let pending = Task {
             try await Self.post("http://127.0.0.1:\(port)/api/event", #"{"site":"localhost","name":"pageview","url":"http://localhost/late"}"#, timeout: 30)
         }
-        try await Task.sleep(for: .milliseconds(500))
+        // Signal only once the event is waiting in the write queue (a state, not a delay).
+        var queued = false
+        for _ in 0..<400 where !queued {
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/metrics")!)
+            request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+            if let (data, _) = try? await URLSession.shared.data(for: request) {
+                queued = String(decoding: data, as: UTF8.self).contains("veil_write_queue_events 1\n")
+            }
+            if !queued { try await Task.sleep(for: .milliseconds(25)) }
+        }
+        #expect(queued, "the event never reached the write queue")
         kill(process.processIdentifier, SIGTERM)
         let (status, body) = try await pending.value
         #expect(status == 202 && body == #"{"accepted":1}"#)
