@@ -99,3 +99,11 @@ public struct IngestLimits: Sendable, Equatable {
 
     public init() {}
 }
+
+extension Array where Element == SiteRules {
+    /// The configured site a domain names, whatever its case.
+    public func site(_ domain: String) -> SiteRules? {
+        let key = domain.lowercased()
+        return first { $0.key == key }
+    }
+}

@@ -41,7 +41,7 @@ struct ZipStream {
     }
 
     /// A whole small entry at once.
-    mutating func entry(_ name: String, _ bytes: [UInt8]) throws(Failure) -> [UInt8] {
+    mutating func file(_ name: String, _ bytes: [UInt8]) throws(Failure) -> [UInt8] {
         begin(name) + data(bytes) + (try end())
     }
 

@@ -37,15 +37,20 @@ struct IngestGate: Sendable {
         self.clientLimits = clientLimits
     }
 
-    /// A POST-only ingest route's preflight and its 405s for other methods.
-    func ingestRoute(_ routes: RouteCollection<VeilRequestContext>, _ path: RouterPath, allowMethods: String = "POST", allowHeaders: String = "Content-Type") {
-        routes.on(path, method: .options) { request, _ in
+    /// A CORS preflight answer: the Origin echoed only for a configured site.
+    func preflight(allowMethods: String, allowHeaders: String) -> @Sendable (Request, VeilRequestContext) async throws -> Response {
+        { request, _ in
             var headers = cors(request, site: nil)
             headers[.accessControlAllowMethods] = allowMethods
             headers[.accessControlAllowHeaders] = allowHeaders
             headers[.accessControlMaxAge] = "86400"
             return Response(status: .noContent, headers: headers)
         }
+    }
+
+    /// A POST-only ingest route's preflight and its 405s for other methods.
+    func ingestRoute(_ routes: RouteCollection<VeilRequestContext>, _ path: RouterPath, allowMethods: String = "POST", allowHeaders: String = "Content-Type") {
+        routes.on(path, method: .options, use: preflight(allowMethods: allowMethods, allowHeaders: allowHeaders))
         for method in [HTTPRequest.Method.get, .put, .delete, .patch, .head] {
             routes.on(path, method: method) { _, _ -> Response in
                 throw APIError(.methodNotAllowed, "method_not_allowed", "use POST", headers: [.allow: "POST, OPTIONS"])
@@ -141,7 +146,7 @@ struct IngestGate: Sendable {
     func cors(_ request: Request, site: String?) -> HTTPFields {
         var headers: HTTPFields = [.vary: "Origin"]
         guard let origin = request.headers[.origin] else { return headers }
-        let candidates = site.flatMap { name in sites.first { $0.key == name.lowercased() } }.map { [$0] } ?? sites
+        let candidates = site.flatMap { sites.site($0) }.map { [$0] } ?? sites
         if candidates.contains(where: { $0.allows(origin: origin) }) {
             headers[.accessControlAllowOrigin] = origin
         }

@@ -153,15 +153,23 @@ public final class QueryLimiter: Sendable {
             }
         } catch {
             // Left the line without a slot: only its per-key counts are given back.
-            state.withLock { s in for key in keys { s.perKey[key, default: 1] -= 1; if s.perKey[key] == 0 { s.perKey[key] = nil } } }
+            state.withLock { Self.giveBack(keys, &$0) }
             throw error
+        }
+    }
+
+    /// Returns a query's per-site and per-link counts (idle keys are forgotten).
+    private static func giveBack(_ keys: [Key], _ s: inout State) {
+        for key in keys {
+            s.perKey[key, default: 1] -= 1
+            if s.perKey[key] == 0 { s.perKey[key] = nil }
         }
     }
 
     /// Gives the slot to the first in line, or frees it.
     private func release(_ keys: [Key]) {
         let next: CheckedContinuation<Void, any Error>? = state.withLock { s in
-            for key in keys { s.perKey[key, default: 1] -= 1; if s.perKey[key] == 0 { s.perKey[key] = nil } }
+            Self.giveBack(keys, &s)
             // The slot passes to the first in line; one not yet suspended finds it granted.
             if !s.line.isEmpty {
                 let waiter = s.line.removeFirst()

@@ -27,7 +27,7 @@ public struct ReplayController: Sendable {
         routes.post("replay/pick/session", use: openPicker)
         gate.ingestRoute(routes, "replay", allowMethods: "GET, POST", allowHeaders: "Content-Type, Authorization")
         for path in ["replay/pick", "replay/pick/session"] {
-            routes.on(RouterPath(path), method: .options, use: preflight)
+            routes.on(RouterPath(path), method: .options, use: gate.preflight(allowMethods: "GET, POST", allowHeaders: "Content-Type, Authorization"))
         }
         routes.get("recordings", use: list)
         routes.get("recordings/:id/events", use: events)
@@ -127,14 +127,6 @@ public struct ReplayController: Sendable {
         }
         let vid = root["vid"]?.stringValue.flatMap { $0.isEmpty || $0.utf8.count > 128 ? nil : $0 }
         return Chunk(site: site, page: page, seq: seq, visitorID: vid, events: events)
-    }
-
-    @Sendable func preflight(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        var headers = gate.cors(request, site: nil)
-        headers[.accessControlAllowMethods] = "GET, POST"
-        headers[.accessControlAllowHeaders] = "Content-Type, Authorization"
-        headers[.accessControlMaxAge] = "86400"
-        return Response(status: .noContent, headers: headers)
     }
 
     /// What the recorder needs before it records: masking mode and selectors (the

@@ -62,9 +62,7 @@ public struct VeilConfig: Sendable {
         Dictionary(sites.map { ($0.key, $0.analytics) }, uniquingKeysWith: { a, _ in a })
     }
 
-    public func site(_ domain: String) -> SiteRules? {
-        sites.first { $0.key == domain.lowercased() }
-    }
+    public func site(_ domain: String) -> SiteRules? { sites.site(domain) }
 
     /// The site a dashboard URL names, or a 404 page saying it is not configured.
     func dashboardSite(_ domain: String) throws(APIError) -> SiteRules {

@@ -67,8 +67,8 @@ public struct PrivacyRequests: Sendable {
                 let files = ["sessions.ndjson", "events.ndjson", "recordings.ndjson", "replay_pages.ndjson"] + records.recordings.map { "recording-\($0.id).ndjson" }
                 let index = "{" + header + ",\"files\":" + JSONWriter.strings(files) + ",\"recordings\":["
                     + records.recordings.map(PrivacyRequests.json).joined(separator: ",") + "]}\n"
-                try await sink(try zip.entry("export.json", Array(index.utf8)))
-                for (name, rows) in records.tables { try await sink(try zip.entry("\(name).ndjson", Array(rows.map { $0 + "\n" }.joined().utf8))) }
+                try await sink(try zip.file("export.json", Array(index.utf8)))
+                for (name, rows) in records.tables { try await sink(try zip.file("\(name).ndjson", Array(rows.map { $0 + "\n" }.joined().utf8))) }
                 for recording in records.recordings {
                     try await sink(zip.begin("recording-\(recording.id).ndjson"))
                     try await database.streamRecordingEvents(id: recording.id) { lines in
