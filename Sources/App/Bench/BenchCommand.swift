@@ -32,8 +32,8 @@ struct BenchCommand: AsyncParsableCommand {
                 let folder = root + "/\(n)"
                 let reusing = reuse && FileManager.default.fileExists(atPath: folder + "/veil.sqlite")
                 if !reusing { try? FileManager.default.removeItem(atPath: folder) }
-                let database = try VeilDatabase(folder: folder, analytics: ["bench.example": site.analytics])
-                let seconds = reusing ? 0 : try await SeedCommand.seed(database: database, site: "bench.example", events: n, days: days, persistent: false, quiet: false)
+                let database = try VeilDatabase.open(folder: folder)
+                let seconds = reusing ? 0 : try await SeedCommand.seed(database: database, site: "bench.example", rules: site.analytics, events: n, days: days, persistent: false, quiet: false)
                 let sizes = try await database.tableSizes()
                 let now = Int64(Date().timeIntervalSince1970 * 1000)
                 let f = try await DashboardBenchmark.measure(database: database, site: site, now: now)

@@ -18,7 +18,7 @@ struct BenchReplay: AsyncParsableCommand {
         guard !files.isEmpty else { throw ValidationError("no recordings in \(fixtures); pass --fixtures <folder of rrweb JSON files>") }
         let folder = NSTemporaryDirectory() + "veil-bench-replay-\(ProcessInfo.processInfo.processIdentifier)"
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let database = try VeilDatabase(folder: folder)
+        let database = try VeilDatabase.open(folder: folder)
         var site = SiteRules(domain: "bench.example")
         site.replay = ReplayRules(enabled: true)
         var raw = 0, gzipped = 0, events = 0

@@ -25,9 +25,9 @@ struct PrivacyCommand: AsyncParsableCommand {
         let loader = try options.loader()
         let config = try loader.load(file: loader.resolveFile(explicit: options.config))
         guard let rules = config.site(selector.site) else { throw ValidationError("there is no site \"\(selector.site)\" in the config") }
-        let database = try VeilDatabase(folder: config.dataDir, analytics: config.analyticsRules, synchronous: config.synchronous, maxBytes: config.maxDatabaseBytes)
+        let database = try VeilDatabase.open(folder: config.dataDir, synchronous: config.synchronous, maxBytes: config.maxDatabaseBytes)
         let secret = try loadSecret(config: config, random: systemRandomBytes, logger: Logger(label: "veil", factory: EscapingLogHandler.standardError))
-        let requests = PrivacyRequests(database: database, clock: .system, secret: secret)
+        let requests = PrivacyRequests(database: database, clock: .system, secret: secret, rules: config.analyticsRules)
         let site = rules.key
         do {
             return (requests, site, try requests.subject(site: site, session: selector.session, visitor: selector.visitor, user: selector.user))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Privacy
 import Storage
 import Web
 
@@ -22,21 +23,21 @@ struct SeedCommand: AsyncParsableCommand {
         let loader = try options.loader()
         let config = try loader.load(file: loader.resolveFile(explicit: options.config))
         guard let rules = config.site(site) else { throw ValidationError("there is no site \"\(site)\" in the config") }
-        let database = try VeilDatabase(folder: config.dataDir, analytics: config.analyticsRules, synchronous: config.synchronous, maxBytes: config.maxDatabaseBytes)
-        try await Self.seed(database: database, site: rules.key, events: events, days: days, seed: seed,
+        let database = try VeilDatabase.open(folder: config.dataDir, synchronous: config.synchronous, maxBytes: config.maxDatabaseBytes)
+        try await Self.seed(database: database, site: rules.key, rules: rules.analytics, events: events, days: days, seed: seed,
                             persistent: rules.identity == .persistent, quiet: false)
         printError("seeded \(events) events over \(days) days into \(database.path)")
     }
 
     /// Seeds with a progress bar on standard error; returns the seconds taken.
     @discardableResult
-    static func seed(database: VeilDatabase, site: String, events: Int, days: Int, seed: UInt64 = 42, persistent: Bool, quiet: Bool) async throws -> Double {
+    static func seed(database: VeilDatabase, site: String, rules: AnalyticsRules, events: Int, days: Int, seed: UInt64 = 42, persistent: Bool, quiet: Bool) async throws -> Double {
         var options = Seeder.Options(site: site, events: events, days: days, endDay: Int64(Date().timeIntervalSince1970 * 1000) / 86_400_000)
         options.seed = seed
         options.persistent = persistent
         options.nowMillis = Int64(Date().timeIntervalSince1970 * 1000)
         let start = Date()
-        try await Seeder(database: database).run(options) { done in
+        try await Seeder(database: database, rules: rules).run(options) { done in
             guard !quiet else { return }
             let width = 30
             let filled = Int(Double(done) / Double(events) * Double(width))

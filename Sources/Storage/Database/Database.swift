@@ -10,10 +10,10 @@ import Privacy
 /// event. `secure_delete` overwrites deleted content so erased data and expired salts do
 /// not linger in free pages. The folder is 0700 and every database file 0600.
 public struct VeilDatabase: Sendable {
-    let pool: DatabasePool
+    /// The injected connection(s): a `DatabasePool` in production (`open(folder:)`); any
+    /// GRDB writer works, so a test may hand in its own.
+    let pool: any DatabaseWriter
     public let path: String
-    /// Goals and click definitions per site (lowercased domain), applied by the rollups.
-    public let analytics: [String: AnalyticsRules]
     let seenCache = SeenCache()
     /// The durability the writer connection was set to.
     public let synchronous: Synchronous
@@ -27,12 +27,29 @@ public struct VeilDatabase: Sendable {
         case normal
     }
 
-    /// Opens (creating if needed) `veil.sqlite` inside `folder` and migrates it.
+    /// Wraps an open writer: sets its durability and migrates it. Holds no configuration:
+    /// methods that depend on a site's rules take them as a parameter.
+    public init(writer: any DatabaseWriter, synchronous: Synchronous = .full) throws(StorageError) {
+        do {
+            // After the pool is open: GRDB sets `synchronous = NORMAL` on a pool's writer
+            // connection while it enables WAL, which would override a setting made in
+            // `prepareDatabase`. The writer is one long-lived connection, so this sticks.
+            try writer.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = \(synchronous == .full ? "FULL" : "NORMAL")")
+            }
+            try Migrations.migrator().migrate(writer)
+        } catch {
+            throw .cannotOpen(path: writer.path, reason: "\(error)")
+        }
+        pool = writer
+        path = writer.path
+        self.synchronous = synchronous
+    }
+
+    /// Opens (creating if needed) `veil.sqlite` inside `folder` in WAL mode and migrates it.
     /// `maxBytes` (0: none) caps the database file: past it commits fail with "database
     /// or disk is full", as on a full disk, and nothing more is acknowledged.
-    public init(folder: String, analytics: [String: AnalyticsRules] = [:], synchronous: Synchronous = .full, maxBytes: Int = 0) throws(StorageError) {
-        self.analytics = analytics
-        self.synchronous = synchronous
+    public static func open(folder: String, synchronous: Synchronous = .full, maxBytes: Int = 0) throws(StorageError) -> VeilDatabase {
         let path = (folder as NSString).appendingPathComponent("veil.sqlite")
         do {
             try DataFolder.prepare(folder: folder, database: path)
@@ -46,26 +63,25 @@ public struct VeilDatabase: Sendable {
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA busy_timeout = 5000; PRAGMA secure_delete = ON")
         }
+        let pool: DatabasePool
         do {
             pool = try DatabasePool(path: path, configuration: config)
-            // Only after the pool is open: GRDB sets `synchronous = NORMAL` on the writer
-            // connection while it enables WAL, which would override a setting made in
-            // `prepareDatabase`. The writer is one long-lived connection, so this sticks.
-            try pool.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA synchronous = \(synchronous == .full ? "FULL" : "NORMAL")")
-            }
-            try Migrations.migrator().migrate(pool)
-            if maxBytes > 0 {
+        } catch {
+            throw .cannotOpen(path: path, reason: "\(error)")
+        }
+        let database = try VeilDatabase(writer: pool, synchronous: synchronous)
+        if maxBytes > 0 {
+            do {
                 // Per connection, and only the writer writes. Never below the pages in use.
                 try pool.writeWithoutTransaction { db in
                     let pageSize = try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
                     try db.execute(sql: "PRAGMA max_page_count = \(max(1, maxBytes / pageSize))")
                 }
+            } catch {
+                throw .cannotOpen(path: path, reason: "\(error)")
             }
-        } catch {
-            throw .cannotOpen(path: path, reason: "\(error)")
         }
-        self.path = path
+        return database
     }
 
     static func wrap<T>(_ body: () async throws -> T) async throws(StorageError) -> T {

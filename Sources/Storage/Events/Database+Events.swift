@@ -11,8 +11,8 @@ extension VeilDatabase {
     /// A visitor's events more than `sessionTimeoutMillis` apart start a new session.
     /// Each event carries visitor-hash candidates (today's salt, yesterday's); the first
     /// candidate with a live session wins, which lets a session continue across midnight.
-    public func insert(_ events: [CleanEvent], sessionTimeoutMillis: Int64) async throws(StorageError) -> [InsertOutcome] {
-        let analytics = self.analytics
+    /// `rules` (per site key) decide what the rollups count as goals and click events.
+    public func insert(_ events: [CleanEvent], sessionTimeoutMillis: Int64, rules analytics: [String: AnalyticsRules] = [:]) async throws(StorageError) -> [InsertOutcome] {
         let cache = seenCache
         let committed: ([InsertOutcome], [String: RollupAccumulator]) = try await Self.wrap {
             try await pool.write { db in

@@ -30,6 +30,8 @@ public actor EventWriter {
 
     private let database: VeilDatabase
     private let settings: Settings
+    /// Each site's rules, by site key: what the rollups count events as.
+    private let rules: [String: AnalyticsRules]
     private let logger: Logger
     private var pending: [Job] = []
     private var pendingEvents = 0 {
@@ -46,9 +48,10 @@ public actor EventWriter {
     private var stopping = false
     private var lingering = true
 
-    public init(database: VeilDatabase, settings: Settings, logger: Logger) {
+    public init(database: VeilDatabase, settings: Settings, rules: [String: AnalyticsRules] = [:], logger: Logger) {
         self.database = database
         self.settings = settings
+        self.rules = rules
         self.logger = logger
     }
 
@@ -136,7 +139,7 @@ public actor EventWriter {
         }
         pendingEvents -= count
         do {
-            let outcomes = try await database.insert(batch.flatMap(\.events), sessionTimeoutMillis: settings.sessionTimeoutMillis)
+            let outcomes = try await database.insert(batch.flatMap(\.events), sessionTimeoutMillis: settings.sessionTimeoutMillis, rules: rules)
             if failing != nil {
                 logger.notice("commits succeed again", metadata: ["events": "\(count)"])
                 failing = nil

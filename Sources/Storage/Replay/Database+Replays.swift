@@ -104,8 +104,8 @@ extension VeilDatabase {
     }
 
     /// Recordings of a site, newest first, with their session's facts.
-    public func recordings(site: String, filter: RecordingFilter) async throws(StorageError) -> [RecordingSummary] {
-        let rules = analytics[site] ?? AnalyticsRules()
+    /// `rules` resolve the filter's goal.
+    public func recordings(site: String, filter: RecordingFilter, rules: AnalyticsRules = AnalyticsRules()) async throws(StorageError) -> [RecordingSummary] {
         return try await Self.wrap {
             try await pool.read { db in
                 var sql = "SELECT \(Self.recordingColumns) FROM recordings r LEFT JOIN sessions s ON s.id = r.session_id WHERE r.site = ? AND r.started_at >= ? AND r.started_at < ?"

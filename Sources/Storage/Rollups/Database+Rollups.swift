@@ -40,8 +40,7 @@ extension VeilDatabase {
     }
 
     /// Recomputes the given days in one transaction.
-    public func rebuildRollups(site: String, days: [Int64]) async throws(StorageError) {
-        let rules = analytics[site] ?? AnalyticsRules()
+    public func rebuildRollups(site: String, days: [Int64], rules: AnalyticsRules) async throws(StorageError) {
         try await Self.wrap {
             try await pool.write { db in
                 for day in days { try Self.rebuildDay(db, site: site, day: day, rules: rules) }
@@ -62,14 +61,14 @@ extension VeilDatabase {
         }
     }
 
-    /// Sites whose rollups were built with other goal rules (or never built) and hold data.
-    public func sitesNeedingRollupRebuild(sites: [String]) async throws(StorageError) -> [String] {
-        let analytics = self.analytics
-        return try await Self.wrap {
+    /// Sites (keys of `rules`) whose rollups were built with other goal rules (or never
+    /// built) and hold data.
+    public func sitesNeedingRollupRebuild(rules: [String: AnalyticsRules]) async throws(StorageError) -> [String] {
+        try await Self.wrap {
             try await pool.read { db in
-                try sites.filter { site in
+                try rules.keys.sorted().filter { site in
                     let stored = try String.fetchOne(db, sql: "SELECT fingerprint FROM rollup_state WHERE site = ?", arguments: [site])
-                    let wanted = (analytics[site] ?? AnalyticsRules()).fingerprint
+                    let wanted = rules[site]!.fingerprint
                     if stored == wanted { return false }
                     let hasData = try Int.fetchOne(db, sql: "SELECT 1 FROM events WHERE site = ? LIMIT 1", arguments: [site]) != nil
                     return hasData || stored != nil
@@ -79,8 +78,8 @@ extension VeilDatabase {
     }
 
     /// Records that a site's rollups match its current rules.
-    public func markRollupsCurrent(site: String) async throws(StorageError) {
-        let fingerprint = (analytics[site] ?? AnalyticsRules()).fingerprint
+    public func markRollupsCurrent(site: String, rules: AnalyticsRules) async throws(StorageError) {
+        let fingerprint = rules.fingerprint
         try await Self.wrap {
             try await pool.write { db in
                 try db.execute(sql: "INSERT INTO rollup_state(site, fingerprint) VALUES (?, ?) ON CONFLICT(site) DO UPDATE SET fingerprint = excluded.fingerprint",
@@ -90,15 +89,14 @@ extension VeilDatabase {
     }
 
     /// Sites the rollups were never built for start out current (nothing to rebuild).
-    public func adoptRollupState(sites: [String]) async throws(StorageError) {
-        let analytics = self.analytics
+    public func adoptRollupState(rules: [String: AnalyticsRules]) async throws(StorageError) {
         try await Self.wrap {
             try await pool.write { db in
-                for site in sites {
+                for (site, siteRules) in rules {
                     let hasData = try Int.fetchOne(db, sql: "SELECT 1 FROM events WHERE site = ? LIMIT 1", arguments: [site]) != nil
                     if !hasData {
                         try db.execute(sql: "INSERT INTO rollup_state(site, fingerprint) VALUES (?, ?) ON CONFLICT(site) DO NOTHING",
-                                       arguments: [site, (analytics[site] ?? AnalyticsRules()).fingerprint])
+                                       arguments: [site, siteRules.fingerprint])
                     }
                 }
             }

@@ -1,4 +1,5 @@
 import Logging
+import Privacy
 import ServiceLifecycle
 
 /// Brings rollups up to date with the configured goals and click definitions: when a
@@ -7,29 +8,31 @@ import ServiceLifecycle
 /// flowing. That is what makes goals and click definitions retroactive.
 public struct RollupService: Service {
     let database: VeilDatabase
-    let sites: [String]
+    /// Each configured site's rules, by site key.
+    let rules: [String: AnalyticsRules]
     let logger: Logger
 
-    public init(database: VeilDatabase, sites: [String], logger: Logger) {
+    public init(database: VeilDatabase, rules: [String: AnalyticsRules], logger: Logger) {
         self.database = database
-        self.sites = sites
+        self.rules = rules
         self.logger = logger
     }
 
     /// Rebuilds what needs it; returns the sites rebuilt.
     @discardableResult
     public func catchUp() async throws(StorageError) -> [String] {
-        try await database.adoptRollupState(sites: sites)
-        let stale = try await database.sitesNeedingRollupRebuild(sites: sites)
+        try await database.adoptRollupState(rules: rules)
+        let stale = try await database.sitesNeedingRollupRebuild(rules: rules)
         for site in stale {
+            let siteRules = rules[site] ?? AnalyticsRules()
             let days = try await database.daysWithData(site: site)
             logger.notice("recomputing rollups (goals or click definitions changed)", metadata: ["site": "\(site)", "days": "\(days.count)"])
             for (i, day) in days.enumerated() {
                 if Task.isCancelled { return stale }
-                try await database.rebuildRollups(site: site, days: [day])
+                try await database.rebuildRollups(site: site, days: [day], rules: siteRules)
                 if (i + 1) % 30 == 0 { logger.info("rollups: \(i + 1) of \(days.count) days", metadata: ["site": "\(site)"]) }
             }
-            try await database.markRollupsCurrent(site: site)
+            try await database.markRollupsCurrent(site: site, rules: siteRules)
             logger.notice("rollups are current", metadata: ["site": "\(site)"])
         }
         return stale

@@ -28,14 +28,16 @@ public struct Seeder: Sendable {
     }
 
     let database: VeilDatabase
+    /// The site's rules: what the seeded events count as in the rollups.
+    let rules: AnalyticsRules
 
-    public init(database: VeilDatabase) {
+    public init(database: VeilDatabase, rules: AnalyticsRules = AnalyticsRules()) {
         self.database = database
+        self.rules = rules
     }
 
     /// Writes the dataset; `progress` gets the events written so far.
     public func run(_ o: Options, progress: @escaping @Sendable (Int) -> Void) async throws(StorageError) {
-        let rules = database.analytics[o.site] ?? AnalyticsRules()
         var rng = SplitMix(o.seed)
         let model = TrafficModel()
         // Events per day follow a weekly cycle; a slow growth trend makes charts realistic.
@@ -58,7 +60,7 @@ public struct Seeder: Sendable {
             written += batch.events.count
             progress(written)
         }
-        try await database.markRollupsCurrent(site: o.site)
+        try await database.markRollupsCurrent(site: o.site, rules: rules)
     }
 
     private func write(_ batch: TrafficModel.Day, rules: AnalyticsRules, accumulator: inout RollupAccumulator) async throws(StorageError) {

@@ -70,7 +70,7 @@ extension VeilDatabase {
     /// are distinct per day and per hour, visits are distinct by id).
     func scan<State: Sendable>(_ scope: StatsScope, extraSQL: String = "", extraArgs: [DatabaseValue] = [], ordered: Bool = true, into initial: State,
                                _ body: @escaping @Sendable (inout State, ScannedEvent) -> Void) async throws(StorageError) -> State {
-        let rules = analytics[scope.site] ?? AnalyticsRules()
+        let rules = scope.rules
         let (filterSQL, filterArgs) = Self.pushdown(scope.filters, rules: rules)
         return try await Self.wrap {
             try await pool.read { db in
@@ -105,7 +105,7 @@ extension VeilDatabase {
     /// that started in the range.
     func filteredCells(_ scope: StatsScope, dimensions: [StatsDimension]? = nil) async throws(StorageError) -> CellSums {
         let only = dimensions.map(DimensionMask.init) ?? .all
-        let start = (RollupAccumulator(rules: analytics[scope.site] ?? AnalyticsRules(), only: only), [Int64: SessionFacts]())
+        let start = (RollupAccumulator(rules: scope.rules, only: only), [Int64: SessionFacts]())
         var (acc, sessions) = try await scan(scope, ordered: false, into: start) { state, e in
             state.0.addEvent(visitor: e.visitor, ts: e.ts, name: e.name, path: e.path, props: e.props, session: e.session) { [] }
             if state.1[e.session.id] == nil { state.1[e.session.id] = e.session }
@@ -117,7 +117,7 @@ extension VeilDatabase {
 
     /// The properties recorded with a custom event, ranked by how often they occur.
     public func propertyKeys(_ scope: StatsScope, event: String) async throws(StorageError) -> [String] {
-        let rules = analytics[scope.site] ?? AnalyticsRules()
+        let rules = scope.rules
         let counts = try await scan(scope, extraSQL: " AND e.props IS NOT NULL", ordered: false, into: [String: Int]()) { counts, e in
             guard e.name != "pageview", rules.effectiveName(name: e.name, props: e.props) == event else { return }
             for (k, _) in e.props { counts[k, default: 0] += 1 }
@@ -127,7 +127,7 @@ extension VeilDatabase {
 
     /// Values of one property of one custom event, ranked by visitors (distinct per day).
     public func propertyBreakdown(_ scope: StatsScope, event: String, key: String, limit: Int, offset: Int = 0) async throws(StorageError) -> Breakdown {
-        let rules = analytics[scope.site] ?? AnalyticsRules()
+        let rules = scope.rules
         let (rows, _) = try await scan(scope, extraSQL: " AND e.props IS NOT NULL", ordered: false, into: ([String: BreakdownRow](), Set<String>())) { state, e in
             guard e.name != "pageview", rules.effectiveName(name: e.name, props: e.props) == event,
                   let value = e.props.first(where: { $0.0 == key })?.1 else { return }
@@ -143,7 +143,7 @@ extension VeilDatabase {
     /// Sessions (and their visitors) reaching each step of a funnel: step k counts when
     /// goal k happens in the session after step k-1, within `windowMinutes` of step 1.
     public func funnel(_ scope: StatsScope, steps: [Goal], windowMinutes: Int?) async throws(StorageError) -> [FunnelStep] {
-        let rules = analytics[scope.site] ?? AnalyticsRules()
+        let rules = scope.rules
         let window = windowMinutes.map { Int64($0) * 60_000 }
         // Narrow to events that can match a step: pageviews for page steps, named events for event steps.
         var names = Set<String>(), pageviews = false

@@ -11,18 +11,21 @@ public struct StatsFilter: Sendable, Equatable, Hashable {
     }
 }
 
-/// What a query is about: a site, whole UTC days `[fromDay, toDay)`, and filters.
+/// What a query is about: a site, whole UTC days `[fromDay, toDay)`, filters, and the
+/// site's rules (goals and click definitions decide what an event counts as).
 public struct StatsScope: Sendable, Equatable {
     public var site: String
     public var fromDay: Int64
     public var toDay: Int64
     public var filters: [StatsFilter]
+    public var rules: AnalyticsRules
 
-    public init(site: String, fromDay: Int64, toDay: Int64, filters: [StatsFilter] = []) {
+    public init(site: String, fromDay: Int64, toDay: Int64, filters: [StatsFilter] = [], rules: AnalyticsRules = AnalyticsRules()) {
         self.site = site
         self.fromDay = fromDay
         self.toDay = toDay
         self.filters = filters
+        self.rules = rules
     }
 
     var fromMillis: Int64 { fromDay * RollupCalendar.day }

@@ -8,19 +8,18 @@ extension VeilDatabase {
     /// Deletes a site's events older than `cutoff` (ms) and the sessions that ended
     /// before it, `batchSize` rows per transaction so ingest never waits long for the
     /// write lock. Returns the number of events and sessions deleted.
-    public func purgeExpired(site: String, cutoff: Int64, batchSize: Int = 2000) async throws(StorageError) -> (events: Int, sessions: Int) {
+    public func purgeExpired(site: String, cutoff: Int64, rules: AnalyticsRules, batchSize: Int = 2000) async throws(StorageError) -> (events: Int, sessions: Int) {
         let events = try await deleteInBatches(
             "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE site = ? AND ts < ? LIMIT ?)", site: site, cutoff: cutoff, batchSize: batchSize)
         let sessions = try await deleteInBatches(
             "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE site = ? AND last_seen < ? LIMIT ?)", site: site, cutoff: cutoff, batchSize: batchSize)
-        if events + sessions > 0 { try await purgeRollups(site: site, cutoff: cutoff) }
+        if events + sessions > 0 { try await purgeRollups(site: site, cutoff: cutoff, rules: rules) }
         return (events, sessions)
     }
 
     /// Drops rollup days wholly before the cutoff and recomputes the days that still
     /// hold something: the cutoff's own day, and start days of sessions still alive.
-    private func purgeRollups(site: String, cutoff: Int64) async throws(StorageError) {
-        let rules = analytics[site] ?? AnalyticsRules()
+    private func purgeRollups(site: String, cutoff: Int64, rules: AnalyticsRules) async throws(StorageError) {
         let cutoffDay = RollupCalendar.day(of: cutoff)
         try await Self.wrap {
             try await pool.write { db in

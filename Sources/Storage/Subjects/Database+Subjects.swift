@@ -137,8 +137,8 @@ extension VeilDatabase {
 
     /// Deletes every row about the subject, then truncates the WAL so the deleted bytes
     /// (overwritten by `secure_delete`) do not survive in it. Returns rows per table.
-    public func erase(site: String, subject: Subject) async throws(StorageError) -> [String: Int] {
-        let rules = analytics[site] ?? AnalyticsRules()
+    /// `rules` recompute the rollups of the days the subject touched.
+    public func erase(site: String, subject: Subject, rules: AnalyticsRules) async throws(StorageError) -> [String: Int] {
         let counts = try await Self.wrap {
             try await pool.write { db in
                 var events = 0, sessions = 0, recordings = 0

@@ -10,11 +10,14 @@ public struct RetentionService: Service {
         public var eventsDays: Int
         /// Days session recordings are kept (`replay.retention_days`).
         public var replaysDays: Int
+        /// The site's rules: the rollups of the cutoff day are recomputed with them.
+        public var rules: AnalyticsRules
 
-        public init(site: String, eventsDays: Int, replaysDays: Int = 30) {
+        public init(site: String, eventsDays: Int, replaysDays: Int = 30, rules: AnalyticsRules = AnalyticsRules()) {
             self.site = site
             self.eventsDays = eventsDays
             self.replaysDays = replaysDays
+            self.rules = rules
         }
     }
 
@@ -37,7 +40,7 @@ public struct RetentionService: Service {
         for policy in policies {
             let cutoff = clock.nowMillis() - Int64(policy.eventsDays) * SaltSchedule.millisPerDay
             do {
-                let (events, sessions) = try await database.purgeExpired(site: policy.site, cutoff: cutoff)
+                let (events, sessions) = try await database.purgeExpired(site: policy.site, cutoff: cutoff, rules: policy.rules)
                 deleted[policy.site] = events
                 if events > 0 || sessions > 0 {
                     logger.info("retention: deleted expired data", metadata: ["site": "\(policy.site)", "events": "\(events)", "sessions": "\(sessions)", "days": "\(policy.eventsDays)"])

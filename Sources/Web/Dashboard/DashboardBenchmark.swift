@@ -15,8 +15,8 @@ public enum DashboardBenchmark {
     public static func measure(database: VeilDatabase, site: SiteRules, now: Int64, runs: Int = 5) async throws -> Figures {
         let pages = try PageRenderer()
         let domain = site.key
-        let overview = try StatsRequest.parse(site: domain, query: ["range": "30d"], now: now)
-        let filtered = try StatsRequest.parse(site: domain, query: ["range": "30d", "page": "/pricing"], now: now)
+        let overview = try StatsRequest.parse(site: domain, rules: site.analytics, query: ["range": "30d"], now: now)
+        let filtered = try StatsRequest.parse(site: domain, rules: site.analytics, query: ["range": "30d", "page": "/pricing"], now: now)
 
         func overviewOnce(_ request: StatsRequest) async throws {
             let data = try await DashboardData.load(database: database, request: request, now: now)

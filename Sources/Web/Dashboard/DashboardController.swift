@@ -83,7 +83,7 @@ struct DashboardController: Sendable {
         let week = try DateRange.resolve(range: "7d", from: nil, to: nil, now: clock.nowMillis())
         var list: [SitesPage.Site] = []
         for site in config.sites {
-            let totals = try await database.totals(StatsScope(site: site.key, fromDay: week.fromDay, toDay: week.toDay))
+            let totals = try await database.totals(StatsScope(site: site.key, fromDay: week.fromDay, toDay: week.toDay, rules: site.analytics))
             list.append(SitesPage.Site(domain: site.domain, domainPath: pathComponent(site.domain), hasData: totals.pageviews > 0,
                                        visitors: Format.compact(totals.visitors), pageviews: Format.compact(totals.pageviews),
                                        snippet: Snippet.tag(for: site, config: config, request: request)))

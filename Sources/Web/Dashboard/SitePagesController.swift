@@ -48,7 +48,7 @@ struct SitePagesController: Sendable {
     }
 
     private func stats(_ request: Request, _ viewer: Viewer) throws -> StatsRequest {
-        try StatsRequest.parse(site: viewer.domain, query: Self.query(request), now: clock.nowMillis())
+        try StatsRequest.parse(site: viewer.domain, rules: viewer.site.analytics, query: Self.query(request), now: clock.nowMillis())
     }
 
     static func query(_ request: Request) -> [String: String] {
@@ -193,7 +193,7 @@ struct SitePagesController: Sendable {
 
     func retention(_ request: Request, context: VeilRequestContext, viewer: Viewer) async throws -> Response {
         var stats = try stats(request, viewer)
-        if Self.query(request)["range"] == nil { stats = try StatsRequest.parse(site: viewer.domain, query: ["range": "12mo"], now: clock.nowMillis()) }
+        if Self.query(request)["range"] == nil { stats = try StatsRequest.parse(site: viewer.domain, rules: viewer.site.analytics, query: ["range": "12mo"], now: clock.nowMillis()) }
         let cohorts = try await database.cohorts(site: viewer.domain, fromDay: stats.range.fromDay, toDay: stats.range.toDay)
         let header = StatsHeader(domain: viewer.site.domain, base: viewer.base, tab: "retention", request: stats, readOnly: viewer.readOnly)
         let page = RetentionPage(header: header, persistent: viewer.site.identity == .persistent, cohorts: cohorts, username: viewer.username, csrf: viewer.csrf)

@@ -43,7 +43,7 @@ struct StatsController: Sendable {
         let q = SitePagesController.query(request)
         guard let domain = q["site"], !domain.isEmpty else { throw APIError(.badRequest, "missing_site", "site is required") }
         guard let site = config.site(domain) else { throw APIError(.notFound, "unknown_site", "there is no site \"\(domain)\" in the config") }
-        return (site, try StatsRequest.parse(site: site.key, query: q, now: clock.nowMillis()), q)
+        return (site, try StatsRequest.parse(site: site.key, rules: site.analytics, query: q, now: clock.nowMillis()), q)
     }
 
     private static func limit(_ q: [String: String]) throws(APIError) -> Int {

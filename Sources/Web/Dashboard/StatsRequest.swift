@@ -107,8 +107,10 @@ struct StatsRequest: Sendable {
     var filters: [StatsFilter]
     /// Raw range parameters, echoed in links.
     var rangeParams: [(String, String)]
+    /// The site's goals and click definitions (what events count as).
+    var rules = AnalyticsRules()
 
-    static func parse(site: String, query: [String: String], now: Int64) throws(APIError) -> StatsRequest {
+    static func parse(site: String, rules: AnalyticsRules = AnalyticsRules(), query: [String: String], now: Int64) throws(APIError) -> StatsRequest {
         let range = try DateRange.resolve(range: query["range"], from: query["from"], to: query["to"], now: now)
         var filters: [StatsFilter] = []
         for d in StatsDimension.allCases {
@@ -118,11 +120,11 @@ struct StatsRequest: Sendable {
         }
         var params: [(String, String)] = [("range", range.kind.rawValue)]
         if range.kind == .custom { params += [("from", range.fromDate), ("to", range.toDate)] }
-        return StatsRequest(site: site, range: range, filters: filters, rangeParams: params)
+        return StatsRequest(site: site, range: range, filters: filters, rangeParams: params, rules: rules)
     }
 
-    var scope: StatsScope { StatsScope(site: site, fromDay: range.fromDay, toDay: range.toDay, filters: filters) }
-    var previousScope: StatsScope { StatsScope(site: site, fromDay: range.previous.fromDay, toDay: range.previous.toDay, filters: filters) }
+    var scope: StatsScope { StatsScope(site: site, fromDay: range.fromDay, toDay: range.toDay, filters: filters, rules: rules) }
+    var previousScope: StatsScope { StatsScope(site: site, fromDay: range.previous.fromDay, toDay: range.previous.toDay, filters: filters, rules: rules) }
 
     /// The query string for this view with `changes` applied (nil value removes a key).
     func query(_ changes: [(String, String?)] = []) -> String {

@@ -211,7 +211,7 @@ public struct ReplayController: Sendable {
         let q = SitePagesController.query(request)
         guard let domain = q["site"], let site = config.site(domain) else { throw APIError(.badRequest, "missing_site", "site is required and must be a configured site") }
         let filter = try RecordingQuery.filter(q, now: clock.nowMillis())
-        let rows = try await database.recordings(site: site.key, filter: filter)
+        let rows = try await database.recordings(site: site.key, filter: filter, rules: site.analytics)
         let items = rows.map { r in
             "{\"id\":\(r.id),\"session\":\(r.sessionID.map(String.init) ?? "null"),\"pages\":\(r.pages),\"start\":\(r.startedAt),\"duration_ms\":\(r.durationMillis),"
                 + "\"events\":\(r.events),\"stored_bytes\":\(r.storedBytes),\"raw_bytes\":\(r.rawBytes),\"clicks\":\(r.clicks),\"rage_clicks\":\(r.rageClicks),\"capped\":\(r.cappedAt != nil),"

@@ -47,7 +47,7 @@ struct ReplayPagesController: Sendable {
         var filter = try RecordingQuery.filter(q, now: clock.nowMillis())
         let pageSize = filter.limit
         filter.limit = pageSize + 1
-        var rows = try await database.recordings(site: owner.domain, filter: filter)
+        var rows = try await database.recordings(site: owner.domain, filter: filter, rules: owner.site.analytics)
         let hasNext = rows.count > pageSize
         rows = Array(rows.prefix(pageSize))
         let picked = try await database.pickedSelectors(site: owner.domain)

@@ -47,7 +47,7 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
     let logger = environment.logger
     let database: VeilDatabase
     do {
-        database = try VeilDatabase(folder: config.dataDir, analytics: config.analyticsRules, synchronous: config.synchronous, maxBytes: config.maxDatabaseBytes)
+        database = try VeilDatabase.open(folder: config.dataDir, synchronous: config.synchronous, maxBytes: config.maxDatabaseBytes)
     } catch {
         throw StartupError.dataFolder("\(error). Check that the data folder (data_dir: \(config.dataDir)) is writable, or choose another with --data-dir or VEIL_DATA_DIR.")
     }
@@ -55,7 +55,7 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
     let geo = try loadGeo(config: config, logger: logger)
 
     let clock = environment.clock
-    let writer = EventWriter(database: database, settings: config.writer, logger: logger)
+    let writer = EventWriter(database: database, settings: config.writer, rules: config.analyticsRules, logger: logger)
     let salts = SaltKeeper(database: database, clock: clock, random: { environment.random(32) })
     _ = try await salts.current()
     let counters = IngestCounters(logger: logger, sites: config.sites.map(\.domain))
@@ -85,7 +85,7 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
     router.addRoutes(ReplayController(config: config, database: database, auth: auth, gate: ingestGate, counters: counters,
                                       clock: clock, secret: secret, random: environment.random).endpoints, atPath: "/api")
     router.addRoutes(StatsController(config: config, database: database, auth: auth, clock: clock, queries: queries).endpoints, atPath: "/api/stats")
-    let privacyRequests = PrivacyRequests(database: database, clock: clock, secret: secret)
+    let privacyRequests = PrivacyRequests(database: database, clock: clock, secret: secret, rules: config.analyticsRules)
     router.addRoutes(PrivacyController(config: config, auth: auth, requests: privacyRequests).endpoints, atPath: "/api/privacy")
     router.addRoutes(PrivacyPagesController(config: config, database: database, auth: auth, counters: counters, requests: privacyRequests, pages: pages).endpoints)
     router.addRoutes(SystemController(config: config, database: database, auth: auth, counters: counters, writer: writer, pages: pages,
@@ -117,10 +117,10 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
         },
         logger: logger
     )
-    let retention = RetentionService(database: database, policies: config.sites.map { .init(site: $0.key, eventsDays: $0.eventsRetentionDays, replaysDays: $0.replaysRetentionDays) },
+    let retention = RetentionService(database: database, policies: config.sites.map { .init(site: $0.key, eventsDays: $0.eventsRetentionDays, replaysDays: $0.replaysRetentionDays, rules: $0.analytics) },
                                      clock: clock, logger: logger)
     app.addServices(EventWriterService(writer: writer), SaltRotationService(keeper: salts, clock: clock, logger: logger), retention,
-                    RollupService(database: database, sites: config.sites.map { $0.key }, logger: logger))
+                    RollupService(database: database, rules: config.analyticsRules, logger: logger))
     return app
 }
 

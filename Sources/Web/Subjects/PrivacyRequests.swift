@@ -8,11 +8,14 @@ public struct PrivacyRequests: Sendable {
     let database: VeilDatabase
     let clock: TimeSource
     let secret: [UInt8]
+    /// Each site's rules, by site key: an erasure recomputes rollups with them.
+    let rules: [String: AnalyticsRules]
 
-    public init(database: VeilDatabase, clock: TimeSource, secret: [UInt8]) {
+    public init(database: VeilDatabase, clock: TimeSource, secret: [UInt8], rules: [String: AnalyticsRules]) {
         self.database = database
         self.clock = clock
         self.secret = secret
+        self.rules = rules
     }
 
     /// Turns what a person can name (a session number, the visitor ID their browser shows,
@@ -99,7 +102,7 @@ public struct PrivacyRequests: Sendable {
     }
 
     public func erase(site: String, subject: Subject, actor: String) async throws(StorageError) -> [String: Int] {
-        let counts = try await database.erase(site: site, subject: subject)
+        let counts = try await database.erase(site: site, subject: subject, rules: rules[site] ?? AnalyticsRules())
         try await audit(action: "erase", site: site, subject: subject, actor: actor, rows: counts)
         return counts
     }

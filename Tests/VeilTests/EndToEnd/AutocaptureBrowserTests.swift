@@ -50,7 +50,7 @@ struct AutocaptureBrowserTests {
                 _ = try await Chromium.dump("http://127.0.0.1:\(try #require(pageClient.port))/page", profile: profile.path)
             }
         }
-        let db = try VeilDatabase(folder: dir.path, analytics: ["localhost": config.sites[0].analytics])
+        let db = try VeilDatabase.open(folder: dir.path)
         let events = try await db.events(site: "localhost")
         let clicks = events.filter { $0.name != "pageview" }
         #expect(clicks.map(\.name).sorted() == ["$click", "$click", "Hero CTA"], "\(events.map(\.name))")

@@ -76,7 +76,7 @@ struct BrowserTests {
                 try await Chromium.load("http://127.0.0.1:\(pagePort)/page", profile: profile.path + "/page")
             }
         }
-        let db = try VeilDatabase(folder: dir.path)
+        let db = try VeilDatabase.open(folder: dir.path)
         let events = try await db.events(site: "localhost")
         let summary = events.map { "\($0.name) \($0.path) \($0.props ?? "")" }
         #expect(Set(summary) == [
@@ -142,7 +142,7 @@ struct BrowserTests {
         let title = dom.withLock { $0 }
         let rawID = try #require(title.range(of: #"vid:[0-9a-f]{32}"#, options: .regularExpression).map { String(title[$0].dropFirst(4)) }, "no visitor ID in \(title.prefix(300))")
         let secret = try #require([UInt8](hex: try String(contentsOfFile: dir.path + "/secret.key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
-        let events = try await VeilDatabase(folder: dir.path).events(site: "persist.example")
+        let events = try await VeilDatabase.open(folder: dir.path).events(site: "persist.example")
         return PersistentRun(dir: dir, rawID: rawID, secret: secret, events: events)
     }
 
@@ -172,7 +172,7 @@ struct BrowserTests {
     func persistentIdentityAfterConsentInARealBrowser() async throws {
         let run = try await Self.persistentRun(page: Self.persistentPage)
         let (dir, rawID, secret, events) = (run.dir, run.rawID, run.secret, run.events)
-        let db = try VeilDatabase(folder: dir.path)
+        let db = try VeilDatabase.open(folder: dir.path)
         let byName = Dictionary(events.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let visitor = IdentityHasher.visitor(secret: secret, site: "persist.example", visitorID: rawID)
         #expect(byName["after_consent"]?.visitor == visitor)
@@ -181,7 +181,7 @@ struct BrowserTests {
         #expect(byName["after_revoke"]?.props == #"{"stored":"none","before":"none"}"#)
         // The raw ID is nowhere on disk; the subject can still be found and exported with it.
         for (name, bytes) in dir.allBytes() { #expect(!bytes.contains(bytes: Array(rawID.utf8)), "raw visitor ID in \(name)") }
-        let requests = PrivacyRequests(database: db, clock: .system, secret: secret)
+        let requests = PrivacyRequests(database: db, clock: .system, secret: secret, rules: [:])
         let byVisitor = try await db.records(site: "persist.example", subject: try requests.subject(site: "persist.example", session: nil, visitor: rawID, user: nil))
         #expect(byVisitor.events.map(\.name).contains("after_consent"))
         let byUser = try await db.records(site: "persist.example", subject: try requests.subject(site: "persist.example", session: nil, visitor: nil, user: "user-42"))

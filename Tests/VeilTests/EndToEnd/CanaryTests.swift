@@ -59,7 +59,7 @@ struct CanaryTests {
                 #expect(metrics.contains("veil_pii_scrubbed_total{kind=\"\(kind)\",site=\"localhost\"}"), "no \(kind) count")
             }
         }
-        let db = try VeilDatabase(folder: dir.path)
+        let db = try VeilDatabase.open(folder: dir.path)
         #expect(try await db.eventCount(site: "localhost") == c.count)
         func scan(_ when: String) {
             let files = dir.allBytes()

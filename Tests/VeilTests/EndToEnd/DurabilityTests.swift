@@ -77,7 +77,7 @@ struct DurabilityTests {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         #expect(process.terminationReason == .uncaughtSignal)
-        let db = try VeilDatabase(folder: dir.path)
+        let db = try VeilDatabase.open(folder: dir.path)
         #expect(try await db.eventCount(site: "localhost") == acknowledged)
         #expect(acknowledged == 52)
     }
@@ -110,7 +110,7 @@ struct DurabilityTests {
         #expect(status == 202 && body == #"{"accepted":1}"#)
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
-        let db = try VeilDatabase(folder: dir.path)
+        let db = try VeilDatabase.open(folder: dir.path)
         #expect(try await db.eventCount(site: "localhost") == 1)
     }
 

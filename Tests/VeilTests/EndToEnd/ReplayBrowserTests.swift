@@ -51,7 +51,7 @@ struct ReplayBrowserTests {
             let port = try #require(client.port)
             let sessions = try await ingestFixtures(client, files: files)
             let cookies = try await sessionCookie(client, port: port)
-            let db = try VeilDatabase(folder: dir.path)
+            let db = try VeilDatabase.open(folder: dir.path)
             let recordings = try await db.recordings(site: "localhost", filter: RecordingFilter(from: 0, to: .max))
             #expect(recordings.count == sessions.count, "one recording per recorded visit")
             for (_, pages) in sessions {
@@ -122,7 +122,7 @@ extension ReplayBrowserTests {
         let dir = TempDir()
         try await withLiveVeil(replayConfig(dataDir: dir.path, erase: [".customer-name"])) { client in
             let port = try #require(client.port)
-            let db = try VeilDatabase(folder: dir.path)
+            let db = try VeilDatabase.open(folder: dir.path)
             let recording = try await Self.recordCanaryVisit(veilPort: port, db: db)
             // The events exactly as the recordings API hands them out.
             let r = try await client.execute(uri: "/api/recordings/\(recording.id)/events", method: .get, headers: [.authorization: "Bearer \(TestData.apiToken)"])

@@ -132,7 +132,7 @@ extension ReplayBrowserTests {
             for line in Self.hostileEvents(port: port, start: TestData.midnight).split(separator: "\n") { lines.append(try JSONParser.parse(Array(line.utf8), maxDepth: 100)) }
             let r = try await client.post("/api/replay", bytes: SharedFixtures.body(site: "localhost", page: "hostile-page-1", seq: 0, events: lines))
             #expect(r.status == .accepted, "\(r.text)")
-            let db = try VeilDatabase(folder: dir.path)
+            let db = try VeilDatabase.open(folder: dir.path)
             let recording = try #require(try await db.recordings(site: "localhost", filter: RecordingFilter(from: 0, to: .max)).first)
             var jar = Jar()
             _ = try await DashboardTests().signIn(client, jar: &jar)

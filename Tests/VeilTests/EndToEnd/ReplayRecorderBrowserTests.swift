@@ -63,7 +63,7 @@ extension ReplayBrowserTests {
         let dir = TempDir()
         try await withLiveVeil(replayConfig(dataDir: dir.path, erase: [".customer-name"])) { client in
             let port = try #require(client.port)
-            let db = try VeilDatabase(folder: dir.path)
+            let db = try VeilDatabase.open(folder: dir.path)
             let recording = try await Self.recordCanaryVisit(veilPort: port, db: db)
             let lines = try await db.recordingEventLines(id: recording.id)
             let stream = lines.joined(separator: "\n")
@@ -120,7 +120,7 @@ extension ReplayBrowserTests {
         config.sites = VeilConfig().sites  // the built-in localhost site, replay on
         try await withLiveVeil(config) { client in
             let port = try #require(client.port)
-            let db = try VeilDatabase(folder: dir.path)
+            let db = try VeilDatabase.open(folder: dir.path)
             let base = "http://127.0.0.1:\(port)"
             let visit = try await CDP.run([
                 ["navigate": base + "/demo"],
@@ -210,7 +210,7 @@ extension ReplayBrowserTests {
                 ])
                 #expect(outcome.error == nil && outcome.exceptions.isEmpty, "\(outcome.error ?? "") \(outcome.exceptions)")
             }
-            let db = try VeilDatabase(folder: dir.path)
+            let db = try VeilDatabase.open(folder: dir.path)
             var lines: [String] = []
             for _ in 0..<100 {
                 if let r = try await db.recordings(site: "localhost", filter: RecordingFilter(from: 0, to: .max)).first {

@@ -108,7 +108,7 @@ struct GeoTests {
                                           headers: [.init("X-Forwarded-For")!: "198.51.100.201"])
             #expect(r.status == .accepted)
         }
-        let db = try VeilDatabase(folder: dir.path + "/data")
+        let db = try VeilDatabase.open(folder: dir.path + "/data")
         let day = RollupCalendar.day(of: Int64(Date().timeIntervalSince1970 * 1000))
         let scope = StatsScope(site: "localhost", fromDay: day, toDay: day + 1)
         #expect(try await db.breakdown(scope, .country, limit: 5).rows.map(\.value) == ["FR"])

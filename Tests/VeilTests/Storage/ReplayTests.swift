@@ -133,7 +133,7 @@ struct ReplayTests {
         try await withLiveVeil(replayConfig(dataDir: dir.path)) { client in
             _ = try await ingestFixtures(client, files: files)
         }
-        let db = try VeilDatabase(folder: dir.path)
+        let db = try VeilDatabase.open(folder: dir.path)
         let totals = try await db.replayStorageTotals()
         let raw = files.reduce(0) { $0 + $1.rawBytes }
         let ratio = Double(totals.chunks + totals.styles) / Double(raw)
@@ -147,7 +147,7 @@ struct ReplayTests {
 
     @Test func stylesheetsAreSharedAndFreedByDeleteEraseAndRetention() async throws {
         let dir = TempDir()
-        let db = try VeilDatabase(folder: dir.path)
+        let db = try VeilDatabase.open(folder: dir.path)
         let css = String(repeating: ".shared{margin:0}", count: 50)
         func chunk(_ visitor: UInt8, page: String, at ts: Int64) throws -> ReplayChunk {
             guard case .array(let events) = try parse("[{\"type\":2,\"timestamp\":\(ts),\"data\":{\"node\":{\"type\":0,\"id\":1,\"childNodes\":[{\"type\":2,\"tagName\":\"link\",\"id\":2,\"attributes\":{\"_cssText\":\"\(css)\"},\"childNodes\":[]}]}}}]") else { fatalError() }
@@ -165,7 +165,7 @@ struct ReplayTests {
         #expect(Array(try await db.replayStyleRefs().values) == [3])
         #expect(try await db.deleteRecording(id: a))
         #expect(Array(try await db.replayStyleRefs().values) == [2])
-        let erased = try await db.erase(site: "example.com", subject: .visitor(Array(repeating: 2, count: 16)))
+        let erased = try await db.erase(site: "example.com", subject: .visitor(Array(repeating: 2, count: 16)), rules: AnalyticsRules())
         #expect(erased["recordings"] == 1)
         #expect(Array(try await db.replayStyleRefs().values) == [1])
         #expect(try await db.purgeRecordings(site: "example.com", cutoff: t + 41 * TestData.day) == 1)
@@ -298,7 +298,7 @@ struct ReplayTests {
             // Server-side erasure applies picked simple selectors to new chunks.
             _ = try await client.execute(uri: "/api/replay/pick", method: .post, headers: auth, body: ByteBuffer(string: "{\"selector\":\"p.secret\"}"))
             _ = try await client.post("/api/replay", "{\"site\":\"localhost\",\"page\":\"page-load-0002\",\"seq\":0,\"events\":[" + Self.snapshot("{\"type\":2,\"tagName\":\"p\",\"id\":3,\"attributes\":{\"class\":\"secret\"},\"childNodes\":[{\"type\":3,\"id\":4,\"textContent\":\"Quillon\"}]}") + "]}")
-            let db = try VeilDatabase(folder: dir.path)
+            let db = try VeilDatabase.open(folder: dir.path)
             let rec = try #require(try await db.recordings(site: "localhost", filter: RecordingFilter(from: 0, to: .max)).first)
             #expect(!(try await db.recordingEventLines(id: rec.id)).joined().contains("Quillon"))
             let removed = try await client.execute(uri: "/sites/localhost/replay/selectors/remove", method: .post, headers: headers,

@@ -8,7 +8,7 @@ import Privacy
 struct RetentionTests {
     @Test func purgeDeletesOnlyExpiredDataInSmallTransactions() async throws {
         let dir = TempDir()
-        let db = try VeilDatabase(folder: dir.path)
+        let db = try VeilDatabase.open(folder: dir.path)
         let now = TestData.midnight
         let day = TestData.day
         var old: [CleanEvent] = []
@@ -18,7 +18,7 @@ struct RetentionTests {
             TestData.clean(site: "other.com", at: now - 400 * day, visitor: 60),
         ], sessionTimeoutMillis: 1_800_000)
         // Batches of 3: the seven old events take three transactions.
-        let (events, sessions) = try await db.purgeExpired(site: "example.com", cutoff: now - 395 * day, batchSize: 3)
+        let (events, sessions) = try await db.purgeExpired(site: "example.com", cutoff: now - 395 * day, rules: AnalyticsRules(), batchSize: 3)
         #expect(events == 7 && sessions == 7)
         #expect(try await db.eventCount(site: "example.com") == 1)
         #expect(try await db.sessions(site: "example.com").count == 1)
@@ -28,7 +28,7 @@ struct RetentionTests {
 
     @Test func serviceAppliesEachSitesPolicy() async throws {
         let dir = TempDir()
-        let db = try VeilDatabase(folder: dir.path)
+        let db = try VeilDatabase.open(folder: dir.path)
         let time = ManualTime(TestData.midnight)
         _ = try await db.insert([
             TestData.clean(at: TestData.midnight - 40 * TestData.day),

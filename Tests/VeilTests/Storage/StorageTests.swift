@@ -7,13 +7,13 @@ import Privacy
 struct StorageTests {
     @Test func writerAcknowledgesOnlyCommittedEvents() async throws {
         let dir = TempDir()
-        let db = try VeilDatabase(folder: dir.path)
+        let db = try VeilDatabase.open(folder: dir.path)
         let writer = EventWriter(database: db, settings: .init(), logger: TestData.logger())
         let loop = Task { await writer.run() }
         let outcomes = try await writer.submit([TestData.clean(at: 1000), TestData.clean(at: 2000, name: "Signup")])
         #expect(outcomes == [.stored, .stored])
         // A second, independent connection sees them: the ack came after the commit.
-        let other = try VeilDatabase(folder: dir.path)
+        let other = try VeilDatabase.open(folder: dir.path)
         #expect(try await other.eventCount(site: "example.com") == 2)
         await writer.stop()
         await loop.value
@@ -21,7 +21,7 @@ struct StorageTests {
 
     @Test func duplicateIDsAreStoredOnce() async throws {
         let dir = TempDir()
-        let db = try VeilDatabase(folder: dir.path)
+        let db = try VeilDatabase.open(folder: dir.path)
         let writer = EventWriter(database: db, settings: .init(), logger: TestData.logger())
         let loop = Task { await writer.run() }
         #expect(try await writer.submit([TestData.clean(at: 1, clientID: "id-1"), TestData.clean(at: 2, clientID: "id-1")]) == [.stored, .duplicate])
@@ -35,7 +35,7 @@ struct StorageTests {
 
     @Test func boundedQueueRefusesInsteadOfGrowing() async throws {
         let dir = TempDir()
-        let db = try VeilDatabase(folder: dir.path)
+        let db = try VeilDatabase.open(folder: dir.path)
         var settings = EventWriter.Settings()
         settings.capacity = 3
         settings.flushEvents = 1000
@@ -59,7 +59,7 @@ struct StorageTests {
 
     @Test func flushesAtBatchSizeWithoutWaitingForTheInterval() async throws {
         let dir = TempDir()
-        let db = try VeilDatabase(folder: dir.path)
+        let db = try VeilDatabase.open(folder: dir.path)
         var settings = EventWriter.Settings()
         settings.flushEvents = 2
         settings.flushInterval = .seconds(3600)
@@ -73,7 +73,7 @@ struct StorageTests {
 
     @Test func sessionsSplitAfterThirtyMinutesOfInactivity() async throws {
         let dir = TempDir()
-        let db = try VeilDatabase(folder: dir.path)
+        let db = try VeilDatabase.open(folder: dir.path)
         let t0 = TestData.midnight + 10 * 3_600_000
         let minute: Int64 = 60_000
         _ = try await db.insert([
@@ -100,7 +100,7 @@ struct StorageTests {
 
     @Test func saltsRotateAtMidnightAndAreDeletedAfter48Hours() async throws {
         let dir = TempDir()
-        let db = try VeilDatabase(folder: dir.path)
+        let db = try VeilDatabase.open(folder: dir.path)
         let time = ManualTime(TestData.midnight + 3_600_000)
         let random = CountingRandom()
         let keeper = SaltKeeper(database: db, clock: time.source, random: { random.source(32) })
@@ -127,7 +127,7 @@ struct StorageTests {
 
     @Test func sessionContinuesAcrossMidnight() async throws {
         let dir = TempDir()
-        let db = try VeilDatabase(folder: dir.path)
+        let db = try VeilDatabase.open(folder: dir.path)
         let saltA = Array(repeating: UInt8(1), count: 32), saltB = Array(repeating: UInt8(2), count: 32)
         func hash(_ salt: [UInt8]) -> [UInt8] { VisitorHasher.hash(salt: salt, site: "example.com", clientIP: "203.0.113.5", userAgent: "UA") }
         let beforeMidnight = TestData.midnight - 10 * 60_000
@@ -148,7 +148,7 @@ struct StorageTests {
 
     @Test func timeSeriesFillsEmptyBuckets() async throws {
         let dir = TempDir()
-        let db = try VeilDatabase(folder: dir.path)
+        let db = try VeilDatabase.open(folder: dir.path)
         let hour: Int64 = 3_600_000
         _ = try await db.insert([TestData.clean(at: TestData.midnight + hour + 5), TestData.clean(at: TestData.midnight + 3 * hour, visitor: 2)], sessionTimeoutMillis: 1_800_000)
         let day = TestData.midnight / TestData.day

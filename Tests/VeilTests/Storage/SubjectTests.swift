@@ -26,9 +26,9 @@ struct SubjectTests {
 
     @Test func exportHoldsExactlyTheSubjectsRowsAndParses() async throws {
         let dir = TempDir()
-        let db = try VeilDatabase(folder: dir.path)
+        let db = try VeilDatabase.open(folder: dir.path)
         let (session, _) = try await seed(db)
-        let requests = PrivacyRequests(database: db, clock: ManualTime(TestData.midnight + TestData.day).source, secret: Array(repeating: 3, count: 32))
+        let requests = PrivacyRequests(database: db, clock: ManualTime(TestData.midnight + TestData.day).source, secret: Array(repeating: 3, count: 32), rules: [:])
         let file = try await requests.export(site: "example.com", subject: .session(session), actor: "test")
         #expect(file.format == .json, "expected JSON for a small subject")
         let document = String(decoding: try await file.bytes(), as: UTF8.self)
@@ -51,9 +51,9 @@ struct SubjectTests {
     /// so nothing held is left out of an export (browser, channel, UTM, country…).
     @Test func exportedTablesHaveEveryStoredColumn() async throws {
         let dir = TempDir()
-        let db = try VeilDatabase(folder: dir.path)
+        let db = try VeilDatabase.open(folder: dir.path)
         let (session, _) = try await seed(db)
-        let requests = PrivacyRequests(database: db, clock: ManualTime(TestData.midnight + TestData.day).source, secret: Array(repeating: 3, count: 32))
+        let requests = PrivacyRequests(database: db, clock: ManualTime(TestData.midnight + TestData.day).source, secret: Array(repeating: 3, count: 32), rules: [:])
         let file = try await requests.export(site: "example.com", subject: .session(session), actor: "test")
         #expect(file.format == .json)
         let document = String(decoding: try await file.bytes(), as: UTF8.self)
@@ -74,7 +74,7 @@ struct SubjectTests {
     /// and the log pages back without gaps or repeats.
     @Test func auditLogIsPerSiteAndPaged() async throws {
         let dir = TempDir()
-        let db = try VeilDatabase(folder: dir.path)
+        let db = try VeilDatabase.open(folder: dir.path)
         for i in 0..<3 { try await db.appendAudit(AuditEntry(at: Int64(i), actor: "a", action: "export", site: "quiet.example", subjectKind: "session", subjectHash: "q\(i)", rows: "{}")) }
         for i in 0..<260 { try await db.appendAudit(AuditEntry(at: Int64(10 + i), actor: "a", action: "erase", site: "busy.example", subjectKind: "session", subjectHash: "b\(i)", rows: "{}")) }
         #expect(try await db.auditLog(site: "quiet.example", limit: 50).map(\.subjectHash) == ["q2", "q1", "q0"])
@@ -94,11 +94,11 @@ struct SubjectTests {
 
     @Test func eraseRemovesEveryRowAndTheBytesButNothingElse() async throws {
         let dir = TempDir()
-        let db = try VeilDatabase(folder: dir.path)
+        let db = try VeilDatabase.open(folder: dir.path)
         let (session, other) = try await seed(db)
         try await db.checkpoint()
         #expect(dir.allBytes().contains { $0.1.contains(bytes: Array("alpha-canary-7731".utf8)) })
-        let requests = PrivacyRequests(database: db, clock: TimeSource.system, secret: Array(repeating: 3, count: 32))
+        let requests = PrivacyRequests(database: db, clock: TimeSource.system, secret: Array(repeating: 3, count: 32), rules: [:])
         let counts = try await requests.erase(site: "example.com", subject: .session(session), actor: "test")
         #expect(counts == ["events": 2, "sessions": 2, "recordings": 0])
         let records = try await db.records(site: "example.com", subject: .session(session))
@@ -116,12 +116,12 @@ struct SubjectTests {
 
     @Test func largeExportsAreAZipOfNDJSONFiles() async throws {
         let dir = TempDir()
-        let db = try VeilDatabase(folder: dir.path)
+        let db = try VeilDatabase.open(folder: dir.path)
         let t = TestData.midnight
         _ = try await db.insert((0..<25).map { TestData.clean(at: t + Int64($0) * 1000, path: "/p\($0)", visitor: 1) } + [TestData.clean(at: t, path: "/other", visitor: 2)],
                                 sessionTimeoutMillis: 1_800_000)
         let session = try #require(try await db.sessions(site: "example.com").first { $0.visitor == Array(repeating: 1, count: 16) }).id
-        let requests = PrivacyRequests(database: db, clock: .system, secret: Array(repeating: 3, count: 32))
+        let requests = PrivacyRequests(database: db, clock: .system, secret: Array(repeating: 3, count: 32), rules: [:])
         let file = try await requests.export(site: "example.com", subject: .session(session), actor: "test", zipAboveEvents: 10)
         #expect(file.format == .zip)
         let bytes = try await file.bytes()
@@ -153,7 +153,7 @@ struct SubjectTests {
             for path in ["/one", "/two"] {
                 _ = try await client.post("/api/event", #"{"site":"localhost","name":"pageview","url":"http://localhost\#(path)"}"#)
             }
-            let db = try VeilDatabase(folder: dir.path)
+            let db = try VeilDatabase.open(folder: dir.path)
             let session = try #require(try await db.sessions(site: "localhost").first).id
             let export = try await client.execute(uri: "/api/privacy/export?site=localhost&session=\(session)", method: .get, headers: bearer)
             #expect(export.status == .ok)
@@ -175,7 +175,7 @@ struct SubjectTests {
 
     @Test func storedFieldsMatchTheSchemaAndTheReadme() async throws {
         let dir = TempDir()
-        let db = try VeilDatabase(folder: dir.path)
+        let db = try VeilDatabase.open(folder: dir.path)
         let schema = try await db.schemaColumns()
         var catalog: [String: [String]] = [:]
         for field in StoredFields.all { catalog[field.table, default: []].append(field.column) }

@@ -10,9 +10,9 @@ import Storage
 struct WriterDurabilityTests {
     @Test func writerConnectionReportsTheConfiguredLevel() async throws {
         let dir = TempDir()
-        let full = try VeilDatabase(folder: dir.path + "/full")
+        let full = try VeilDatabase.open(folder: dir.path + "/full")
         #expect(try await full.writerSynchronousLevel() == 2)
-        let normal = try VeilDatabase(folder: dir.path + "/normal", synchronous: .normal)
+        let normal = try VeilDatabase.open(folder: dir.path + "/normal", synchronous: .normal)
         #expect(try await normal.writerSynchronousLevel() == 1)
     }
 
@@ -51,7 +51,7 @@ struct WriterDurabilityTests {
         let folder = dir.path + "/data"
         // An existing folder and database with loose modes are tightened.
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-        do { _ = try VeilDatabase(folder: folder) }
+        do { _ = try VeilDatabase.open(folder: folder) }
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: folder + "/veil.sqlite")
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: folder)
         try await withLiveVeil(TestData.config(dataDir: folder)) { client in
@@ -73,7 +73,7 @@ struct WriterDurabilityTests {
         let dir = TempDir()
         var config = TestData.config(dataDir: dir.path)
         // Room for some events beyond the empty, migrated database.
-        let empty = try VeilDatabase(folder: dir.path)
+        let empty = try VeilDatabase.open(folder: dir.path)
         try await empty.checkpoint()
         try empty.close()
         let size = try #require(try FileManager.default.attributesOfItem(atPath: dir.path + "/veil.sqlite")[.size] as? Int)
@@ -100,7 +100,7 @@ struct WriterDurabilityTests {
             #expect(failed >= 1, "\(metrics.text)")
             return acked
         }
-        let stored = try await VeilDatabase(folder: dir.path).events(site: "localhost").count
+        let stored = try await VeilDatabase.open(folder: dir.path).events(site: "localhost").count
         #expect(acked > 0 && stored == acked, "acked \(acked), stored \(stored)")
     }
 }

@@ -39,7 +39,7 @@ struct AnalyticsPagesTests {
 
     static func shareToken(_ dir: TempDir) async throws -> String {
         let token = "test-share-token"
-        let db = try VeilDatabase(folder: dir.path)
+        let db = try VeilDatabase.open(folder: dir.path)
         try await db.createShareLink(site: "localhost", tokenHash: Array(SHA256.hash(data: Array(token.utf8))), nowMillis: 0)
         return token
     }
@@ -121,7 +121,7 @@ struct AnalyticsPagesTests {
             #expect(try await client.execute(uri: path + "/share", method: .post, headers: headers, body: form(["csrf": "x"])).status == .notFound)
             // Only its hash is stored.
             let token = String(path.dropFirst("/share/".count))
-            try await VeilDatabase(folder: dir.path).checkpoint()
+            try await VeilDatabase.open(folder: dir.path).checkpoint()
             #expect(!dir.allBytes().contains { $0.1.contains(bytes: Array(token.utf8)) })
             let again = try await client.execute(uri: "/sites/localhost", method: .get, headers: jar.header)
             #expect(again.text.contains("A public read-only link exists"))

@@ -118,7 +118,7 @@ struct DashboardTests {
         var config = TestData.config(dataDir: dir.path)
         config.adminPasswordHash = ""
         try await withLiveVeil(config) { _ in }
-        let db = try VeilDatabase(folder: dir.path)
+        let db = try VeilDatabase.open(folder: dir.path)
         let user = try #require(try await db.user(named: "admin"))
         #expect(user.passwordHash.hasPrefix("pbkdf2-sha256$"))
         let attributes = try FileManager.default.attributesOfItem(atPath: dir.path + "/secret.key")

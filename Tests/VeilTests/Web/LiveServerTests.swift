@@ -130,7 +130,7 @@ struct LiveServerTests {
             #expect(metrics.text.contains("veil_ingest_rejected_total{error=\"invalid_json\"} 1"))
             #expect(try await client.execute(uri: "/metrics", method: .get).status == .unauthorized)
         }
-        let db = try VeilDatabase(folder: dir.path)
+        let db = try VeilDatabase.open(folder: dir.path)
         // optedOut (1), mixed (1), dup (1, stored once).
         #expect(try await db.eventCount(site: "localhost") == 2)
         #expect(try await db.eventCount(site: "nodnt.example") == 1)
@@ -179,7 +179,7 @@ struct LiveServerTests {
                 #expect(r.status == .accepted)
             }
         }
-        let db = try VeilDatabase(folder: dir.path)
+        let db = try VeilDatabase.open(folder: dir.path)
         let events = try await db.events(site: "localhost")
         #expect(events.count == 3)
         // The visitor is the hash of the forwarded client IP (the peer is a trusted proxy).
@@ -203,7 +203,7 @@ struct LiveServerTests {
         try await withLiveVeil(TestData.config(dataDir: dir.path)) { client in
             _ = try await client.post("/api/event", #"{"site":"localhost","name":"pageview","url":"http://localhost/"}"#, headers: [.init("X-Forwarded-For")!: "198.51.100.1"])
         }
-        let db = try VeilDatabase(folder: dir.path)
+        let db = try VeilDatabase.open(folder: dir.path)
         let salts = try await db.rotateSalts(nowMillis: TimeSource.system.nowMillis(), newSalt: { [] })
         let event = try #require(try await db.events(site: "localhost").first)
         #expect(event.visitor == VisitorHasher.hash(salt: salts.current, site: "localhost", clientIP: "127.0.0.1", userAgent: TestData.userAgent))

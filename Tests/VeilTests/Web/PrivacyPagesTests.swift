@@ -15,7 +15,7 @@ extension DashboardTests {
             for path in ["/one", "/two"] {
                 _ = try await client.post("/api/event", #"{"site":"localhost","name":"pageview","url":"http://localhost\#(path)","props":{"n":"x@y.example"}}"#)
             }
-            let db = try VeilDatabase(folder: dir.path)
+            let db = try VeilDatabase.open(folder: dir.path)
             let session = try #require(try await db.sessions(site: "localhost").first).id
             var jar = Jar()
             _ = try await signIn(client, jar: &jar)

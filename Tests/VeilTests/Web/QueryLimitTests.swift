@@ -85,7 +85,7 @@ struct QueryLimitTests {
     /// request, not a 500 "database error").
     @Test func aCancelledReadIsReportedAsCancelled() async throws {
         let dir = TempDir()
-        let db = try VeilDatabase(folder: dir.path)
+        let db = try VeilDatabase.open(folder: dir.path)
         let task = Task { () -> String in
             withUnsafeCurrentTask { $0?.cancel() }
             do { _ = try await db.eventCount(site: "example.com"); return "answered" } catch { return "\(error)" }
@@ -98,7 +98,7 @@ struct QueryLimitTests {
     @Test func overHTTPLinksAndSitesGetTheirShareAndDisconnectsCancel() async throws {
         let dir = TempDir()
         let token = "query-limit-share-token"
-        try await VeilDatabase(folder: dir.path).createShareLink(site: "localhost", tokenHash: Array(SHA256.hash(data: Array(token.utf8))), nowMillis: 0)
+        try await VeilDatabase.open(folder: dir.path).createShareLink(site: "localhost", tokenHash: Array(SHA256.hash(data: Array(token.utf8))), nowMillis: 0)
         let limiter = QueryLimiter(settings: Self.settings(running: 1, perSite: 4, perLink: 1, waiting: 1))
         var environment = TestData.environment()
         environment.queries = limiter

@@ -23,7 +23,7 @@ struct ReplayCapsTests {
 
     @Test func aRecordingStopsAtEachCapAndRemembersIt() async throws {
         let dir = TempDir()
-        let db = try VeilDatabase(folder: dir.path)
+        let db = try VeilDatabase.open(folder: dir.path)
         let t = TestData.midnight
         // Raw bytes: two chunks of 100 fit under 250, the third would pass it.
         let caps = ReplayCaps(rawBytes: 250, storedBytes: 1_000_000, events: 1000)
@@ -61,7 +61,7 @@ struct ReplayCapsTests {
     /// Reads hold a bounded number of chunks: 10 chunks read 3 at a time arrive as 3, 3, 3, 1.
     @Test func recordingEventsAreReadAFewChunksAtATime() async throws {
         let dir = TempDir()
-        let db = try VeilDatabase(folder: dir.path)
+        let db = try VeilDatabase.open(folder: dir.path)
         let t = TestData.midnight
         var id: Int64 = 0
         for seq in 0..<10 {
@@ -152,7 +152,7 @@ struct ReplayCapsTests {
             let metrics = try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer \(TestData.apiToken)"])
             #expect(metrics.text.contains("veil_replay_chunks_total{site=\"localhost\"} 1"), "\(metrics.text)")
             #expect(metrics.text.contains("veil_events_dropped_total{reason=\"recording_capped\",site=\"localhost\"} 1"), "\(metrics.text)")
-            let db = try VeilDatabase(folder: dir.path)
+            let db = try VeilDatabase.open(folder: dir.path)
             let recording = try #require(try await db.recordings(site: "localhost", filter: RecordingFilter(from: 0, to: .max)).first)
             #expect(recording.cappedAt != nil)
         }
@@ -162,7 +162,7 @@ struct ReplayCapsTests {
     /// document are read back by independent parsers.
     @Test func exportsStreamRecordingsAsZipAndJSON() async throws {
         let dir = TempDir()
-        let db = try VeilDatabase(folder: dir.path)
+        let db = try VeilDatabase.open(folder: dir.path)
         let t = TestData.midnight
         _ = try await db.insert((0..<12).map { TestData.clean(at: t + Int64($0) * 1000, path: "/p\($0)", visitor: 7) }, sessionTimeoutMillis: 1_800_000)
         for (n, page) in ["page-exp-00001", "page-exp-00002"].enumerated() {
@@ -170,7 +170,7 @@ struct ReplayCapsTests {
         }
         let recordings = try await db.recordings(site: "example.com", filter: RecordingFilter(from: 0, to: .max))
         #expect(recordings.count == 1 && recordings[0].events == 12, "one visit, two page loads: \(recordings)")
-        let requests = PrivacyRequests(database: db, clock: ManualTime(t + TestData.day).source, secret: Array(repeating: 3, count: 32))
+        let requests = PrivacyRequests(database: db, clock: ManualTime(t + TestData.day).source, secret: Array(repeating: 3, count: 32), rules: [:])
         let zip = try await requests.export(site: "example.com", subject: .visitor(Self.visitor), actor: "test", zipAboveEvents: 10)
         #expect(zip.format == .zip)
         let path = dir.path + "/export.zip"

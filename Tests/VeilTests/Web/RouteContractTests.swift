@@ -52,7 +52,7 @@ struct RouteContractTests {
         let dir = TempDir()
         let config = replayConfig(dataDir: dir.path)
         // The admin is created once the server is listening, which the router tier never does.
-        try await VeilDatabase(folder: dir.path).upsertUser(username: config.adminUsername, passwordHash: config.adminPasswordHash, nowMillis: 0)
+        try await VeilDatabase.open(folder: dir.path).upsertUser(username: config.adminUsername, passwordHash: config.adminPasswordHash, nowMillis: 0)
         let app = try await buildApplication(config: config, environment: TestData.environment())
         try await app.test(.router) { client in
             for c in Self.anonymous {

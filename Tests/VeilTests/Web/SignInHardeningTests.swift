@@ -111,7 +111,7 @@ struct SignInHardeningTests {
     @Test func aNewPasswordEndsEverySession() async throws {
         let dir = TempDir()
         let config = TestData.config(dataDir: dir.path)
-        let db = try VeilDatabase(folder: dir.path)
+        let db = try VeilDatabase.open(folder: dir.path)
         try await db.upsertUser(username: "admin", passwordHash: config.adminPasswordHash, nowMillis: 1)
         let user = try #require(try await db.user(named: "admin"))
         try await db.createLoginSession(tokenHash: Array(repeating: 1, count: 32), userID: user.id, nowMillis: 1, expiresAt: Int64.max / 2)
