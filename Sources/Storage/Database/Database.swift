@@ -92,6 +92,12 @@ public struct VeilDatabase: Sendable {
         }
     }
 
+    /// Runs `body` in one read transaction: one consistent snapshot, one hop to GRDB.
+    /// Screens compose their questions inside one such read.
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StorageError) -> T {
+        try await Self.wrap { try await pool.read(body) }
+    }
+
     /// A trivial read proving the database answers (for `/healthz`).
     public func health() async throws(StorageError) {
         try await Self.wrap { _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") } }

@@ -86,7 +86,7 @@ extension VeilDatabase {
                     try touchSession.execute(arguments: [event.timestamp, isPageview, event.path, isPageview ? 1 : 0, after.id])
                     let rules = rollup.rules
                     try rollup.addEvent(visitor: visitor, ts: event.timestamp, name: event.name, path: event.path, props: event.props, session: after) {
-                        let vd = RollupAccumulator.VisitorDay(visitor: visitor, day: RollupCalendar.day(of: event.timestamp))
+                        let vd = VisitorDay(visitor: visitor, day: RollupCalendar.day(of: event.timestamp))
                         return try cache.get(site: event.site, vd) ?? Self.visitorDaySeen(db, site: event.site, visitor: visitor, ts: event.timestamp, rules: rules)
                     }
                     accumulators[event.site] = rollup
@@ -107,23 +107,20 @@ extension VeilDatabase {
             }
         }
         // Committed: what these visitors were counted under is now the stored truth.
-        for (site, rollup) in committed.1 { cache.store(site: site, rollup.seen) }
+        for (site, rollup) in committed.1 { cache.store(site: site, rollup.seen.sets) }
         return committed.0
-    }
-
-    /// Reads a session's facts from a row selected with `SessionFacts.columns`.
-    static func sessionFacts(_ row: Row, offset o: Int = 0) -> SessionFacts {
-        SessionFacts(columns: (4..<19).map { row[o + $0] as String }, id: row[o], startedAt: row[o + 1], lastSeen: row[o + 2], pageviews: row[o + 3])
     }
 
     /// What a visitor's stored events of `ts`'s day already count under.
     static func visitorDaySeen(_ db: Database, site: String, visitor: [UInt8], ts: Int64, rules: AnalyticsRules) throws -> Set<RollupAccumulator.SeenKey> {
         let day = RollupCalendar.day(of: ts)
-        let rows = try Row.fetchAll(db, sql: """
-            SELECT e.ts, e.name, e.path, e.props, \(SessionFacts.columns) FROM events e JOIN sessions s ON s.id = e.session_id
+        let statement = try db.cachedStatement(sql: """
+            SELECT \(ScannedEvent.columns) FROM events e JOIN sessions s ON s.id = e.session_id
             WHERE e.site = ? AND e.visitor = ? AND e.ts >= ? AND e.ts < ?
-            """, arguments: [site, Data(visitor), day * RollupCalendar.day, (day + 1) * RollupCalendar.day])
-        return RollupAccumulator.seenSet(rows: rows.map { ($0[0], $0[1], $0[2], decodeProps($0[3]), sessionFacts($0, offset: 4)) }, rules: rules)
+            """)
+        let reader = ScannedEvent.Reader(statement)
+        let rows = try Row.fetchAll(statement, arguments: [site, Data(visitor), day * RollupCalendar.day, (day + 1) * RollupCalendar.day])
+        return RollupAccumulator.seenSet(rows: rows.map { reader.read($0) }, rules: rules)
     }
 
     /// Stored props JSON → pairs (empty for NULL or anything unexpected).

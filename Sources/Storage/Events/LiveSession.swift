@@ -10,6 +10,7 @@ extension VeilDatabase {
             SELECT \(SessionFacts.columns) FROM sessions s
             WHERE s.site = ? AND s.visitor = ? AND s.last_seen >= ? ORDER BY s.last_seen DESC LIMIT 1
             """)
-        return try Row.fetchOne(statement, arguments: [site, Data(visitor), since]).map { sessionFacts($0) }
+        let reader = SessionFacts.Reader(ColumnIndex(statement))
+        return try Row.fetchOne(statement, arguments: [site, Data(visitor), since]).map { reader.read($0) }
     }
 }

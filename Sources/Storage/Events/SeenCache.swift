@@ -14,7 +14,7 @@ import Synchronization
 final class SeenCache: Sendable {
     struct Key: Hashable {
         var site: String
-        var visitorDay: RollupAccumulator.VisitorDay
+        var visitorDay: VisitorDay
     }
 
     private struct State {
@@ -39,11 +39,11 @@ final class SeenCache: Sendable {
         return bytes
     }
 
-    func get(site: String, _ vd: RollupAccumulator.VisitorDay) -> Set<RollupAccumulator.SeenKey>? {
+    func get(site: String, _ vd: VisitorDay) -> Set<RollupAccumulator.SeenKey>? {
         state.withLock { $0.entries[Key(site: site, visitorDay: vd)]?.set }
     }
 
-    func store(site: String, _ sets: [RollupAccumulator.VisitorDay: Set<RollupAccumulator.SeenKey>]) {
+    func store(site: String, _ sets: [VisitorDay: Set<RollupAccumulator.SeenKey>]) {
         let priced = sets.map { ($0.key, $0.value, Self.cost(site: site, $0.value)) }
         state.withLock { s in
             for (vd, set, bytes) in priced {

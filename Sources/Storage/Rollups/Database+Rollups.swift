@@ -25,17 +25,20 @@ extension VeilDatabase {
             DELETE FROM rollups WHERE site = ? AND ((dim <> 'hour' AND bucket = ?) OR (dim = 'hour' AND bucket >= ? AND bucket < ?))
             """, arguments: [site, day, day * 24, day * 24 + 24])
         var acc = RollupAccumulator(rules: rules)
-        let events = try Row.fetchCursor(db, sql: """
-            SELECT e.visitor, e.ts, e.name, e.path, e.props, \(SessionFacts.columns) FROM events e JOIN sessions s ON s.id = e.session_id
+        let eventsSQL = try db.makeStatement(sql: """
+            SELECT \(ScannedEvent.columns) FROM events e JOIN sessions s ON s.id = e.session_id
             WHERE e.site = ? AND e.ts >= ? AND e.ts < ? ORDER BY e.id
-            """, arguments: [site, from, to])
+            """)
+        let event = ScannedEvent.Reader(eventsSQL)
+        let events = try Row.fetchCursor(eventsSQL, arguments: [site, from, to])
         while let row = try events.next() {
-            let visitor = [UInt8](row[0] as Data)
-            acc.addEvent(visitor: visitor, ts: row[1], name: row[2], path: row[3], props: decodeProps(row[4]), session: sessionFacts(row, offset: 5)) { [] }
+            let e = event.read(row)
+            acc.addEvent(visitor: e.visitor, ts: e.ts, name: e.name, path: e.path, props: e.props, session: e.session) { [] }
         }
-        let sessions = try Row.fetchCursor(db, sql: "SELECT \(SessionFacts.columns) FROM sessions s WHERE s.site = ? AND s.started_at >= ? AND s.started_at < ?",
-                                           arguments: [site, from, to])
-        while let row = try sessions.next() { acc.addSession(sessionFacts(row)) }
+        let sessionsSQL = try db.makeStatement(sql: "SELECT \(SessionFacts.columns) FROM sessions s WHERE s.site = ? AND s.started_at >= ? AND s.started_at < ?")
+        let session = SessionFacts.Reader(ColumnIndex(sessionsSQL))
+        let sessions = try Row.fetchCursor(sessionsSQL, arguments: [site, from, to])
+        while let row = try sessions.next() { acc.addSession(session.read(row)) }
         try apply(acc.takeDeltas(), site: site, db: db)
     }
 

@@ -1,38 +1,5 @@
 import Privacy
 
-/// What a session contributes to every event's keys.
-struct SessionFacts: Sendable {
-    var id: Int64
-    var startedAt: Int64
-    var lastSeen: Int64
-    var pageviews: Int
-    var entry: String
-    var exit: String
-    /// Values of `StatsDimension.sessionLevel`, in that order (entry first).
-    var values: [String]
-
-    /// The `sessions` columns `init(row:offset:)` reads, in order.
-    static let columns = "s.id, s.started_at, s.last_seen, s.pageviews, s.entry_path, s.exit_path, coalesce(s.referrer_host, ''), s.channel, s.utm_source, s.utm_medium, s.utm_campaign, s.utm_term, s.utm_content, s.browser, s.os, s.device, s.screen, s.language, s.country"
-
-    init(columns c: [String], id: Int64, startedAt: Int64, lastSeen: Int64, pageviews: Int) {
-        self.id = id
-        self.startedAt = startedAt
-        self.lastSeen = lastSeen
-        self.pageviews = pageviews
-        entry = c[0]
-        exit = c[1]
-        // sessionLevel is entry, then the columns after exit_path in `columns` order.
-        values = [c[0]] + c[2...]
-    }
-
-    init(newFrom event: CleanEvent, id: Int64) {
-        let v = event.visit
-        self.init(columns: [event.path, event.path, event.referrerHost ?? "", v.channel, v.utmSource, v.utmMedium, v.utmCampaign, v.utmTerm, v.utmContent,
-                            event.browser, event.os, event.device, v.screen, v.language, v.country],
-                  id: id, startedAt: event.timestamp, lastSeen: event.timestamp, pageviews: 0)
-    }
-}
-
 /// One rollup cell: a dimension value in a bucket (a UTC day; an hour for `hour`).
 struct RollupKey: Hashable, Sendable {
     var dim: String
@@ -103,29 +70,13 @@ struct RollupAccumulator {
         var pageviews = 0
     }
     /// Per visitor and day: which (dimension, value) pairs, and which hours, were already counted.
-    var seen: [VisitorDay: Set<SeenKey>] = [:]
+    var seen = DailyVisitors<SeenKey>()
 
     struct SeenKey: Hashable {
         var dim: String
         var value: String
     }
 
-    /// A visitor hash (always 16 bytes; kept as two words, cheap to hash) and a UTC day.
-    struct VisitorDay: Hashable {
-        var high: UInt64
-        var low: UInt64
-        var day: Int64
-
-        init(visitor: [UInt8], day: Int64) {
-            var h: UInt64 = 0, l: UInt64 = 0
-            for (i, b) in visitor.prefix(16).enumerated() {
-                if i < 8 { h = h << 8 | UInt64(b) } else { l = l << 8 | UInt64(b) }
-            }
-            high = h
-            low = l
-            self.day = day
-        }
-}
 
     /// Only these dimensions (plus `total` and `hour`) are counted: a filtered view asking
     /// for one table does not pay for all of them.
@@ -189,8 +140,8 @@ struct RollupAccumulator {
         let day = RollupCalendar.day(of: ts), hour = RollupCalendar.hour(of: ts)
         let vd = VisitorDay(visitor: visitor, day: day)
         // Take the set out once (one lookup, no copy), put it back at the end.
-        var set = try seen.removeValue(forKey: vd) ?? alreadySeen()
-        defer { seen[vd] = set }
+        var set = try seen.take(vd, load: alreadySeen)
+        defer { seen.restore(vd, set) }
         let isPageview = name == "pageview"
         // A visit's session-level values: visitors counted on its first event of the day,
         // events tallied and spread by `takeDeltas`.
@@ -220,7 +171,7 @@ struct RollupAccumulator {
     }
 
     /// The seen-set of a visitor's stored events of one day (same rules as `addEvent`).
-    static func seenSet(rows: [(ts: Int64, name: String, path: String, props: [(String, String)], session: SessionFacts)], rules: AnalyticsRules) -> Set<SeenKey> {
+    static func seenSet(rows: [ScannedEvent], rules: AnalyticsRules) -> Set<SeenKey> {
         var set = Set<SeenKey>()
         for r in rows {
             for (dim, value) in keys(name: r.name, path: r.path, props: r.props, session: r.session, rules: rules) { set.insert(SeenKey(dim: dim, value: value)) }

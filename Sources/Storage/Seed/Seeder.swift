@@ -56,7 +56,7 @@ public struct Seeder: Sendable {
             var batch = model.day(day, events: target, site: o.site, persistent: o.persistent, rng: &rng)
             batch.drop(after: o.nowMillis)
             try await write(batch, rules: rules, accumulator: &acc)
-            acc.seen = acc.seen.filter { $0.key.day >= day }
+            acc.seen.forget(before: day)
             written += batch.events.count
             progress(written)
         }

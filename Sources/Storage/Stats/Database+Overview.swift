@@ -12,63 +12,61 @@ import Privacy
 extension VeilDatabase {
     /// Totals of a scope.
     public func totals(_ scope: StatsScope) async throws(StorageError) -> Totals {
-        if !scope.filters.isEmpty { return try await filteredCells(scope, dimensions: []).totals(fromDay: scope.fromDay, toDay: scope.toDay) }
-        return try await Self.wrap {
-            try await pool.read { db in
-                let r = try Row.fetchOne(db, sql: """
-                    SELECT coalesce(sum(visitors), 0), coalesce(sum(pageviews), 0), coalesce(sum(hits), 0), coalesce(sum(sessions), 0),
-                           coalesce(sum(bounces), 0), coalesce(sum(duration), 0)
-                    FROM rollups WHERE site = ? AND dim = 'total' AND bucket >= ? AND bucket < ?
-                    """, arguments: [scope.site, scope.fromDay, scope.toDay])!
-                var t = Totals()
-                t.visitors = r[0]; t.pageviews = r[1]; t.hits = r[2]; t.sessions = r[3]; t.bounces = r[4]; t.durationMillis = r[5]
-                return t
-            }
-        }
+        try await read { db in try Self.totals(db, scope) }
+    }
+
+    static func totals(_ db: Database, _ scope: StatsScope) throws -> Totals {
+        if !scope.filters.isEmpty { return try filteredCells(db, scope, dimensions: []).totals(fromDay: scope.fromDay, toDay: scope.toDay) }
+        let r = try Row.fetchOne(db, sql: """
+            SELECT coalesce(sum(visitors), 0) AS visitors, coalesce(sum(pageviews), 0) AS pageviews, coalesce(sum(hits), 0) AS hits,
+                   coalesce(sum(sessions), 0) AS sessions, coalesce(sum(bounces), 0) AS bounces, coalesce(sum(duration), 0) AS duration
+            FROM rollups WHERE site = ? AND dim = 'total' AND bucket >= ? AND bucket < ?
+            """, arguments: [scope.site, scope.fromDay, scope.toDay])!
+        var t = Totals()
+        t.visitors = r["visitors"]; t.pageviews = r["pageviews"]; t.hits = r["hits"]
+        t.sessions = r["sessions"]; t.bounces = r["bounces"]; t.durationMillis = r["duration"]
+        return t
     }
 
     /// A dimension's values ranked by visitors (exit pages: by sessions).
     public func breakdown(_ scope: StatsScope, _ dim: StatsDimension, limit: Int, offset: Int = 0) async throws(StorageError) -> Breakdown {
+        try await read { db in try Self.breakdown(db, scope, dim, limit: limit, offset: offset) }
+    }
+
+    static func breakdown(_ db: Database, _ scope: StatsScope, _ dim: StatsDimension, limit: Int, offset: Int = 0) throws -> Breakdown {
         if !scope.filters.isEmpty {
-            return try await filteredCells(scope, dimensions: [dim]).breakdown(dim, fromDay: scope.fromDay, toDay: scope.toDay, limit: limit, offset: offset)
+            return try filteredCells(db, scope, dimensions: [dim]).breakdown(dim, fromDay: scope.fromDay, toDay: scope.toDay, limit: limit, offset: offset)
         }
-        let order = dim == .exit ? "s DESC, h DESC, value" : "v DESC, h DESC, value"
-        let having = dim == .exit ? "s > 0" : "h > 0"
-        return try await Self.wrap {
-            try await pool.read { db in
-                let rows = try Row.fetchAll(db, sql: """
-                    SELECT value, sum(visitors) AS v, sum(hits) AS h, sum(pageviews), sum(sessions) AS s FROM rollups
-                    WHERE site = ? AND dim = ? AND bucket >= ? AND bucket < ? GROUP BY value HAVING \(having) ORDER BY \(order) LIMIT ? OFFSET ?
-                    """, arguments: [scope.site, dim.rawValue, scope.fromDay, scope.toDay, limit, offset]).map {
-                    BreakdownRow(value: $0[0], visitors: $0[1], hits: $0[2], pageviews: $0[3], sessions: $0[4])
-                }
-                let total = try Int.fetchOne(db, sql: """
-                    SELECT count(*) FROM (SELECT value, sum(hits) AS h, sum(sessions) AS s FROM rollups
-                    WHERE site = ? AND dim = ? AND bucket >= ? AND bucket < ? GROUP BY value HAVING \(having))
-                    """, arguments: [scope.site, dim.rawValue, scope.fromDay, scope.toDay]) ?? 0
-                return Breakdown(rows: rows, total: total)
-            }
-        }
+        let order = dim == .exit ? "sessions DESC, hits DESC, value" : "visitors DESC, hits DESC, value"
+        let having = dim == .exit ? "sessions > 0" : "hits > 0"
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT value, sum(visitors) AS visitors, sum(hits) AS hits, sum(pageviews) AS pageviews, sum(sessions) AS sessions FROM rollups
+            WHERE site = ? AND dim = ? AND bucket >= ? AND bucket < ? GROUP BY value HAVING \(having) ORDER BY \(order) LIMIT ? OFFSET ?
+            """, arguments: [scope.site, dim.rawValue, scope.fromDay, scope.toDay, limit, offset]).map(BreakdownRow.init(row:))
+        let total = try Int.fetchOne(db, sql: """
+            SELECT count(*) FROM (SELECT value, sum(hits) AS hits, sum(sessions) AS sessions FROM rollups
+            WHERE site = ? AND dim = ? AND bucket >= ? AND bucket < ? GROUP BY value HAVING \(having))
+            """, arguments: [scope.site, dim.rawValue, scope.fromDay, scope.toDay]) ?? 0
+        return Breakdown(rows: rows, total: total)
     }
 
     /// Visitors and pageviews per bucket, empty buckets included. Weeks start on Monday.
     public func series(_ scope: StatsScope, granularity: Granularity) async throws(StorageError) -> [SeriesPoint] {
+        try await read { db in try Self.series(db, scope, granularity: granularity) }
+    }
+
+    static func series(_ db: Database, _ scope: StatsScope, granularity: Granularity) throws -> [SeriesPoint] {
         let hourly = granularity == .hour
         var points: [Int64: (Int, Int)] = [:]
         if scope.filters.isEmpty {
-            let rows = try await Self.wrap {
-                try await pool.read { db in
-                    try Row.fetchAll(db, sql: "SELECT bucket, visitors, pageviews FROM rollups WHERE site = ? AND dim = ? AND value = '' AND bucket >= ? AND bucket < ?",
-                                     arguments: [scope.site, hourly ? "hour" : "total", hourly ? scope.fromDay * 24 : scope.fromDay, hourly ? scope.toDay * 24 : scope.toDay])
-                        .map { ($0[0] as Int64, $0[1] as Int, $0[2] as Int) }
-                }
-            }
-            for r in rows { points[r.0] = (r.1, r.2) }
+            let rows = try Row.fetchCursor(db, sql: "SELECT bucket, visitors, pageviews FROM rollups WHERE site = ? AND dim = ? AND value = '' AND bucket >= ? AND bucket < ?",
+                                           arguments: [scope.site, hourly ? "hour" : "total", hourly ? scope.fromDay * 24 : scope.fromDay, hourly ? scope.toDay * 24 : scope.toDay])
+            while let r = try rows.next() { points[r["bucket"]] = (r["visitors"], r["pageviews"]) }
         } else {
-            let cells = try await filteredCells(scope, dimensions: [])
+            let cells = try filteredCells(db, scope, dimensions: [])
             for (k, c) in cells.cells where k.dim == (hourly ? "hour" : "total") { points[k.bucket] = (c.visitors, c.pageviews) }
         }
-        return Self.bucketed(points, scope: scope, granularity: granularity)
+        return bucketed(points, scope: scope, granularity: granularity)
     }
 
     static func bucketed(_ points: [Int64: (Int, Int)], scope: StatsScope, granularity: Granularity) -> [SeriesPoint] {
@@ -105,22 +103,30 @@ extension VeilDatabase {
 
     /// Visitors active in the last `windowMillis` and the pages they are on.
     public func realtime(site: String, now: Int64, windowMillis: Int64 = 300_000, limit: Int = 10) async throws(StorageError) -> Realtime {
-        try await Self.wrap {
-            try await pool.read { db in
-                let visitors = try Int.fetchOne(db, sql: "SELECT count(DISTINCT visitor) FROM events WHERE site = ? AND ts >= ?", arguments: [site, now - windowMillis]) ?? 0
-                // A visitor's current page is their latest pageview in the window.
-                let pages = try Row.fetchAll(db, sql: """
-                    SELECT path, count(*) AS v FROM (
-                        SELECT e.visitor, e.path FROM events e
-                        WHERE e.site = ? AND e.ts >= ? AND e.name = 'pageview'
-                          AND e.id = (SELECT max(id) FROM events x WHERE x.site = e.site AND x.visitor = e.visitor AND x.ts >= ? AND x.name = 'pageview'))
-                    GROUP BY path ORDER BY v DESC, path LIMIT ?
-                    """, arguments: [site, now - windowMillis, now - windowMillis, limit]).map {
-                    BreakdownRow(value: $0[0], visitors: $0[1], hits: $0[1], pageviews: $0[1], sessions: 0)
-                }
-                return Realtime(visitors: visitors, pages: pages)
-            }
+        try await read { db in try Self.realtime(db, site: site, now: now, windowMillis: windowMillis, limit: limit) }
+    }
+
+    static func realtime(_ db: Database, site: String, now: Int64, windowMillis: Int64 = 300_000, limit: Int = 10) throws -> Realtime {
+        let visitors = try Int.fetchOne(db, sql: "SELECT count(DISTINCT visitor) FROM events WHERE site = ? AND ts >= ?", arguments: [site, now - windowMillis]) ?? 0
+        // A visitor's current page is their latest pageview in the window.
+        let pages = try Row.fetchAll(db, sql: """
+            SELECT path, count(*) AS visitors FROM (
+                SELECT e.visitor, e.path FROM events e
+                WHERE e.site = ? AND e.ts >= ? AND e.name = 'pageview'
+                  AND e.id = (SELECT max(id) FROM events x WHERE x.site = e.site AND x.visitor = e.visitor AND x.ts >= ? AND x.name = 'pageview'))
+            GROUP BY path ORDER BY visitors DESC, path LIMIT ?
+            """, arguments: [site, now - windowMillis, now - windowMillis, limit]).map { (r: Row) -> BreakdownRow in
+            let n: Int = r["visitors"]
+            return BreakdownRow(value: r["path"], visitors: n, hits: n, pageviews: n, sessions: 0)
         }
+        return Realtime(visitors: visitors, pages: pages)
+    }
+}
+
+extension BreakdownRow {
+    /// From a row selecting `value, visitors, hits, pageviews, sessions` by those names.
+    init(row: Row) {
+        self.init(value: row["value"], visitors: row["visitors"], hits: row["hits"], pageviews: row["pageviews"], sessions: row["sessions"])
     }
 }
 
@@ -135,18 +141,22 @@ public struct StatsSnapshot: Sendable, Equatable {
 
 extension VeilDatabase {
     public func snapshot(_ scope: StatsScope, granularity: Granularity, dimensions: [StatsDimension], limit: Int) async throws(StorageError) -> StatsSnapshot {
+        try await read { db in try Self.snapshot(db, scope, granularity: granularity, dimensions: dimensions, limit: limit) }
+    }
+
+    static func snapshot(_ db: Database, _ scope: StatsScope, granularity: Granularity, dimensions: [StatsDimension], limit: Int) throws -> StatsSnapshot {
         if scope.filters.isEmpty {
             var breakdowns: [StatsDimension: Breakdown] = [:]
-            for d in dimensions { breakdowns[d] = try await breakdown(scope, d, limit: limit) }
-            return StatsSnapshot(totals: try await totals(scope), series: try await series(scope, granularity: granularity), breakdowns: breakdowns)
+            for d in dimensions { breakdowns[d] = try breakdown(db, scope, d, limit: limit) }
+            return StatsSnapshot(totals: try totals(db, scope), series: try series(db, scope, granularity: granularity), breakdowns: breakdowns)
         }
-        let cells = try await filteredCells(scope, dimensions: dimensions)
+        let cells = try filteredCells(db, scope, dimensions: dimensions)
         var points: [Int64: (Int, Int)] = [:]
         for (k, c) in cells.cells where k.dim == (granularity == .hour ? "hour" : "total") { points[k.bucket] = (c.visitors, c.pageviews) }
         var breakdowns: [StatsDimension: Breakdown] = [:]
         for d in dimensions { breakdowns[d] = cells.breakdown(d, fromDay: scope.fromDay, toDay: scope.toDay, limit: limit, offset: 0) }
         return StatsSnapshot(totals: cells.totals(fromDay: scope.fromDay, toDay: scope.toDay),
-                             series: Self.bucketed(points, scope: scope, granularity: granularity), breakdowns: breakdowns)
+                             series: bucketed(points, scope: scope, granularity: granularity), breakdowns: breakdowns)
     }
 }
 
@@ -158,20 +168,20 @@ extension VeilDatabase {
     /// distinct over the range, which for a range within one day is the same definition
     /// the rollups use.
     public func rawTotals(site: String, from: Int64, to: Int64) async throws(StorageError) -> Totals {
-        try await Self.wrap {
-            try await pool.read { db in
-                let e = try Row.fetchOne(db, sql: """
-                    SELECT count(DISTINCT visitor), coalesce(sum(name = 'pageview'), 0), count(*) FROM events WHERE site = ? AND ts >= ? AND ts < ?
-                    """, arguments: [site, from, to])!
-                let s = try Row.fetchOne(db, sql: """
-                    SELECT count(*), coalesce(sum(pageviews <= 1), 0), coalesce(sum(last_seen - started_at), 0)
-                    FROM sessions WHERE site = ? AND started_at >= ? AND started_at < ?
-                    """, arguments: [site, from, to])!
-                var t = Totals()
-                t.visitors = e[0]; t.pageviews = e[1]; t.hits = e[2]
-                t.sessions = s[0]; t.bounces = s[1]; t.durationMillis = s[2]
-                return t
-            }
-        }
+        try await read { db in try Self.rawTotals(db, site: site, from: from, to: to) }
+    }
+
+    static func rawTotals(_ db: Database, site: String, from: Int64, to: Int64) throws -> Totals {
+        let e = try Row.fetchOne(db, sql: """
+            SELECT count(DISTINCT visitor) AS visitors, coalesce(sum(name = 'pageview'), 0) AS pageviews, count(*) AS hits FROM events WHERE site = ? AND ts >= ? AND ts < ?
+            """, arguments: [site, from, to])!
+        let s = try Row.fetchOne(db, sql: """
+            SELECT count(*) AS sessions, coalesce(sum(pageviews <= 1), 0) AS bounces, coalesce(sum(last_seen - started_at), 0) AS duration
+            FROM sessions WHERE site = ? AND started_at >= ? AND started_at < ?
+            """, arguments: [site, from, to])!
+        var t = Totals()
+        t.visitors = e["visitors"]; t.pageviews = e["pageviews"]; t.hits = e["hits"]
+        t.sessions = s["sessions"]; t.bounces = s["bounces"]; t.durationMillis = s["duration"]
+        return t
     }
 }

@@ -10,16 +10,6 @@ struct FunnelProgress: Sendable {
     var visitor: [UInt8]
 }
 
-/// One stored event with its session, as scans see it.
-struct ScannedEvent {
-    var visitor: [UInt8]
-    var ts: Int64
-    var name: String
-    var path: String
-    var props: [(String, String)]
-    var session: SessionFacts
-}
-
 extension VeilDatabase {
     /// SQL narrowing for filters that map to a column; the rest is checked in Swift.
     static func pushdown(_ filters: [StatsFilter], rules: AnalyticsRules) -> (sql: String, args: [DatabaseValue]) {
@@ -68,45 +58,42 @@ extension VeilDatabase {
     /// when `ordered` (funnels, journeys), else in whatever order the index gives, which
     /// saves SQLite sorting every matching row (counts do not depend on order: visitors
     /// are distinct per day and per hour, visits are distinct by id).
-    func scan<State: Sendable>(_ scope: StatsScope, extraSQL: String = "", extraArgs: [DatabaseValue] = [], ordered: Bool = true, into initial: State,
-                               _ body: @escaping @Sendable (inout State, ScannedEvent) -> Void) async throws(StorageError) -> State {
-        let rules = scope.rules
-        let (filterSQL, filterArgs) = Self.pushdown(scope.filters, rules: rules)
-        return try await Self.wrap {
-            try await pool.read { db in
-                var state = initial
-                let args: [DatabaseValue] = [scope.site.databaseValue, scope.fromMillis.databaseValue, scope.toMillis.databaseValue] + filterArgs + extraArgs
-                let cursor = try Row.fetchCursor(db, sql: """
-                    SELECT e.visitor, e.ts, e.name, e.path, e.props, \(SessionFacts.columns) FROM events e JOIN sessions s ON s.id = e.session_id
-                    WHERE e.site = ? AND e.ts >= ? AND e.ts < ?\(filterSQL)\(extraSQL)\(ordered ? " ORDER BY e.id" : "")
-                    """, arguments: StatementArguments(args))
-                // A session's events are close together: decode its columns once (bounded cache).
-                var sessions: [Int64: SessionFacts] = [:]
-                while let row = try cursor.next() {
-                    let sessionID: Int64 = row[5]
-                    let session: SessionFacts
-                    if let known = sessions[sessionID] {
-                        session = known
-                    } else {
-                        session = Self.sessionFacts(row, offset: 5)
-                        if sessions.count >= 20_000 { sessions.removeAll(keepingCapacity: true) }
-                        sessions[sessionID] = session
-                    }
-                    let props: [(String, String)] = (row[4] as String?) == nil ? [] : Self.decodeProps(row[4])
-                    let event = ScannedEvent(visitor: [UInt8](row[0] as Data), ts: row[1], name: row[2], path: row[3], props: props, session: session)
-                    if Self.passes(event, filters: scope.filters, rules: rules) { body(&state, event) }
-                }
-                return state
+    static func scan<State>(_ db: Database, _ scope: StatsScope, extraSQL: String = "", extraArgs: [DatabaseValue] = [], ordered: Bool = true, into initial: State,
+                            _ body: (inout State, ScannedEvent) -> Void) throws -> State {
+        let (filterSQL, filterArgs) = pushdown(scope.filters, rules: scope.rules)
+        var state = initial
+        let args: [DatabaseValue] = [scope.site.databaseValue, scope.fromMillis.databaseValue, scope.toMillis.databaseValue] + filterArgs + extraArgs
+        let statement = try db.makeStatement(sql: """
+            SELECT \(ScannedEvent.columns) FROM events e JOIN sessions s ON s.id = e.session_id
+            WHERE e.site = ? AND e.ts >= ? AND e.ts < ?\(filterSQL)\(extraSQL)\(ordered ? " ORDER BY e.id" : "")
+            """)
+        let reader = ScannedEvent.Reader(statement)
+        let cursor = try Row.fetchCursor(statement, arguments: StatementArguments(args))
+        // A session's events are close together: decode its columns once (bounded cache).
+        var sessions: [Int64: SessionFacts] = [:]
+        while let row = try cursor.next() {
+            let sessionID = reader.sessionID(row)
+            let known = sessions[sessionID]
+            let event = reader.read(row, session: known)
+            if known == nil {
+                if sessions.count >= 20_000 { sessions.removeAll(keepingCapacity: true) }
+                sessions[sessionID] = event.session
             }
+            if passes(event, filters: scope.filters, rules: scope.rules) { body(&state, event) }
         }
+        return state
     }
 
     /// Rollup cells of the scope's matching events, and of the sessions they belong to
     /// that started in the range.
     func filteredCells(_ scope: StatsScope, dimensions: [StatsDimension]? = nil) async throws(StorageError) -> CellSums {
+        try await read { db in try Self.filteredCells(db, scope, dimensions: dimensions) }
+    }
+
+    static func filteredCells(_ db: Database, _ scope: StatsScope, dimensions: [StatsDimension]? = nil) throws -> CellSums {
         let only = dimensions.map(DimensionMask.init) ?? .all
         let start = (RollupAccumulator(rules: scope.rules, only: only), [Int64: SessionFacts]())
-        var (acc, sessions) = try await scan(scope, ordered: false, into: start) { state, e in
+        var (acc, sessions) = try scan(db, scope, ordered: false, into: start) { state, e in
             state.0.addEvent(visitor: e.visitor, ts: e.ts, name: e.name, path: e.path, props: e.props, session: e.session) { [] }
             if state.1[e.session.id] == nil { state.1[e.session.id] = e.session }
         }
@@ -117,8 +104,12 @@ extension VeilDatabase {
 
     /// The properties recorded with a custom event, ranked by how often they occur.
     public func propertyKeys(_ scope: StatsScope, event: String) async throws(StorageError) -> [String] {
+        try await read { db in try Self.propertyKeys(db, scope, event: event) }
+    }
+
+    static func propertyKeys(_ db: Database, _ scope: StatsScope, event: String) throws -> [String] {
         let rules = scope.rules
-        let counts = try await scan(scope, extraSQL: " AND e.props IS NOT NULL", ordered: false, into: [String: Int]()) { counts, e in
+        let counts = try scan(db, scope, extraSQL: " AND e.props IS NOT NULL", ordered: false, into: [String: Int]()) { counts, e in
             guard e.name != "pageview", rules.effectiveName(name: e.name, props: e.props) == event else { return }
             for (k, _) in e.props { counts[k, default: 0] += 1 }
         }
@@ -127,13 +118,17 @@ extension VeilDatabase {
 
     /// Values of one property of one custom event, ranked by visitors (distinct per day).
     public func propertyBreakdown(_ scope: StatsScope, event: String, key: String, limit: Int, offset: Int = 0) async throws(StorageError) -> Breakdown {
+        try await read { db in try Self.propertyBreakdown(db, scope, event: event, key: key, limit: limit, offset: offset) }
+    }
+
+    static func propertyBreakdown(_ db: Database, _ scope: StatsScope, event: String, key: String, limit: Int, offset: Int = 0) throws -> Breakdown {
         let rules = scope.rules
-        let (rows, _) = try await scan(scope, extraSQL: " AND e.props IS NOT NULL", ordered: false, into: ([String: BreakdownRow](), Set<String>())) { state, e in
+        let (rows, _) = try scan(db, scope, extraSQL: " AND e.props IS NOT NULL", ordered: false, into: ([String: BreakdownRow](), DailyVisitors<String>())) { state, e in
             guard e.name != "pageview", rules.effectiveName(name: e.name, props: e.props) == event,
                   let value = e.props.first(where: { $0.0 == key })?.1 else { return }
             var row = state.0[value] ?? BreakdownRow(value: value, visitors: 0, hits: 0, pageviews: 0, sessions: 0)
             row.hits += 1
-            if state.1.insert("\(RollupCalendar.day(of: e.ts))\u{0}\(e.visitor.hexString)\u{0}\(value)").inserted { row.visitors += 1 }
+            if state.1.firstTime(e.visitor, day: RollupCalendar.day(of: e.ts), value) { row.visitors += 1 }
             state.0[value] = row
         }
         let sorted = rows.values.sorted { BreakdownOrder.before($0, $1, dim: .event) }
@@ -143,6 +138,10 @@ extension VeilDatabase {
     /// Sessions (and their visitors) reaching each step of a funnel: step k counts when
     /// goal k happens in the session after step k-1, within `windowMinutes` of step 1.
     public func funnel(_ scope: StatsScope, steps: [Goal], windowMinutes: Int?) async throws(StorageError) -> [FunnelStep] {
+        try await read { db in try Self.funnel(db, scope, steps: steps, windowMinutes: windowMinutes) }
+    }
+
+    static func funnel(_ db: Database, _ scope: StatsScope, steps: [Goal], windowMinutes: Int?) throws -> [FunnelStep] {
         let rules = scope.rules
         let window = windowMinutes.map { Int64($0) * 60_000 }
         // Narrow to events that can match a step: pageviews for page steps, named events for event steps.
@@ -153,8 +152,8 @@ extension VeilDatabase {
         if !rules.clickEvents.isEmpty { names.insert(ClickDefinition.autocaptureName) }
         if pageviews { names.insert("pageview") }
         let narrow = " AND e.name IN (" + Array(repeating: "?", count: max(1, names.count)).joined(separator: ",") + ")"
-        let progress = try await scan(scope, extraSQL: narrow, extraArgs: names.isEmpty ? [DatabaseValue.null] : names.sorted().map(\.databaseValue),
-                                      into: [Int64: FunnelProgress]()) { progress, e in
+        let progress = try scan(db, scope, extraSQL: narrow, extraArgs: names.isEmpty ? [DatabaseValue.null] : names.sorted().map(\.databaseValue),
+                                into: [Int64: FunnelProgress]()) { progress, e in
             var p = progress[e.session.id] ?? FunnelProgress(reached: 0, firstAt: 0, visitor: e.visitor)
             guard p.reached < steps.count else { return }
             if let window, p.reached > 0, e.ts - p.firstAt > window { return }
@@ -173,52 +172,73 @@ extension VeilDatabase {
 
     /// The pages viewed just before and just after `page` within a session.
     public func journey(_ scope: StatsScope, page: String, limit: Int) async throws(StorageError) -> Journey {
-        typealias Counts = [String: (Set<String>, Int)]
+        try await read { db in try Self.journey(db, scope, page: page, limit: limit) }
+    }
+
+    static func journey(_ db: Database, _ scope: StatsScope, page: String, limit: Int) throws -> Journey {
+        /// A transition's other page, and whether it came before `page`.
+        struct Step: Hashable {
+            var before: Bool
+            var page: String
+        }
+        struct Counts {
+            var previous: [String: (visitors: Int, hits: Int)] = [:]
+            var next: [String: (visitors: Int, hits: Int)] = [:]
+            var visitors = DailyVisitors<Step>()
+            var lastPage: [Int64: String] = [:]
+        }
         // Only sessions that viewed the page (found through the path index) are read.
         let onlyVisits = " AND e.name = 'pageview' AND e.session_id IN (SELECT session_id FROM events WHERE site = ? AND path = ? AND ts >= ? AND ts < ?)"
         let args = [scope.site.databaseValue, page.databaseValue, scope.fromMillis.databaseValue, scope.toMillis.databaseValue]
-        let (previous, next, _) = try await scan(scope, extraSQL: onlyVisits, extraArgs: args, into: (Counts(), Counts(), [Int64: String]())) { state, e in
-            if let last = state.2[e.session.id], last != e.path {
-                let visitorDay = "\(RollupCalendar.day(of: e.ts))\u{0}\(e.visitor.hexString)"
-                if e.path == page { state.0[last, default: ([], 0)].0.insert(visitorDay); state.0[last]!.1 += 1 }
-                if last == page { state.1[e.path, default: ([], 0)].0.insert(visitorDay); state.1[e.path]!.1 += 1 }
+        let counts = try scan(db, scope, extraSQL: onlyVisits, extraArgs: args, into: Counts()) { c, e in
+            if let last = c.lastPage[e.session.id], last != e.path {
+                let day = RollupCalendar.day(of: e.ts)
+                if e.path == page {
+                    let first = c.visitors.firstTime(e.visitor, day: day, Step(before: true, page: last))
+                    c.previous[last, default: (0, 0)].visitors += first ? 1 : 0
+                    c.previous[last]!.hits += 1
+                }
+                if last == page {
+                    let first = c.visitors.firstTime(e.visitor, day: day, Step(before: false, page: e.path))
+                    c.next[e.path, default: (0, 0)].visitors += first ? 1 : 0
+                    c.next[e.path]!.hits += 1
+                }
             }
-            state.2[e.session.id] = e.path
+            c.lastPage[e.session.id] = e.path
         }
-        func rows(_ m: [String: (Set<String>, Int)]) -> [BreakdownRow] {
-            Array(m.map { BreakdownRow(value: $0.key, visitors: $0.value.0.count, hits: $0.value.1, pageviews: $0.value.1, sessions: 0) }
+        func rows(_ m: [String: (visitors: Int, hits: Int)]) -> [BreakdownRow] {
+            Array(m.map { BreakdownRow(value: $0.key, visitors: $0.value.visitors, hits: $0.value.hits, pageviews: $0.value.hits, sessions: 0) }
                 .sorted { BreakdownOrder.before($0, $1, dim: .page) }.prefix(limit))
         }
-        return Journey(previous: rows(previous), next: rows(next))
+        return Journey(previous: rows(counts.previous), next: rows(counts.next))
     }
 
     /// Weekly cohorts by first-seen week for the weeks in the scope (meaningful only
     /// where visitor IDs persist across days).
     public func cohorts(site: String, fromDay: Int64, toDay: Int64) async throws(StorageError) -> [Cohort] {
-        try await Self.wrap {
-            try await pool.read { db in
-                let week = { (ms: Int64) -> Int64 in VeilDatabase.bucketStart(day: RollupCalendar.day(of: ms), granularity: .week) }
-                var first: [Data: Int64] = [:]
-                for row in try Row.fetchAll(db, sql: "SELECT visitor, min(ts) FROM events WHERE site = ? AND ts < ? GROUP BY visitor",
-                                            arguments: [site, toDay * RollupCalendar.day]) {
-                    first[row[0]] = week(row[1])
-                }
-                let firstWeek = VeilDatabase.bucketStart(day: fromDay, granularity: .week)
-                var members: [Int64: Set<Data>] = [:]
-                var active: [Int64: [Int64: Set<Data>]] = [:]
-                let cursor = try Row.fetchCursor(db, sql: "SELECT visitor, ts FROM events WHERE site = ? AND ts >= ? AND ts < ?",
-                                                 arguments: [site, firstWeek * RollupCalendar.day, toDay * RollupCalendar.day])
-                while let row = try cursor.next() {
-                    let visitor: Data = row[0]
-                    guard let cohort = first[visitor], cohort >= firstWeek else { continue }
-                    members[cohort, default: []].insert(visitor)
-                    active[cohort, default: [:]][(week(row[1]) - cohort) / 7, default: []].insert(visitor)
-                }
-                return members.keys.sorted().map { cohort in
-                    let weeks = Int((VeilDatabase.bucketStart(day: toDay - 1, granularity: .week) - cohort) / 7) + 1
-                    return Cohort(weekStartDay: cohort, size: members[cohort]!.count, active: (0..<weeks).map { active[cohort]?[Int64($0)]?.count ?? 0 })
-                }
-            }
+        try await read { db in try Self.cohorts(db, site: site, fromDay: fromDay, toDay: toDay) }
+    }
+
+    static func cohorts(_ db: Database, site: String, fromDay: Int64, toDay: Int64) throws -> [Cohort] {
+        let week = { (ms: Int64) -> Int64 in VeilDatabase.bucketStart(day: RollupCalendar.day(of: ms), granularity: .week) }
+        var first: [Data: Int64] = [:]
+        let firstSeen = try Row.fetchCursor(db, sql: "SELECT visitor, min(ts) AS first_ts FROM events WHERE site = ? AND ts < ? GROUP BY visitor",
+                                            arguments: [site, toDay * RollupCalendar.day])
+        while let row = try firstSeen.next() { first[row["visitor"]] = week(row["first_ts"]) }
+        let firstWeek = VeilDatabase.bucketStart(day: fromDay, granularity: .week)
+        var members: [Int64: Set<Data>] = [:]
+        var active: [Int64: [Int64: Set<Data>]] = [:]
+        let cursor = try Row.fetchCursor(db, sql: "SELECT visitor, ts FROM events WHERE site = ? AND ts >= ? AND ts < ?",
+                                         arguments: [site, firstWeek * RollupCalendar.day, toDay * RollupCalendar.day])
+        while let row = try cursor.next() {
+            let visitor: Data = row["visitor"]
+            guard let cohort = first[visitor], cohort >= firstWeek else { continue }
+            members[cohort, default: []].insert(visitor)
+            active[cohort, default: [:]][(week(row["ts"]) - cohort) / 7, default: []].insert(visitor)
+        }
+        return members.keys.sorted().map { cohort in
+            let weeks = Int((VeilDatabase.bucketStart(day: toDay - 1, granularity: .week) - cohort) / 7) + 1
+            return Cohort(weekStartDay: cohort, size: members[cohort]!.count, active: (0..<weeks).map { active[cohort]?[Int64($0)]?.count ?? 0 })
         }
     }
 }

@@ -13,7 +13,7 @@ import Privacy
 struct BoundedCacheTests {
     @Test func oneVisitorsHugeSetIsNotKept() {
         let cache = SeenCache(capacity: 1000, maxBytes: 1 << 20)
-        let vd = RollupAccumulator.VisitorDay(visitor: Array(repeating: 1, count: 16), day: 1)
+        let vd = VisitorDay(visitor: Array(repeating: 1, count: 16), day: 1)
         let huge = Set((0..<325_000).map { RollupAccumulator.SeenKey(dim: "name", value: "unique-name-\($0)") })
         cache.store(site: "example.com", [vd: huge])
         #expect(cache.get(site: "example.com", vd) == nil)
@@ -24,7 +24,7 @@ struct BoundedCacheTests {
         let maxBytes = 256 << 10
         let cache = SeenCache(capacity: 100_000, maxBytes: maxBytes)
         for i in 0..<5000 {
-            let vd = RollupAccumulator.VisitorDay(visitor: (0..<16).map { UInt8(truncatingIfNeeded: i >> ($0 % 2 * 8)) &+ UInt8($0) }, day: Int64(i))
+            let vd = VisitorDay(visitor: (0..<16).map { UInt8(truncatingIfNeeded: i >> ($0 % 2 * 8)) &+ UInt8($0) }, day: Int64(i))
             let set = Set((0..<20).map { RollupAccumulator.SeenKey(dim: "path", value: "/page/\(i)/\($0)") })
             cache.store(site: "example.com", [vd: set])
             #expect(cache.usage.bytes <= maxBytes)

@@ -1,0 +1,19 @@
+import GRDB
+
+/// Where each named column of a statement sits, looked up once per statement: loops over
+/// millions of rows read them by name without a name search per row.
+struct ColumnIndex {
+    private let positions: [String: Int]
+
+    init(_ statement: Statement) {
+        var positions: [String: Int] = [:]
+        for (i, name) in statement.columnNames.enumerated() where positions[name] == nil { positions[name] = i }
+        self.positions = positions
+    }
+
+    /// The position of `name`; a missing column is a programming error in the SQL next to it.
+    subscript(_ name: String) -> Int {
+        guard let i = positions[name] else { preconditionFailure("the statement selects no column named \(name)") }
+        return i
+    }
+}
