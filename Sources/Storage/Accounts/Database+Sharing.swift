@@ -27,8 +27,10 @@ extension VeilDatabase {
 
     /// When the site's public link was created, if it has one.
     public func shareLinkCreated(site: String) async throws(StorageError) -> Int64? {
-        try await Self.wrap {
-            try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT created_at FROM share_links WHERE site = ?", arguments: [site]) }
-        }
+        try await read { db in try Self.shareLinkCreated(db, site: site) }
+    }
+
+    static func shareLinkCreated(_ db: Database, site: String) throws -> Int64? {
+        try Int64.fetchOne(db, sql: "SELECT created_at FROM share_links WHERE site = ?", arguments: [site])
     }
 }

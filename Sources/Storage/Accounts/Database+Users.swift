@@ -27,7 +27,7 @@ extension VeilDatabase {
         try await Self.wrap {
             try await pool.read { db in
                 try Row.fetchOne(db, sql: "SELECT id, username, password_hash FROM users WHERE username = ?", arguments: [username])
-                    .map { StoredUser(id: $0[0], username: $0[1], passwordHash: $0[2]) }
+                    .map(StoredUser.init(row:))
             }
         }
     }
@@ -50,7 +50,7 @@ extension VeilDatabase {
                     SELECT u.id, u.username, u.password_hash FROM login_sessions s JOIN users u ON u.id = s.user_id
                     WHERE s.token_hash = ? AND s.expires_at > ?
                     """, arguments: [Data(tokenHash), nowMillis])
-                    .map { StoredUser(id: $0[0], username: $0[1], passwordHash: $0[2]) }
+                    .map(StoredUser.init(row:))
             }
         }
     }
@@ -59,5 +59,12 @@ extension VeilDatabase {
         try await Self.wrap {
             try await pool.write { db in try db.execute(sql: "DELETE FROM login_sessions WHERE token_hash = ?", arguments: [Data(tokenHash)]) }
         }
+    }
+}
+
+extension StoredUser {
+    /// From a row selecting `id, username, password_hash` by those names.
+    init(row: Row) {
+        self.init(id: row["id"], username: row["username"], passwordHash: row["password_hash"])
     }
 }

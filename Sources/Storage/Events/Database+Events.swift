@@ -143,11 +143,11 @@ extension VeilDatabase {
 
     /// A visit's events in order (replay markers).
     public func sessionEvents(session: Int64) async throws(StorageError) -> [StoredEvent] {
-        try await Self.wrap {
-            try await pool.read { db in
-                try Row.fetchAll(db, sql: "SELECT \(Self.eventColumns) FROM events WHERE session_id = ? ORDER BY ts, id", arguments: [session]).map(Self.event)
-            }
-        }
+        try await read { db in try Self.sessionEvents(db, session: session) }
+    }
+
+    static func sessionEvents(_ db: Database, session: Int64) throws -> [StoredEvent] {
+        try Row.fetchAll(db, sql: "SELECT \(Self.eventColumns) FROM events WHERE session_id = ? ORDER BY ts, id", arguments: [session]).map(Self.event)
     }
 
     public func events(site: String) async throws(StorageError) -> [StoredEvent] {

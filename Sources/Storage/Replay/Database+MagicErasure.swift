@@ -4,11 +4,11 @@ import GRDB
 /// Magic erasure: selectors picked on the live site, and the picker's one-time tokens.
 extension VeilDatabase {
     public func pickedSelectors(site: String) async throws(StorageError) -> [String] {
-        try await Self.wrap {
-            try await pool.read { db in
-                try String.fetchAll(db, sql: "SELECT selector FROM replay_selectors WHERE site = ? ORDER BY created_at, selector", arguments: [site])
-            }
-        }
+        try await read { db in try Self.pickedSelectors(db, site: site) }
+    }
+
+    static func pickedSelectors(_ db: Database, site: String) throws -> [String] {
+        try String.fetchAll(db, sql: "SELECT selector FROM replay_selectors WHERE site = ? ORDER BY created_at, selector", arguments: [site])
     }
 
     /// Adds the selector, or removes it when present. Returns whether it is now picked.
@@ -48,7 +48,7 @@ extension VeilDatabase {
                 guard let row = try Row.fetchOne(db, sql: "SELECT site, expires_at FROM picker_tokens WHERE token_hash = ? AND kind = 'link' AND expires_at > ?",
                                                  arguments: [Data(tokenHash), nowMillis]) else { return nil }
                 try db.execute(sql: "DELETE FROM picker_tokens WHERE token_hash = ?", arguments: [Data(tokenHash)])
-                return (row[0], row[1])
+                return (row["site"], row["expires_at"])
             }
         }
     }

@@ -90,69 +90,73 @@ extension VeilDatabase {
         }
     }
 
+    /// The columns `recording(_:)` reads by name: the recording and its visit's facts.
     static let recordingColumns = """
-        r.id, r.site, r.session_id, r.started_at, r.last_at, r.pages, r.events, r.raw_bytes, r.stored_bytes, r.clicks, r.rage_clicks, r.entry_url, r.width, r.height,
-        coalesce(s.browser, ''), coalesce(s.os, ''), coalesce(s.device, ''), coalesce(s.country, ''), coalesce(s.channel, ''), coalesce(s.entry_path, ''), coalesce(s.pageviews, 0),
-        r.capped_at
+        r.id AS id, r.site AS site, r.session_id AS session_id, r.started_at AS started_at, r.last_at AS last_at, r.pages AS pages, r.events AS events,
+        r.raw_bytes AS raw_bytes, r.stored_bytes AS stored_bytes, r.clicks AS clicks, r.rage_clicks AS rage_clicks, r.entry_url AS entry_url,
+        r.width AS width, r.height AS height, r.capped_at AS capped_at,
+        coalesce(s.browser, '') AS browser, coalesce(s.os, '') AS os, coalesce(s.device, '') AS device, coalesce(s.country, '') AS country,
+        coalesce(s.channel, '') AS channel, coalesce(s.entry_path, '') AS entry_path, coalesce(s.pageviews, 0) AS pageviews
         """
 
     static func recording(_ row: Row) -> RecordingSummary {
-        RecordingSummary(id: row[0], site: row[1], sessionID: row[2], startedAt: row[3], lastAt: row[4], pages: row[5], events: row[6], rawBytes: row[7],
-                         storedBytes: row[8], clicks: row[9], rageClicks: row[10], entryURL: row[11], width: row[12], height: row[13],
-                         browser: row[14], os: row[15], device: row[16], country: row[17], channel: row[18], entryPath: row[19], pageviews: row[20],
-                         cappedAt: row[21])
+        RecordingSummary(id: row["id"], site: row["site"], sessionID: row["session_id"], startedAt: row["started_at"], lastAt: row["last_at"],
+                         pages: row["pages"], events: row["events"], rawBytes: row["raw_bytes"], storedBytes: row["stored_bytes"],
+                         clicks: row["clicks"], rageClicks: row["rage_clicks"], entryURL: row["entry_url"], width: row["width"], height: row["height"],
+                         browser: row["browser"], os: row["os"], device: row["device"], country: row["country"], channel: row["channel"],
+                         entryPath: row["entry_path"], pageviews: row["pageviews"], cappedAt: row["capped_at"])
     }
 
     /// Recordings of a site, newest first, with their session's facts.
     /// `rules` resolve the filter's goal.
     public func recordings(site: String, filter: RecordingFilter, rules: AnalyticsRules = AnalyticsRules()) async throws(StorageError) -> [RecordingSummary] {
-        return try await Self.wrap {
-            try await pool.read { db in
-                var sql = "SELECT \(Self.recordingColumns) FROM recordings r LEFT JOIN sessions s ON s.id = r.session_id WHERE r.site = ? AND r.started_at >= ? AND r.started_at < ?"
-                var args: [any DatabaseValueConvertible] = [site, filter.from, filter.to]
-                if filter.minDurationMillis > 0 { sql += " AND r.last_at - r.started_at >= ?"; args.append(filter.minDurationMillis) }
-                if filter.rageClicksOnly { sql += " AND r.rage_clicks > 0" }
-                if let device = filter.device { sql += " AND s.device = ?"; args.append(device) }
-                if let id = filter.sessionID { sql += " AND r.session_id = ?"; args.append(id) }
-                if let path = filter.path {
-                    if path.contains("*") {
-                        sql += " AND EXISTS (SELECT 1 FROM events e WHERE e.session_id = r.session_id AND e.path GLOB ?)"
-                        args.append(Self.glob(path))
-                    } else {
-                        sql += " AND EXISTS (SELECT 1 FROM events e WHERE e.session_id = r.session_id AND e.path = ?)"
-                        args.append(path)
-                    }
-                }
-                if let event = filter.event { sql += " AND EXISTS (SELECT 1 FROM events e WHERE e.session_id = r.session_id AND e.name = ?)"; args.append(event) }
-                sql += " ORDER BY r.started_at DESC, r.id DESC"
-                let goal = filter.goal.flatMap { rules.goal(named: $0) }
-                let missed = filter.withoutGoal.flatMap { rules.goal(named: $0) }
-                if filter.goal != nil && goal == nil || filter.withoutGoal != nil && missed == nil { return [] }
-                if goal == nil {
-                    sql += " LIMIT ? OFFSET ?"
-                    args += [filter.limit, filter.offset]
-                }
-                let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(args))
-                var out: [RecordingSummary] = []
-                var skipped = 0
-                while let row = try cursor.next() {
-                    let summary = Self.recording(row)
-                    if let goal {
-                        guard let sid = summary.sessionID, try Self.sessionConverted(db, session: sid, goal: goal) else { continue }
-                        if let missed, try Self.sessionConverted(db, session: sid, goal: missed) { continue }
-                        if skipped < filter.offset { skipped += 1; continue }
-                    }
-                    out.append(summary)
-                    if out.count >= filter.limit { break }
-                }
-                return out
+        try await read { db in try Self.recordings(db, site: site, filter: filter, rules: rules) }
+    }
+
+    static func recordings(_ db: Database, site: String, filter: RecordingFilter, rules: AnalyticsRules) throws -> [RecordingSummary] {
+        var sql = "SELECT \(Self.recordingColumns) FROM recordings r LEFT JOIN sessions s ON s.id = r.session_id WHERE r.site = ? AND r.started_at >= ? AND r.started_at < ?"
+        var args: [any DatabaseValueConvertible] = [site, filter.from, filter.to]
+        if filter.minDurationMillis > 0 { sql += " AND r.last_at - r.started_at >= ?"; args.append(filter.minDurationMillis) }
+        if filter.rageClicksOnly { sql += " AND r.rage_clicks > 0" }
+        if let device = filter.device { sql += " AND s.device = ?"; args.append(device) }
+        if let id = filter.sessionID { sql += " AND r.session_id = ?"; args.append(id) }
+        if let path = filter.path {
+            if path.contains("*") {
+                sql += " AND EXISTS (SELECT 1 FROM events e WHERE e.session_id = r.session_id AND e.path GLOB ?)"
+                args.append(Self.glob(path))
+            } else {
+                sql += " AND EXISTS (SELECT 1 FROM events e WHERE e.session_id = r.session_id AND e.path = ?)"
+                args.append(path)
             }
         }
+        if let event = filter.event { sql += " AND EXISTS (SELECT 1 FROM events e WHERE e.session_id = r.session_id AND e.name = ?)"; args.append(event) }
+        sql += " ORDER BY r.started_at DESC, r.id DESC"
+        let goal = filter.goal.flatMap { rules.goal(named: $0) }
+        let missed = filter.withoutGoal.flatMap { rules.goal(named: $0) }
+        if filter.goal != nil && goal == nil || filter.withoutGoal != nil && missed == nil { return [] }
+        if goal == nil {
+            sql += " LIMIT ? OFFSET ?"
+            args += [filter.limit, filter.offset]
+        }
+        let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(args))
+        var out: [RecordingSummary] = []
+        var skipped = 0
+        while let row = try cursor.next() {
+            let summary = Self.recording(row)
+            if let goal {
+                guard let sid = summary.sessionID, try Self.sessionConverted(db, session: sid, goal: goal) else { continue }
+                if let missed, try Self.sessionConverted(db, session: sid, goal: missed) { continue }
+                if skipped < filter.offset { skipped += 1; continue }
+            }
+            out.append(summary)
+            if out.count >= filter.limit { break }
+        }
+        return out
     }
 
     static func sessionConverted(_ db: Database, session: Int64, goal: Goal) throws -> Bool {
         for row in try Row.fetchAll(db, sql: "SELECT name, path, props FROM events WHERE session_id = ?", arguments: [session]) {
-            if goal.matches(name: row[0], path: row[1], props: decodeProps(row[2])) { return true }
+            if goal.matches(name: row["name"], path: row["path"], props: decodeProps(row["props"])) { return true }
         }
         return false
     }
@@ -171,21 +175,21 @@ extension VeilDatabase {
     }
 
     public func recording(site: String? = nil, id: Int64) async throws(StorageError) -> RecordingSummary? {
-        try await Self.wrap {
-            try await pool.read { db in
-                try Row.fetchOne(db, sql: "SELECT \(Self.recordingColumns) FROM recordings r LEFT JOIN sessions s ON s.id = r.session_id WHERE r.id = ? AND (? IS NULL OR r.site = ?)",
-                                 arguments: [id, site, site]).map(Self.recording)
-            }
-        }
+        try await read { db in try Self.recording(db, site: site, id: id) }
+    }
+
+    static func recording(_ db: Database, site: String?, id: Int64) throws -> RecordingSummary? {
+        try Row.fetchOne(db, sql: "SELECT \(Self.recordingColumns) FROM recordings r LEFT JOIN sessions s ON s.id = r.session_id WHERE r.id = ? AND (? IS NULL OR r.site = ?)",
+                         arguments: [id, site, site]).map(Self.recording)
     }
 
     public func recordingPages(id: Int64) async throws(StorageError) -> [RecordingPage] {
-        try await Self.wrap {
-            try await pool.read { db in
-                try Row.fetchAll(db, sql: "SELECT url, started_at FROM replay_pages WHERE recording_id = ? ORDER BY started_at, page", arguments: [id])
-                    .map { RecordingPage(url: $0[0], startedAt: $0[1]) }
-            }
-        }
+        try await read { db in try Self.recordingPages(db, id: id) }
+    }
+
+    static func recordingPages(_ db: Database, id: Int64) throws -> [RecordingPage] {
+        try Row.fetchAll(db, sql: "SELECT url, started_at FROM replay_pages WHERE recording_id = ? ORDER BY started_at, page", arguments: [id])
+            .map { RecordingPage(url: $0["url"], startedAt: $0["started_at"]) }
     }
 
     /// The recording's events in order (page loads by start, chunks by number), with
@@ -213,14 +217,14 @@ extension VeilDatabase {
                     var lines: [String] = []
                     var last: (Int64, String, Int)?
                     let rows = try Row.fetchCursor(db, sql: """
-                        SELECT c.data, p.started_at, c.page, c.seq FROM replay_chunks c JOIN replay_pages p ON p.page = c.page AND p.recording_id = c.recording_id
+                        SELECT c.data AS data, p.started_at AS started_at, c.page AS page, c.seq AS seq FROM replay_chunks c JOIN replay_pages p ON p.page = c.page AND p.recording_id = c.recording_id
                         WHERE c.recording_id = ? AND (p.started_at, c.page, c.seq) > (?, ?, ?) ORDER BY p.started_at, c.page, c.seq LIMIT ?
                         """, arguments: [id, cursor.startedAt, cursor.page, cursor.seq, chunksPerRead])
                     while let row = try rows.next() {
-                        let blob: Data = row[0]
+                        let blob: Data = row["data"]
                         guard let plain = Zlib.decompress([UInt8](blob)) else { throw StorageError.database("recording \(id) has a damaged chunk") }
                         for event in try ReplayCodec.decode(lines: plain, style: style) { lines.append(JSONWriter.value(event)) }
-                        last = (row[1], row[2], row[3])
+                        last = (row["started_at"], row["page"], row["seq"])
                     }
                     return (lines, last)
                 }
@@ -241,8 +245,12 @@ extension VeilDatabase {
     /// The player's markers for a recording's visit: its custom events and the goals
     /// they meet, in time order.
     public func replayMarkers(session: Int64, rules: AnalyticsRules) async throws(StorageError) -> [ReplayMarker] {
+        try await read { db in try Self.replayMarkers(db, session: session, rules: rules) }
+    }
+
+    static func replayMarkers(_ db: Database, session: Int64, rules: AnalyticsRules) throws -> [ReplayMarker] {
         var marks: [ReplayMarker] = []
-        for e in try await sessionEvents(session: session) {
+        for e in try sessionEvents(db, session: session) {
             let props = Self.decodeProps(e.props)
             if e.name != "pageview" { marks.append(ReplayMarker(timestamp: e.timestamp, kind: .custom, label: "Event: " + rules.effectiveName(name: e.name, props: props))) }
             for goal in rules.goalsMet(name: e.name, path: e.path, props: props) { marks.append(ReplayMarker(timestamp: e.timestamp, kind: .goal, label: "Goal: " + goal)) }
@@ -324,8 +332,8 @@ extension VeilDatabase {
             try await pool.read { db in
                 var out: [String: Int] = [:]
                 for row in try Row.fetchAll(db, sql: "SELECT hash, refs FROM replay_styles") {
-                    let hash: Data = row[0]
-                    out[[UInt8](hash).hexString] = row[1]
+                    let hash: Data = row["hash"]
+                    out[[UInt8](hash).hexString] = row["refs"]
                 }
                 return out
             }

@@ -56,8 +56,8 @@ extension VeilDatabase {
     public func daysWithData(site: String) async throws(StorageError) -> [Int64] {
         try await Self.wrap {
             try await pool.read { db in
-                guard let range = try Row.fetchOne(db, sql: "SELECT min(ts), max(ts) FROM events WHERE site = ?", arguments: [site]),
-                      let lo: Int64 = range[0], let hi: Int64 = range[1] else { return [] }
+                guard let range = try Row.fetchOne(db, sql: "SELECT min(ts) AS first, max(ts) AS last FROM events WHERE site = ?", arguments: [site]),
+                      let lo: Int64 = range["first"], let hi: Int64 = range["last"] else { return [] }
                 let first = min(RollupCalendar.day(of: lo), RollupCalendar.day(of: try Int64.fetchOne(db, sql: "SELECT min(started_at) FROM sessions WHERE site = ?", arguments: [site]) ?? lo))
                 return Array(first...RollupCalendar.day(of: hi))
             }
@@ -115,7 +115,8 @@ extension VeilDatabase {
                     WHERE site = ? AND NOT (visitors = 0 AND hits = 0 AND pageviews = 0 AND sessions = 0 AND bounces = 0 AND duration = 0)
                     ORDER BY dim, bucket, value
                     """, arguments: [site]).map {
-                    RollupRow(dim: $0[0], bucket: $0[1], value: $0[2], visitors: $0[3], hits: $0[4], pageviews: $0[5], sessions: $0[6], bounces: $0[7], duration: $0[8])
+                    RollupRow(dim: $0["dim"], bucket: $0["bucket"], value: $0["value"], visitors: $0["visitors"], hits: $0["hits"], pageviews: $0["pageviews"],
+                              sessions: $0["sessions"], bounces: $0["bounces"], duration: $0["duration"])
                 }
             }
         }

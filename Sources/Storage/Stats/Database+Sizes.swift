@@ -6,7 +6,11 @@ import GRDB
 extension VeilDatabase {
     /// Time of the first stored event for a site, or nil when it has none.
     public func firstEventTime(site: String) async throws(StorageError) -> Int64? {
-        try await Self.wrap { try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT min(ts) FROM events WHERE site = ?", arguments: [site]) } }
+        try await read { db in try Self.firstEventTime(db, site: site) }
+    }
+
+    static func firstEventTime(_ db: Database, site: String) throws -> Int64? {
+        try Int64.fetchOne(db, sql: "SELECT min(ts) FROM events WHERE site = ?", arguments: [site])
     }
 }
 

@@ -193,11 +193,7 @@ extension VeilDatabase {
             try await pool.read { db in
                 try Row.fetchAll(db, sql: "SELECT at, actor, action, site, subject_kind, subject_hash, rows, id FROM audit_log WHERE site = ? AND id < ? ORDER BY id DESC LIMIT ?",
                                  arguments: [site, before ?? Int64.max, limit])
-                    .map {
-                        var entry = AuditEntry(at: $0[0], actor: $0[1], action: $0[2], site: $0[3], subjectKind: $0[4], subjectHash: $0[5], rows: $0[6])
-                        entry.id = $0[7]
-                        return entry
-                    }
+                    .map(AuditEntry.init(row:))
             }
         }
     }
@@ -205,8 +201,8 @@ extension VeilDatabase {
     public func auditLog(limit: Int = 200) async throws(StorageError) -> [AuditEntry] {
         try await Self.wrap {
             try await pool.read { db in
-                try Row.fetchAll(db, sql: "SELECT at, actor, action, site, subject_kind, subject_hash, rows FROM audit_log ORDER BY at DESC, id DESC LIMIT ?", arguments: [limit])
-                    .map { AuditEntry(at: $0[0], actor: $0[1], action: $0[2], site: $0[3], subjectKind: $0[4], subjectHash: $0[5], rows: $0[6]) }
+                try Row.fetchAll(db, sql: "SELECT at, actor, action, site, subject_kind, subject_hash, rows, id FROM audit_log ORDER BY at DESC, id DESC LIMIT ?", arguments: [limit])
+                    .map(AuditEntry.init(row:))
             }
         }
     }
@@ -235,5 +231,14 @@ extension VeilDatabase {
                     referrerHost: row["referrer_host"], referrerPath: row["referrer_path"], props: row["props"], visitor: [UInt8](row["visitor"] as Data),
                     sessionID: row["session_id"], browser: row["browser"], os: row["os"], device: row["device"], clientID: row["client_id"],
                     userHash: (row["user_hash"] as Data?).map { [UInt8]($0) })
+    }
+}
+
+extension AuditEntry {
+    /// From a row selecting the `audit_log` columns by name.
+    init(row: Row) {
+        self.init(at: row["at"], actor: row["actor"], action: row["action"], site: row["site"], subjectKind: row["subject_kind"],
+                  subjectHash: row["subject_hash"], rows: row["rows"])
+        id = row["id"]
     }
 }

@@ -9,30 +9,36 @@ struct DashboardData: Sendable {
     static let dimensions = StatsDimension.overview
 
     var request: StatsRequest
-    var current: StatsSnapshot
-    var previous: Totals
-    var previousSeries: [SeriesPoint]
-    var realtime: Realtime?
+    /// Everything the screen read, in one snapshot.
+    var screen: OverviewScreen
     /// What the KPI changes compare with, in words.
     var comparison = "compared with the previous period"
 
-    static func load(database: VeilDatabase, request: StatsRequest, now: Int64, limit: Int = 10) async throws(StorageError) -> DashboardData {
-        let granularity = request.range.granularity
-        let current = try await database.snapshot(request.scope, granularity: granularity, dimensions: dimensions, limit: limit)
-        let before = try await database.snapshot(request.previousScope, granularity: granularity, dimensions: [], limit: 0)
+    var current: StatsSnapshot { screen.current }
+    var previous: Totals { screen.previousTotals }
+    var previousSeries: [SeriesPoint] { screen.previousSeries }
+    var realtime: Realtime? { screen.realtime }
+
+    /// The overview's numbers; `property` also breaks down a custom event's properties,
+    /// `ownerFacts` reads what only the owner sees.
+    static func load(database: VeilDatabase, request: StatsRequest, now: Int64, limit: Int = 10,
+                     property: (event: String, key: String?)? = nil, ownerFacts: Bool = false) async throws(StorageError) -> DashboardData {
+        var query = OverviewQuery(scope: request.scope, previous: request.previousScope, granularity: request.range.granularity, dimensions: dimensions, limit: limit)
         let today = SaltSchedule.day(ofMillis: now)
-        let live = request.range.contains(day: today) ? try await database.realtime(site: request.site, now: now) : nil
-        var previous = before.totals
+        if request.range.contains(day: today) { query.realtimeAt = now }
         let days = request.range.days
         var comparison = "compared with the \(days == 1 ? "previous day" : "previous \(days) days")"
         // Today is compared with yesterday until the same time, not with all of yesterday.
         if request.range.kind == .today, request.filters.isEmpty {
             let yesterday = (today - 1) * 86_400_000
             let elapsed = now - today * 86_400_000
-            previous = try await database.rawTotals(site: request.site, from: yesterday, to: yesterday + elapsed)
+            query.comparisonRange = TimeRange(from: yesterday, to: yesterday + elapsed)
             comparison = "compared with yesterday until " + String(DateRange.dateTime(millis: yesterday + elapsed).suffix(5)) + " UTC"
         }
-        return DashboardData(request: request, current: current, previous: previous, previousSeries: before.series, realtime: live, comparison: comparison)
+        query.propertyEvent = property?.event
+        query.propertyKey = property?.key
+        query.ownerFacts = ownerFacts
+        return DashboardData(request: request, screen: try await database.overviewScreen(query), comparison: comparison)
     }
 
     var json: String {

@@ -62,23 +62,19 @@ struct SitePagesController: Sendable {
     func overview(_ request: Request, context: VeilRequestContext, viewer: Viewer) async throws -> Response {
         let stats = try stats(request, viewer)
         let query = Self.query(request)
-        let data = try await DashboardData.load(database: database, request: stats, now: clock.nowMillis())
-        var properties: (event: String, keys: [String], key: String?, breakdown: Breakdown?)?
-        if let event = stats.filters.first(where: { $0.dimension == .event })?.value {
-            let keys = try await database.propertyKeys(stats.scope, event: event)
-            let key = query["prop"].flatMap { keys.contains($0) ? $0 : nil } ?? keys.first
-            var b: Breakdown?
-            if let key { b = try await database.propertyBreakdown(stats.scope, event: event, key: key, limit: 20) }
-            properties = (event, keys, key, b)
-        }
+        let event = stats.filters.first(where: { $0.dimension == .event })?.value
+        let data = try await DashboardData.load(database: database, request: stats, now: clock.nowMillis(),
+                                                property: event.map { ($0, query["prop"]) }, ownerFacts: !viewer.readOnly)
+        let screen = data.screen
+        let properties = event.map { (event: $0, keys: screen.propertyKeys, key: screen.propertyKey, breakdown: screen.properties) }
         var shareURL: String?
-        if !viewer.readOnly, let created = try await database.shareLinkCreated(site: viewer.domain) {
+        if let created = screen.shareLinkCreated {
             shareURL = "A public read-only link exists (created \(DateRange.dateTime(millis: created)) UTC)."
         }
         let header = StatsHeader(domain: viewer.site.domain, base: viewer.base, tab: "overview", request: stats, readOnly: viewer.readOnly)
         var page = SitePage(data: data, header: header, geoConfigured: !config.geoipDatabase.isEmpty,
                             snippet: Snippet.tag(for: viewer.site, config: config, request: request), retentionDays: viewer.site.eventsRetentionDays,
-                            oldestEvent: viewer.readOnly ? nil : try await database.firstEventTime(site: viewer.domain), properties: properties,
+                            oldestEvent: screen.oldestEvent, properties: properties,
                             shareURL: shareURL, username: viewer.username, csrf: viewer.csrf)
         if !viewer.readOnly && viewer.site.replay.enabled {
             for i in page.tables.indices { page.tables[i].linkReplays(base: viewer.base) }
@@ -91,8 +87,8 @@ struct SitePagesController: Sendable {
         let dim = try Self.dimension(context)
         let offset = try Self.offset(Self.query(request))
         let limit = 100
-        let b = try await database.breakdown(stats.scope, dim, limit: limit, offset: offset)
-        let totals = dim == .goal ? try await database.totals(stats.scope) : Totals()
+        let screen = try await database.breakdownScreen(stats.scope, dim, limit: limit, offset: offset, withTotals: dim == .goal)
+        let b = screen.breakdown, totals = screen.totals
         let header = StatsHeader(domain: viewer.site.domain, base: viewer.base, tab: "overview", request: stats, readOnly: viewer.readOnly)
         var table = StatsTable(dim: dim, breakdown: b, request: stats, base: viewer.base, empty: "Nothing in this range.", totalVisitors: totals.visitors)
         table.hasMore = false
@@ -135,16 +131,15 @@ struct SitePagesController: Sendable {
     func funnels(_ request: Request, context: VeilRequestContext, viewer: Viewer) async throws -> Response {
         let stats = try stats(request, viewer)
         let rules = viewer.site.analytics
-        var out: [FunnelsPage.Funnel] = []
-        for funnel in rules.funnels {
-            let steps = funnel.steps.compactMap { rules.goal(named: $0) }
-            out.append(FunnelsPage.funnel(name: funnel.name, window: funnel.windowMinutes, steps: try await database.funnel(stats.scope, steps: steps, windowMinutes: funnel.windowMinutes),
-                                          replayBase: !viewer.readOnly && viewer.site.replay.enabled ? viewer.base : nil))
-        }
         let adhoc = Self.query(request)["steps"] ?? ""
-        if !adhoc.isEmpty {
-            let steps = try Self.adhocSteps(adhoc, rules: rules)
-            out.insert(FunnelsPage.funnel(name: "Ad-hoc funnel", window: nil, steps: try await database.funnel(stats.scope, steps: steps, windowMinutes: nil)), at: 0)
+        let adhocSteps = adhoc.isEmpty ? nil : try Self.adhocSteps(adhoc, rules: rules)
+        let configured = rules.funnels.map { FunnelQuery(steps: $0.steps.compactMap { rules.goal(named: $0) }, windowMinutes: $0.windowMinutes) }
+        let results = try await database.funnelsScreen(stats.scope, funnels: (adhocSteps.map { [FunnelQuery(steps: $0, windowMinutes: nil)] } ?? []) + configured)
+        var out: [FunnelsPage.Funnel] = []
+        if adhocSteps != nil { out.append(FunnelsPage.funnel(name: "Ad-hoc funnel", window: nil, steps: results[0])) }
+        for (funnel, steps) in zip(rules.funnels, results.suffix(configured.count)) {
+            out.append(FunnelsPage.funnel(name: funnel.name, window: funnel.windowMinutes, steps: steps,
+                                          replayBase: !viewer.readOnly && viewer.site.replay.enabled ? viewer.base : nil))
         }
         let header = StatsHeader(domain: viewer.site.domain, base: viewer.base, tab: "funnels", request: stats, readOnly: viewer.readOnly)
         let page = FunnelsPage(header: header, funnels: out, hasFunnels: !out.isEmpty, goals: rules.goals.map(\.name), hasGoals: !rules.goals.isEmpty, adhocSteps: adhoc,
@@ -169,10 +164,10 @@ struct SitePagesController: Sendable {
 
     func journeys(_ request: Request, context: VeilRequestContext, viewer: Viewer) async throws -> Response {
         let stats = try stats(request, viewer)
-        let top = try await database.breakdown(stats.scope, .page, limit: 50)
-        let at = Self.query(request)["at"] ?? top.rows.first?.value ?? ""
-        guard at.count <= 2048 else { throw APIError(.badRequest, "invalid_page", "at is longer than 2048 characters") }
-        let journey = at.isEmpty ? Journey(previous: [], next: []) : try await database.journey(stats.scope, page: at, limit: 15)
+        let asked = Self.query(request)["at"]
+        guard (asked ?? "").count <= 2048 else { throw APIError(.badRequest, "invalid_page", "at is longer than 2048 characters") }
+        let screen = try await database.journeysScreen(stats.scope, at: asked, pages: 50, limit: 15)
+        let top = screen.pages, at = screen.at, journey = screen.journey
         let header = StatsHeader(domain: viewer.site.domain, base: viewer.base, tab: "journeys", request: stats, readOnly: viewer.readOnly)
         func table(_ title: String, _ rows: [BreakdownRow]) -> StatsTable {
             var t = StatsTable(dim: .page, breakdown: Breakdown(rows: rows, total: rows.count), request: stats, base: viewer.base, empty: "No pages in this range.")

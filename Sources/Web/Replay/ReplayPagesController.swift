@@ -47,10 +47,10 @@ struct ReplayPagesController: Sendable {
         var filter = try RecordingQuery.filter(q, now: clock.nowMillis())
         let pageSize = filter.limit
         filter.limit = pageSize + 1
-        var rows = try await database.recordings(site: owner.domain, filter: filter, rules: owner.site.analytics)
-        let hasNext = rows.count > pageSize
-        rows = Array(rows.prefix(pageSize))
-        let picked = try await database.pickedSelectors(site: owner.domain)
+        let screen = try await database.replayListScreen(site: owner.domain, filter: filter, rules: owner.site.analytics)
+        let hasNext = screen.recordings.count > pageSize
+        let rows = Array(screen.recordings.prefix(pageSize))
+        let picked = screen.pickedSelectors
         let days = q["days"] ?? "30"
         func option(_ v: String, _ l: String, _ current: String?) -> ReplaysPage.Option { .init(value: v, label: l, selected: v == (current ?? "")) }
         var next = q
@@ -86,12 +86,12 @@ struct ReplayPagesController: Sendable {
 
     @Sendable func player(_ request: Request, context: VeilRequestContext) async throws -> Response {
         let owner = try context.siteAccess()
-        guard let idText = context.parameters.get("id"), let id = Int64(idText), let r = try await database.recording(site: owner.domain, id: id) else {
+        guard let idText = context.parameters.get("id"), let id = Int64(idText),
+              let screen = try await database.replayPlayerScreen(site: owner.domain, id: id, rules: owner.site.analytics) else {
             throw APIError(.notFound, "not_found", "There is no such recording; it may have been deleted or expired.")
         }
-        let pagesList = try await database.recordingPages(id: id)
-        // Markers from the server-side session: custom events and goal conversions.
-        let markers: [ReplayMarker] = if let session = r.sessionID { try await database.replayMarkers(session: session, rules: owner.site.analytics) } else { [] }
+        // Markers come from the server-side session: custom events and goal conversions.
+        let r = screen.recording, pagesList = screen.pages, markers = screen.markers
         let marks = markers.map { "{\"ts\":\($0.timestamp),\"kind\":\"\($0.kind.rawValue)\",\"label\":\(JSONWriter.string($0.label))}" }
         let facts: [PlayerPage.Fact] = [
             .init(label: "Started", value: DateRange.dateTime(millis: r.startedAt) + " UTC"),

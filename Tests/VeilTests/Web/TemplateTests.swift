@@ -38,9 +38,9 @@ struct TemplateTests {
         totals.visitors = 1; totals.pageviews = 2; totals.hits = 3; totals.sessions = 1; totals.durationMillis = 65_000
         var breakdowns: [StatsDimension: Breakdown] = [:]
         for d in DashboardData.dimensions { breakdowns[d] = Breakdown(rows: [row], total: 20) }
-        let data = DashboardData(request: request, current: StatsSnapshot(totals: totals, series: [SeriesPoint(start: TestData.midnight, visitors: 1, pageviews: 2)],
-                                                                           breakdowns: breakdowns),
-                                 previous: Totals(), previousSeries: [], realtime: Realtime(visitors: 1, pages: [row]))
+        let data = DashboardData(request: request, screen: OverviewScreen(current: StatsSnapshot(totals: totals, series: [SeriesPoint(start: TestData.midnight, visitors: 1, pageviews: 2)],
+                                                                                                   breakdowns: breakdowns),
+                                                                          previousTotals: Totals(), previousSeries: [], realtime: Realtime(visitors: 1, pages: [row])))
         let header = StatsHeader(domain: hostile, base: "/sites/x", tab: "overview", request: request, readOnly: false)
         let html = render(SitePage(data: data, header: header, geoConfigured: false, snippet: hostile, retentionDays: 395, oldestEvent: TestData.midnight,
                                          properties: (hostile, [hostile], hostile, Breakdown(rows: [row], total: 1)), shareURL: hostile,
