@@ -16,6 +16,8 @@ struct DashboardAuth: Sendable {
     let database: VeilDatabase
     let secret: [UInt8]
     let secureCookies: Bool
+    /// `api.token`: the bearer token of the JSON API (empty: bearer access is off).
+    let apiToken: String
     let clock: TimeSource
     let random: @Sendable (Int) -> [UInt8]
 
@@ -82,20 +84,23 @@ struct DashboardAuth: Sendable {
 
     /// API access: the configured bearer token, or (without an Authorization header) a
     /// signed-in dashboard session. Throws a 401 JSON error otherwise.
-    func requireAPIAccess(_ request: Request, apiToken: String) async throws {
-        try await requireAPIAccess(request, apiToken: apiToken, csrf: false)
+    func requireAPIAccess(_ request: Request) async throws {
+        try await requireAPIAccess(request, csrf: false)
     }
 
     /// Access for API calls that delete or export: the bearer token, or a signed-in
     /// session that also sends its CSRF token in `X-CSRF-Token`. A cookie alone is not
     /// enough, so a page (or a recording playing in the player) cannot make the admin's
     /// browser delete or export anything.
-    func requireAPIAccessForChange(_ request: Request, apiToken: String) async throws {
-        try await requireAPIAccess(request, apiToken: apiToken, csrf: true)
+    func requireAPIAccessForChange(_ request: Request) async throws {
+        try await requireAPIAccess(request, csrf: true)
     }
 
-    private func requireAPIAccess(_ request: Request, apiToken: String, csrf: Bool) async throws {
-        if Self.bearerMatches(request, token: apiToken) { return }
+    /// Whether the request carries the configured API token.
+    func hasAPIToken(_ request: Request) -> Bool { Self.bearerMatches(request, token: apiToken) }
+
+    private func requireAPIAccess(_ request: Request, csrf: Bool) async throws {
+        if hasAPIToken(request) { return }
         if request.headers[.authorization] == nil, let signed = try await signedIn(request) {
             guard !csrf || verifyCSRF(request.headers[.xCSRFToken], expected: signed.csrf) else {
                 throw APIError(.forbidden, "csrf", "send the session's CSRF token in X-CSRF-Token, or use Authorization: Bearer <api.token>")

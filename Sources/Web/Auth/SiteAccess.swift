@@ -32,7 +32,7 @@ extension VeilRequestContext {
 struct OwnerAccessMiddleware: RouterMiddleware {
     typealias Context = VeilRequestContext
     let auth: DashboardAuth
-    let config: VeilConfig
+    let catalog: SiteCatalog
     var redirectPosts = false
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -40,7 +40,7 @@ struct OwnerAccessMiddleware: RouterMiddleware {
             if request.method == .get || request.method == .head || redirectPosts { return .seeOther("/login") }
             throw APIError(.unauthorized, "unauthorized", "sign in first")
         }
-        let site = try config.dashboardSite(context.parameters.get("domain") ?? "")
+        let site = try catalog.dashboardSite(context.parameters.get("domain") ?? "")
         var context = context
         context.access = SiteAccess(site: site, domain: site.key, base: "/sites/" + StatsRequest.encode(site.domain), readOnly: false,
                                     username: signed.user.username, csrf: signed.csrf, queryKeys: [.site(site.key)])
@@ -52,12 +52,12 @@ struct OwnerAccessMiddleware: RouterMiddleware {
 struct ShareAccessMiddleware: RouterMiddleware {
     typealias Context = VeilRequestContext
     let database: VeilDatabase
-    let config: VeilConfig
+    let catalog: SiteCatalog
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let token = context.parameters.get("token") ?? ""
         let hash = Array(SHA256.hash(data: Array(token.utf8)))
-        guard token.count <= 128, let domain = try await database.shareLinkSite(tokenHash: hash), let site = config.site(domain) else {
+        guard token.count <= 128, let domain = try await database.shareLinkSite(tokenHash: hash), let site = catalog.site(domain) else {
             throw APIError(.notFound, "unknown_link", "This public link does not exist or was revoked.")
         }
         var context = context

@@ -5,7 +5,8 @@ import Storage
 
 /// Sign-in, sign-out, the sites list and the site overview.
 struct DashboardController: Sendable {
-    let config: VeilConfig
+    let catalog: SiteCatalog
+    let snippet: Snippet
     let database: VeilDatabase
     let auth: DashboardAuth
     let throttle: LoginThrottle
@@ -65,7 +66,7 @@ struct DashboardController: Sendable {
         await throttle.finish(reservation, succeeded: true)
         var response = Response.seeOther("/sites")
         response.setCookie(try await auth.startSession(for: user))
-        response.setCookie(Cookie(name: DashboardAuth.loginCSRFCookie, value: "", maxAge: 0, path: "/login", secure: config.secureCookies, httpOnly: true, sameSite: .strict))
+        response.setCookie(Cookie(name: DashboardAuth.loginCSRFCookie, value: "", maxAge: 0, path: "/login", secure: auth.secureCookies, httpOnly: true, sameSite: .strict))
         context.logger.info("signed in", metadata: ["user": "\(user.username)"])
         return response
     }
@@ -82,11 +83,11 @@ struct DashboardController: Sendable {
         guard let signed = try await auth.signedIn(request) else { return .seeOther("/login") }
         let week = try DateRange.resolve(range: "7d", from: nil, to: nil, now: clock.nowMillis())
         var list: [SitesPage.Site] = []
-        for site in config.sites {
+        for site in catalog.sites {
             let totals = try await database.totals(StatsScope(site: site.key, fromDay: week.fromDay, toDay: week.toDay, rules: site.analytics))
             list.append(SitesPage.Site(domain: site.domain, domainPath: pathComponent(site.domain), hasData: totals.pageviews > 0,
                                        visitors: Format.compact(totals.visitors), pageviews: Format.compact(totals.pageviews),
-                                       snippet: Snippet.tag(for: site, config: config, request: request)))
+                                       snippet: snippet.tag(for: site, request: request)))
         }
         return .html(pages.render(SitesPage(sites: list, username: signed.user.username, csrf: signed.csrf), template: "sites"))
     }
@@ -99,26 +100,4 @@ struct DashboardController: Sendable {
     }
 
     private func pathComponent(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? s }
-}
-
-/// The `<script>` tag a site owner pastes.
-enum Snippet {
-    static func tag(for site: SiteRules, config: VeilConfig, request: Request) -> String {
-        var base = config.publicURL
-        if base.isEmpty {
-            let host = request.head.authority ?? "\(config.listenHost):\(config.listenPort)"
-            base = (config.secureCookies ? "https://" : "http://") + host
-        }
-        while base.hasSuffix("/") { base.removeLast() }
-        var tag = "<script defer src=\"\(base)\(config.trackerPath)\" data-site=\"\(site.domain)\""
-        if site.identity == .persistent {
-            tag += " data-identity=\"persistent\""
-            if !site.consentRequired { tag += " data-consent=\"not_required\"" }
-        }
-        if site.analytics.autocapture { tag += " data-autocapture=\"true\"" }
-        if site.replay.enabled { tag += " data-replay=\"\(site.replay.sampleRate)\"" }
-        if !site.honorDNT { tag += " data-honor-dnt=\"false\"" }
-        if !site.honorGPC { tag += " data-honor-gpc=\"false\"" }
-        return tag + "></script>"
-    }
 }

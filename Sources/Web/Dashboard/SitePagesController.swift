@@ -8,7 +8,10 @@ import Storage
 /// retention and live. Each is served to the signed-in owner under `/sites/:domain` and,
 /// read-only, under `/share/:token` when the owner created a public link.
 struct SitePagesController: Sendable {
-    let config: VeilConfig
+    let catalog: SiteCatalog
+    let snippet: Snippet
+    /// A country database is loaded (otherwise the countries table says how to add one).
+    let geoConfigured: Bool
     let database: VeilDatabase
     let auth: DashboardAuth
     let pages: PageRenderer
@@ -20,8 +23,8 @@ struct SitePagesController: Sendable {
 
     var endpoints: RouteCollection<VeilRequestContext> {
         let routes = RouteCollection(context: VeilRequestContext.self)
-        let owner = routes.group("sites/:domain").add(middleware: OwnerAccessMiddleware(auth: auth, config: config))
-        let shared = routes.group("share/:token").add(middleware: ShareAccessMiddleware(database: database, config: config))
+        let owner = routes.group("sites/:domain").add(middleware: OwnerAccessMiddleware(auth: auth, catalog: catalog))
+        let shared = routes.group("share/:token").add(middleware: ShareAccessMiddleware(database: database, catalog: catalog))
         for group in [owner, shared] {
             group.get(use: viewed(overview))
             group.get("breakdown/:dim", use: viewed(breakdown))
@@ -72,8 +75,8 @@ struct SitePagesController: Sendable {
             shareURL = "A public read-only link exists (created \(DateRange.dateTime(millis: created)) UTC)."
         }
         let header = StatsHeader(domain: viewer.site.domain, base: viewer.base, tab: "overview", request: stats, readOnly: viewer.readOnly)
-        var page = SitePage(data: data, header: header, geoConfigured: !config.geoipDatabase.isEmpty,
-                            snippet: Snippet.tag(for: viewer.site, config: config, request: request), retentionDays: viewer.site.eventsRetentionDays,
+        var page = SitePage(data: data, header: header, geoConfigured: geoConfigured,
+                            snippet: snippet.tag(for: viewer.site, request: request), retentionDays: viewer.site.eventsRetentionDays,
                             oldestEvent: screen.oldestEvent, properties: properties,
                             shareURL: shareURL, username: viewer.username, csrf: viewer.csrf)
         if !viewer.readOnly && viewer.site.replay.enabled {

@@ -6,7 +6,7 @@ import Storage
 /// Every table and series the dashboard shows, with the same `range`, `from`, `to` and
 /// filter parameters; breakdowns also as CSV (`format=csv`).
 struct StatsController: Sendable {
-    let config: VeilConfig
+    let catalog: SiteCatalog
     let database: VeilDatabase
     let auth: DashboardAuth
     let clock: TimeSource
@@ -32,8 +32,8 @@ struct StatsController: Sendable {
     /// the client goes away.
     private func gated(_ handler: @escaping @Sendable (Request, VeilRequestContext) async throws -> Response) -> @Sendable (Request, VeilRequestContext) async throws -> Response {
         { request, context in
-            try await auth.requireAPIAccess(request, apiToken: config.apiToken)
-            let site = SitePagesController.query(request)["site"].flatMap { config.site($0) }?.key ?? ""
+            try await auth.requireAPIAccess(request)
+            let site = SitePagesController.query(request)["site"].flatMap { catalog.site($0) }?.key ?? ""
             return try await queries.answer([.site(site)], context) { try await handler(request, context) }
         }
     }
@@ -42,7 +42,7 @@ struct StatsController: Sendable {
     private func parse(_ request: Request) async throws -> (SiteRules, StatsRequest, [String: String]) {
         let q = SitePagesController.query(request)
         guard let domain = q["site"], !domain.isEmpty else { throw APIError(.badRequest, "missing_site", "site is required") }
-        guard let site = config.site(domain) else { throw APIError(.notFound, "unknown_site", "there is no site \"\(domain)\" in the config") }
+        guard let site = catalog.site(domain) else { throw APIError(.notFound, "unknown_site", "there is no site \"\(domain)\" in the config") }
         return (site, try StatsRequest.parse(site: site.key, rules: site.analytics, query: q, now: clock.nowMillis()), q)
     }
 

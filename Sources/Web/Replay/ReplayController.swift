@@ -7,7 +7,11 @@ import Storage
 /// Session replay over HTTP: `POST /api/replay` (chunks from the recorder), the
 /// recorder's settings, the magic-erasure picker's calls, and the recordings API.
 public struct ReplayController: Sendable {
-    let config: VeilConfig
+    let catalog: SiteCatalog
+    /// Chunk sizes, event counts, scrub budget and per-recording caps.
+    let limits: IngestLimits
+    /// A recording attaches to the visit live within this long (the writer's session timeout).
+    let sessionTimeoutMillis: Int64
     let database: VeilDatabase
     let auth: DashboardAuth
     let gate: IngestGate
@@ -41,7 +45,7 @@ public struct ReplayController: Sendable {
     // MARK: Ingest
 
     @Sendable func receive(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        try await gate.admitted(request, context, limit: config.limits.replayBodyBytes) { body in
+        try await gate.admitted(request, context, limit: limits.replayBodyBytes) { body in
             try await receive(body, request: request, context: context)
         }
     }
@@ -61,11 +65,11 @@ public struct ReplayController: Sendable {
         let domain = site.key
         let picked = try await database.pickedSelectors(site: domain)
         let (stored, report) = ReplayChunk.prepared(chunk.events, site: site, page: chunk.page, seq: chunk.seq, picked: picked, visitors: visitors, receivedAt: ctx.receivedAt, rawBytes: body.count,
-                                              scrubBytes: config.limits.scrubBytes)
+                                              scrubBytes: limits.scrubBytes)
         await counters.recordScrubbed(report.scrubbed, site: domain)
         let outcome: ReplayAppendOutcome
         do {
-            outcome = try await database.appendReplayChunk(stored, sessionTimeoutMillis: config.writer.sessionTimeoutMillis, caps: ReplayCaps(config.limits))
+            outcome = try await database.appendReplayChunk(stored, sessionTimeoutMillis: sessionTimeoutMillis, caps: ReplayCaps(limits))
         } catch {
             context.logger.error("replay chunk write failed", metadata: ["error": "\(error)"])
             throw APIError(.serviceUnavailable, "unavailable", "storage is unavailable; retry later", headers: [.retryAfter: "5"])
@@ -117,8 +121,8 @@ public struct ReplayController: Sendable {
         }
         guard let seq = root["seq"]?.intValue, (0...1_000_000).contains(seq) else { throw await bad(.invalidField, "seq must be a chunk number from 0 to 1000000") }
         guard case .array(let events) = root["events"] ?? .null else { throw await bad(.missingField, "events must be an array of rrweb events") }
-        guard events.count <= config.limits.replayEvents else {
-            throw await bad(.tooManyEvents, "\(events.count) events in one chunk; the limit is \(config.limits.replayEvents)")
+        guard events.count <= limits.replayEvents else {
+            throw await bad(.tooManyEvents, "\(events.count) events in one chunk; the limit is \(limits.replayEvents)")
         }
         for (i, event) in events.enumerated() {
             guard event["type"]?.intValue != nil, event["timestamp"]?.intValue != nil else {
@@ -133,7 +137,7 @@ public struct ReplayController: Sendable {
     /// config's plus those picked in the dashboard). Public: it holds no secrets.
     @Sendable func settings(_ request: Request, context: VeilRequestContext) async throws -> Response {
         let domain = SitePagesController.query(request)["site"] ?? ""
-        guard let site = config.site(domain), site.replay.enabled else {
+        guard let site = catalog.site(domain), site.replay.enabled else {
             return .json(status: .notFound, "{\"error\":\"replay_disabled\",\"detail\":\"session replay is not enabled for this site\"}", headers: gate.cors(request, site: nil))
         }
         let picked = try await database.pickedSelectors(site: site.key)
@@ -176,7 +180,7 @@ public struct ReplayController: Sendable {
 
     private func selectorsJSON(_ site: String, extra: String = "") async throws -> String {
         let picked = try await database.pickedSelectors(site: site)
-        let configured = config.site(site)?.replay.eraseSelectors ?? []
+        let configured = catalog.site(site)?.replay.eraseSelectors ?? []
         return "{\"configured\":" + JSONWriter.strings(configured) + ",\"picked\":" + JSONWriter.strings(picked) + extra + "}"
     }
 
@@ -207,9 +211,9 @@ public struct ReplayController: Sendable {
     }
 
     @Sendable func list(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        try await auth.requireAPIAccess(request, apiToken: config.apiToken)
+        try await auth.requireAPIAccess(request)
         let q = SitePagesController.query(request)
-        guard let domain = q["site"], let site = config.site(domain) else { throw APIError(.badRequest, "missing_site", "site is required and must be a configured site") }
+        guard let domain = q["site"], let site = catalog.site(domain) else { throw APIError(.badRequest, "missing_site", "site is required and must be a configured site") }
         let filter = try RecordingQuery.filter(q, now: clock.nowMillis())
         let rows = try await database.recordings(site: site.key, filter: filter, rules: site.analytics)
         let items = rows.map { r in
@@ -221,7 +225,7 @@ public struct ReplayController: Sendable {
     }
 
     @Sendable func events(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        try await auth.requireAPIAccess(request, apiToken: config.apiToken)
+        try await auth.requireAPIAccess(request)
         let id = try recordingID(context)
         guard try await database.recording(id: id) != nil else { throw APIError(.notFound, "not_found", "there is no recording \(id)") }
         // Streamed a few chunks at a time: a long recording never sits whole in memory.
@@ -244,7 +248,7 @@ public struct ReplayController: Sendable {
     }
 
     @Sendable func delete(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        try await auth.requireAPIAccessForChange(request, apiToken: config.apiToken)
+        try await auth.requireAPIAccessForChange(request)
         let id = try recordingID(context)
         guard try await database.deleteRecording(id: id) else { throw APIError(.notFound, "not_found", "there is no recording \(id)") }
         context.logger.notice("recording deleted", metadata: ["id": "\(id)"])

@@ -7,7 +7,7 @@ import Storage
 /// The owner's replay pages: the recordings list (with magic-erasure settings), the
 /// player, deleting a recording, and starting the picker on the live site.
 struct ReplayPagesController: Sendable {
-    let config: VeilConfig
+    let catalog: SiteCatalog
     let database: VeilDatabase
     let auth: DashboardAuth
     let pages: PageRenderer
@@ -24,7 +24,7 @@ struct ReplayPagesController: Sendable {
 
     var endpoints: RouteCollection<VeilRequestContext> {
         let routes = RouteCollection(context: VeilRequestContext.self)
-        let owner = routes.group("sites/:domain").add(middleware: OwnerAccessMiddleware(auth: auth, config: config))
+        let owner = routes.group("sites/:domain").add(middleware: OwnerAccessMiddleware(auth: auth, catalog: catalog))
         owner.get("replays", use: list)
         owner.get("replays/:id", use: player)
         owner.post("replays/:id/delete", use: delete)

@@ -61,7 +61,7 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
     let counters = IngestCounters(logger: logger, sites: config.sites.map(\.domain))
     let pages = try PageRenderer()
     let addresses = try ClientAddressResolver(trustedProxies: config.trustedProxies)
-    let auth = DashboardAuth(database: database, secret: secret, secureCookies: config.secureCookies, clock: clock, random: environment.random)
+    let auth = DashboardAuth(database: database, secret: secret, secureCookies: config.secureCookies, apiToken: config.apiToken, clock: clock, random: environment.random)
     let throttle = LoginThrottle(maxFailures: config.loginAttempts, windowMillis: Int64(config.loginWindowMinutes) * 60_000, clock: clock)
 
     let connections = ConnectionStats()
@@ -82,18 +82,18 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
     let ingest = IngestController(limits: config.limits, parser: EventParser(limits: config.limits), writer: writer, counters: counters, gate: ingestGate,
                                   siteLimits: TokenBuckets(perSecond: limits.sitePerSecond, burst: limits.siteBurst, maxKeys: limits.maxKeys, clock: clock))
     router.addRoutes(ingest.endpoints, atPath: "/api")
-    router.addRoutes(ReplayController(config: config, database: database, auth: auth, gate: ingestGate, counters: counters,
+    router.addRoutes(ReplayController(catalog: config.catalog, limits: config.limits, sessionTimeoutMillis: config.writer.sessionTimeoutMillis, database: database, auth: auth, gate: ingestGate, counters: counters,
                                       clock: clock, secret: secret, random: environment.random).endpoints, atPath: "/api")
-    router.addRoutes(StatsController(config: config, database: database, auth: auth, clock: clock, queries: queries).endpoints, atPath: "/api/stats")
+    router.addRoutes(StatsController(catalog: config.catalog, database: database, auth: auth, clock: clock, queries: queries).endpoints, atPath: "/api/stats")
     let privacyRequests = PrivacyRequests(database: database, clock: clock, secret: secret, rules: config.analyticsRules)
-    router.addRoutes(PrivacyController(config: config, auth: auth, requests: privacyRequests).endpoints, atPath: "/api/privacy")
-    router.addRoutes(PrivacyPagesController(config: config, database: database, auth: auth, counters: counters, requests: privacyRequests, pages: pages).endpoints)
-    router.addRoutes(SystemController(config: config, database: database, auth: auth, counters: counters, writer: writer, pages: pages,
+    router.addRoutes(PrivacyController(catalog: config.catalog, auth: auth, requests: privacyRequests).endpoints, atPath: "/api/privacy")
+    router.addRoutes(PrivacyPagesController(catalog: config.catalog, database: database, auth: auth, counters: counters, requests: privacyRequests, pages: pages).endpoints)
+    router.addRoutes(SystemController(catalog: config.catalog, trackerPath: config.trackerPath, database: database, auth: auth, counters: counters, writer: writer, pages: pages,
                                      gate: gate, connections: connections, queries: queries, deadlines: deadlineStats).endpoints)
-    router.addRoutes(ReplayPagesController(config: config, database: database, auth: auth, pages: pages, clock: clock, random: environment.random,
+    router.addRoutes(ReplayPagesController(catalog: config.catalog, database: database, auth: auth, pages: pages, clock: clock, random: environment.random,
                                            secret: secret).endpoints)
-    router.addRoutes(SitePagesController(config: config, database: database, auth: auth, pages: pages, clock: clock, queries: queries).endpoints)
-    router.addRoutes(DashboardController(config: config, database: database, auth: auth, throttle: throttle, passwords: environment.passwordHasher,
+    router.addRoutes(SitePagesController(catalog: config.catalog, snippet: config.snippet, geoConfigured: !config.geoipDatabase.isEmpty, database: database, auth: auth, pages: pages, clock: clock, queries: queries).endpoints)
+    router.addRoutes(DashboardController(catalog: config.catalog, snippet: config.snippet, database: database, auth: auth, throttle: throttle, passwords: environment.passwordHasher,
                                          pages: pages, addresses: addresses, clock: clock,
                                          dummyHash: try environment.passwordHasher.hash(Data(environment.random(24)).base64EncodedString(), salt: environment.random(16))).endpoints)
 

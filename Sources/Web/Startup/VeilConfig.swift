@@ -64,9 +64,9 @@ public struct VeilConfig: Sendable {
 
     public func site(_ domain: String) -> SiteRules? { sites.site(domain) }
 
-    /// The site a dashboard URL names, or a 404 page saying it is not configured.
-    func dashboardSite(_ domain: String) throws(APIError) -> SiteRules {
-        guard let site = site(domain) else { throw APIError(.notFound, "unknown_site", "There is no site \"\(domain)\" in the config.") }
-        return site
-    }
+    /// The sites, as controllers look them up.
+    var catalog: SiteCatalog { SiteCatalog(sites: sites) }
+
+    /// How the snippet tag names Veil's address.
+    var snippet: Snippet { Snippet(publicURL: publicURL, fallbackHost: "\(listenHost):\(listenPort)", secure: secureCookies, trackerPath: trackerPath) }
 }

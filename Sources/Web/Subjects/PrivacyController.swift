@@ -6,7 +6,7 @@ import Storage
 
 /// Data-subject export (`GET`) and erasure (`POST`, bearer token only, so no CSRF).
 struct PrivacyController: Sendable {
-    let config: VeilConfig
+    let catalog: SiteCatalog
     let auth: DashboardAuth
     let requests: PrivacyRequests
 
@@ -20,16 +20,16 @@ struct PrivacyController: Sendable {
     }
 
     @Sendable func export(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        try await auth.requireAPIAccessForChange(request, apiToken: config.apiToken)
+        try await auth.requireAPIAccessForChange(request)
         let q = request.uri.queryParameters
         let (site, subject) = try selector(site: q["site"].map(String.init), session: q["session"].map(String.init),
                                            visitor: q["visitor"].map(String.init), user: q["user"].map(String.init))
-        let actor = DashboardAuth.bearerMatches(request, token: config.apiToken) ? "api token" : (try await auth.signedIn(request)?.user.username ?? "dashboard")
+        let actor = auth.hasAPIToken(request) ? "api token" : (try await auth.signedIn(request)?.user.username ?? "dashboard")
         return exportResponse(try await requests.export(site: site, subject: subject, actor: actor), site: site, subject: subject, logger: context.logger)
     }
 
     @Sendable func erase(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        guard DashboardAuth.bearerMatches(request, token: config.apiToken) else {
+        guard auth.hasAPIToken(request) else {
             throw APIError(.unauthorized, "unauthorized", "erasure through the API needs Authorization: Bearer <api.token>", headers: [.wwwAuthenticate: "Bearer"])
         }
         let body = try await request.body.collect(upTo: 4096)
@@ -44,7 +44,7 @@ struct PrivacyController: Sendable {
     }
 
     private func selector(site: String?, session: String?, visitor: String?, user: String?) throws -> (String, Subject) {
-        guard let site, let rules = config.site(site) else { throw APIError(.badRequest, "unknown_site", "site must be one of the configured sites") }
+        guard let site, let rules = catalog.site(site) else { throw APIError(.badRequest, "unknown_site", "site must be one of the configured sites") }
         let domain = rules.key
         return (domain, try requests.subject(site: domain, session: session, visitor: visitor, user: user))
     }

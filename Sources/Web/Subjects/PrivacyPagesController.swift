@@ -5,7 +5,7 @@ import Storage
 /// Dashboard pages for privacy: the site's policy, data-subject export and erasure
 /// (CSRF-protected, erasure behind a confirmation step) and the audit log.
 struct PrivacyPagesController: Sendable {
-    let config: VeilConfig
+    let catalog: SiteCatalog
     let database: VeilDatabase
     let auth: DashboardAuth
     let counters: IngestCounters
@@ -15,7 +15,7 @@ struct PrivacyPagesController: Sendable {
     var endpoints: RouteCollection<VeilRequestContext> {
         let routes = RouteCollection(context: VeilRequestContext.self)
         routes.get("stored", use: stored)
-        let owner = routes.group("sites/:domain/privacy").add(middleware: OwnerAccessMiddleware(auth: auth, config: config, redirectPosts: true))
+        let owner = routes.group("sites/:domain/privacy").add(middleware: OwnerAccessMiddleware(auth: auth, catalog: catalog, redirectPosts: true))
         owner.get(use: show)
         owner.post("export", use: export)
         owner.post("erase", use: erase)

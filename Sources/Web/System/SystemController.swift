@@ -6,7 +6,9 @@ import VeilAssets
 
 /// Health, metrics, embedded assets, the tracker and the demo page.
 struct SystemController: Sendable {
-    let config: VeilConfig
+    let catalog: SiteCatalog
+    /// Where the tracker is served (`tracker_path`).
+    let trackerPath: String
     let database: VeilDatabase
     let auth: DashboardAuth
     let counters: IngestCounters
@@ -30,7 +32,7 @@ struct SystemController: Sendable {
         routes.get("metrics", use: metrics)
         routes.onlyAllow("healthz", [.get])
         routes.onlyAllow("metrics", [.get])
-        routes.get(RouterPath(config.trackerPath), use: trackerScript)
+        routes.get(RouterPath(trackerPath), use: trackerScript)
         routes.get("va.js") { [autocapture] request, _ in autocapture.response(to: request, extraHeaders: [.accessControlAllowOrigin: "*"]) }
         routes.get("vr.js") { [recorder] request, _ in recorder.response(to: request, extraHeaders: [.accessControlAllowOrigin: "*"]) }
         routes.get("assets/vp.js") { [player] request, _ in player.response(to: request) }
@@ -58,7 +60,7 @@ struct SystemController: Sendable {
     }
 
     @Sendable func metrics(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        try await auth.requireAPIAccess(request, apiToken: config.apiToken)
+        try await auth.requireAPIAccess(request)
         var text = await counters.prometheusText()
         text += "# TYPE veil_write_queue_events gauge\nveil_write_queue_events \(await writer.queuedEvents)\n"
         text += "# TYPE veil_commits_failed_total counter\nveil_commits_failed_total \(writer.failedCommits.load(ordering: .relaxed))\n"
@@ -87,7 +89,7 @@ struct SystemController: Sendable {
     }
 
     @Sendable func demo(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        let replay = config.site("localhost")?.replay
-        return .html(pages.render(DemoPage(trackerPath: config.trackerPath, replay: replay?.enabled == true, replayRate: "\(replay?.sampleRate ?? 0)"), template: "demo"))
+        let replay = catalog.site("localhost")?.replay
+        return .html(pages.render(DemoPage(trackerPath: trackerPath, replay: replay?.enabled == true, replayRate: "\(replay?.sampleRate ?? 0)"), template: "demo"))
     }
 }

@@ -1,0 +1,16 @@
+import Privacy
+
+/// The configured sites, as the controllers and middleware look them up: the one thing
+/// about the configuration most of them need.
+struct SiteCatalog: Sendable {
+    let sites: [SiteRules]
+
+    /// The site with this domain (any case), if configured.
+    func site(_ domain: String) -> SiteRules? { sites.site(domain) }
+
+    /// The site a dashboard URL names, or a 404 page saying it is not configured.
+    func dashboardSite(_ domain: String) throws(APIError) -> SiteRules {
+        guard let site = site(domain) else { throw APIError(.notFound, "unknown_site", "There is no site \"\(domain)\" in the config.") }
+        return site
+    }
+}
