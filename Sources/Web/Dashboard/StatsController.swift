@@ -54,7 +54,7 @@ struct StatsController: Sendable {
 
     @Sendable func overview(_ request: Request, context: VeilRequestContext) async throws -> Response {
         let (_, stats, _) = try await parse(request)
-        return .json(try await DashboardData.load(database: database, request: stats, now: clock.nowMillis()).json)
+        return try .json(OverviewAnswer(try await DashboardData.load(database: database, request: stats, now: clock.nowMillis())))
     }
 
     @Sendable func breakdown(_ request: Request, context: VeilRequestContext) async throws -> Response {
@@ -67,7 +67,7 @@ struct StatsController: Sendable {
             return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .cacheControl: "no-store"],
                             body: .init(byteBuffer: ByteBuffer(string: SitePagesController.csv(dim, b))))
         }
-        return .json("{\"dim\":\"\(dim.rawValue)\",\"total\":\(b.total),\"rows\":\(StatsJSON.rows(b.rows, dim: dim))}")
+        return try .json(BreakdownAnswer(dim: dim.rawValue, total: b.total, rows: RowAnswer.list(b.rows)))
     }
 
     @Sendable func series(_ request: Request, context: VeilRequestContext) async throws -> Response {
@@ -79,13 +79,13 @@ struct StatsController: Sendable {
             granularity = parsed
         }
         let points = try await database.series(stats.scope, granularity: granularity)
-        return .json("{\"granularity\":\"\(granularity.rawValue)\",\"series\":\(StatsJSON.series(points))}")
+        return try .json(SeriesAnswer(granularity: granularity.rawValue, series: points.map(PointAnswer.init)))
     }
 
     @Sendable func realtime(_ request: Request, context: VeilRequestContext) async throws -> Response {
         let (_, stats, _) = try await parse(request)
         let rt = try await database.realtime(site: stats.site, now: clock.nowMillis())
-        return .json("{\"visitors\":\(rt.visitors),\"pages\":\(StatsJSON.rows(rt.pages, dim: .page))}")
+        return try .json(RealtimeAnswer(visitors: rt.visitors, pages: RowAnswer.list(rt.pages)))
     }
 
     @Sendable func properties(_ request: Request, context: VeilRequestContext) async throws -> Response {
@@ -93,10 +93,10 @@ struct StatsController: Sendable {
         guard let event = q["event"], !event.isEmpty else { throw APIError(.badRequest, "missing_event", "event is required") }
         let keys = try await database.propertyKeys(stats.scope, event: event)
         guard let key = q["key"] else {
-            return .json("{\"event\":\(JSONWriter.string(event)),\"keys\":" + JSONWriter.strings(keys) + "}")
+            return try .json(PropertyKeysAnswer(event: event, keys: keys))
         }
         let b = try await database.propertyBreakdown(stats.scope, event: event, key: key, limit: try Self.limit(q), offset: try SitePagesController.offset(q))
-        return .json("{\"event\":\(JSONWriter.string(event)),\"key\":\(JSONWriter.string(key)),\"total\":\(b.total),\"rows\":\(StatsJSON.rows(b.rows, dim: .event))}")
+        return try .json(PropertyAnswer(event: event, key: key, total: b.total, rows: RowAnswer.list(b.rows)))
     }
 
     @Sendable func funnel(_ request: Request, context: VeilRequestContext) async throws -> Response {
@@ -113,7 +113,7 @@ struct StatsController: Sendable {
             throw APIError(.badRequest, "missing_funnel", "give name=<funnel> or steps=<step>|<step>…")
         }
         let result = try await database.funnel(stats.scope, steps: steps, windowMinutes: window)
-        return .json("{\"steps\":[" + result.map { "{\"step\":\(JSONWriter.string($0.goal)),\"visitors\":\($0.visitors),\"sessions\":\($0.sessions)}" }.joined(separator: ",") + "]}")
+        return try .json(FunnelAnswer(steps: result.map { .init(step: $0.goal, visitors: $0.visitors, sessions: $0.sessions) }))
     }
 
     @Sendable func journey(_ request: Request, context: VeilRequestContext) async throws -> Response {
@@ -121,14 +121,14 @@ struct StatsController: Sendable {
         guard let at = q["at"], !at.isEmpty else { throw APIError(.badRequest, "missing_page", "at=<path> is required") }
         guard at.count <= 2048 else { throw APIError(.badRequest, "invalid_page", "at is longer than 2048 characters") }
         let j = try await database.journey(stats.scope, page: at, limit: try Self.limit(q))
-        return .json("{\"at\":\(JSONWriter.string(at)),\"previous\":\(StatsJSON.rows(j.previous, dim: .page)),\"next\":\(StatsJSON.rows(j.next, dim: .page))}")
+        return try .json(JourneyAnswer(at: at, previous: RowAnswer.list(j.previous), next: RowAnswer.list(j.next)))
     }
 
     @Sendable func cohorts(_ request: Request, context: VeilRequestContext) async throws -> Response {
         let (site, stats, _) = try await parse(request)
         let c = try await database.cohorts(site: stats.site, fromDay: stats.range.fromDay, toDay: stats.range.toDay)
-        return .json("{\"identity\":\"\(site.identity.rawValue)\",\"cohorts\":[" + c.map {
-            "{\"week\":\(JSONWriter.string(DateRange.dateString(day: $0.weekStartDay))),\"size\":\($0.size),\"active\":[\($0.active.map(String.init).joined(separator: ","))]}"
-        }.joined(separator: ",") + "]}")
+        return try .json(CohortsAnswer(identity: site.identity.rawValue, cohorts: c.map {
+            .init(week: DateRange.dateString(day: $0.weekStartDay), size: $0.size, active: $0.active)
+        }))
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import NIOCore
 import Privacy
@@ -29,6 +30,28 @@ extension Response {
         h[.contentType] = "application/json; charset=utf-8"
         h[.cacheControl] = "no-store"
         return Response(status: status, headers: h, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    /// An Encodable answer as JSON, keys sorted (not for the ingest hot path, which
+    /// writes its few fixed answers by hand). Escaped like `JSONWriter`: `<`, `>`, `&`
+    /// and the line separators only occur inside strings, so writing them as `\uXXXX`
+    /// keeps the JSON the same and means it can never close a tag if a browser or a page
+    /// ever treats it as HTML or script.
+    static func json<T: Encodable>(status: HTTPResponse.Status = .ok, _ value: T, headers: HTTPFields = [:]) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var text = ""
+        for scalar in String(decoding: try encoder.encode(value), as: UTF8.self).unicodeScalars {
+            switch scalar {
+            case "<": text += "\\u003c"
+            case ">": text += "\\u003e"
+            case "&": text += "\\u0026"
+            case "\u{2028}": text += "\\u2028"
+            case "\u{2029}": text += "\\u2029"
+            default: text.unicodeScalars.append(scalar)
+            }
+        }
+        return json(status: status, text, headers: headers)
     }
 
     static func html(status: HTTPResponse.Status = .ok, _ body: String, headers: HTTPFields = [:]) -> Response {

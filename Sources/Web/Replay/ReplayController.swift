@@ -138,13 +138,13 @@ public struct ReplayController: Sendable {
     @Sendable func settings(_ request: Request, context: VeilRequestContext) async throws -> Response {
         let domain = SitePagesController.query(request)["site"] ?? ""
         guard let site = catalog.site(domain), site.replay.enabled else {
-            return .json(status: .notFound, "{\"error\":\"replay_disabled\",\"detail\":\"session replay is not enabled for this site\"}", headers: gate.cors(request, site: nil))
+            throw APIError(.notFound, "replay_disabled", "session replay is not enabled for this site", headers: gate.cors(request, site: nil))
         }
         let picked = try await database.pickedSelectors(site: site.key)
         let r = site.replay
         var headers = gate.cors(request, site: site.domain)
         headers[.cacheControl] = "max-age=60"
-        return .json("{\"mask_text\":\"\(r.maskText.rawValue)\",\"erase\":\(JSONWriter.strings(r.eraseSelectors + picked)),\"block\":\(JSONWriter.strings(r.blockSelectors))}", headers: headers)
+        return try .json(RecorderSettingsAnswer(maskText: r.maskText.rawValue, erase: r.eraseSelectors + picked, block: r.blockSelectors), headers: headers)
     }
 
     // MARK: Magic erasure picker
@@ -167,7 +167,7 @@ public struct ReplayController: Sendable {
         let key = Data(random(24)).base64URLEncoded
         try await database.createPickerSession(site: link.site, keyHash: Array(SHA256.hash(data: Array(key.utf8))), expiresAt: link.expiresAt)
         context.logger.notice("magic erasure picker opened", metadata: ["site": "\(link.site)"])
-        return .json("{\"session\":\(JSONWriter.string(key)),\"expires_at\":\(link.expiresAt)}", headers: gate.cors(request, site: link.site))
+        return try .json(PickerSessionAnswer(session: key, expiresAt: link.expiresAt), headers: gate.cors(request, site: link.site))
     }
 
     private func pickerSite(_ request: Request) async throws -> String {
@@ -178,15 +178,13 @@ public struct ReplayController: Sendable {
         return site
     }
 
-    private func selectorsJSON(_ site: String, extra: String = "") async throws -> String {
-        let picked = try await database.pickedSelectors(site: site)
-        let configured = catalog.site(site)?.replay.eraseSelectors ?? []
-        return "{\"configured\":" + JSONWriter.strings(configured) + ",\"picked\":" + JSONWriter.strings(picked) + extra + "}"
+    private func selectors(_ site: String, erased: Bool? = nil) async throws -> SelectorsAnswer {
+        SelectorsAnswer(configured: catalog.site(site)?.replay.eraseSelectors ?? [], picked: try await database.pickedSelectors(site: site), erased: erased)
     }
 
     @Sendable func picked(_ request: Request, context: VeilRequestContext) async throws -> Response {
         let site = try await pickerSite(request)
-        return .json(try await selectorsJSON(site), headers: gate.cors(request, site: site))
+        return try .json(try await selectors(site), headers: gate.cors(request, site: site))
     }
 
     @Sendable func pick(_ request: Request, context: VeilRequestContext) async throws -> Response {
@@ -200,7 +198,7 @@ public struct ReplayController: Sendable {
         }
         let now = try await database.togglePickedSelector(site: site, selector: selector, nowMillis: clock.nowMillis())
         context.logger.notice("magic erasure selector toggled", metadata: ["site": "\(site)", "selector": "\(selector)", "erased": "\(now)"])
-        return .json(try await selectorsJSON(site, extra: ",\"erased\":\(now)"), headers: gate.cors(request, site: site))
+        return try .json(try await selectors(site, erased: now), headers: gate.cors(request, site: site))
     }
 
     // MARK: Recordings API
@@ -216,12 +214,7 @@ public struct ReplayController: Sendable {
         guard let domain = q["site"], let site = catalog.site(domain) else { throw APIError(.badRequest, "missing_site", "site is required and must be a configured site") }
         let filter = try RecordingQuery.filter(q, now: clock.nowMillis())
         let rows = try await database.recordings(site: site.key, filter: filter, rules: site.analytics)
-        let items = rows.map { r in
-            "{\"id\":\(r.id),\"session\":\(r.sessionID.map(String.init) ?? "null"),\"pages\":\(r.pages),\"start\":\(r.startedAt),\"duration_ms\":\(r.durationMillis),"
-                + "\"events\":\(r.events),\"stored_bytes\":\(r.storedBytes),\"raw_bytes\":\(r.rawBytes),\"clicks\":\(r.clicks),\"rage_clicks\":\(r.rageClicks),\"capped\":\(r.cappedAt != nil),"
-                + "\"entry_url\":\(JSONWriter.string(r.entryURL)),\"device\":\(JSONWriter.string(r.device)),\"browser\":\(JSONWriter.string(r.browser))}"
-        }
-        return .json("{\"recordings\":[" + items.joined(separator: ",") + "]}")
+        return try .json(RecordingsAnswer(recordings: rows.map(RecordingsAnswer.Recording.init)))
     }
 
     @Sendable func events(_ request: Request, context: VeilRequestContext) async throws -> Response {
@@ -252,7 +245,7 @@ public struct ReplayController: Sendable {
         let id = try recordingID(context)
         guard try await database.deleteRecording(id: id) else { throw APIError(.notFound, "not_found", "there is no recording \(id)") }
         context.logger.notice("recording deleted", metadata: ["id": "\(id)"])
-        return .json("{\"deleted\":\(id)}")
+        return try .json(DeletedAnswer(deleted: id))
     }
 }
 

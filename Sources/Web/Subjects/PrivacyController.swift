@@ -39,8 +39,7 @@ struct PrivacyController: Sendable {
                                            visitor: json["visitor"]?.stringValue, user: json["user"]?.stringValue)
         let counts = try await requests.erase(site: site, subject: subject, actor: "api token")
         context.logger.notice("erased a data subject", metadata: ["site": "\(site)", "events": "\(counts["events"] ?? 0)", "sessions": "\(counts["sessions"] ?? 0)"])
-        let rows = counts.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",")
-        return .json("{\"erased\":{\(rows)}}")
+        return try .json(ErasedAnswer(erased: counts))
     }
 
     private func selector(site: String?, session: String?, visitor: String?, user: String?) throws -> (String, Subject) {
@@ -65,4 +64,9 @@ func exportResponse(_ export: PrivacyRequests.Export, site: String, subject: Sub
                         }
                         try await writer.finish(nil)
                     })
+}
+
+/// What an erasure deleted, rows per table.
+struct ErasedAnswer: Encodable {
+    var erased: [String: Int]
 }

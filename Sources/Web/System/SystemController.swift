@@ -49,14 +49,14 @@ struct SystemController: Sendable {
             try await database.health()
         } catch {
             context.logger.error("health check failed", metadata: ["error": "\(error)"])
-            return .json(status: .serviceUnavailable, "{\"status\":\"error\",\"database\":\"unavailable\"}")
+            return try .json(status: .serviceUnavailable, HealthAnswer(status: "error", database: "unavailable"))
         }
         if let failure = await writer.commitFailure {
             // Reads work but commits fail (disk full, read-only, locked): ingest cannot
             // acknowledge anything, so the instance is not healthy.
-            return .json(status: .serviceUnavailable, JSONWriter.object([("status", "error"), ("database", "commits_failing"), ("reason", String(failure.prefix(300)))]))
+            return try .json(status: .serviceUnavailable, HealthAnswer(status: "error", database: "commits_failing", reason: String(failure.prefix(300))))
         }
-        return .json("{\"status\":\"ok\",\"database\":\"ok\",\"queued_events\":\(await writer.queuedEvents)}")
+        return try .json(HealthAnswer(status: "ok", database: "ok", queuedEvents: await writer.queuedEvents))
     }
 
     @Sendable func metrics(_ request: Request, context: VeilRequestContext) async throws -> Response {
@@ -91,5 +91,18 @@ struct SystemController: Sendable {
     @Sendable func demo(_ request: Request, context: VeilRequestContext) async throws -> Response {
         let replay = catalog.site("localhost")?.replay
         return .html(pages.render(DemoPage(trackerPath: trackerPath, replay: replay?.enabled == true, replayRate: "\(replay?.sampleRate ?? 0)"), template: "demo"))
+    }
+}
+
+/// `/healthz`: whether the database answers and commits succeed.
+struct HealthAnswer: Encodable {
+    var status: String
+    var database: String
+    var reason: String?
+    var queuedEvents: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case status, database, reason
+        case queuedEvents = "queued_events"
     }
 }

@@ -212,7 +212,7 @@ struct ReplayTests {
             #expect(origin.text.contains("origin_not_allowed"), "\(origin.text)")
             #expect(try await client.execute(uri: "/api/replay", method: .get).status == .methodNotAllowed)
             let settings = try await client.execute(uri: "/api/replay/settings?site=localhost", method: .get)
-            #expect(settings.text == "{\"mask_text\":\"pii\",\"erase\":[],\"block\":[]}", "\(settings.text)")
+            #expect(settings.text == "{\"block\":[],\"erase\":[],\"mask_text\":\"pii\"}", "\(settings.text)")
             #expect(try await client.execute(uri: "/api/replay/settings?site=example.com", method: .get).status == .notFound)
             let metrics = try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer \(TestData.apiToken)"])
             #expect(metrics.text.contains("veil_replay_chunks_total{site=\"localhost\"} 1") && metrics.text.contains("veil_events_dropped_total{reason=\"replay_disabled\",site=\"example.com\"} 1")
