@@ -32,7 +32,7 @@ struct SeedCommand: AsyncParsableCommand {
     /// Seeds with a progress bar on standard error; returns the seconds taken.
     @discardableResult
     static func seed(database: VeilDatabase, site: String, rules: AnalyticsRules, events: Int, days: Int, seed: UInt64 = 42, persistent: Bool, quiet: Bool) async throws -> Double {
-        var options = Seeder.Options(site: site, events: events, days: days, endDay: Int64(Date().timeIntervalSince1970 * 1000) / 86_400_000)
+        var options = Seeder.Options(site: site, events: events, days: days, endDay: DayCalendar.utc.day(of: Int64(Date().timeIntervalSince1970 * 1000)))
         options.seed = seed
         options.persistent = persistent
         options.nowMillis = Int64(Date().timeIntervalSince1970 * 1000)

@@ -45,11 +45,8 @@ public enum IdentityHasher {
 /// (so sessions continue across midnight) and is deleted at the start of `d + 2`,
 /// i.e. 48 hours after it came into use.
 public enum SaltSchedule {
-    public static let millisPerDay: Int64 = 86_400_000
-
-    public static func day(ofMillis ms: Int64) -> Int64 {
-        ms >= 0 ? ms / millisPerDay : (ms - millisPerDay + 1) / millisPerDay
-    }
+    /// The UTC day a salt is current on (salts rotate at UTC midnight whatever a site's zone).
+    public static func day(ofMillis ms: Int64) -> Int64 { DayCalendar.utc.day(of: ms) }
 
     /// Days whose salts may exist at `nowMillis`: today and yesterday.
     public static func liveDays(at nowMillis: Int64) -> ClosedRange<Int64> {

@@ -44,7 +44,7 @@ public struct SaltRotationService: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do { _ = try await keeper.current() } catch { logger.error("salt rotation failed", metadata: ["error": "\(error)"]) }
             let now = clock.nowMillis()
-            let nextMidnight = (SaltSchedule.day(ofMillis: now) + 1) * SaltSchedule.millisPerDay
+            let nextMidnight = DayCalendar.utc.start(ofDay: SaltSchedule.day(ofMillis: now) + 1)
             let wait = max(1000, nextMidnight - now + 1000)
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(wait)) }
         }

@@ -20,10 +20,10 @@ extension VeilDatabase {
     /// Recomputes one UTC day of a site's rollups from its stored events and sessions,
     /// in the caller's transaction.
     static func rebuildDay(_ db: Database, site: String, day: Int64, rules: AnalyticsRules) throws {
-        let from = day * RollupCalendar.day, to = from + RollupCalendar.day
+        let from = DayCalendar.utc.start(ofDay: day), to = DayCalendar.utc.start(ofDay: day + 1)
         try db.execute(sql: """
             DELETE FROM rollups WHERE site = ? AND ((dim <> 'hour' AND bucket = ?) OR (dim = 'hour' AND bucket >= ? AND bucket < ?))
-            """, arguments: [site, day, day * 24, day * 24 + 24])
+            """, arguments: [site, day, DayCalendar.utc.hours(ofDay: day).lowerBound, DayCalendar.utc.hours(ofDay: day).upperBound])
         var acc = RollupAccumulator(rules: rules)
         let eventsSQL = try db.makeStatement(sql: """
             SELECT \(ScannedEvent.columns) FROM events e JOIN sessions s ON s.id = e.session_id
@@ -58,8 +58,8 @@ extension VeilDatabase {
             try await pool.read { db in
                 guard let range = try Row.fetchOne(db, sql: "SELECT min(ts) AS first, max(ts) AS last FROM events WHERE site = ?", arguments: [site]),
                       let lo: Int64 = range["first"], let hi: Int64 = range["last"] else { return [] }
-                let first = min(RollupCalendar.day(of: lo), RollupCalendar.day(of: try Int64.fetchOne(db, sql: "SELECT min(started_at) FROM sessions WHERE site = ?", arguments: [site]) ?? lo))
-                return Array(first...RollupCalendar.day(of: hi))
+                let first = min(DayCalendar.utc.day(of: lo), DayCalendar.utc.day(of: try Int64.fetchOne(db, sql: "SELECT min(started_at) FROM sessions WHERE site = ?", arguments: [site]) ?? lo))
+                return Array(first...DayCalendar.utc.day(of: hi))
             }
         }
     }

@@ -198,7 +198,7 @@ struct TrafficModel: Sendable {
     func day(_ day: Int64, events target: Int, site: String, persistent: Bool, rng: inout SplitMix) -> Day {
         var sessions: [Session] = []
         var events: [Event] = []
-        let dayStart = day * 86_400_000
+        let dayStart = DayCalendar.utc.start(ofDay: day)
         // Diurnal curve: quiet at night (UTC), busiest mid-afternoon.
         let hourWeights = (0..<24).map { h in 0.25 + pow(max(0, sin(Double(h - 6) / 24 * 2 * .pi)), 1.5) }
         let hourTotal = hourWeights.reduce(0, +)
@@ -208,7 +208,7 @@ struct TrafficModel: Sendable {
         let poolSize = max(10, target / 6)
         while events.count < target {
             let hour = Int64(Self.pick(Array(0..<24), cdf: hourCDF, &rng))
-            var ts = dayStart + hour * 3_600_000 + Int64.random(in: 0..<3_600_000, using: &rng)
+            var ts = dayStart + hour * DayCalendar.millisPerHour + Int64.random(in: 0..<DayCalendar.millisPerHour, using: &rng)
             // Returning visitors come from a pool; with persistent identity their ID lasts.
             let who = UInt64.random(in: 0..<UInt64(poolSize), using: &rng)
             var h = SplitMix(who &* 0x9E37_79B9 &+ (persistent ? 0 : UInt64(bitPattern: day)))

@@ -57,10 +57,11 @@ extension VeilDatabase {
 
     static func series(_ db: Database, _ scope: StatsScope, granularity: Granularity) throws -> [SeriesPoint] {
         let hourly = granularity == .hour
+        let hours = DayCalendar.utc.hours(fromDay: scope.fromDay, toDay: scope.toDay)
         var points: [Int64: (Int, Int)] = [:]
         if scope.filters.isEmpty {
             let rows = try Row.fetchCursor(db, sql: "SELECT bucket, visitors, pageviews FROM rollups WHERE site = ? AND dim = ? AND value = '' AND bucket >= ? AND bucket < ?",
-                                           arguments: [scope.site, hourly ? "hour" : "total", hourly ? scope.fromDay * 24 : scope.fromDay, hourly ? scope.toDay * 24 : scope.toDay])
+                                           arguments: [scope.site, hourly ? "hour" : "total", hourly ? hours.lowerBound : scope.fromDay, hourly ? hours.upperBound : scope.toDay])
             while let r = try rows.next() { points[r["bucket"]] = (r["visitors"], r["pageviews"]) }
         } else {
             let cells = try filteredCells(db, scope, dimensions: [])
@@ -71,20 +72,20 @@ extension VeilDatabase {
 
     static func bucketed(_ points: [Int64: (Int, Int)], scope: StatsScope, granularity: Granularity) -> [SeriesPoint] {
         if granularity == .hour {
-            return (scope.fromDay * 24..<scope.toDay * 24).map { h in
+            return DayCalendar.utc.hours(fromDay: scope.fromDay, toDay: scope.toDay).map { h in
                 let p = points[h] ?? (0, 0)
-                return SeriesPoint(start: h * RollupCalendar.hour, visitors: p.0, pageviews: p.1)
+                return SeriesPoint(start: DayCalendar.utc.start(ofHour: h), visitors: p.0, pageviews: p.1)
             }
         }
         var out: [SeriesPoint] = []
         for day in scope.fromDay..<scope.toDay {
             let start = bucketStart(day: day, granularity: granularity)
             let p = points[day] ?? (0, 0)
-            if let last = out.last, last.start == start * RollupCalendar.day {
+            if let last = out.last, last.start == DayCalendar.utc.start(ofDay: start) {
                 out[out.count - 1].visitors += p.0
                 out[out.count - 1].pageviews += p.1
             } else {
-                out.append(SeriesPoint(start: start * RollupCalendar.day, visitors: p.0, pageviews: p.1))
+                out.append(SeriesPoint(start: DayCalendar.utc.start(ofDay: start), visitors: p.0, pageviews: p.1))
             }
         }
         return out
@@ -93,11 +94,9 @@ extension VeilDatabase {
     /// The first day of the week (Monday) or month holding `day`.
     public static func bucketStart(day: Int64, granularity: Granularity) -> Int64 {
         switch granularity {
-        case .hour, .day: return day
-        case .week: return day - ((day + 3) % 7 + 7) % 7 // 1970-01-01 was a Thursday
-        case .month:
-            let (y, m, _) = CivilDate.civil(fromDay: day)
-            return CivilDate.day(y: y, m: m, d: 1)
+        case .hour, .day: day
+        case .week: DayCalendar.weekStart(day)
+        case .month: DayCalendar.monthStart(day)
         }
     }
 

@@ -28,8 +28,8 @@ public struct StatsScope: Sendable, Equatable {
         self.rules = rules
     }
 
-    var fromMillis: Int64 { fromDay * RollupCalendar.day }
-    var toMillis: Int64 { toDay * RollupCalendar.day }
+    var fromMillis: Int64 { DayCalendar.utc.start(ofDay: fromDay) }
+    var toMillis: Int64 { DayCalendar.utc.start(ofDay: toDay) }
 }
 
 /// Headline numbers. Visitors are distinct per UTC day and summed over days: with a

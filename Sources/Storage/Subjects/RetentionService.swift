@@ -38,14 +38,14 @@ public struct RetentionService: Service {
     public func purgeOnce() async -> [String: Int] {
         var deleted: [String: Int] = [:]
         for policy in policies {
-            let cutoff = clock.nowMillis() - Int64(policy.eventsDays) * SaltSchedule.millisPerDay
+            let cutoff = clock.nowMillis() - Int64(policy.eventsDays) * DayCalendar.millisPerDay
             do {
                 let (events, sessions) = try await database.purgeExpired(site: policy.site, cutoff: cutoff, rules: policy.rules)
                 deleted[policy.site] = events
                 if events > 0 || sessions > 0 {
                     logger.info("retention: deleted expired data", metadata: ["site": "\(policy.site)", "events": "\(events)", "sessions": "\(sessions)", "days": "\(policy.eventsDays)"])
                 }
-                let recordings = try await database.purgeRecordings(site: policy.site, cutoff: clock.nowMillis() - Int64(policy.replaysDays) * SaltSchedule.millisPerDay)
+                let recordings = try await database.purgeRecordings(site: policy.site, cutoff: clock.nowMillis() - Int64(policy.replaysDays) * DayCalendar.millisPerDay)
                 if recordings > 0 {
                     logger.info("retention: deleted expired recordings", metadata: ["site": "\(policy.site)", "recordings": "\(recordings)", "days": "\(policy.replaysDays)"])
                 }

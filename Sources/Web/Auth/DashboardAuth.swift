@@ -11,7 +11,7 @@ import Storage
 struct DashboardAuth: Sendable {
     static let cookieName = "veil_session"
     static let loginCSRFCookie = "veil_login_csrf"
-    static let sessionLifetimeMillis: Int64 = 14 * 86_400_000
+    static let sessionLifetimeMillis: Int64 = 14 * DayCalendar.millisPerDay
 
     let database: VeilDatabase
     let secret: [UInt8]

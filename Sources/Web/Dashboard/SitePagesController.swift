@@ -72,7 +72,7 @@ struct SitePagesController: Sendable {
         let properties = event.map { (event: $0, keys: screen.propertyKeys, key: screen.propertyKey, breakdown: screen.properties) }
         var shareURL: String?
         if let created = screen.shareLinkCreated {
-            shareURL = "A public read-only link exists (created \(DateRange.dateTime(millis: created)) UTC)."
+            shareURL = "A public read-only link exists (created \(DayCalendar.utc.dateTime(created)) UTC)."
         }
         let header = StatsHeader(domain: viewer.site.domain, base: viewer.base, tab: "overview", request: stats, readOnly: viewer.readOnly)
         var page = SitePage(data: data, header: header, geoConfigured: geoConfigured,
@@ -205,7 +205,7 @@ struct SitePagesController: Sendable {
         let header = StatsHeader(domain: viewer.site.domain, base: viewer.base, tab: "live", request: stats, readOnly: viewer.readOnly)
         let page = LivePage(header: header, visitors: Format.compact(rt.visitors), pages: rt.pages.map {
             StatsTable.Row(label: $0.value, href: viewer.base + stats.query([("page", $0.value)]), visitors: Format.compact($0.visitors), count: "", extra: "", shareStep: 0)
-        }, hasPages: !rt.pages.isEmpty, updated: DateRange.dateTime(millis: now) + " UTC", signedIn: !viewer.readOnly, username: viewer.username, csrf: viewer.csrf)
+        }, hasPages: !rt.pages.isEmpty, updated: DayCalendar.utc.dateTime(now) + " UTC", signedIn: !viewer.readOnly, username: viewer.username, csrf: viewer.csrf)
         return .html(pages.render(page, template: "live"))
     }
 

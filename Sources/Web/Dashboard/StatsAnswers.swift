@@ -30,7 +30,7 @@ struct PointAnswer: Encodable {
     var pageviews: Int
 
     init(_ p: SeriesPoint) {
-        start = DateRange.dateTime(millis: p.start)
+        start = DayCalendar.utc.dateTime(p.start)
         visitors = p.visitors
         pageviews = p.pageviews
     }

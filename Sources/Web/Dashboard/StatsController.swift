@@ -128,7 +128,7 @@ struct StatsController: Sendable {
         let (site, stats, _) = try await parse(request)
         let c = try await database.cohorts(site: stats.site, fromDay: stats.range.fromDay, toDay: stats.range.toDay)
         return try .json(CohortsAnswer(identity: site.identity.rawValue, cohorts: c.map {
-            .init(week: DateRange.dateString(day: $0.weekStartDay), size: $0.size, active: $0.active)
+            .init(week: DayCalendar.dateString($0.weekStartDay), size: $0.size, active: $0.active)
         }))
     }
 }

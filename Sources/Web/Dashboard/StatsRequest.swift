@@ -28,8 +28,8 @@ struct DateRange: Sendable, Equatable {
     static let maxDays: Int64 = 3660
     var days: Int64 { toDay - fromDay }
     var granularity: Granularity { Granularity.automatic(days: days) }
-    var fromDate: String { Self.dateString(day: fromDay) }
-    var toDate: String { Self.dateString(day: toDay - 1) }
+    var fromDate: String { DayCalendar.dateString(fromDay) }
+    var toDate: String { DayCalendar.dateString(toDay - 1) }
     var label: String { days == 1 ? fromDate : "\(fromDate) to \(toDate)" }
     /// The same number of days just before (what comparisons compare with).
     var previous: DateRange { DateRange(kind: .custom, fromDay: fromDay - days, toDay: fromDay) }
@@ -38,7 +38,7 @@ struct DateRange: Sendable, Equatable {
     /// Parses `range` and, for custom, `from`/`to` (inclusive `YYYY-MM-DD`). Bad values
     /// are an error, never a silent default.
     static func resolve(range: String?, from: String?, to: String?, now: Int64) throws(APIError) -> DateRange {
-        let today = SaltSchedule.day(ofMillis: now)
+        let today = DayCalendar.utc.day(of: now)
         let kind: Kind
         if let range, !range.isEmpty {
             guard let k = Kind(rawValue: range) else {
@@ -48,20 +48,20 @@ struct DateRange: Sendable, Equatable {
         } else {
             kind = (from != nil || to != nil) ? .custom : .d30
         }
-        let (y, m, _) = CivilDate.civil(fromDay: today)
+        let (y, m, _) = DayCalendar.civil(today)
         switch kind {
         case .today: return DateRange(kind: kind, fromDay: today, toDay: today + 1)
         case .yesterday: return DateRange(kind: kind, fromDay: today - 1, toDay: today)
         case .d7: return DateRange(kind: kind, fromDay: today - 6, toDay: today + 1)
         case .d30: return DateRange(kind: kind, fromDay: today - 29, toDay: today + 1)
-        case .month: return DateRange(kind: kind, fromDay: CivilDate.day(y: y, m: m, d: 1), toDay: today + 1)
+        case .month: return DateRange(kind: kind, fromDay: DayCalendar.day(year: y, month: m, day: 1), toDay: today + 1)
         case .lastMonth:
             let (py, pm) = m == 1 ? (y - 1, 12) : (y, m - 1)
-            return DateRange(kind: kind, fromDay: CivilDate.day(y: py, m: pm, d: 1), toDay: CivilDate.day(y: y, m: m, d: 1))
+            return DateRange(kind: kind, fromDay: DayCalendar.day(year: py, month: pm, day: 1), toDay: DayCalendar.day(year: y, month: m, day: 1))
         case .m12:
             // The current month and the eleven before it.
             let (sy, sm) = m == 12 ? (y, 1) : (y - 1, m + 1)
-            return DateRange(kind: kind, fromDay: CivilDate.day(y: sy, m: sm, d: 1), toDay: today + 1)
+            return DateRange(kind: kind, fromDay: DayCalendar.day(year: sy, month: sm, day: 1), toDay: today + 1)
         case .custom:
             guard let from, let f = parseDay(from) else { throw APIError(.badRequest, "invalid_from", "from must be a date like 2026-01-31") }
             guard let to, let t = parseDay(to) else { throw APIError(.badRequest, "invalid_to", "to must be a date like 2026-01-31") }
@@ -75,27 +75,8 @@ struct DateRange: Sendable, Equatable {
         let parts = s.split(separator: "-")
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
               let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
-              (1970...9999).contains(y), (1...12).contains(m), (1...daysIn(month: m, year: y)).contains(d) else { return nil }
-        return CivilDate.day(y: y, m: m, d: d)
-    }
-
-    static func dateString(day: Int64) -> String {
-        let (y, m, d) = CivilDate.civil(fromDay: day)
-        return String(format: "%04d-%02d-%02d", y, m, d)
-    }
-
-    static func dateTime(millis ms: Int64) -> String {
-        let day = SaltSchedule.day(ofMillis: ms)
-        let rest = ms - day * 86_400_000
-        return dateString(day: day) + String(format: " %02d:%02d", rest / 3_600_000, rest % 3_600_000 / 60_000)
-    }
-
-    static func daysIn(month: Int, year: Int) -> Int {
-        switch month {
-        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
+              (1970...9999).contains(y), (1...12).contains(m), (1...DayCalendar.daysIn(month: m, year: y)).contains(d) else { return nil }
+        return DayCalendar.day(year: y, month: m, day: d)
     }
 }
 

@@ -102,7 +102,7 @@ struct RetentionPage: Sendable {
         let width = cohorts.map(\.active.count).max() ?? 0
         columns = (0..<width).map { "Week \($0)" }
         rows = cohorts.map { c in
-            Row(week: DateRange.dateString(day: c.weekStartDay), size: Format.compact(c.size), cells: c.active.map { n in
+            Row(week: DayCalendar.dateString(c.weekStartDay), size: Format.compact(c.size), cells: c.active.map { n in
                 let f = c.size == 0 ? 0 : Double(n) / Double(c.size)
                 return Cell(value: Format.percent(f), shade: Int((f * 10).rounded()))
             })

@@ -1,4 +1,5 @@
 import Foundation
+import Privacy
 import Storage
 
 /// An inline SVG chart: bars for pageviews, a line for visitors, a dashed line for the
@@ -24,7 +25,7 @@ struct Chart: Sendable {
         let peak = Double(max(1, (series + previous).map { max($0.pageviews, $0.visitors) }.max() ?? 1))
         func fmt(_ v: Double) -> String { String(format: "%.1f", v) }
         func when(_ ms: Int64) -> String {
-            let s = DateRange.dateTime(millis: ms)
+            let s = DayCalendar.utc.dateTime(ms)
             switch granularity {
             case .hour: return s
             case .day: return String(s.prefix(10))
@@ -47,7 +48,7 @@ struct Chart: Sendable {
         hasPrevious = previous.contains { $0.visitors > 0 }
         let step = max(1, n / 6)
         ticks = stride(from: 0, to: series.count, by: step).map { i in
-            let s = DateRange.dateTime(millis: series[i].start)
+            let s = DayCalendar.utc.dateTime(series[i].start)
             let label = granularity == .hour ? String(s.suffix(5)) : granularity == .month ? String(s.prefix(7)) : String(s.prefix(10).dropFirst(5))
             return Tick(x: fmt(Double(i) * slot + 2), y: fmt(Double(height) - 4), label: label)
         }

@@ -54,7 +54,7 @@ struct PrivacyPage: Sendable {
                     ? "on for \(Int((site.replay.sampleRate * 100).rounded())) % of page loads; inputs always masked; text masking: \(site.replay.maskText.rawValue); \(site.replay.eraseSelectors.count) erase and \(site.replay.blockSelectors.count) block selectors in the config"
                     : "off"),
             Fact(label: "Recordings kept", value: "\(site.replaysRetentionDays) days"),
-            Fact(label: "Oldest event held", value: oldestEvent.map { DateRange.dateString(day: SaltSchedule.day(ofMillis: $0)) } ?? "none"),
+            Fact(label: "Oldest event held", value: oldestEvent.map { DayCalendar.dateString(DayCalendar.utc.day(of: $0)) } ?? "none"),
             Fact(label: "Extra scrub patterns", value: site.scrubPatterns.isEmpty ? "none" : "\(site.scrubPatterns.count)"),
             Fact(label: "Property allowlist", value: site.propertyAllowlist.isEmpty ? "all properties kept (scrubbed)" : site.propertyAllowlist.joined(separator: ", ")),
         ]
@@ -64,7 +64,7 @@ struct PrivacyPage: Sendable {
         persistent = site.identity == .persistent
         kinds = [Kind(value: "session", label: "Session number")] + (persistent ? [Kind(value: "visitor", label: "Visitor ID"), Kind(value: "user", label: "User ID")] : [])
         func when(_ ms: Int64) -> String {
-            DateRange.dateTime(millis: ms)
+            DayCalendar.utc.dateTime(ms)
         }
         self.audit = audit.map {
             Audit(when: when($0.at), actor: $0.actor, action: $0.action, subject: $0.subjectKind + " " + String($0.subjectHash.prefix(16)) + "…", rows: $0.rows)

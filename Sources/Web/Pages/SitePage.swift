@@ -220,7 +220,7 @@ struct SitePage: Sendable {
             propertyTable = nil
         }
         self.snippet = snippet
-        let oldest = oldestEvent.map { "the oldest event held is from \(DateRange.dateString(day: SaltSchedule.day(ofMillis: $0)))" } ?? "no events are held yet"
+        let oldest = oldestEvent.map { "the oldest event held is from \(DayCalendar.dateString(DayCalendar.utc.day(of: $0)))" } ?? "no events are held yet"
         retention = "Events are kept for \(retentionDays) days and then deleted automatically; \(oldest)."
         self.shareURL = shareURL ?? ""
         hasShare = shareURL != nil

@@ -255,7 +255,7 @@ enum RecordingQuery {
         let days = Int64(q["days"].flatMap(Int.init) ?? 30)
         guard (1...3650).contains(days) else { throw APIError(.badRequest, "invalid_days", "days must be 1 to 3650") }
         // No upper bound: start times come from the visitor's clock, which may run ahead.
-        var filter = RecordingFilter(from: now - days * 86_400_000, to: .max)
+        var filter = RecordingFilter(from: now - days * DayCalendar.millisPerDay, to: .max)
         if let p = q["page"], !p.isEmpty { filter.path = p }
         if let d = q["device"], !d.isEmpty { filter.device = d }
         if let e = q["event"], !e.isEmpty { filter.event = e }

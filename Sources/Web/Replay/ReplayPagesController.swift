@@ -58,7 +58,7 @@ struct ReplayPagesController: Sendable {
         let page = ReplaysPage(
             domain: owner.site.domain, base: owner.base, tabs: StatsHeader.tabs(base: owner.base, current: "replays", query: "", readOnly: false),
             rows: rows.map { r in
-                ReplaysPage.Row(href: owner.base + "/replays/\(r.id)", started: DateRange.dateTime(millis: r.startedAt), duration: Format.duration(seconds: Double(r.durationMillis) / 1000),
+                ReplaysPage.Row(href: owner.base + "/replays/\(r.id)", started: DayCalendar.utc.dateTime(r.startedAt), duration: Format.duration(seconds: Double(r.durationMillis) / 1000),
                                 pages: r.pages, entry: r.entryPath.isEmpty ? Self.path(r.entryURL) : r.entryPath,
                                 device: [r.device, r.browser, r.os].filter { !$0.isEmpty }.joined(separator: " · "), country: r.country,
                                 clicks: r.clicks, rageClicks: r.rageClicks, hasRage: r.rageClicks > 0, size: ReplayFormat.bytes(r.storedBytes), capped: r.cappedAt != nil)
@@ -94,7 +94,7 @@ struct ReplayPagesController: Sendable {
         let r = screen.recording, pagesList = screen.pages, markers = screen.markers
         let marks = markers.map { "{\"ts\":\($0.timestamp),\"kind\":\"\($0.kind.rawValue)\",\"label\":\(JSONWriter.string($0.label))}" }
         let facts: [PlayerPage.Fact] = [
-            .init(label: "Started", value: DateRange.dateTime(millis: r.startedAt) + " UTC"),
+            .init(label: "Started", value: DayCalendar.utc.dateTime(r.startedAt) + " UTC"),
             .init(label: "Duration", value: Format.duration(seconds: Double(r.durationMillis) / 1000)),
             .init(label: "Pages", value: "\(r.pages)"),
             .init(label: "Device", value: [r.device, r.browser, r.os].filter { !$0.isEmpty }.joined(separator: " · ").ifEmpty("unknown")),
@@ -103,7 +103,7 @@ struct ReplayPagesController: Sendable {
             .init(label: "Visit", value: r.sessionID.map { _ in "\(r.pageviews) pageviews, entry \(r.entryPath)" } ?? "not attached to a visit"),
             .init(label: "Clicks", value: "\(r.clicks) (\(r.rageClicks) rage)"),
             .init(label: "Stored", value: "\(ReplayFormat.bytes(r.storedBytes)) for \(ReplayFormat.bytes(r.rawBytes)) received, \(r.events) events"),
-        ] + (r.cappedAt.map { [.init(label: "Capped", value: "Reached its size limit at \(DateRange.dateTime(millis: $0)) UTC; later activity was not recorded")] } ?? [])
+        ] + (r.cappedAt.map { [.init(label: "Capped", value: "Reached its size limit at \(DayCalendar.utc.dateTime($0)) UTC; later activity was not recorded")] } ?? [])
         let page = PlayerPage(domain: owner.site.domain, base: owner.base, id: id, eventsURL: "/api/recordings/\(id)/events", marksJSON: "[" + marks.joined(separator: ",") + "]",
                               facts: facts, pages: pagesList.map(\.url), deleteAction: owner.base + "/replays/\(id)/delete", username: owner.username, csrf: owner.csrf)
         return .html(pages.render(page, template: "player"), headers: [.contentSecurityPolicy: Self.playerCSP])

@@ -61,7 +61,7 @@ struct AutocaptureBrowserTests {
         for (name, bytes) in dir.allBytes() {
             #expect(!bytes.contains(bytes: Array("jane@example.com".utf8)) && !bytes.contains(bytes: Array("secret-typed-value".utf8)), "\(name)")
         }
-        let day = RollupCalendar.day(of: Int64(Date().timeIntervalSince1970 * 1000))
+        let day = DayCalendar.utc.day(of: Int64(Date().timeIntervalSince1970 * 1000))
         let named = try await db.breakdown(StatsScope(site: "localhost", fromDay: day, toDay: day + 1), .event, limit: 10)
         #expect(Set(named.rows.map(\.value)) == ["Buy button", "Hero CTA", "$click"])
     }

@@ -109,7 +109,7 @@ struct GeoTests {
             #expect(r.status == .accepted)
         }
         let db = try VeilDatabase.open(folder: dir.path + "/data")
-        let day = RollupCalendar.day(of: Int64(Date().timeIntervalSince1970 * 1000))
+        let day = DayCalendar.utc.day(of: Int64(Date().timeIntervalSince1970 * 1000))
         let scope = StatsScope(site: "localhost", fromDay: day, toDay: day + 1)
         #expect(try await db.breakdown(scope, .country, limit: 5).rows.map(\.value) == ["FR"])
         #expect(try await db.breakdown(scope, .screen, limit: 5).rows.map(\.value) == ["Mobile"])

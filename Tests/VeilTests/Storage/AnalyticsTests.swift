@@ -165,7 +165,7 @@ struct AnalyticsTests {
         // 2026-11-20 is a Friday: its week started on Monday 2026-11-16.
         #expect(weekly.last?.start == (Self.day - 4) * TestData.day && weekly.last?.pageviews == 7)
         let monthly = try await db.series(Self.scope(from: Self.day - 40), granularity: .month)
-        #expect(monthly.map { DateRange.dateString(day: $0.start / TestData.day) } == ["2026-10-01", "2026-11-01"])
+        #expect(monthly.map { DayCalendar.dateString($0.start / TestData.day) } == ["2026-10-01", "2026-11-01"])
     }
 
     @Test func propertiesFunnelsJourneysRealtime() async throws {
@@ -228,14 +228,14 @@ struct AnalyticsTests {
             }
             _ = try await db.insert(batch, sessionTimeoutMillis: 30 * Self.minute, rules: [Self.site: Self.rules])
         }
-        let lastDay = RollupCalendar.day(of: clock)
-        try await Self.assertConsistent(db, site: Self.site, days: (RollupCalendar.day(of: start) - 1)...lastDay)
+        let lastDay = DayCalendar.utc.day(of: clock)
+        try await Self.assertConsistent(db, site: Self.site, days: (DayCalendar.utc.day(of: start) - 1)...lastDay)
         // Erase two visitors (all their sessions and events), then purge a day and a half.
         let sessions = try await db.sessions(site: Self.site)
         for victim in sessions.shuffled(using: &rng).prefix(2) { _ = try await db.erase(site: Self.site, subject: .session(victim.id), rules: Self.rules) }
-        try await Self.assertConsistent(db, site: Self.site, days: (RollupCalendar.day(of: start) - 1)...lastDay)
+        try await Self.assertConsistent(db, site: Self.site, days: (DayCalendar.utc.day(of: start) - 1)...lastDay)
         _ = try await db.purgeExpired(site: Self.site, cutoff: start + TestData.day + 12 * Self.hour, rules: Self.rules, batchSize: 5)
-        try await Self.assertConsistent(db, site: Self.site, days: RollupCalendar.day(of: start + TestData.day + 12 * Self.hour)...lastDay)
+        try await Self.assertConsistent(db, site: Self.site, days: DayCalendar.utc.day(of: start + TestData.day + 12 * Self.hour)...lastDay)
     }
 
     static func assertConsistent(_ db: VeilDatabase, site: String, rules: AnalyticsRules = Self.rules, days: ClosedRange<Int64>, sourceLocation: SourceLocation = #_sourceLocation) async throws {
