@@ -50,6 +50,30 @@ public enum JSONValue: Sendable, Equatable {
 
 /// Serialises values back to compact JSON (used for stored properties and API answers).
 public enum JSONWriter {
+    /// `\uXXXX` for the characters escaped so JSON embedded in HTML or scripts can never
+    /// close a tag or end a script line (`<`, `>`, `&`, U+2028, U+2029); nil for others.
+    public static func htmlSafeEscape(_ scalar: Unicode.Scalar) -> String? {
+        switch scalar {
+        case "<": "\\u003c"
+        case ">": "\\u003e"
+        case "&": "\\u0026"
+        case "\u{2028}": "\\u2028"
+        case "\u{2029}": "\\u2029"
+        default: nil
+        }
+    }
+
+    /// Compact JSON from another encoder, with `htmlSafeEscape` applied (those characters
+    /// only occur inside strings, so the JSON means the same).
+    public static func htmlSafe(_ json: String) -> String {
+        var out = ""
+        out.reserveCapacity(json.utf8.count)
+        for scalar in json.unicodeScalars {
+            if let escaped = htmlSafeEscape(scalar) { out += escaped } else { out.unicodeScalars.append(scalar) }
+        }
+        return out
+    }
+
     public static func string(_ s: String) -> String {
         var out = "\""
         out.reserveCapacity(s.utf8.count + 2)
@@ -60,14 +84,10 @@ public enum JSONWriter {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            // Escaped so JSON embedded in HTML or scripts can never close a tag.
-            case "<": out += "\\u003c"
-            case ">": out += "\\u003e"
-            case "&": out += "\\u0026"
-            case "\u{2028}": out += "\\u2028"
-            case "\u{2029}": out += "\\u2029"
             default:
-                if scalar.value < 0x20 {
+                if let escaped = htmlSafeEscape(scalar) {
+                    out += escaped
+                } else if scalar.value < 0x20 {
                     let hex = String(scalar.value, radix: 16)
                     out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
                 } else {

@@ -33,24 +33,12 @@ extension Response {
     }
 
     /// An Encodable answer as JSON, keys sorted (not for the ingest hot path, which
-    /// writes its few fixed answers by hand). Escaped like `JSONWriter`: `<`, `>`, `&`
-    /// and the line separators only occur inside strings, so writing them as `\uXXXX`
-    /// keeps the JSON the same and means it can never close a tag if a browser or a page
-    /// ever treats it as HTML or script.
+    /// writes its few fixed answers by hand). Escaped like `JSONWriter.string`
+    /// (`JSONWriter.htmlSafe`), so a hostile value can never close a tag.
     static func json<T: Encodable>(status: HTTPResponse.Status = .ok, _ value: T, headers: HTTPFields = [:]) throws -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var text = ""
-        for scalar in String(decoding: try encoder.encode(value), as: UTF8.self).unicodeScalars {
-            switch scalar {
-            case "<": text += "\\u003c"
-            case ">": text += "\\u003e"
-            case "&": text += "\\u0026"
-            case "\u{2028}": text += "\\u2028"
-            case "\u{2029}": text += "\\u2029"
-            default: text.unicodeScalars.append(scalar)
-            }
-        }
+        let text = JSONWriter.htmlSafe(String(decoding: try encoder.encode(value), as: UTF8.self))
         return json(status: status, text, headers: headers)
     }
 
