@@ -8,7 +8,10 @@ Reads a plan as JSON on stdin and prints the results as JSON on stdout:
    "cookies": [{"name": "...", "value": "...", "url": "http://127.0.0.1:PORT"}],
    "steps": [{"navigate": "http://..."}, {"wait": "js expression", "timeout": 20},
              {"eval": "js expression", "as": "name"}, {"type": "text"}, {"click": "css selector"},
-             {"sleep": 0.5}, {"script_on_new_document": "js source"}, {"screenshot": "out.png"}]}
+             {"sleep": 0.5}, {"script_on_new_document": "js source"}, {"screenshot": "out.png"},
+             {"wait_file": "/tmp/signal", "timeout": 30}]}
+"wait_file" keeps the browser open until the caller creates the file (the caller waits
+on a condition of its own, such as data arriving in the database, then signals).
 Output: {"results": {name: value}, "exceptions": [...], "console_errors": [...], "error": null}
 Every JS exception thrown in a page (Runtime.exceptionThrown) is reported.
 """
@@ -163,6 +166,12 @@ def run(plan):
                 shot = browser.call("Page.captureScreenshot", {"format": "png"}, session=True)
                 with open(step["screenshot"], "wb") as f:
                     f.write(base64.b64decode(shot["data"]))
+            elif "wait_file" in step:
+                deadline = time.time() + step.get("timeout", 30)
+                while not os.path.exists(step["wait_file"]):
+                    if time.time() > deadline:
+                        raise RuntimeError("timed out waiting for the caller's signal " + step["wait_file"])
+                    time.sleep(0.05)
             elif "sleep" in step:
                 time.sleep(step["sleep"])
         # Drain what arrived while the last step ran.

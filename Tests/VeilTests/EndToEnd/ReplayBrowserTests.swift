@@ -142,8 +142,8 @@ extension ReplayBrowserTests {
             try await withPageServer(router) { harnessPort in
                 let outcome = try await CDP.run([
                     ["navigate": "http://127.0.0.1:\(harnessPort)/harness"],
-                    ["wait": "window.player && window.player.getReplayer().iframe.contentDocument.title != ''", "timeout": 30],
-                    ["sleep": 0.5],
+                    // Rendered: the snapshot's heading and the masked name are in the replay's document.
+                    ["wait": "(function(){var d=window.player&&window.player.getReplayer().iframe.contentDocument;return !!(d&&d.title!=''&&d.querySelector('h1')&&d.querySelector('.customer-name'))})()", "timeout": 30],
                     ["eval": """
                         (function(){var d=window.player.getReplayer().iframe.contentDocument;
                         return {title:d.title,h1:(d.querySelector('h1')||{}).textContent,name:(d.querySelector('.customer-name')||{}).textContent,

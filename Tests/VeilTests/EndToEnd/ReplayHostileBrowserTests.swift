@@ -121,6 +121,8 @@ extension ReplayBrowserTests {
                 let outcome = try await CDP.run([
                     ["navigate": "http://127.0.0.1:\(harnessPort)/player"],
                     ["wait": "document.getElementById('player').getAttribute('data-ready') == 'true'", "timeout": 30],
+                    // An observation window, not a wait: nothing here may run, and absence
+                    // has no event to wait for.
                     ["sleep": 1.0],
                     ["eval": Self.hostileChecks, "as": "state"],
                 ])
@@ -143,6 +145,7 @@ extension ReplayBrowserTests {
             let outcome = try await CDP.run([
                 ["navigate": "http://127.0.0.1:\(port)/sites/localhost/replays/\(recording.id)"],
                 ["wait": "document.getElementById('player').getAttribute('data-ready') == 'true'", "timeout": 30],
+                // An observation window (see above).
                 ["sleep": 1.0],
                 ["eval": Self.hostileChecks, "as": "state"],
             ], cookies: cookies)

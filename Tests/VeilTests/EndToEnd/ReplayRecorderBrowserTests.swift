@@ -39,15 +39,19 @@ extension ReplayBrowserTests {
         router.get("page") { _, _ in Response.html(Self.canaryPage(veilPort: veilPort)) }
         router.get("pixel.png") { _, _ in Response(status: .notFound) }
         try await withPageServer(router) { pagePort in
+            // The page changes once more and leaves in the same task: leaving must flush
+            // that last change too. The browser stays open until it is stored.
             let outcome = try await CDP.run([
                 ["navigate": "http://127.0.0.1:\(pagePort)/page"],
                 ["wait": "window.__veilRec === 2", "timeout": 30],
                 ["click": "#email"], ["type": "canary.typist@example.org"],
                 ["click": "#card"], ["type": "4111 1111 1111 1111"],
-                ["sleep": 0.8],
-                ["navigate": "about:blank"],
-                ["sleep": 1.0],
-            ])
+                ["eval": "document.body.appendChild(document.createElement('p')).textContent = 'Last words before leaving'; location.href = 'about:blank'; true"],
+            ], until: {
+                guard let r = try await db.recordings(site: "localhost", filter: RecordingFilter(from: 0, to: .max)).first else { return false }
+                let lines = try await db.recordingEventLines(id: r.id)
+                return lines.contains { $0.contains("Mutation text with") } && lines.contains { $0.contains("Last words before leaving") }
+            })
             #expect(outcome.error == nil, "\(outcome.error ?? "")")
             #expect(outcome.exceptions.isEmpty, "JS errors on the recorded page: \(outcome.exceptions)")
         }
@@ -127,9 +131,11 @@ extension ReplayBrowserTests {
                 ["wait": "window.__veilRec === 2", "timeout": 30],
                 ["click": "#demo-email"], ["type": "first.visitor@example.com"],
                 ["click": "#demo-signup"], ["click": "#demo-nav"],
-                ["sleep": 0.5],
-                ["navigate": "about:blank"], ["sleep": 1.0],
-            ])
+                ["navigate": "about:blank"],
+            ], until: {
+                guard let r = try await db.recordings(site: "localhost", filter: RecordingFilter(from: 0, to: .max)).first else { return false }
+                return try await db.recordingEventLines(id: r.id).contains { $0.contains("/demo/pricing") }
+            })
             #expect(visit.error == nil && visit.exceptions.isEmpty, "\(visit.error ?? "") \(visit.exceptions)")
             var first: RecordingSummary?
             for _ in 0..<100 where first == nil {
@@ -153,8 +159,8 @@ extension ReplayBrowserTests {
             let location = try #require(start.headers[.location])
             let pick = try await CDP.run([
                 ["navigate": base + location],
+                // The bar and the click handler are installed together.
                 ["wait": "document.body.textContent.indexOf('Veil magic erasure') >= 0 && location.hash == ''", "timeout": 20],
-                ["sleep": 0.5],
                 ["click": "#demo-signup"],
                 ["wait": "document.body.textContent.indexOf('Erased #demo-signup') >= 0", "timeout": 10],
                 ["eval": "document.getElementById('demo-status').textContent", "as": "status"],
@@ -199,26 +205,22 @@ extension ReplayBrowserTests {
         let dir = TempDir()
         try await withLiveVeil(replayConfig(dataDir: dir.path)) { client in
             let port = try #require(client.port)
+            let db = try VeilDatabase.open(folder: dir.path)
             let router = Router()
             router.get("storm") { _, _ in Response.html(Self.stormPage(veilPort: port)) }
             try await withPageServer(router) { pagePort in
                 let outcome = try await CDP.run([
                     ["navigate": "http://127.0.0.1:\(pagePort)/storm"],
                     ["wait": "window.__stormDone === true", "timeout": 30],
-                    ["sleep": 1.0],
-                    ["navigate": "about:blank"], ["sleep": 1.0],
-                ])
+                    ["navigate": "about:blank"],
+                ], until: {
+                    guard let r = try await db.recordings(site: "localhost", filter: RecordingFilter(from: 0, to: .max)).first else { return false }
+                    return try await db.recordingEventLines(id: r.id).contains { $0.contains("tick 400") }
+                })
                 #expect(outcome.error == nil && outcome.exceptions.isEmpty, "\(outcome.error ?? "") \(outcome.exceptions)")
             }
-            let db = try VeilDatabase.open(folder: dir.path)
-            var lines: [String] = []
-            for _ in 0..<100 {
-                if let r = try await db.recordings(site: "localhost", filter: RecordingFilter(from: 0, to: .max)).first {
-                    lines = try await db.recordingEventLines(id: r.id)
-                    if lines.contains(where: { $0.contains("tick 400") }) { break }
-                }
-                try await Task.sleep(for: .milliseconds(100))
-            }
+            let stored = try #require(try await db.recordings(site: "localhost", filter: RecordingFilter(from: 0, to: .max)).first)
+            let lines = try await db.recordingEventLines(id: stored.id)
             let snapshots = lines.filter { $0.hasPrefix("{\"type\":2") }.count
             #expect(snapshots >= 2, "the over-cap batch was replaced by a fresh snapshot (\(snapshots) snapshots)")
             #expect(lines.contains { $0.contains("tick 400") }, "the busy node's final value is recorded")

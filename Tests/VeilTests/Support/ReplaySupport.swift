@@ -102,8 +102,15 @@ enum CDP {
         var error: String?
     }
 
-    /// Runs a plan (see the script's header); waits without blocking a thread.
-    static func run(_ steps: [[String: Any]], cookies: [[String: Any]] = [], width: Int = 1280, height: Int = 800) async throws -> Outcome {
+    /// Runs a plan (see the script's header); waits without blocking a thread. With
+    /// `until`, the browser stays open after the last step until `until` holds (polled,
+    /// at most `untilSeconds`): a page's last requests, such as the recorder's flush on
+    /// leaving, are waited for as a condition, never a fixed pause.
+    static func run(_ steps: [[String: Any]], cookies: [[String: Any]] = [], width: Int = 1280, height: Int = 800,
+                    untilSeconds: Double = 30, until: (@Sendable () async throws -> Bool)? = nil) async throws -> Outcome {
+        let signal = FileManager.default.temporaryDirectory.appendingPathComponent("veil-cdp-\(UUID().uuidString).done")
+        defer { try? FileManager.default.removeItem(at: signal) }
+        let steps = until == nil ? steps : steps + [["wait_file": signal.path, "timeout": untilSeconds + 5]]
         let plan: [String: Any] = ["chromium": try #require(Chromium.path, "chromium is not installed: apt-get install chromium"),
                                    "user_agent": TestData.userAgent, "cookies": cookies, "steps": steps, "width": width, "height": height]
         let input = try JSONSerialization.data(withJSONObject: plan)
@@ -120,7 +127,15 @@ enum CDP {
         process.standardError = FileHandle.nullDevice
         try process.run()
         let deadline = Date().addingTimeInterval(240)
-        while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        var signalled = until == nil
+        // The plan's wait_file step bounds how long the condition is polled.
+        while process.isRunning && Date() < deadline {
+            if !signalled, let until, try await until() {
+                _ = FileManager.default.createFile(atPath: signal.path, contents: nil)
+                signalled = true
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
         if process.isRunning { process.terminate() }
         let data = try Data(contentsOf: outURL)
         let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any], "cdp.py printed: \(String(decoding: data, as: UTF8.self))")

@@ -143,7 +143,9 @@ struct ReplayCapsTests {
                     ["wait": "window.__veilRec === 2", "timeout": 30],
                     // The recorder marks itself stopped (3) once the server said so.
                     ["click": "#grow"], ["wait": "window.__veilRec === 3", "timeout": 30],
-                    // Two more page changes that an unstopped recorder would send at once.
+                    // Two more page changes that an unstopped recorder would send within one
+                    // 500 ms mutation tick: an observation window for requests that must
+                    // not happen (absence has no event to wait for).
                     ["click": "#grow"], ["click": "#grow"], ["sleep": 0.5],
                     ["navigate": "about:blank"],
                 ])
