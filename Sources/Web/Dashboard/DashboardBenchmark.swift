@@ -19,7 +19,7 @@ public enum DashboardBenchmark {
         let filtered = try StatsRequest.parse(site: domain, rules: site.analytics, query: ["range": "30d", "page": "/pricing"], now: now)
 
         func overviewOnce(_ request: StatsRequest) async throws {
-            let data = try await DashboardData.load(database: database, request: request, now: now)
+            let data = try await DashboardData.load(stats: database, request: request, now: now)
             let header = StatsHeader(domain: site.domain, base: "/sites/\(domain)", tab: "overview", request: request, readOnly: false)
             let page = SitePage(data: data, header: header, geoConfigured: true, snippet: "", retentionDays: site.eventsRetentionDays, oldestEvent: nil,
                                 properties: nil, shareURL: nil, username: "bench", csrf: "")

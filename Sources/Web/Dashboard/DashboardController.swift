@@ -8,6 +8,8 @@ struct DashboardController: Sendable {
     let catalog: SiteCatalog
     let snippet: Snippet
     let database: VeilDatabase
+    /// Every question a page shows the answer to.
+    let stats: any StatsStore
     let auth: DashboardAuth
     let throttle: LoginThrottle
     let passwords: PasswordHasher
@@ -84,7 +86,7 @@ struct DashboardController: Sendable {
         let week = try DateRange.resolve(range: "7d", from: nil, to: nil, now: clock.nowMillis())
         var list: [SitesPage.Site] = []
         for site in catalog.sites {
-            let totals = try await database.totals(StatsScope(site: site.key, fromDay: week.fromDay, toDay: week.toDay, rules: site.analytics))
+            let totals = try await stats.totals(StatsScope(site: site.key, fromDay: week.fromDay, toDay: week.toDay, rules: site.analytics))
             list.append(SitesPage.Site(domain: site.domain, domainPath: pathComponent(site.domain), hasData: totals.pageviews > 0,
                                        visitors: Format.compact(totals.visitors), pageviews: Format.compact(totals.pageviews),
                                        snippet: snippet.tag(for: site, request: request)))

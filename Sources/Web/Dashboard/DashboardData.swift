@@ -21,7 +21,7 @@ struct DashboardData: Sendable {
 
     /// The overview's numbers; `property` also breaks down a custom event's properties,
     /// `ownerFacts` reads what only the owner sees.
-    static func load(database: VeilDatabase, request: StatsRequest, now: Int64, limit: Int = 10,
+    static func load(stats: any StatsStore, request: StatsRequest, now: Int64, limit: Int = 10,
                      property: (event: String, key: String?)? = nil, ownerFacts: Bool = false) async throws(StorageError) -> DashboardData {
         var query = OverviewQuery(scope: request.scope, previous: request.previousScope, granularity: request.range.granularity, dimensions: dimensions, limit: limit)
         let today = DayCalendar.utc.day(of: now)
@@ -39,6 +39,6 @@ struct DashboardData: Sendable {
         query.propertyEvent = property?.event
         query.propertyKey = property?.key
         query.ownerFacts = ownerFacts
-        return DashboardData(request: request, screen: try await database.overviewScreen(query), comparison: comparison)
+        return DashboardData(request: request, screen: try await stats.overviewScreen(query), comparison: comparison)
     }
 }

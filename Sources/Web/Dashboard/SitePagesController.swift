@@ -13,6 +13,8 @@ struct SitePagesController: Sendable {
     /// A country database is loaded (otherwise the countries table says how to add one).
     let geoConfigured: Bool
     let database: VeilDatabase
+    /// Every question a page shows the answer to.
+    let stats: any StatsStore
     let auth: DashboardAuth
     let pages: PageRenderer
     let clock: TimeSource
@@ -66,7 +68,7 @@ struct SitePagesController: Sendable {
         let stats = try stats(request, viewer)
         let query = Self.query(request)
         let event = stats.filters.first(where: { $0.dimension == .event })?.value
-        let data = try await DashboardData.load(database: database, request: stats, now: clock.nowMillis(),
+        let data = try await DashboardData.load(stats: self.stats, request: stats, now: clock.nowMillis(),
                                                 property: event.map { ($0, query["prop"]) }, ownerFacts: !viewer.readOnly)
         let screen = data.screen
         let properties = event.map { (event: $0, keys: screen.propertyKeys, key: screen.propertyKey, breakdown: screen.properties) }
@@ -90,7 +92,7 @@ struct SitePagesController: Sendable {
         let dim = try Self.dimension(context)
         let offset = try Self.offset(Self.query(request))
         let limit = 100
-        let screen = try await database.breakdownScreen(stats.scope, dim, limit: limit, offset: offset, withTotals: dim == .goal)
+        let screen = try await self.stats.breakdownScreen(stats.scope, dim, limit: limit, offset: offset, withTotals: dim == .goal)
         let b = screen.breakdown, totals = screen.totals
         let header = StatsHeader(domain: viewer.site.domain, base: viewer.base, tab: "overview", request: stats, readOnly: viewer.readOnly)
         var table = StatsTable(dim: dim, breakdown: b, request: stats, base: viewer.base, empty: "Nothing in this range.", totalVisitors: totals.visitors)
@@ -114,11 +116,11 @@ struct SitePagesController: Sendable {
             guard let event = stats.filters.first(where: { $0.dimension == .event })?.value, let key = query["prop"] else {
                 throw APIError(.badRequest, "missing_property", "property CSVs need an event filter and prop=<key>")
             }
-            let b = try await database.propertyBreakdown(stats.scope, event: event, key: key, limit: 100_000)
+            let b = try await self.stats.propertyBreakdown(stats.scope, event: event, key: key, limit: 100_000, offset: 0)
             body = CSV.document(header: [key, "visitors", "events"], rows: b.rows.map { [$0.value, String($0.visitors), String($0.hits)] })
         } else {
             let dim = try Self.dimension(context)
-            let b = try await database.breakdown(stats.scope, dim, limit: 100_000)
+            let b = try await self.stats.breakdown(stats.scope, dim, limit: 100_000)
             body = Self.csv(dim, b)
         }
         let filename = "\(viewer.domain)-\(name)-\(stats.range.fromDate)-\(stats.range.toDate).csv".filter { $0.isLetter || $0.isNumber || "-._".contains($0) }
@@ -137,7 +139,7 @@ struct SitePagesController: Sendable {
         let adhoc = Self.query(request)["steps"] ?? ""
         let adhocSteps = adhoc.isEmpty ? nil : try Self.adhocSteps(adhoc, rules: rules)
         let configured = rules.funnels.map { FunnelQuery(steps: $0.steps.compactMap { rules.goal(named: $0) }, windowMinutes: $0.windowMinutes) }
-        let results = try await database.funnelsScreen(stats.scope, funnels: (adhocSteps.map { [FunnelQuery(steps: $0, windowMinutes: nil)] } ?? []) + configured)
+        let results = try await self.stats.funnelsScreen(stats.scope, funnels: (adhocSteps.map { [FunnelQuery(steps: $0, windowMinutes: nil)] } ?? []) + configured)
         var out: [FunnelsPage.Funnel] = []
         if adhocSteps != nil { out.append(FunnelsPage.funnel(name: "Ad-hoc funnel", window: nil, steps: results[0])) }
         for (funnel, steps) in zip(rules.funnels, results.suffix(configured.count)) {
@@ -169,7 +171,7 @@ struct SitePagesController: Sendable {
         let stats = try stats(request, viewer)
         let asked = Self.query(request)["at"]
         guard (asked ?? "").count <= 2048 else { throw APIError(.badRequest, "invalid_page", "at is longer than 2048 characters") }
-        let screen = try await database.journeysScreen(stats.scope, at: asked, pages: 50, limit: 15)
+        let screen = try await self.stats.journeysScreen(stats.scope, at: asked, pages: 50, limit: 15)
         let top = screen.pages, at = screen.at, journey = screen.journey
         let header = StatsHeader(domain: viewer.site.domain, base: viewer.base, tab: "journeys", request: stats, readOnly: viewer.readOnly)
         func table(_ title: String, _ rows: [BreakdownRow]) -> StatsTable {
@@ -192,7 +194,7 @@ struct SitePagesController: Sendable {
     func retention(_ request: Request, context: VeilRequestContext, viewer: Viewer) async throws -> Response {
         var stats = try stats(request, viewer)
         if Self.query(request)["range"] == nil { stats = try StatsRequest.parse(site: viewer.domain, rules: viewer.site.analytics, query: ["range": "12mo"], now: clock.nowMillis()) }
-        let cohorts = try await database.cohorts(site: viewer.domain, fromDay: stats.range.fromDay, toDay: stats.range.toDay)
+        let cohorts = try await self.stats.cohorts(site: viewer.domain, fromDay: stats.range.fromDay, toDay: stats.range.toDay)
         let header = StatsHeader(domain: viewer.site.domain, base: viewer.base, tab: "retention", request: stats, readOnly: viewer.readOnly)
         let page = RetentionPage(header: header, persistent: viewer.site.identity == .persistent, cohorts: cohorts, username: viewer.username, csrf: viewer.csrf)
         return .html(pages.render(page, template: "retention"))
@@ -201,7 +203,7 @@ struct SitePagesController: Sendable {
     func live(_ request: Request, context: VeilRequestContext, viewer: Viewer) async throws -> Response {
         let stats = try stats(request, viewer)
         let now = clock.nowMillis()
-        let rt = try await database.realtime(site: viewer.domain, now: now, limit: 20)
+        let rt = try await self.stats.realtime(site: viewer.domain, now: now, limit: 20)
         let header = StatsHeader(domain: viewer.site.domain, base: viewer.base, tab: "live", request: stats, readOnly: viewer.readOnly)
         let page = LivePage(header: header, visitors: Format.compact(rt.visitors), pages: rt.pages.map {
             StatsTable.Row(label: $0.value, href: viewer.base + stats.query([("page", $0.value)]), visitors: Format.compact($0.visitors), count: "", extra: "", shareStep: 0)

@@ -7,7 +7,7 @@ import Storage
 /// filter parameters; breakdowns also as CSV (`format=csv`).
 struct StatsController: Sendable {
     let catalog: SiteCatalog
-    let database: VeilDatabase
+    let stats: any StatsStore
     let auth: DashboardAuth
     let clock: TimeSource
     let queries: QueryLimiter
@@ -54,7 +54,7 @@ struct StatsController: Sendable {
 
     @Sendable func overview(_ request: Request, context: VeilRequestContext) async throws -> Response {
         let (_, stats, _) = try await parse(request)
-        return try .json(OverviewAnswer(try await DashboardData.load(database: database, request: stats, now: clock.nowMillis())))
+        return try .json(OverviewAnswer(try await DashboardData.load(stats: self.stats, request: stats, now: clock.nowMillis())))
     }
 
     @Sendable func breakdown(_ request: Request, context: VeilRequestContext) async throws -> Response {
@@ -62,7 +62,7 @@ struct StatsController: Sendable {
         guard let name = q["dim"], let dim = StatsDimension(rawValue: name) else {
             throw APIError(.badRequest, "invalid_dim", "dim must be one of " + StatsDimension.allCases.map(\.rawValue).joined(separator: ", "))
         }
-        let b = try await database.breakdown(stats.scope, dim, limit: try Self.limit(q), offset: try SitePagesController.offset(q))
+        let b = try await self.stats.breakdown(stats.scope, dim, limit: try Self.limit(q), offset: try SitePagesController.offset(q))
         if q["format"] == "csv" {
             return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .cacheControl: "no-store"],
                             body: .init(byteBuffer: ByteBuffer(string: SitePagesController.csv(dim, b))))
@@ -78,24 +78,24 @@ struct StatsController: Sendable {
             guard parsed != .hour || stats.range.days <= 31 else { throw APIError(.badRequest, "invalid_granularity", "hourly series cover at most 31 days") }
             granularity = parsed
         }
-        let points = try await database.series(stats.scope, granularity: granularity)
+        let points = try await self.stats.series(stats.scope, granularity: granularity)
         return try .json(SeriesAnswer(granularity: granularity.rawValue, series: points.map(PointAnswer.init)))
     }
 
     @Sendable func realtime(_ request: Request, context: VeilRequestContext) async throws -> Response {
         let (_, stats, _) = try await parse(request)
-        let rt = try await database.realtime(site: stats.site, now: clock.nowMillis())
+        let rt = try await self.stats.realtime(site: stats.site, now: clock.nowMillis())
         return try .json(RealtimeAnswer(visitors: rt.visitors, pages: RowAnswer.list(rt.pages)))
     }
 
     @Sendable func properties(_ request: Request, context: VeilRequestContext) async throws -> Response {
         let (_, stats, q) = try await parse(request)
         guard let event = q["event"], !event.isEmpty else { throw APIError(.badRequest, "missing_event", "event is required") }
-        let keys = try await database.propertyKeys(stats.scope, event: event)
+        let keys = try await self.stats.propertyKeys(stats.scope, event: event)
         guard let key = q["key"] else {
             return try .json(PropertyKeysAnswer(event: event, keys: keys))
         }
-        let b = try await database.propertyBreakdown(stats.scope, event: event, key: key, limit: try Self.limit(q), offset: try SitePagesController.offset(q))
+        let b = try await self.stats.propertyBreakdown(stats.scope, event: event, key: key, limit: try Self.limit(q), offset: try SitePagesController.offset(q))
         return try .json(PropertyAnswer(event: event, key: key, total: b.total, rows: RowAnswer.list(b.rows)))
     }
 
@@ -112,7 +112,7 @@ struct StatsController: Sendable {
         } else {
             throw APIError(.badRequest, "missing_funnel", "give name=<funnel> or steps=<step>|<step>…")
         }
-        let result = try await database.funnel(stats.scope, steps: steps, windowMinutes: window)
+        let result = try await self.stats.funnel(stats.scope, steps: steps, windowMinutes: window)
         return try .json(FunnelAnswer(steps: result.map { .init(step: $0.goal, visitors: $0.visitors, sessions: $0.sessions) }))
     }
 
@@ -120,13 +120,13 @@ struct StatsController: Sendable {
         let (_, stats, q) = try await parse(request)
         guard let at = q["at"], !at.isEmpty else { throw APIError(.badRequest, "missing_page", "at=<path> is required") }
         guard at.count <= 2048 else { throw APIError(.badRequest, "invalid_page", "at is longer than 2048 characters") }
-        let j = try await database.journey(stats.scope, page: at, limit: try Self.limit(q))
+        let j = try await self.stats.journey(stats.scope, page: at, limit: try Self.limit(q))
         return try .json(JourneyAnswer(at: at, previous: RowAnswer.list(j.previous), next: RowAnswer.list(j.next)))
     }
 
     @Sendable func cohorts(_ request: Request, context: VeilRequestContext) async throws -> Response {
         let (site, stats, _) = try await parse(request)
-        let c = try await database.cohorts(site: stats.site, fromDay: stats.range.fromDay, toDay: stats.range.toDay)
+        let c = try await self.stats.cohorts(site: stats.site, fromDay: stats.range.fromDay, toDay: stats.range.toDay)
         return try .json(CohortsAnswer(identity: site.identity.rawValue, cohorts: c.map {
             .init(week: DayCalendar.dateString($0.weekStartDay), size: $0.size, active: $0.active)
         }))

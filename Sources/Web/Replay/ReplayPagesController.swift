@@ -9,6 +9,8 @@ import Storage
 struct ReplayPagesController: Sendable {
     let catalog: SiteCatalog
     let database: VeilDatabase
+    /// Every question a page shows the answer to.
+    let stats: any StatsStore
     let auth: DashboardAuth
     let pages: PageRenderer
     let clock: TimeSource
@@ -47,7 +49,7 @@ struct ReplayPagesController: Sendable {
         var filter = try RecordingQuery.filter(q, now: clock.nowMillis())
         let pageSize = filter.limit
         filter.limit = pageSize + 1
-        let screen = try await database.replayListScreen(site: owner.domain, filter: filter, rules: owner.site.analytics)
+        let screen = try await stats.replayListScreen(site: owner.domain, filter: filter, rules: owner.site.analytics)
         let hasNext = screen.recordings.count > pageSize
         let rows = Array(screen.recordings.prefix(pageSize))
         let picked = screen.pickedSelectors
@@ -87,7 +89,7 @@ struct ReplayPagesController: Sendable {
     @Sendable func player(_ request: Request, context: VeilRequestContext) async throws -> Response {
         let owner = try context.siteAccess()
         guard let idText = context.parameters.get("id"), let id = Int64(idText),
-              let screen = try await database.replayPlayerScreen(site: owner.domain, id: id, rules: owner.site.analytics) else {
+              let screen = try await stats.replayPlayerScreen(site: owner.domain, id: id, rules: owner.site.analytics) else {
             throw APIError(.notFound, "not_found", "There is no such recording; it may have been deleted or expired.")
         }
         // Markers come from the server-side session: custom events and goal conversions.

@@ -13,6 +13,9 @@ public struct VeilEnvironment: Sendable {
     /// The report limiter to use (tests hold its slots to see waiting and refusals);
     /// nil builds one from `queries.*`.
     public var queries: QueryLimiter?
+    /// What answers the dashboards' questions, given the opened database (nil: the
+    /// database itself). Tests wrap it to count what each page asks.
+    public var statsStore: (@Sendable (VeilDatabase) -> any StatsStore)?
 
     public init(clock: TimeSource = .system, random: @escaping @Sendable (Int) -> [UInt8] = systemRandomBytes, logger: Logger, passwordHasher: PasswordHasher = PasswordHasher()) {
         self.clock = clock
@@ -51,6 +54,7 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
     } catch {
         throw StartupError.dataFolder("\(error). Check that the data folder (data_dir: \(config.dataDir)) is writable, or choose another with --data-dir or VEIL_DATA_DIR.")
     }
+    let stats: any StatsStore = environment.statsStore?(database) ?? database
     let secret = try loadSecret(config: config, random: environment.random, logger: logger)
     let geo = try loadGeo(config: config, logger: logger)
 
@@ -84,16 +88,16 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
     router.addRoutes(ingest.endpoints, atPath: "/api")
     router.addRoutes(ReplayController(catalog: config.catalog, limits: config.limits, sessionTimeoutMillis: config.writer.sessionTimeoutMillis, database: database, auth: auth, gate: ingestGate, counters: counters,
                                       clock: clock, secret: secret, random: environment.random).endpoints, atPath: "/api")
-    router.addRoutes(StatsController(catalog: config.catalog, database: database, auth: auth, clock: clock, queries: queries).endpoints, atPath: "/api/stats")
+    router.addRoutes(StatsController(catalog: config.catalog, stats: stats, auth: auth, clock: clock, queries: queries).endpoints, atPath: "/api/stats")
     let privacyRequests = PrivacyRequests(database: database, clock: clock, secret: secret, rules: config.analyticsRules)
     router.addRoutes(PrivacyController(catalog: config.catalog, auth: auth, requests: privacyRequests).endpoints, atPath: "/api/privacy")
     router.addRoutes(PrivacyPagesController(catalog: config.catalog, database: database, auth: auth, counters: counters, requests: privacyRequests, pages: pages).endpoints)
     router.addRoutes(SystemController(catalog: config.catalog, trackerPath: config.trackerPath, database: database, auth: auth, counters: counters, writer: writer, pages: pages,
                                      gate: gate, connections: connections, queries: queries, deadlines: deadlineStats).endpoints)
-    router.addRoutes(ReplayPagesController(catalog: config.catalog, database: database, auth: auth, pages: pages, clock: clock, random: environment.random,
+    router.addRoutes(ReplayPagesController(catalog: config.catalog, database: database, stats: stats, auth: auth, pages: pages, clock: clock, random: environment.random,
                                            secret: secret).endpoints)
-    router.addRoutes(SitePagesController(catalog: config.catalog, snippet: config.snippet, geoConfigured: !config.geoipDatabase.isEmpty, database: database, auth: auth, pages: pages, clock: clock, queries: queries).endpoints)
-    router.addRoutes(DashboardController(catalog: config.catalog, snippet: config.snippet, database: database, auth: auth, throttle: throttle, passwords: environment.passwordHasher,
+    router.addRoutes(SitePagesController(catalog: config.catalog, snippet: config.snippet, geoConfigured: !config.geoipDatabase.isEmpty, database: database, stats: stats, auth: auth, pages: pages, clock: clock, queries: queries).endpoints)
+    router.addRoutes(DashboardController(catalog: config.catalog, snippet: config.snippet, database: database, stats: stats, auth: auth, throttle: throttle, passwords: environment.passwordHasher,
                                          pages: pages, addresses: addresses, clock: clock,
                                          dummyHash: try environment.passwordHasher.hash(Data(environment.random(24)).base64EncodedString(), salt: environment.random(16))).endpoints)
 
