@@ -6,41 +6,81 @@ import Foundation
 ///
 /// Two halves, on purpose. Day numbers (days since 1970-01-01) and their civil dates
 /// do not depend on a zone: the static functions. Mapping an instant to a day or an
-/// hour, and a day back to its first instant, does: the instance functions, today in
-/// UTC (`DayCalendar.utc`). Per-site time zones become other instances whose instance
-/// functions apply the zone's offset; nothing that works on day numbers changes.
+/// hour, and a day back to its first instant, does: the instance functions, in UTC
+/// (`DayCalendar.utc`) or on a zone's clock (`DayCalendar(identifier:)`, from the
+/// system's zone database), so days of 23 and 25 hours and half-hour offsets work.
 public struct DayCalendar: Sendable, Equatable {
     public static let utc = DayCalendar()
     public static let millisPerDay: Int64 = 86_400_000
     public static let millisPerHour: Int64 = 3_600_000
 
-    public init() {}
+    /// The zone whose clock days and hours follow; nil is UTC (no lookups at all).
+    public let zone: TimeZone?
+
+    public init() { zone = nil }
+
+    /// A calendar on `zone`'s clock (UTC itself gives the plain UTC calendar).
+    public init(zone: TimeZone) {
+        self.zone = zone.identifier == "UTC" || zone.identifier == "GMT" ? nil : zone
+    }
+
+    /// A calendar for an IANA zone name ("Europe/Berlin"); nil when the system's zone
+    /// database does not know it.
+    public init?(identifier: String) {
+        guard let zone = TimeZone(identifier: identifier) else { return nil }
+        self.init(zone: zone)
+    }
+
+    /// The zone's name as people read it ("UTC", "Europe/Berlin").
+    public var identifier: String { zone?.identifier ?? "UTC" }
+
+    /// Milliseconds the zone's clock is ahead of UTC at an instant.
+    public func offset(at ms: Int64) -> Int64 {
+        guard let zone else { return 0 }
+        return Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(Self.floorDiv(ms, 1000))))) * 1000
+    }
 
     // MARK: Instants (zone-dependent)
 
-    /// The day holding the instant.
-    public func day(of ms: Int64) -> Int64 { Self.floorDiv(ms, Self.millisPerDay) }
+    /// The day holding the instant, on the zone's clock.
+    public func day(of ms: Int64) -> Int64 { Self.floorDiv(ms + offset(at: ms), Self.millisPerDay) }
 
-    /// The hour holding the instant, counted from 1970-01-01 00:00.
-    public func hour(of ms: Int64) -> Int64 { Self.floorDiv(ms, Self.millisPerHour) }
+    /// The hour holding the instant, counted on the zone's clock from 1970-01-01 00:00: a
+    /// day's hours are `day * 24 ..< day * 24 + 24` (on a 23-hour day one stays empty; on a
+    /// 25-hour day the repeated hour is one bucket).
+    public func hour(of ms: Int64) -> Int64 { Self.floorDiv(ms + offset(at: ms), Self.millisPerHour) }
 
-    /// The first instant of a day.
-    public func start(ofDay day: Int64) -> Int64 { day * Self.millisPerDay }
+    /// The first instant of a day (local midnight; after a gap, the first instant that exists).
+    public func start(ofDay day: Int64) -> Int64 { instant(localMillis: day * Self.millisPerDay) }
 
-    /// The hour numbers of a day (24 in UTC; 23 or 25 on a zone's clock-change days).
-    public func hours(ofDay day: Int64) -> Range<Int64> { hour(of: start(ofDay: day))..<hour(of: start(ofDay: day + 1)) }
+    /// The hour numbers of a day.
+    public func hours(ofDay day: Int64) -> Range<Int64> { day * 24..<day * 24 + 24 }
 
     /// The hour numbers of the days `[fromDay, toDay)`.
-    public func hours(fromDay: Int64, toDay: Int64) -> Range<Int64> { hour(of: start(ofDay: fromDay))..<hour(of: start(ofDay: toDay)) }
+    public func hours(fromDay: Int64, toDay: Int64) -> Range<Int64> { fromDay * 24..<toDay * 24 }
 
     /// The first instant of an hour number.
-    public func start(ofHour hour: Int64) -> Int64 { hour * Self.millisPerHour }
+    public func start(ofHour hour: Int64) -> Int64 { instant(localMillis: hour * Self.millisPerHour) }
 
-    /// "YYYY-MM-DD HH:MM".
+    /// "YYYY-MM-DD HH:MM" on the zone's clock.
     public func dateTime(_ ms: Int64) -> String {
-        let day = day(of: ms)
-        let rest = ms - start(ofDay: day)
+        let local = ms + offset(at: ms)
+        let day = Self.floorDiv(local, Self.millisPerDay)
+        let rest = local - day * Self.millisPerDay
         return Self.dateString(day) + String(format: " %02d:%02d", rest / Self.millisPerHour, rest % Self.millisPerHour / 60_000)
+    }
+
+    /// The instant a local wall-clock time names: its earlier occurrence when the clock
+    /// repeats it, the end of the gap when the clock skips it.
+    func instant(localMillis local: Int64) -> Int64 {
+        guard zone != nil else { return local }
+        let first = local - offset(at: local)
+        let second = local - offset(at: first)
+        if second == first { return first }
+        // The offset changes between the two guesses: a repeated time takes the earlier
+        // instant that shows it; a skipped time has no instant showing it, so the later guess.
+        let candidates = [first, second].filter { $0 + offset(at: $0) == local }
+        return candidates.min() ?? max(first, second)
     }
 
     // MARK: Day numbers (zone-free)
