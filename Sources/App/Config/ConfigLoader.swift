@@ -186,6 +186,13 @@ struct ConfigLoader {
                         throw ConfigError(source: source, line: line(v), key: "\(p).consent", message: "expected required or not_required, got \(quoteYAML(text))")
                     }
                     site.consentRequired = text == "required"
+                case "timezone":
+                    let text = try scalar()
+                    guard let calendar = DayCalendar(identifier: text) else {
+                        throw ConfigError(source: source, line: line(v), key: "\(p).timezone",
+                                          message: "\(quoteYAML(text)) is not a time zone this machine knows; use an IANA name such as Europe/Berlin or UTC (the names come from the system's tzdata package)")
+                    }
+                    site.analytics.calendar = calendar
                 case "honor_dnt": site.honorDNT = try bool()
                 case "honor_gpc": site.honorGPC = try bool()
                 case "autocapture": site.analytics.autocapture = try bool()

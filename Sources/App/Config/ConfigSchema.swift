@@ -185,7 +185,7 @@ enum ConfigSchema {
     static let byPath: [String: SchemaKey] = Dictionary(uniqueKeysWithValues: keys.map { ($0.path, $0) })
 
     /// Keys of one entry under `sites:`.
-    static let siteKeys = ["domain", "origins", "identity", "consent", "honor_dnt", "honor_gpc", "scrub_patterns", "property_allowlist", "retention",
+    static let siteKeys = ["domain", "origins", "timezone", "identity", "consent", "honor_dnt", "honor_gpc", "scrub_patterns", "property_allowlist", "retention",
                            "autocapture", "goals", "funnels", "click_events", "replay"]
 }
 

@@ -8,6 +8,8 @@ public struct AnalyticsRules: Sendable, Equatable {
     public var clickEvents: [ClickDefinition] = []
     /// The snippet records clicks on links, buttons and `data-veil-event` elements.
     public var autocapture = false
+    /// The site's days and hours (`timezone:`): every bucket, range and date is on its clock.
+    public var calendar = DayCalendar.utc
 
     public init(goals: [Goal] = [], funnels: [Funnel] = [], clickEvents: [ClickDefinition] = [], autocapture: Bool = false) {
         self.goals = goals
@@ -21,6 +23,9 @@ public struct AnalyticsRules: Sendable, Equatable {
         var parts: [String] = []
         for g in goals { parts.append("g|\(g.name)|\(g.page ?? "")|\(g.event ?? "")|" + g.props.map { "\($0.0)=\($0.1)" }.joined(separator: "&")) }
         for c in clickEvents { parts.append("c|\(c.name)|\(c.selector ?? "")|\(c.href ?? "")") }
+        // Day buckets follow the zone. UTC adds nothing, so rollups built before zones
+        // existed stay current.
+        if calendar != .utc { parts.append("z|" + calendar.identifier) }
         return parts.joined(separator: "\n")
     }
 

@@ -86,7 +86,7 @@ extension VeilDatabase {
                     try touchSession.execute(arguments: [event.timestamp, isPageview, event.path, isPageview ? 1 : 0, after.id])
                     let rules = rollup.rules
                     try rollup.addEvent(visitor: visitor, ts: event.timestamp, name: event.name, path: event.path, props: event.props, session: after) {
-                        let vd = VisitorDay(visitor: visitor, day: DayCalendar.utc.day(of: event.timestamp))
+                        let vd = VisitorDay(visitor: visitor, day: rules.calendar.day(of: event.timestamp))
                         return try cache.get(site: event.site, vd) ?? Self.visitorDaySeen(db, site: event.site, visitor: visitor, ts: event.timestamp, rules: rules)
                     }
                     accumulators[event.site] = rollup
@@ -113,13 +113,13 @@ extension VeilDatabase {
 
     /// What a visitor's stored events of `ts`'s day already count under.
     static func visitorDaySeen(_ db: Database, site: String, visitor: [UInt8], ts: Int64, rules: AnalyticsRules) throws -> Set<RollupAccumulator.SeenKey> {
-        let day = DayCalendar.utc.day(of: ts)
+        let calendar = rules.calendar, day = calendar.day(of: ts)
         let statement = try db.cachedStatement(sql: """
             SELECT \(ScannedEvent.columns) FROM events e JOIN sessions s ON s.id = e.session_id
             WHERE e.site = ? AND e.visitor = ? AND e.ts >= ? AND e.ts < ?
             """)
         let reader = ScannedEvent.Reader(statement)
-        let rows = try Row.fetchAll(statement, arguments: [site, Data(visitor), DayCalendar.utc.start(ofDay: day), DayCalendar.utc.start(ofDay: day + 1)])
+        let rows = try Row.fetchAll(statement, arguments: [site, Data(visitor), calendar.start(ofDay: day), calendar.start(ofDay: day + 1)])
         return RollupAccumulator.seenSet(rows: rows.map { reader.read($0) }, rules: rules)
     }
 

@@ -20,10 +20,11 @@ extension VeilDatabase {
     /// Recomputes one UTC day of a site's rollups from its stored events and sessions,
     /// in the caller's transaction.
     static func rebuildDay(_ db: Database, site: String, day: Int64, rules: AnalyticsRules) throws {
-        let from = DayCalendar.utc.start(ofDay: day), to = DayCalendar.utc.start(ofDay: day + 1)
+        let calendar = rules.calendar
+        let from = calendar.start(ofDay: day), to = calendar.start(ofDay: day + 1)
         try db.execute(sql: """
             DELETE FROM rollups WHERE site = ? AND ((dim <> 'hour' AND bucket = ?) OR (dim = 'hour' AND bucket >= ? AND bucket < ?))
-            """, arguments: [site, day, DayCalendar.utc.hours(ofDay: day).lowerBound, DayCalendar.utc.hours(ofDay: day).upperBound])
+            """, arguments: [site, day, calendar.hours(ofDay: day).lowerBound, calendar.hours(ofDay: day).upperBound])
         var acc = RollupAccumulator(rules: rules)
         let eventsSQL = try db.makeStatement(sql: """
             SELECT \(ScannedEvent.columns) FROM events e JOIN sessions s ON s.id = e.session_id
@@ -52,14 +53,14 @@ extension VeilDatabase {
         seenCache.clear()
     }
 
-    /// The UTC days on which a site has events or sessions starting.
-    public func daysWithData(site: String) async throws(StorageError) -> [Int64] {
+    /// The days (on `calendar`) on which a site has events or sessions starting.
+    public func daysWithData(site: String, calendar: DayCalendar = .utc) async throws(StorageError) -> [Int64] {
         try await Self.wrap {
             try await pool.read { db in
                 guard let range = try Row.fetchOne(db, sql: "SELECT min(ts) AS first, max(ts) AS last FROM events WHERE site = ?", arguments: [site]),
                       let lo: Int64 = range["first"], let hi: Int64 = range["last"] else { return [] }
-                let first = min(DayCalendar.utc.day(of: lo), DayCalendar.utc.day(of: try Int64.fetchOne(db, sql: "SELECT min(started_at) FROM sessions WHERE site = ?", arguments: [site]) ?? lo))
-                return Array(first...DayCalendar.utc.day(of: hi))
+                let first = min(calendar.day(of: lo), calendar.day(of: try Int64.fetchOne(db, sql: "SELECT min(started_at) FROM sessions WHERE site = ?", arguments: [site]) ?? lo))
+                return Array(first...calendar.day(of: hi))
             }
         }
     }

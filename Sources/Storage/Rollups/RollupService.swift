@@ -25,7 +25,10 @@ public struct RollupService: Service {
         let stale = try await database.sitesNeedingRollupRebuild(rules: rules)
         for site in stale {
             let siteRules = rules[site] ?? AnalyticsRules()
-            let days = try await database.daysWithData(site: site)
+            // One day more on each side: after a change of zone, cells built on the old
+            // clock may sit on a day next to those holding data on the new one.
+            var days = try await database.daysWithData(site: site, calendar: siteRules.calendar)
+            if let first = days.first, let last = days.last { days = [first - 1] + days + [last + 1] }
             logger.notice("recomputing rollups (goals or click definitions changed)", metadata: ["site": "\(site)", "days": "\(days.count)"])
             for (i, day) in days.enumerated() {
                 if Task.isCancelled { return stale }

@@ -130,7 +130,7 @@ struct RollupAccumulator {
     /// when they are not in `seen` yet (the writer reads them from the database).
     mutating func addEvent(visitor: [UInt8], ts: Int64, name: String, path: String, props: [(String, String)], session: SessionFacts,
                            alreadySeen: () throws -> Set<SeenKey>) rethrows {
-        let day = DayCalendar.utc.day(of: ts), hour = DayCalendar.utc.hour(of: ts)
+        let day = rules.calendar.day(of: ts), hour = rules.calendar.hour(of: ts)
         let vd = VisitorDay(visitor: visitor, day: day)
         // Take the set out once (one lookup, no copy), put it back at the end.
         var set = try seen.take(vd, load: alreadySeen)
@@ -168,7 +168,7 @@ struct RollupAccumulator {
         var set = Set<SeenKey>()
         for r in rows {
             for (dim, value) in keys(name: r.name, path: r.path, props: r.props, session: r.session, rules: rules) { set.insert(SeenKey(dim: dim, value: value)) }
-            set.insert(SeenKey(dim: "hour", value: String(DayCalendar.utc.hour(of: r.ts))))
+            set.insert(SeenKey(dim: "hour", value: String(rules.calendar.hour(of: r.ts))))
         }
         return set
     }
@@ -182,7 +182,7 @@ struct RollupAccumulator {
 
     /// A whole session as it stands (rebuilds and filtered queries).
     mutating func addSession(_ s: SessionFacts) {
-        let day = DayCalendar.utc.day(of: s.startedAt)
+        let day = rules.calendar.day(of: s.startedAt)
         for (dim, value) in Self.sessionKeys(s) {
             if only.bits != DimensionMask.all.bits, dim != "total", !only.contains(name: dim) { continue }
             add(RollupKey(dim: dim, bucket: day, value: value)) {
@@ -197,7 +197,7 @@ struct RollupAccumulator {
 
     /// A session changed by one event (the writer): bounce, duration and exit page.
     mutating func touchSession(before: SessionFacts, after: SessionFacts) {
-        let day = DayCalendar.utc.day(of: before.startedAt)
+        let day = rules.calendar.day(of: before.startedAt)
         add(RollupKey(dim: "total", bucket: day, value: "")) {
             $0.bounces += (after.pageviews <= 1 ? 1 : 0) - (before.pageviews <= 1 ? 1 : 0)
             $0.duration += after.lastSeen - before.lastSeen

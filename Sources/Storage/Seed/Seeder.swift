@@ -56,7 +56,7 @@ public struct Seeder: Sendable {
             var batch = model.day(day, events: target, site: o.site, persistent: o.persistent, rng: &rng)
             batch.drop(after: o.nowMillis)
             try await write(batch, rules: rules, accumulator: &acc)
-            acc.seen.forget(before: day)
+            acc.seen.forget(before: day - 1)  // a zone behind UTC still counts the previous local day
             written += batch.events.count
             progress(written)
         }

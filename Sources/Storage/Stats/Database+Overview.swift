@@ -57,7 +57,7 @@ extension VeilDatabase {
 
     static func series(_ db: Database, _ scope: StatsScope, granularity: Granularity) throws -> [SeriesPoint] {
         let hourly = granularity == .hour
-        let hours = DayCalendar.utc.hours(fromDay: scope.fromDay, toDay: scope.toDay)
+        let hours = scope.rules.calendar.hours(fromDay: scope.fromDay, toDay: scope.toDay)
         var points: [Int64: (Int, Int)] = [:]
         if scope.filters.isEmpty {
             let rows = try Row.fetchCursor(db, sql: "SELECT bucket, visitors, pageviews FROM rollups WHERE site = ? AND dim = ? AND value = '' AND bucket >= ? AND bucket < ?",
@@ -72,20 +72,20 @@ extension VeilDatabase {
 
     static func bucketed(_ points: [Int64: (Int, Int)], scope: StatsScope, granularity: Granularity) -> [SeriesPoint] {
         if granularity == .hour {
-            return DayCalendar.utc.hours(fromDay: scope.fromDay, toDay: scope.toDay).map { h in
+            return scope.rules.calendar.hours(fromDay: scope.fromDay, toDay: scope.toDay).map { h in
                 let p = points[h] ?? (0, 0)
-                return SeriesPoint(start: DayCalendar.utc.start(ofHour: h), visitors: p.0, pageviews: p.1)
+                return SeriesPoint(start: scope.rules.calendar.start(ofHour: h), visitors: p.0, pageviews: p.1)
             }
         }
         var out: [SeriesPoint] = []
         for day in scope.fromDay..<scope.toDay {
             let start = bucketStart(day: day, granularity: granularity)
             let p = points[day] ?? (0, 0)
-            if let last = out.last, last.start == DayCalendar.utc.start(ofDay: start) {
+            if let last = out.last, last.start == scope.rules.calendar.start(ofDay: start) {
                 out[out.count - 1].visitors += p.0
                 out[out.count - 1].pageviews += p.1
             } else {
-                out.append(SeriesPoint(start: DayCalendar.utc.start(ofDay: start), visitors: p.0, pageviews: p.1))
+                out.append(SeriesPoint(start: scope.rules.calendar.start(ofDay: start), visitors: p.0, pageviews: p.1))
             }
         }
         return out

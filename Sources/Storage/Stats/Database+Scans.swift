@@ -128,7 +128,7 @@ extension VeilDatabase {
                   let value = e.props.first(where: { $0.0 == key })?.1 else { return }
             var row = state.0[value] ?? BreakdownRow(value: value, visitors: 0, hits: 0, pageviews: 0, sessions: 0)
             row.hits += 1
-            if state.1.firstTime(e.visitor, day: DayCalendar.utc.day(of: e.ts), value) { row.visitors += 1 }
+            if state.1.firstTime(e.visitor, day: rules.calendar.day(of: e.ts), value) { row.visitors += 1 }
             state.0[value] = row
         }
         let sorted = rows.values.sorted { BreakdownOrder.before($0, $1, dim: .event) }
@@ -192,7 +192,7 @@ extension VeilDatabase {
         let args = [scope.site.databaseValue, page.databaseValue, scope.fromMillis.databaseValue, scope.toMillis.databaseValue]
         let counts = try scan(db, scope, extraSQL: onlyVisits, extraArgs: args, into: Counts()) { c, e in
             if let last = c.lastPage[e.session.id], last != e.path {
-                let day = DayCalendar.utc.day(of: e.ts)
+                let day = scope.rules.calendar.day(of: e.ts)
                 if e.path == page {
                     let first = c.visitors.firstTime(e.visitor, day: day, Step(before: true, page: last))
                     c.previous[last, default: (0, 0)].visitors += first ? 1 : 0
@@ -215,21 +215,21 @@ extension VeilDatabase {
 
     /// Weekly cohorts by first-seen week for the weeks in the scope (meaningful only
     /// where visitor IDs persist across days).
-    public func cohorts(site: String, fromDay: Int64, toDay: Int64) async throws(StorageError) -> [Cohort] {
-        try await read { db in try Self.cohorts(db, site: site, fromDay: fromDay, toDay: toDay) }
+    public func cohorts(site: String, fromDay: Int64, toDay: Int64, calendar: DayCalendar) async throws(StorageError) -> [Cohort] {
+        try await read { db in try Self.cohorts(db, site: site, fromDay: fromDay, toDay: toDay, calendar: calendar) }
     }
 
-    static func cohorts(_ db: Database, site: String, fromDay: Int64, toDay: Int64) throws -> [Cohort] {
-        let week = { (ms: Int64) -> Int64 in VeilDatabase.bucketStart(day: DayCalendar.utc.day(of: ms), granularity: .week) }
+    static func cohorts(_ db: Database, site: String, fromDay: Int64, toDay: Int64, calendar: DayCalendar) throws -> [Cohort] {
+        let week = { (ms: Int64) -> Int64 in VeilDatabase.bucketStart(day: calendar.day(of: ms), granularity: .week) }
         var first: [Data: Int64] = [:]
         let firstSeen = try Row.fetchCursor(db, sql: "SELECT visitor, min(ts) AS first_ts FROM events WHERE site = ? AND ts < ? GROUP BY visitor",
-                                            arguments: [site, DayCalendar.utc.start(ofDay: toDay)])
+                                            arguments: [site, calendar.start(ofDay: toDay)])
         while let row = try firstSeen.next() { first[row["visitor"]] = week(row["first_ts"]) }
         let firstWeek = VeilDatabase.bucketStart(day: fromDay, granularity: .week)
         var members: [Int64: Set<Data>] = [:]
         var active: [Int64: [Int64: Set<Data>]] = [:]
         let cursor = try Row.fetchCursor(db, sql: "SELECT visitor, ts FROM events WHERE site = ? AND ts >= ? AND ts < ?",
-                                         arguments: [site, DayCalendar.utc.start(ofDay: firstWeek), DayCalendar.utc.start(ofDay: toDay)])
+                                         arguments: [site, calendar.start(ofDay: firstWeek), calendar.start(ofDay: toDay)])
         while let row = try cursor.next() {
             let visitor: Data = row["visitor"]
             guard let cohort = first[visitor], cohort >= firstWeek else { continue }

@@ -23,7 +23,7 @@ public protocol StatsStore: Sendable {
     func propertyBreakdown(_ scope: StatsScope, event: String, key: String, limit: Int, offset: Int) async throws(StorageError) -> Breakdown
     func funnel(_ scope: StatsScope, steps: [Goal], windowMinutes: Int?) async throws(StorageError) -> [FunnelStep]
     func journey(_ scope: StatsScope, page: String, limit: Int) async throws(StorageError) -> Journey
-    func cohorts(site: String, fromDay: Int64, toDay: Int64) async throws(StorageError) -> [Cohort]
+    func cohorts(site: String, fromDay: Int64, toDay: Int64, calendar: DayCalendar) async throws(StorageError) -> [Cohort]
 }
 
 extension VeilDatabase: StatsStore {}

@@ -11,8 +11,9 @@ public struct StatsFilter: Sendable, Equatable, Hashable {
     }
 }
 
-/// What a query is about: a site, whole UTC days `[fromDay, toDay)`, filters, and the
-/// site's rules (goals and click definitions decide what an event counts as).
+/// What a query is about: a site, whole days `[fromDay, toDay)` on the site's clock,
+/// filters, and the site's rules (goals and click definitions decide what an event counts
+/// as; its calendar, where days begin).
 public struct StatsScope: Sendable, Equatable {
     public var site: String
     public var fromDay: Int64
@@ -28,8 +29,8 @@ public struct StatsScope: Sendable, Equatable {
         self.rules = rules
     }
 
-    var fromMillis: Int64 { DayCalendar.utc.start(ofDay: fromDay) }
-    var toMillis: Int64 { DayCalendar.utc.start(ofDay: toDay) }
+    var fromMillis: Int64 { rules.calendar.start(ofDay: fromDay) }
+    var toMillis: Int64 { rules.calendar.start(ofDay: toDay) }
 }
 
 /// Headline numbers. Visitors are distinct per UTC day and summed over days: with a

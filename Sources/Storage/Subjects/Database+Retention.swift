@@ -20,16 +20,16 @@ extension VeilDatabase {
     /// Drops rollup days wholly before the cutoff and recomputes the days that still
     /// hold something: the cutoff's own day, and start days of sessions still alive.
     private func purgeRollups(site: String, cutoff: Int64, rules: AnalyticsRules) async throws(StorageError) {
-        let cutoffDay = DayCalendar.utc.day(of: cutoff)
+        let cutoffDay = rules.calendar.day(of: cutoff)
         try await Self.wrap {
             try await pool.write { db in
                 try db.execute(sql: "DELETE FROM rollups WHERE site = ? AND ((dim <> 'hour' AND bucket < ?) OR (dim = 'hour' AND bucket < ?))",
-                               arguments: [site, cutoffDay, DayCalendar.utc.hours(ofDay: cutoffDay).lowerBound])
+                               arguments: [site, cutoffDay, rules.calendar.hours(ofDay: cutoffDay).lowerBound])
                 var days: Set<Int64> = [cutoffDay]
                 // Sessions left that started before the cutoff's day are the few still alive across it.
                 for start in try Int64.fetchAll(db, sql: "SELECT started_at FROM sessions WHERE site = ? AND started_at < ?",
-                                                arguments: [site, DayCalendar.utc.start(ofDay: cutoffDay)]) {
-                    days.insert(DayCalendar.utc.day(of: start))
+                                                arguments: [site, rules.calendar.start(ofDay: cutoffDay)]) {
+                    days.insert(rules.calendar.day(of: start))
                 }
                 for day in days.sorted() { try Self.rebuildDay(db, site: site, day: day, rules: rules) }
             }

@@ -148,7 +148,7 @@ extension VeilDatabase {
                     // Rollups of every day the subject touched are recomputed without them.
                     for ts in try Int64.fetchAll(db, sql: "SELECT ts FROM events WHERE site = ? AND visitor = ? UNION SELECT started_at FROM sessions WHERE site = ? AND visitor = ?",
                                                  arguments: [site, visitor, site, visitor]) {
-                        days.insert(DayCalendar.utc.day(of: ts))
+                        days.insert(rules.calendar.day(of: ts))
                     }
                     try db.execute(sql: "DELETE FROM events WHERE site = ? AND visitor = ?", arguments: [site, visitor])
                     events += db.changesCount

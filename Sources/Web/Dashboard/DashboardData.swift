@@ -24,17 +24,17 @@ struct DashboardData: Sendable {
     static func load(stats: any StatsStore, request: StatsRequest, now: Int64, limit: Int = 10,
                      property: (event: String, key: String?)? = nil, ownerFacts: Bool = false) async throws(StorageError) -> DashboardData {
         var query = OverviewQuery(scope: request.scope, previous: request.previousScope, granularity: request.range.granularity, dimensions: dimensions, limit: limit)
-        let today = DayCalendar.utc.day(of: now)
+        let calendar = request.calendar
+        let today = calendar.day(of: now)
         if request.range.contains(day: today) { query.realtimeAt = now }
         let days = request.range.days
         var comparison = "compared with the \(days == 1 ? "previous day" : "previous \(days) days")"
         // Today is compared with yesterday until the same time, not with all of yesterday.
         if request.range.kind == .today, request.filters.isEmpty {
-            let calendar = DayCalendar.utc
             let yesterday = calendar.start(ofDay: today - 1)
             let elapsed = now - calendar.start(ofDay: today)
             query.comparisonRange = TimeRange(from: yesterday, to: yesterday + elapsed)
-            comparison = "compared with yesterday until " + String(DayCalendar.utc.dateTime(yesterday + elapsed).suffix(5)) + " UTC"
+            comparison = "compared with yesterday until " + String(calendar.dateTime(yesterday + elapsed).suffix(5)) + " " + calendar.identifier
         }
         query.propertyEvent = property?.event
         query.propertyKey = property?.key

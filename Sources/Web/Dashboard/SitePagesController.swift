@@ -74,7 +74,7 @@ struct SitePagesController: Sendable {
         let properties = event.map { (event: $0, keys: screen.propertyKeys, key: screen.propertyKey, breakdown: screen.properties) }
         var shareURL: String?
         if let created = screen.shareLinkCreated {
-            shareURL = "A public read-only link exists (created \(DayCalendar.utc.dateTime(created)) UTC)."
+            shareURL = "A public read-only link exists (created \(stats.calendar.dateTime(created)) \(stats.calendar.identifier))."
         }
         let header = StatsHeader(domain: viewer.site.domain, base: viewer.base, tab: "overview", request: stats, readOnly: viewer.readOnly)
         var page = SitePage(data: data, header: header, geoConfigured: geoConfigured,
@@ -194,7 +194,7 @@ struct SitePagesController: Sendable {
     func retention(_ request: Request, context: VeilRequestContext, viewer: Viewer) async throws -> Response {
         var stats = try stats(request, viewer)
         if Self.query(request)["range"] == nil { stats = try StatsRequest.parse(site: viewer.domain, rules: viewer.site.analytics, query: ["range": "12mo"], now: clock.nowMillis()) }
-        let cohorts = try await self.stats.cohorts(site: viewer.domain, fromDay: stats.range.fromDay, toDay: stats.range.toDay)
+        let cohorts = try await self.stats.cohorts(site: viewer.domain, fromDay: stats.range.fromDay, toDay: stats.range.toDay, calendar: stats.calendar)
         let header = StatsHeader(domain: viewer.site.domain, base: viewer.base, tab: "retention", request: stats, readOnly: viewer.readOnly)
         let page = RetentionPage(header: header, persistent: viewer.site.identity == .persistent, cohorts: cohorts, username: viewer.username, csrf: viewer.csrf)
         return .html(pages.render(page, template: "retention"))
@@ -207,7 +207,7 @@ struct SitePagesController: Sendable {
         let header = StatsHeader(domain: viewer.site.domain, base: viewer.base, tab: "live", request: stats, readOnly: viewer.readOnly)
         let page = LivePage(header: header, visitors: Format.compact(rt.visitors), pages: rt.pages.map {
             StatsTable.Row(label: $0.value, href: viewer.base + stats.query([("page", $0.value)]), visitors: Format.compact($0.visitors), count: "", extra: "", shareStep: 0)
-        }, hasPages: !rt.pages.isEmpty, updated: DayCalendar.utc.dateTime(now) + " UTC", signedIn: !viewer.readOnly, username: viewer.username, csrf: viewer.csrf)
+        }, hasPages: !rt.pages.isEmpty, updated: stats.calendar.dateTime(now) + " " + stats.calendar.identifier, signedIn: !viewer.readOnly, username: viewer.username, csrf: viewer.csrf)
         return .html(pages.render(page, template: "live"))
     }
 

@@ -29,8 +29,9 @@ struct PointAnswer: Encodable {
     var visitors: Int
     var pageviews: Int
 
-    init(_ p: SeriesPoint) {
-        start = DayCalendar.utc.dateTime(p.start)
+    /// `start` on the site's clock.
+    init(_ p: SeriesPoint, calendar: DayCalendar) {
+        start = calendar.dateTime(p.start)
         visitors = p.visitors
         pageviews = p.pageviews
     }
@@ -76,6 +77,8 @@ struct OverviewAnswer: Encodable {
     var site: String
     var from: String
     var to: String
+    /// The zone of every date and time in the answer.
+    var timezone: String
     var granularity: String
     var filters: [String: String]
     var kpis: KPIAnswer
@@ -96,8 +99,9 @@ struct OverviewAnswer: Encodable {
         kpis = KPIAnswer(data.current.totals)
         comparison = data.comparison
         previous = KPIAnswer(data.previous)
-        series = data.current.series.map(PointAnswer.init)
-        previousSeries = data.previousSeries.map(PointAnswer.init)
+        timezone = data.request.calendar.identifier
+        series = data.current.series.map { PointAnswer($0, calendar: data.request.calendar) }
+        previousSeries = data.previousSeries.map { PointAnswer($0, calendar: data.request.calendar) }
         realtime = data.realtime.map { Live(visitors: $0.visitors, pages: RowAnswer.list($0.pages)) }
         breakdowns = Dictionary(uniqueKeysWithValues: DashboardData.dimensions.map { d in
             let b = data.current.breakdowns[d] ?? Breakdown(rows: [], total: 0)
@@ -106,7 +110,7 @@ struct OverviewAnswer: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case site, from, to, granularity, filters, comparison, previous, series, realtime, breakdowns
+        case site, from, to, timezone, granularity, filters, comparison, previous, series, realtime, breakdowns
         case previousSeries = "previous_series"
     }
 
@@ -117,6 +121,7 @@ struct OverviewAnswer: Encodable {
         try c.encode(site, forKey: .site)
         try c.encode(from, forKey: .from)
         try c.encode(to, forKey: .to)
+        try c.encode(timezone, forKey: .timezone)
         try c.encode(granularity, forKey: .granularity)
         try c.encode(filters, forKey: .filters)
         try c.encode(comparison, forKey: .comparison)
@@ -135,6 +140,7 @@ struct BreakdownAnswer: Encodable {
 }
 
 struct SeriesAnswer: Encodable {
+    var timezone: String
     var granularity: String
     var series: [PointAnswer]
 }
@@ -180,5 +186,6 @@ struct CohortsAnswer: Encodable {
     }
 
     var identity: String
+    var timezone: String
     var cohorts: [Cohort]
 }

@@ -79,7 +79,7 @@ struct StatsController: Sendable {
             granularity = parsed
         }
         let points = try await self.stats.series(stats.scope, granularity: granularity)
-        return try .json(SeriesAnswer(granularity: granularity.rawValue, series: points.map(PointAnswer.init)))
+        return try .json(SeriesAnswer(timezone: stats.calendar.identifier, granularity: granularity.rawValue, series: points.map { PointAnswer($0, calendar: stats.calendar) }))
     }
 
     @Sendable func realtime(_ request: Request, context: VeilRequestContext) async throws -> Response {
@@ -126,8 +126,8 @@ struct StatsController: Sendable {
 
     @Sendable func cohorts(_ request: Request, context: VeilRequestContext) async throws -> Response {
         let (site, stats, _) = try await parse(request)
-        let c = try await self.stats.cohorts(site: stats.site, fromDay: stats.range.fromDay, toDay: stats.range.toDay)
-        return try .json(CohortsAnswer(identity: site.identity.rawValue, cohorts: c.map {
+        let c = try await self.stats.cohorts(site: stats.site, fromDay: stats.range.fromDay, toDay: stats.range.toDay, calendar: stats.calendar)
+        return try .json(CohortsAnswer(identity: site.identity.rawValue, timezone: stats.calendar.identifier, cohorts: c.map {
             .init(week: DayCalendar.dateString($0.weekStartDay), size: $0.size, active: $0.active)
         }))
     }

@@ -37,8 +37,9 @@ struct DateRange: Sendable, Equatable {
 
     /// Parses `range` and, for custom, `from`/`to` (inclusive `YYYY-MM-DD`). Bad values
     /// are an error, never a silent default.
-    static func resolve(range: String?, from: String?, to: String?, now: Int64) throws(APIError) -> DateRange {
-        let today = DayCalendar.utc.day(of: now)
+    /// "Today" is the day holding `now` on `calendar` (the site's clock).
+    static func resolve(range: String?, from: String?, to: String?, now: Int64, calendar: DayCalendar = .utc) throws(APIError) -> DateRange {
+        let today = calendar.day(of: now)
         let kind: Kind
         if let range, !range.isEmpty {
             guard let k = Kind(rawValue: range) else {
@@ -90,9 +91,11 @@ struct StatsRequest: Sendable {
     var rangeParams: [(String, String)]
     /// The site's goals and click definitions (what events count as).
     var rules = AnalyticsRules()
+    /// The site's clock: days, hours and dates of this view.
+    var calendar: DayCalendar { rules.calendar }
 
     static func parse(site: String, rules: AnalyticsRules = AnalyticsRules(), query: [String: String], now: Int64) throws(APIError) -> StatsRequest {
-        let range = try DateRange.resolve(range: query["range"], from: query["from"], to: query["to"], now: now)
+        let range = try DateRange.resolve(range: query["range"], from: query["from"], to: query["to"], now: now, calendar: rules.calendar)
         var filters: [StatsFilter] = []
         for d in StatsDimension.allCases {
             guard let value = query[d.rawValue] else { continue }

@@ -17,7 +17,7 @@ struct Chart: Sendable {
     var ticks: [Tick]
     var summary: String
 
-    init(series: [SeriesPoint], previous: [SeriesPoint], granularity: Granularity) {
+    init(series: [SeriesPoint], previous: [SeriesPoint], granularity: Granularity, calendar: DayCalendar = .utc) {
         let width = 600, height = 180
         let plotHeight = 150.0, top = 8.0
         let n = max(1, series.count)
@@ -25,7 +25,7 @@ struct Chart: Sendable {
         let peak = Double(max(1, (series + previous).map { max($0.pageviews, $0.visitors) }.max() ?? 1))
         func fmt(_ v: Double) -> String { String(format: "%.1f", v) }
         func when(_ ms: Int64) -> String {
-            let s = DayCalendar.utc.dateTime(ms)
+            let s = calendar.dateTime(ms)
             switch granularity {
             case .hour: return s
             case .day: return String(s.prefix(10))
@@ -48,7 +48,7 @@ struct Chart: Sendable {
         hasPrevious = previous.contains { $0.visitors > 0 }
         let step = max(1, n / 6)
         ticks = stride(from: 0, to: series.count, by: step).map { i in
-            let s = DayCalendar.utc.dateTime(series[i].start)
+            let s = calendar.dateTime(series[i].start)
             let label = granularity == .hour ? String(s.suffix(5)) : granularity == .month ? String(s.prefix(7)) : String(s.prefix(10).dropFirst(5))
             return Tick(x: fmt(Double(i) * slot + 2), y: fmt(Double(height) - 4), label: label)
         }

@@ -99,7 +99,7 @@ struct StatsHeader: Sendable {
         ranges = DateRange.Kind.allCases.filter { $0 != .custom }.map { kind in
             Link(label: kind.label, href: path + "?range=" + kind.rawValue + request.filterQuery(), current: request.range.kind == kind)
         }
-        rangeLabel = request.range.label
+        rangeLabel = request.range.label + " (" + request.calendar.identifier + ")"
         fromDate = request.range.fromDate
         toDate = request.range.toDate
         hidden = request.filters.map { Link(label: $0.dimension.rawValue, href: $0.value, current: false) }
@@ -169,7 +169,7 @@ struct SitePage: Sendable {
             kpi("Custom events", Format.compact(t.customEvents), Double(t.customEvents), Double(p.customEvents)),
         ]
         comparison = data.comparison
-        chart = Chart(series: data.current.series, previous: data.previousSeries, granularity: data.request.range.granularity)
+        chart = Chart(series: data.current.series, previous: data.previousSeries, granularity: data.request.range.granularity, calendar: data.request.calendar)
         let empties: [StatsDimension: String] = [
             .page: "No pageviews in this range.",
             .source: "No referrers in this range: visits were direct or from your own site.",

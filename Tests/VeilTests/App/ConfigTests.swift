@@ -175,6 +175,21 @@ struct ConfigTests {
         }
     }
 
+    @Test func siteTimeZonesAreValidatedAtLoad() throws {
+        let (dir, path) = write("sites:\n  - domain: a.example\n    timezone: Asia/Kathmandu\n  - domain: b.example\n")
+        _ = dir
+        let config = try ConfigLoader(environment: [:]).load(file: path)
+        #expect(config.site("a.example")?.analytics.calendar.identifier == "Asia/Kathmandu")
+        #expect(config.site("b.example")?.analytics.calendar == .utc, "UTC unless set")
+        let bad = write("sites:\n  - domain: a.example\n    origins: []\n    timezone: Mars/Olympus_Mons\n")
+        do {
+            _ = try ConfigLoader(environment: [:]).load(file: bad.1)
+            Issue.record("an unknown zone was accepted")
+        } catch {
+            #expect(error.line == 4 && "\(error)".contains("sites[0].timezone") && "\(error)".contains("IANA"), "\(error)")
+        }
+    }
+
     @Test func invalidYAMLReportsItsLine() {
         let (dir, path) = write("listen: 127.0.0.1:8080\nsites: [\n")
         _ = dir

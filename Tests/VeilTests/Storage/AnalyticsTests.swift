@@ -198,7 +198,7 @@ struct AnalyticsTests {
         _ = try await db.insert([TestData.clean(at: TestData.midnight - week, visitor: 1), TestData.clean(at: TestData.midnight - week, visitor: 2),
                                  TestData.clean(at: TestData.midnight, visitor: 1), TestData.clean(at: TestData.midnight, visitor: 3)],
                                 sessionTimeoutMillis: 1_800_000)
-        let cohorts = try await db.cohorts(site: "example.com", fromDay: Self.day - 10, toDay: Self.day + 1)
+        let cohorts = try await db.cohorts(site: "example.com", fromDay: Self.day - 10, toDay: Self.day + 1, calendar: .utc)
         #expect(cohorts.map(\.size) == [2, 1])
         #expect(cohorts[0].active == [2, 1] && cohorts[1].active == [1])
     }
@@ -206,10 +206,26 @@ struct AnalyticsTests {
     /// What the rollups hold, and what the raw rows say, must agree after any mix of
     /// ingest, erasure and retention (a seeded property test).
     @Test(arguments: [1, 2, 3]) func rollupsEqualRawRecomputation(seed: UInt64) async throws {
+        try await Self.rollupsEqualRawRecomputation(seed: seed, rules: Self.rules, start: TestData.midnight - 2 * TestData.day)
+    }
+
+    /// The same in site time zones, over days of 23 and 25 hours (clock changes in Berlin
+    /// and New York) and in half- and three-quarter-hour zones, with visits that cross
+    /// local midnight.
+    @Test(arguments: [("Europe/Berlin", 2026, 10, 24), ("Europe/Berlin", 2026, 3, 28), ("America/New_York", 2026, 3, 7),
+                      ("America/New_York", 2026, 10, 31), ("Asia/Kolkata", 2026, 12, 1), ("Asia/Kathmandu", 2026, 12, 1)])
+    func rollupsEqualRawRecomputationInTimeZones(zone: String, year: Int, month: Int, day: Int) async throws {
+        var rules = Self.rules
+        rules.calendar = try #require(DayCalendar(identifier: zone), "\(zone) is missing from the zone database (tzdata)")
+        // From 20:00 local the day before, so the first visits cross local midnight.
+        let start = rules.calendar.start(ofDay: DayCalendar.day(year: year, month: month, day: day)) - 4 * Self.hour
+        try await Self.rollupsEqualRawRecomputation(seed: 7, rules: rules, start: start)
+    }
+
+    static func rollupsEqualRawRecomputation(seed: UInt64, rules: AnalyticsRules, start: Int64) async throws {
         let dir = TempDir()
         let db = try VeilDatabase.open(folder: dir.path)
         var rng = SplitMix(seed)
-        let start = TestData.midnight - 2 * TestData.day
         let paths = ["/", "/pricing", "/blog", "/docs", "/pricing/team"]
         var clock = start
         for _ in 0..<40 {
@@ -226,16 +242,16 @@ struct AnalyticsTests {
                 default: batch.append(Self.ev(clock, visitor, path, name: "$click", props: [("tag", "button"), ("id", ["buy", "other"].randomElement(using: &rng)!)]))
                 }
             }
-            _ = try await db.insert(batch, sessionTimeoutMillis: 30 * Self.minute, rules: [Self.site: Self.rules])
+            _ = try await db.insert(batch, sessionTimeoutMillis: 30 * Self.minute, rules: [Self.site: rules])
         }
-        let lastDay = DayCalendar.utc.day(of: clock)
-        try await Self.assertConsistent(db, site: Self.site, days: (DayCalendar.utc.day(of: start) - 1)...lastDay)
+        let lastDay = rules.calendar.day(of: clock)
+        try await Self.assertConsistent(db, site: Self.site, rules: rules, days: (rules.calendar.day(of: start) - 1)...lastDay)
         // Erase two visitors (all their sessions and events), then purge a day and a half.
         let sessions = try await db.sessions(site: Self.site)
-        for victim in sessions.shuffled(using: &rng).prefix(2) { _ = try await db.erase(site: Self.site, subject: .session(victim.id), rules: Self.rules) }
-        try await Self.assertConsistent(db, site: Self.site, days: (DayCalendar.utc.day(of: start) - 1)...lastDay)
-        _ = try await db.purgeExpired(site: Self.site, cutoff: start + TestData.day + 12 * Self.hour, rules: Self.rules, batchSize: 5)
-        try await Self.assertConsistent(db, site: Self.site, days: DayCalendar.utc.day(of: start + TestData.day + 12 * Self.hour)...lastDay)
+        for victim in sessions.shuffled(using: &rng).prefix(2) { _ = try await db.erase(site: Self.site, subject: .session(victim.id), rules: rules) }
+        try await Self.assertConsistent(db, site: Self.site, rules: rules, days: (rules.calendar.day(of: start) - 1)...lastDay)
+        _ = try await db.purgeExpired(site: Self.site, cutoff: start + TestData.day + 12 * Self.hour, rules: rules, batchSize: 5)
+        try await Self.assertConsistent(db, site: Self.site, rules: rules, days: rules.calendar.day(of: start + TestData.day + 12 * Self.hour)...lastDay)
     }
 
     static func assertConsistent(_ db: VeilDatabase, site: String, rules: AnalyticsRules = Self.rules, days: ClosedRange<Int64>, sourceLocation: SourceLocation = #_sourceLocation) async throws {
@@ -249,7 +265,7 @@ struct AnalyticsTests {
         let pool = try DatabaseQueue(path: db.path)
         defer { try? pool.close() }
         for day in days {
-            let from = day * TestData.day, to = from + TestData.day
+            let from = rules.calendar.start(ofDay: day), to = rules.calendar.start(ofDay: day + 1)
             let raw = try pool.read { d in
                 (try Int.fetchOne(d, sql: "SELECT count(DISTINCT visitor) FROM events WHERE site = ? AND ts >= ? AND ts < ?", arguments: [site, from, to])!,
                  try Int.fetchOne(d, sql: "SELECT count(*) FROM events WHERE site = ? AND ts >= ? AND ts < ? AND name = 'pageview'", arguments: [site, from, to])!,
@@ -263,6 +279,9 @@ struct AnalyticsTests {
             let scope = StatsScope(site: site, fromDay: day, toDay: day + 1, rules: rules)
             let t = try await db.totals(scope)
             #expect(t.visitors == raw.0 && t.pageviews == raw.1, "day \(day) totals", sourceLocation: sourceLocation)
+            // The day's hours (23 or 25 on a clock change) hold all its pageviews.
+            let hourly = try await db.series(scope, granularity: .hour)
+            #expect(hourly.count == 24 && hourly.reduce(0) { $0 + $1.pageviews } == raw.1, "day \(day) hours", sourceLocation: sourceLocation)
             #expect(t.sessions == raw.2[0] && t.bounces == raw.2[1] && t.durationMillis == raw.2[2], "day \(day) sessions", sourceLocation: sourceLocation)
             let pages = try await db.breakdown(scope, .page, limit: 100)
             #expect(Set(pages.rows.map { "\($0.value)|\($0.visitors)|\($0.pageviews)" }) == Set(raw.3.map { "\($0[0] as String)|\($0[1] as Int)|\($0[2] as Int)" }),
@@ -277,6 +296,28 @@ struct AnalyticsTests {
                 #expect(fromRollups == fromScan, "day \(day) \(dim.rawValue)", sourceLocation: sourceLocation)
             }
         }
+    }
+
+    /// Changing a site's zone recomputes its rollups, as a change of goals does: an
+    /// evening visit in New York moves to the previous day.
+    @Test func changedTimeZoneIsAppliedRetroactively() async throws {
+        let dir = TempDir()
+        let evening = TestData.midnight + 2 * Self.hour  // 02:00 UTC = 21:00 the day before in New York
+        do {
+            let db = try VeilDatabase.open(folder: dir.path)
+            try await RollupService(database: db, rules: [Self.site: AnalyticsRules()], logger: TestData.logger()).catchUp()
+            _ = try await db.insert([Self.ev(evening, 1, "/")], sessionTimeoutMillis: 30 * Self.minute)
+            #expect(try await db.totals(StatsScope(site: Self.site, fromDay: Self.day, toDay: Self.day + 1)).pageviews == 1)
+        }
+        var zoned = AnalyticsRules()
+        zoned.calendar = try #require(DayCalendar(identifier: "America/New_York"))
+        let db = try VeilDatabase.open(folder: dir.path)
+        #expect(try await RollupService(database: db, rules: [Self.site: zoned], logger: TestData.logger()).catchUp() == [Self.site])
+        #expect(try await db.totals(StatsScope(site: Self.site, fromDay: Self.day, toDay: Self.day + 1, rules: zoned)).pageviews == 0)
+        let before = StatsScope(site: Self.site, fromDay: Self.day - 1, toDay: Self.day, rules: zoned)
+        #expect(try await db.totals(before).pageviews == 1)
+        #expect(try await db.series(before, granularity: .hour).first { $0.pageviews == 1 }.map { zoned.calendar.dateTime($0.start) } == DayCalendar.dateString(Self.day - 1) + " 21:00")
+        #expect(try await RollupService(database: db, rules: [Self.site: zoned], logger: TestData.logger()).catchUp().isEmpty)
     }
 
     @Test func changedGoalsAreAppliedRetroactively() async throws {

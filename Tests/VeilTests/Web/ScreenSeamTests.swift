@@ -47,8 +47,8 @@ final class CountingStats: StatsStore, Sendable {
         note("funnel"); return try await base.funnel(s, steps: steps, windowMinutes: windowMinutes)
     }
     func journey(_ s: StatsScope, page: String, limit: Int) async throws(StorageError) -> Journey { note("journey"); return try await base.journey(s, page: page, limit: limit) }
-    func cohorts(site: String, fromDay: Int64, toDay: Int64) async throws(StorageError) -> [Cohort] {
-        note("cohorts"); return try await base.cohorts(site: site, fromDay: fromDay, toDay: toDay)
+    func cohorts(site: String, fromDay: Int64, toDay: Int64, calendar: DayCalendar) async throws(StorageError) -> [Cohort] {
+        note("cohorts"); return try await base.cohorts(site: site, fromDay: fromDay, toDay: toDay, calendar: calendar)
     }
 }
 
