@@ -16,6 +16,7 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Days the events are spread over.") var days: Int = 30
         @Option(help: "Folder for the databases (default: a temporary folder, deleted afterwards).") var dir: String?
         @Flag(help: "Reuse databases already seeded in --dir instead of seeding again.") var reuse = false
+        @Option(help: "Timed runs per view (after one warm-up); the median is shown.") var runs: Int = 3
 
         func run() async throws {
             let sizes = events.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -26,7 +27,6 @@ struct BenchCommand: AsyncParsableCommand {
                                             clickEvents: [ClickDefinition(name: "CTA click", selector: "a.btn.primary")])
             let root = dir ?? NSTemporaryDirectory() + "veil-bench-\(ProcessInfo.processInfo.processIdentifier)"
             defer { if dir == nil { try? FileManager.default.removeItem(atPath: root) } }
-            print("events      seed_s  rows(events/sessions/rollups)  overview_ms  filtered_breakdown_ms  filtered_overview_ms  raw_scan_ms  overview/raw")
             var results: [(Int, DashboardBenchmark.Figures)] = []
             for n in sizes {
                 let folder = root + "/\(n)"
@@ -34,17 +34,55 @@ struct BenchCommand: AsyncParsableCommand {
                 if !reusing { try? FileManager.default.removeItem(atPath: folder) }
                 let database = try VeilDatabase.open(folder: folder)
                 let seconds = reusing ? 0 : try await SeedCommand.seed(database: database, site: "bench.example", rules: site.analytics, events: n, days: days, persistent: false, quiet: false)
-                let sizes = try await database.tableSizes()
+                try await database.checkpoint()
+                let counts = try await database.tableSizes()
+                let bytes = Self.folderBytes(folder)
                 let now = Int64(Date().timeIntervalSince1970 * 1000)
-                let f = try await DashboardBenchmark.measure(database: database, site: site, now: now)
+                print("\n== \(n) events asked, \(counts.events) stored (sessions \(counts.sessions), rollup rows \(counts.rollups))\(reusing ? ", reused" : String(format: ", seeded in %.1f s", seconds))")
+                let f = try await DashboardBenchmark.measure(database: database, site: site, now: now, runs: runs) { FileHandle.standardError.write(Data("  measured \($0)\n".utf8)) }
                 results.append((n, f))
-                print(String(format: "%-10d  %6.1f  %-29@  %11.1f  %21.1f  %20.1f  %11.1f  %12.4f", n, seconds, "\(sizes.events)/\(sizes.sessions)/\(sizes.rollups)" as NSString,
-                             f.overviewMillis, f.filteredBreakdownMillis, f.filteredOverviewMillis, f.rawScanMillis, f.overviewMillis / f.rawScanMillis))
+                print(Self.pad("view", 52) + Self.pad("ms", 12, left: true) + Self.pad("÷ yardstick", 13, left: true))
+                print(Self.pad("yardstick: count(DISTINCT visitor) FROM events", 52) + Self.pad(String(format: "%.1f", f.yardstickMillis), 12, left: true) + Self.pad("1.000", 13, left: true))
+                for r in f.rows { print(Self.pad(r.name, 52) + Self.pad(String(format: "%.1f", r.millis), 12, left: true) + Self.pad(String(format: "%.3f", r.ratio), 13, left: true)) }
+                print("targets at this size:")
+                func line(_ what: String, _ value: Double, _ target: Double, _ format: String = "%.3f") {
+                    print("  " + Self.pad(what, 60) + String(format: format + "  (target ≤ " + format + ") ", value, target) + (value <= target ? "met" : "NOT met"))
+                }
+                line("unfiltered overview", f.worst("overview")?.ratio ?? 0, 0.05)
+                line("overview, one filter (worst of \(f.rows.filter { $0.group == "filtered" }.count) kinds)", f.worst("filtered")?.ratio ?? 0, 0.5)
+                line("overview, one filter (median)", f.median("filtered"), 0.5)
+                line("one table with one filter (worst)", f.worst("table")?.ratio ?? 0, 0.25)
+                line("two filters combined (worst)", f.worst("two")?.ratio ?? 0, 0.5)
+                for r in f.rows where r.group == "scan" { line(r.name, r.ratio, 1) }
+                line("bytes per stored event", Double(bytes) / Double(max(1, counts.events)), 120, "%.0f")
+                line("peak RSS answering, MB (before: \(f.residentBeforeBytes >> 20) MB)", Double(f.peakRSSBytes) / 1_048_576, 150, "%.0f")
                 try database.close()
             }
             if results.count >= 2 {
                 let (a, fa) = results[0], (b, fb) = results[results.count - 1]
-                print(String(format: "overview at %d events takes %.2fx its time at %d events", b, fb.overviewMillis / fa.overviewMillis, a))
+                print("\ngrowth \(a) -> \(b) events (time at \(b) ÷ time at \(a)):")
+                var worst = 0.0
+                for r in fb.rows {
+                    guard let old = fa.rows.first(where: { $0.name == r.name }) else { continue }
+                    let g = r.millis / old.millis
+                    if r.group == "filtered" { worst = max(worst, g) }
+                    print("  " + Self.pad(r.name, 52) + String(format: "%6.2fx", g))
+                }
+                print(String(format: "  filtered overview, worst kind: %.2fx (target ≤ 3x) ", worst) + (worst <= 3 ? "met" : "NOT met"))
+            }
+        }
+
+        /// A column of a text table (String(format:) does not pad %@ on Linux).
+        static func pad(_ s: String, _ width: Int, left: Bool = false) -> String {
+            let fill = String(repeating: " ", count: max(1, width - s.count))
+            return left ? fill + s : s + fill
+        }
+
+        /// Bytes of the data folder's files (after a checkpoint: the database file itself).
+        static func folderBytes(_ folder: String) -> Int {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+            return names.reduce(0) { sum, name in
+                sum + ((try? FileManager.default.attributesOfItem(atPath: folder + "/" + name)[.size] as? Int) ?? 0)
             }
         }
     }
