@@ -143,20 +143,25 @@ extension VeilDatabase {
 
     static func cohorts(_ db: Database, site: String, fromDay: Int64, toDay: Int64, calendar: DayCalendar) throws -> [Cohort] {
         let week = { (ms: Int64) -> Int64 in VeilDatabase.bucketStart(day: calendar.day(of: ms), granularity: .week) }
-        var first: [Data: Int64] = [:]
+        // Visitors as two words, not `Data` (16 bytes would be a heap object each): this
+        // reads every visitor the site has seen, so each entry's size is what counts.
+        func visitor(_ row: Row) throws -> VisitorKey {
+            try row.withUnsafeData(atIndex: 0) { data in data.map { d in d.withUnsafeBytes(VisitorKey.init(bytes:)) } } ?? VisitorKey(high: 0, low: 0)
+        }
+        var first: [VisitorKey: Int64] = [:]
         let firstSeen = try Row.fetchCursor(db, sql: "SELECT visitor, min(ts) AS first_ts FROM events WHERE site = ? AND ts < ? GROUP BY visitor",
                                             arguments: [site, calendar.start(ofDay: toDay)])
-        while let row = try firstSeen.next() { first[row["visitor"]] = week(row["first_ts"]) }
+        while let row = try firstSeen.next() { first[try visitor(row)] = week(row["first_ts"]) }
         let firstWeek = VeilDatabase.bucketStart(day: fromDay, granularity: .week)
-        var members: [Int64: Set<Data>] = [:]
-        var active: [Int64: [Int64: Set<Data>]] = [:]
+        var members: [Int64: Set<VisitorKey>] = [:]
+        var active: [Int64: [Int64: Set<VisitorKey>]] = [:]
         let cursor = try Row.fetchCursor(db, sql: "SELECT visitor, ts FROM events WHERE site = ? AND ts >= ? AND ts < ?",
                                          arguments: [site, calendar.start(ofDay: firstWeek), calendar.start(ofDay: toDay)])
         while let row = try cursor.next() {
-            let visitor: Data = row["visitor"]
-            guard let cohort = first[visitor], cohort >= firstWeek else { continue }
-            members[cohort, default: []].insert(visitor)
-            active[cohort, default: [:]][(week(row["ts"]) - cohort) / 7, default: []].insert(visitor)
+            let v = try visitor(row)
+            guard let cohort = first[v], cohort >= firstWeek else { continue }
+            members[cohort, default: []].insert(v)
+            active[cohort, default: [:]][(week(row["ts"]) - cohort) / 7, default: []].insert(v)
         }
         return members.keys.sorted().map { cohort in
             let weeks = Int((VeilDatabase.bucketStart(day: toDay - 1, granularity: .week) - cohort) / 7) + 1

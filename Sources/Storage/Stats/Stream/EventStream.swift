@@ -50,6 +50,17 @@ struct EventStream {
     var extraArgs: [DatabaseValue] = []
     /// How far before the range sessions are read in bulk (older ones are looked up by id).
     static let lookbackMillis: Int64 = 2 * 3_600_000
+    /// Fewest events between two sweeps for finished visits (a sweep also waits for as
+    /// many events as visits are held, so its cost stays amortized). Tests lower it.
+    var sweepEvery = 4096
+
+    /// What a run held and read: tests check the memory bound with these counts.
+    struct Stats: Equatable {
+        var events = 0
+        var sessionsRead = 0
+        /// Most visits held at once.
+        var peakSessions = 0
+    }
 
     static let sessionColumns: String = {
         var parts = ["id", "started_at", "last_seen", "pageviews", "exit_path"]
@@ -61,8 +72,10 @@ struct EventStream {
 
     /// Runs the stream: `onEvent` for each event passing the filters, `onEnd` once for each
     /// session that had such an event, when the stream has passed it (or at the end).
+    @discardableResult
     func run(_ db: Database, interner: inout Interner,
-             onEvent: (StreamEvent, inout StreamSession, inout Interner) -> Void, onEnd: (inout StreamSession) -> Void) throws {
+             onEvent: (StreamEvent, inout StreamSession, inout Interner) -> Void, onEnd: (inout StreamSession) -> Void) throws -> Stats {
+        var stats = Stats()
         let rules = scope.rules
         let from = scope.fromMillis, to = scope.toMillis
         // Session-level filters as (column index in a session row, wanted value).
@@ -77,6 +90,7 @@ struct EventStream {
 
         var sessions: [Int64: StreamSession] = [:]
         func decode(_ row: Row) -> StreamSession {
+            stats.sessionsRead += 1
             let passes = sessionFilters.allSatisfy { (row[$0.0] as String) == $0.1 }
             var values: [Int32] = []
             var exit: Int32 = -1
@@ -106,6 +120,7 @@ struct EventStream {
         var sinceSweep = 0
         while let row = try cursor.next() {
             let ts: Int64 = row[2]
+            stats.events += 1
             // Every session started by now is known.
             while !bulkDone {
                 if pending == nil {
@@ -118,7 +133,7 @@ struct EventStream {
             }
             // Sessions the stream has passed are done (amortized: a sweep per map's worth of events).
             sinceSweep += 1
-            if sinceSweep > max(4096, sessions.count) {
+            if sinceSweep > max(sweepEvery, sessions.count) {
                 sinceSweep = 0
                 let passed = sessions.compactMap { $0.value.lastSeen < ts ? $0.key : nil }
                 for id in passed {
@@ -131,6 +146,7 @@ struct EventStream {
                 guard let found = try Row.fetchOne(byID, arguments: [sessionID]) else { continue }
                 sessions[sessionID] = decode(found)
             }
+            stats.peakSessions = max(stats.peakSessions, sessions.count)
             guard sessions[sessionID]!.passes else { continue }
             let name: String = row[3]
             let json: String? = name == "pageview" ? nil : row[5]
@@ -141,6 +157,7 @@ struct EventStream {
             onEvent(event, &sessions[sessionID]!, &interner)
         }
         for id in sessions.keys.sorted() where sessions[id]!.hadEvent { onEnd(&sessions[id]!) }
+        return stats
     }
 
     /// SQL narrowing for filters on event columns (session-level ones are decided per session).

@@ -62,15 +62,24 @@ struct DailySeen {
     }
     private var days: [Int64: Day] = [:]
     private var newest = Int64.min
+    /// (visitor, key) pairs held now, and the most held at once (tests check the bound).
+    private(set) var held = 0
+    private(set) var peakHeld = 0
 
     /// Whether this is the visitor's first time under `key` on `day` (and records it).
     /// `key` must fit in 32 bits.
     mutating func firstTime(_ visitor: VisitorKey, day: Int64, key: UInt32) -> Bool {
         if day > newest {
             newest = day
-            if days.count > 1 { days = days.filter { $0.key >= day - 1 } }
+            if days.count > 1 {
+                for (d, old) in days where d < day - 1 { held -= old.seen.count }
+                days = days.filter { $0.key >= day - 1 }
+            }
         }
-        return days[day, default: Day()].insert(visitor, key)
+        guard days[day, default: Day()].insert(visitor, key) else { return false }
+        held += 1
+        peakHeld = max(peakHeld, held)
+        return true
     }
 
     /// Distinct (day, key) pairs held right now (tests check the memory bound with it).

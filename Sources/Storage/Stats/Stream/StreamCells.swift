@@ -135,6 +135,9 @@ struct StreamCells {
         }
     }
 
+    /// Most (visitor, key) pairs the day counters held at once.
+    var peakSeen: Int { seen.peakHeld }
+
     /// The cells under their rollup names and values.
     func sums(_ interner: Interner) -> CellSums {
         var out: [RollupKey: RollupCounts] = [:]
@@ -156,10 +159,18 @@ extension VeilDatabase {
     /// Rollup cells of the scope's matching events, and of the visits they belong to that
     /// started in the range, from one ordered stream.
     static func streamedCells(_ db: Database, _ scope: StatsScope, dimensions: [StatsDimension]? = nil) throws -> CellSums {
+        try streamedCellsMeasured(db, scope, dimensions: dimensions).cells
+    }
+
+    /// `streamedCells`, with what the run held: the visits at most, and the day counters'
+    /// (visitor, key) pairs at most.
+    static func streamedCellsMeasured(_ db: Database, _ scope: StatsScope, dimensions: [StatsDimension]? = nil,
+                                      sweepEvery: Int = 4096) throws -> (cells: CellSums, stream: EventStream.Stats, peakSeen: Int) {
         var interner = Interner()
         var counter = StreamCells(scope: scope, only: dimensions.map(DimensionMask.init) ?? .all, interner: &interner)
-        let stream = EventStream(scope: scope, needsProps: counter.needsProps)
-        try stream.run(db, interner: &interner, onEvent: { e, s, names in counter.add(e, session: &s, interner: &names) }, onEnd: { s in counter.end(&s) })
-        return counter.sums(interner)
+        var stream = EventStream(scope: scope, needsProps: counter.needsProps)
+        stream.sweepEvery = sweepEvery
+        let stats = try stream.run(db, interner: &interner, onEvent: { e, s, names in counter.add(e, session: &s, interner: &names) }, onEnd: { s in counter.end(&s) })
+        return (counter.sums(interner), stats, counter.peakSeen)
     }
 }
