@@ -5,6 +5,20 @@ import Privacy
 // MARK: - Rollup maintenance
 
 extension VeilDatabase {
+    /// What the cells mean, beyond the rules: 2 added bounces and duration to session-level
+    /// cells. A data folder built with another format has its rollups recomputed at start,
+    /// like a change of goals.
+    static let rollupFormat = 2
+
+    /// What `rollup_state.fingerprint` records: the format and the rules' fingerprint.
+    static func rollupStamp(_ rules: AnalyticsRules) -> String { "format \(rollupFormat)\n" + rules.fingerprint }
+
+    /// Whether a site's rollups were built with these rules and this format (reads check
+    /// it before answering a filtered question from the cells).
+    static func rollupsCurrent(_ db: Database, site: String, rules: AnalyticsRules) throws -> Bool {
+        try String.fetchOne(db, sql: "SELECT fingerprint FROM rollup_state WHERE site = ?", arguments: [site]) == rollupStamp(rules)
+    }
+
     static func apply(_ deltas: [RollupKey: RollupCounts], site: String, db: Database) throws {
         let upsert = try db.cachedStatement(sql: """
             INSERT INTO rollups(site, dim, bucket, value, visitors, hits, pageviews, sessions, bounces, duration) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -72,7 +86,7 @@ extension VeilDatabase {
             try await pool.read { db in
                 try rules.keys.sorted().filter { site in
                     let stored = try String.fetchOne(db, sql: "SELECT fingerprint FROM rollup_state WHERE site = ?", arguments: [site])
-                    let wanted = rules[site]!.fingerprint
+                    let wanted = Self.rollupStamp(rules[site]!)
                     if stored == wanted { return false }
                     let hasData = try Int.fetchOne(db, sql: "SELECT 1 FROM events WHERE site = ? LIMIT 1", arguments: [site]) != nil
                     return hasData || stored != nil
@@ -83,7 +97,7 @@ extension VeilDatabase {
 
     /// Records that a site's rollups match its current rules.
     public func markRollupsCurrent(site: String, rules: AnalyticsRules) async throws(StorageError) {
-        let fingerprint = rules.fingerprint
+        let fingerprint = Self.rollupStamp(rules)
         try await Self.wrap {
             try await pool.write { db in
                 try db.execute(sql: "INSERT INTO rollup_state(site, fingerprint) VALUES (?, ?) ON CONFLICT(site) DO UPDATE SET fingerprint = excluded.fingerprint",
@@ -100,7 +114,7 @@ extension VeilDatabase {
                     let hasData = try Int.fetchOne(db, sql: "SELECT 1 FROM events WHERE site = ? LIMIT 1", arguments: [site]) != nil
                     if !hasData {
                         try db.execute(sql: "INSERT INTO rollup_state(site, fingerprint) VALUES (?, ?) ON CONFLICT(site) DO NOTHING",
-                                       arguments: [site, siteRules.fingerprint])
+                                       arguments: [site, Self.rollupStamp(siteRules)])
                     }
                 }
             }

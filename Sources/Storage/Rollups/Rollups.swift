@@ -180,14 +180,18 @@ struct RollupAccumulator {
         return keys
     }
 
-    /// A whole session as it stands (rebuilds and filtered queries).
+    /// A whole session as it stands (rebuilds and filtered queries). Bounces and duration
+    /// go to `total` and to every session-level value too: with them, a view filtered by
+    /// one session-level value has all its headline numbers in that value's cells.
     mutating func addSession(_ s: SessionFacts) {
         let day = rules.calendar.day(of: s.startedAt)
+        let exit = StatsDimension.exit.rawValue
         for (dim, value) in Self.sessionKeys(s) {
             if only.bits != DimensionMask.all.bits, dim != "total", !only.contains(name: dim) { continue }
             add(RollupKey(dim: dim, bucket: day, value: value)) {
                 $0.sessions += 1
-                if dim == "total" {
+                // The exit page changes while a visit goes on, so its cells count sessions only.
+                if dim != exit {
                     if s.pageviews <= 1 { $0.bounces += 1 }
                     $0.duration += s.lastSeen - s.startedAt
                 }
@@ -198,9 +202,19 @@ struct RollupAccumulator {
     /// A session changed by one event (the writer): bounce, duration and exit page.
     mutating func touchSession(before: SessionFacts, after: SessionFacts) {
         let day = rules.calendar.day(of: before.startedAt)
-        add(RollupKey(dim: "total", bucket: day, value: "")) {
-            $0.bounces += (after.pageviews <= 1 ? 1 : 0) - (before.pageviews <= 1 ? 1 : 0)
-            $0.duration += after.lastSeen - before.lastSeen
+        let bounces = (after.pageviews <= 1 ? 1 : 0) - (before.pageviews <= 1 ? 1 : 0)
+        let duration = after.lastSeen - before.lastSeen
+        if bounces != 0 || duration != 0 {
+            add(RollupKey(dim: "total", bucket: day, value: "")) {
+                $0.bounces += bounces
+                $0.duration += duration
+            }
+            for (d, v) in zip(StatsDimension.sessionLevel, before.values) {
+                add(RollupKey(dim: d.rawValue, bucket: day, value: v)) {
+                    $0.bounces += bounces
+                    $0.duration += duration
+                }
+            }
         }
         if before.exit != after.exit {
             add(RollupKey(dim: StatsDimension.exit.rawValue, bucket: day, value: before.exit)) { $0.sessions -= 1 }

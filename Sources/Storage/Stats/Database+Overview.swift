@@ -5,9 +5,10 @@ import Privacy
 // MARK: - Dashboard queries (rollup-backed; raw scans are in Database+Scans.swift)
 //
 // Unfiltered views read the rollup table: their cost depends on the number of days and
-// distinct values, not on the number of events. Filtered views scan the raw events of
-// the range once (narrowed in SQL where a filter maps to a column) and sum them with the
-// same `RollupAccumulator` the writer uses, so a filter never changes what a number means.
+// distinct values, not on the number of events. So do the totals and daily series of a
+// view filtered by one session-level value (its cells hold them). Other filtered numbers
+// come from one ordered scan of the range's raw events (`EventStream`), counted exactly
+// as the rollups count, so a filter never changes what a number means.
 
 extension VeilDatabase {
     /// Totals of a scope.
@@ -16,12 +17,31 @@ extension VeilDatabase {
     }
 
     static func totals(_ db: Database, _ scope: StatsScope) throws -> Totals {
-        if !scope.filters.isEmpty { return try filteredCells(db, scope, dimensions: []).totals(fromDay: scope.fromDay, toDay: scope.toDay) }
+        if !scope.filters.isEmpty {
+            guard let f = try rollupFilter(db, scope) else { return try filteredCells(db, scope, dimensions: []).totals(fromDay: scope.fromDay, toDay: scope.toDay) }
+            return try rollupTotals(db, scope, dim: f.dimension.rawValue, value: f.value)
+        }
+        return try rollupTotals(db, scope, dim: "total", value: "")
+    }
+
+    /// The one filter whose headline numbers (totals, daily series) the rollups hold: a
+    /// single session-level value, whose cells carry visitors, events, sessions, bounces and
+    /// duration of the visits with that value, exactly as a scan counts them (a test holds
+    /// the two equal). Only when the site's rollups are current: while they are recomputed
+    /// (new goals, a new zone, a new format), the raw rows answer.
+    static func rollupFilter(_ db: Database, _ scope: StatsScope) throws -> StatsFilter? {
+        guard scope.filters.count == 1, let f = scope.filters.first, StatsDimension.sessionLevel.contains(f.dimension),
+              try rollupsCurrent(db, site: scope.site, rules: scope.rules) else { return nil }
+        return f
+    }
+
+    /// Totals of one rollup value over the scope's days.
+    static func rollupTotals(_ db: Database, _ scope: StatsScope, dim: String, value: String) throws -> Totals {
         let r = try Row.fetchOne(db, sql: """
             SELECT coalesce(sum(visitors), 0) AS visitors, coalesce(sum(pageviews), 0) AS pageviews, coalesce(sum(hits), 0) AS hits,
                    coalesce(sum(sessions), 0) AS sessions, coalesce(sum(bounces), 0) AS bounces, coalesce(sum(duration), 0) AS duration
-            FROM rollups WHERE site = ? AND dim = 'total' AND bucket >= ? AND bucket < ?
-            """, arguments: [scope.site, scope.fromDay, scope.toDay])!
+            FROM rollups WHERE site = ? AND dim = ? AND value = ? AND bucket >= ? AND bucket < ?
+            """, arguments: [scope.site, dim, value, scope.fromDay, scope.toDay])!
         var t = Totals()
         t.visitors = r["visitors"]; t.pageviews = r["pageviews"]; t.hits = r["hits"]
         t.sessions = r["sessions"]; t.bounces = r["bounces"]; t.durationMillis = r["duration"]
@@ -59,9 +79,11 @@ extension VeilDatabase {
         let hourly = granularity == .hour
         let hours = scope.rules.calendar.hours(fromDay: scope.fromDay, toDay: scope.toDay)
         var points: [Int64: (Int, Int)] = [:]
-        if scope.filters.isEmpty {
-            let rows = try Row.fetchCursor(db, sql: "SELECT bucket, visitors, pageviews FROM rollups WHERE site = ? AND dim = ? AND value = '' AND bucket >= ? AND bucket < ?",
-                                           arguments: [scope.site, hourly ? "hour" : "total", hourly ? hours.lowerBound : scope.fromDay, hourly ? hours.upperBound : scope.toDay])
+        let filter = scope.filters.isEmpty || hourly ? nil : try rollupFilter(db, scope)
+        if scope.filters.isEmpty || filter != nil {
+            let (dim, value) = filter.map { ($0.dimension.rawValue, $0.value) } ?? (hourly ? "hour" : "total", "")
+            let rows = try Row.fetchCursor(db, sql: "SELECT bucket, visitors, pageviews FROM rollups WHERE site = ? AND dim = ? AND value = ? AND bucket >= ? AND bucket < ?",
+                                           arguments: [scope.site, dim, value, hourly ? hours.lowerBound : scope.fromDay, hourly ? hours.upperBound : scope.toDay])
             while let r = try rows.next() { points[r["bucket"]] = (r["visitors"], r["pageviews"]) }
         } else {
             let cells = try filteredCells(db, scope, dimensions: [])
@@ -148,6 +170,11 @@ extension VeilDatabase {
             var breakdowns: [StatsDimension: Breakdown] = [:]
             for d in dimensions { breakdowns[d] = try breakdown(db, scope, d, limit: limit) }
             return StatsSnapshot(totals: try totals(db, scope), series: try series(db, scope, granularity: granularity), breakdowns: breakdowns)
+        }
+        // Headline numbers alone (the previous period of a filtered overview) come from the
+        // rollups when they hold them.
+        if dimensions.isEmpty, granularity != .hour, try rollupFilter(db, scope) != nil {
+            return StatsSnapshot(totals: try totals(db, scope), series: try series(db, scope, granularity: granularity), breakdowns: [:])
         }
         let cells = try filteredCells(db, scope, dimensions: dimensions)
         var points: [Int64: (Int, Int)] = [:]

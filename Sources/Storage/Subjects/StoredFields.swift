@@ -65,7 +65,7 @@ public enum StoredFields {
         .init(table: "rollups", column: "bounces", meaning: "Sessions with at most one pageview", source: "derived", kept: events),
         .init(table: "rollups", column: "duration", meaning: "Summed session duration (ms)", source: "derived", kept: events),
         .init(table: "rollup_state", column: "site", meaning: "Site domain", source: "config", kept: "while the site is configured"),
-        .init(table: "rollup_state", column: "fingerprint", meaning: "The goal and click-definition rules the rollups were built with", source: "config", kept: "while the site is configured"),
+        .init(table: "rollup_state", column: "fingerprint", meaning: "The rollup format and the goal, click-definition and time-zone rules the rollups were built with", source: "config", kept: "while the site is configured"),
         .init(table: "share_links", column: "token_hash", meaning: "SHA-256 of a public read-only dashboard link", source: "random", kept: "until revoked"),
         .init(table: "share_links", column: "site", meaning: "The site the link shows", source: "dashboard", kept: "until revoked"),
         .init(table: "share_links", column: "created_at", meaning: "When the link was created", source: "server clock", kept: "until revoked"),

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import GRDB
 import Testing
 @testable import Privacy
@@ -15,13 +16,12 @@ struct FilteredStreamTests {
     static let minute: Int64 = 60_000
     static let hour: Int64 = 3_600_000
 
-    @Test(arguments: [("UTC", UInt64(11)), ("Europe/Berlin", UInt64(12)), ("Asia/Kathmandu", UInt64(13))])
-    func streamEqualsAccumulatorForEveryFilter(zone: String, seed: UInt64) async throws {
+    /// 60 random batches over several days around Berlin's 25-hour day (2026-10-25), in `zone`.
+    static func seed(zone: String, seed: UInt64) async throws -> (dir: TempDir, db: VeilDatabase, rules: AnalyticsRules, firstDay: Int64, lastDay: Int64) {
         var rules = AnalyticsTests.rules
         rules.calendar = try #require(DayCalendar(identifier: zone), "\(zone) is missing from the zone database (tzdata)")
         let dir = TempDir()
         let db = try VeilDatabase.open(folder: dir.path)
-        // Berlin's 25-hour day (2026-10-25) lies inside the data.
         let start = rules.calendar.start(ofDay: DayCalendar.day(year: 2026, month: 10, day: 23)) - 3 * Self.hour
         var rng = SplitMix(seed)
         let paths = ["/", "/pricing", "/blog", "/docs", "/pricing/team"]
@@ -44,7 +44,13 @@ struct FilteredStreamTests {
             }
             _ = try await db.insert(batch, sessionTimeoutMillis: 30 * Self.minute, rules: [Self.site: rules])
         }
-        let firstDay = rules.calendar.day(of: start), lastDay = rules.calendar.day(of: clock)
+        return (dir, db, rules, rules.calendar.day(of: start), rules.calendar.day(of: clock))
+    }
+
+    @Test(arguments: [("UTC", UInt64(11)), ("Europe/Berlin", UInt64(12)), ("Asia/Kathmandu", UInt64(13))])
+    func streamEqualsAccumulatorForEveryFilter(zone: String, seed: UInt64) async throws {
+        let (dir, db, rules, firstDay, lastDay) = try await Self.seed(zone: zone, seed: seed)
+        defer { _ = dir }
         let all = StatsScope(site: Self.site, fromDay: firstDay, toDay: lastDay + 1, rules: rules)
         // Filters: for every dimension its most common value and a value nothing has;
         // then pairs of common values.
@@ -68,6 +74,70 @@ struct FilteredStreamTests {
                 #expect(difference.isEmpty && streamed.cells.count == reference.cells.count, "\(zone) days \(from)..<\(to) filters \(f.map { "\($0.dimension.rawValue)=\($0.value)" }): \(difference)")
             }
         }
+    }
+
+    /// A view filtered by one session-level value reads its totals and daily series from the
+    /// rollups (issue 12). They must be the numbers the scan counts, for every session-level
+    /// dimension, in every zone, over partial and whole ranges, by day and by week.
+    @Test(arguments: [("UTC", UInt64(21)), ("Europe/Berlin", UInt64(22)), ("Asia/Kathmandu", UInt64(23))])
+    func rollupHeadlinesEqualTheScanForSessionLevelFilters(zone: String, seed: UInt64) async throws {
+        let (dir, db, rules, firstDay, lastDay) = try await Self.seed(zone: zone, seed: seed)
+        defer { _ = dir }
+        try await db.markRollupsCurrent(site: Self.site, rules: rules)
+        let all = StatsScope(site: Self.site, fromDay: firstDay, toDay: lastDay + 1, rules: rules)
+        var checked = 0
+        for dim in StatsDimension.sessionLevel {
+            let values = try await db.breakdown(all, dim, limit: 3).rows.map(\.value) + ["nothing-has-this"]
+            for value in values {
+                for (from, to) in [(firstDay + 1, lastDay), (firstDay, lastDay + 1)] {
+                    let scope = StatsScope(site: Self.site, fromDay: from, toDay: to, filters: [StatsFilter(dim, value)], rules: rules)
+                    let (fromRollups, totals, days, weeks, snapshot) = try await db.read { d in
+                        (try VeilDatabase.rollupFilter(d, scope) != nil, try VeilDatabase.totals(d, scope),
+                         try VeilDatabase.series(d, scope, granularity: .day), try VeilDatabase.series(d, scope, granularity: .week),
+                         try VeilDatabase.snapshot(d, scope, granularity: .day, dimensions: [], limit: 0))
+                    }
+                    #expect(fromRollups)
+                    let cells = try await db.read { d in try VeilDatabase.streamedCells(d, scope) }
+                    var points: [Int64: (Int, Int)] = [:]
+                    for (k, c) in cells.cells where k.dim == "total" { points[k.bucket] = (c.visitors, c.pageviews) }
+                    let what = "\(zone) \(dim.rawValue)=\(value) days \(from)..<\(to)"
+                    #expect(totals == cells.totals(fromDay: from, toDay: to), "\(what)")
+                    #expect(days == VeilDatabase.bucketed(points, scope: scope, granularity: .day), "\(what)")
+                    #expect(weeks == VeilDatabase.bucketed(points, scope: scope, granularity: .week), "\(what)")
+                    #expect(snapshot.totals == totals && snapshot.series == days, "\(what)")
+                    checked += 1
+                }
+            }
+        }
+        #expect(checked >= 2 * 2 * StatsDimension.sessionLevel.count)
+        // Stale rollups (recomputation pending) never answer.
+        let scope = StatsScope(site: Self.site, fromDay: firstDay, toDay: lastDay + 1, filters: [StatsFilter(.device, "mobile")], rules: rules)
+        try await db.pool.write { d in try d.execute(sql: "UPDATE rollup_state SET fingerprint = 'other'") }
+        #expect(try await db.read { d in try VeilDatabase.rollupFilter(d, scope) } == nil)
+    }
+
+    /// A data folder whose rollups were built before session-level cells carried bounces and
+    /// duration (format 1) is recomputed at start, and ends with exactly the cells a fresh
+    /// build has: no number lost, none left stale.
+    @Test func formatOneRollupsAreRecomputedAtStart() async throws {
+        let (dir, db, rules, _, _) = try await Self.seed(zone: "Europe/Berlin", seed: 31)
+        defer { _ = dir }
+        let built = try await db.rollupRows(site: Self.site)
+        #expect(built.contains { $0.dim == "browser" && $0.bounces > 0 } && built.contains { $0.dim == "country" && $0.duration > 0 })
+        // What format 1 left behind: no bounces or duration outside `total`, and the bare rules' fingerprint.
+        let sessionDims = StatsDimension.sessionLevel.map { "'\($0.rawValue)'" }.joined(separator: ",")
+        try await db.pool.write { d in
+            try d.execute(sql: "UPDATE rollups SET bounces = 0, duration = 0 WHERE dim IN (\(sessionDims))")
+            try d.execute(sql: "INSERT INTO rollup_state(site, fingerprint) VALUES (?, ?)", arguments: [Self.site, rules.fingerprint])
+        }
+        #expect(try await db.sitesNeedingRollupRebuild(rules: [Self.site: rules]) == [Self.site])
+        let filtered = StatsScope(site: Self.site, fromDay: 0, toDay: 100_000, filters: [StatsFilter(.browser, "Chrome")], rules: rules)
+        #expect(try await db.read { d in try VeilDatabase.rollupFilter(d, filtered) } == nil)
+        let service = RollupService(database: db, rules: [Self.site: rules], logger: Logger(label: "test"))
+        #expect(try await service.catchUp() == [Self.site])
+        #expect(try await db.rollupRows(site: Self.site) == built)
+        #expect(try await db.read { d in try VeilDatabase.rollupFilter(d, filtered) } != nil)
+        #expect(try await service.catchUp().isEmpty)
     }
 
     static func diff(_ a: CellSums, _ b: CellSums) -> String {

@@ -131,7 +131,10 @@ struct StreamCells {
         cells[t]!.duration += s.lastSeen - s.startedAt
         if wantsExit { cells[CellKey(dim: Self.slot[.exit]!, bucket: day, value: s.exit), default: RollupCounts()].sessions += 1 }
         for (i, wanted) in wantsSession.enumerated() where wanted {
-            cells[CellKey(dim: Self.sessionSlots[i], bucket: day, value: s.values[i]), default: RollupCounts()].sessions += 1
+            let k = CellKey(dim: Self.sessionSlots[i], bucket: day, value: s.values[i])
+            cells[k, default: RollupCounts()].sessions += 1
+            if s.pageviews <= 1 { cells[k]!.bounces += 1 }
+            cells[k]!.duration += s.lastSeen - s.startedAt
         }
     }
 
