@@ -31,7 +31,9 @@ public enum DashboardBenchmark {
         }
     }
 
-    public static func measure(database: VeilDatabase, site: SiteRules, now: Int64, runs: Int = 3, progress: (String) -> Void = { _ in }) async throws -> Figures {
+    /// `only`: names of the views to time (any containing one of these; all when empty).
+    public static func measure(database: VeilDatabase, site: SiteRules, now: Int64, runs: Int = 3, only: [String] = [],
+                               progress: (String) -> Void = { _ in }) async throws -> Figures {
         let pages = try PageRenderer()
         let domain = site.key
         let rules = site.analytics
@@ -62,6 +64,7 @@ public enum DashboardBenchmark {
         let yardstick = try await median(runs) { _ = try await database.rawDistinctVisitors() }
         var rows: [Row] = []
         func add(_ name: String, _ group: String, _ body: () async throws -> Void) async throws {
+            guard only.isEmpty || only.contains(where: { name.contains($0) }) else { return }
             let ms = try await median(runs, body)
             rows.append(Row(name: name, millis: ms, ratio: ms / yardstick, group: group))
             progress(name)
