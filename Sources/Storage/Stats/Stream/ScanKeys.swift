@@ -44,44 +44,66 @@ struct VisitorKey: Hashable, Sendable {
 /// moved past it: only the newest two days are kept (a zone's clock can step back across
 /// midnight for an hour, never by more than a day), which bounds a scan's memory by the
 /// traffic of a day instead of the range.
+///
+/// An event resolves its visitor once (`handle`) and then asks per key (`firstTime`):
+/// one visitor lookup and one set insert per key, in flat tables (see FlatTables.swift).
 struct DailySeen {
     private struct Day {
-        var visitors: [VisitorKey: UInt32] = [:]
-        var seen = Set<UInt64>()
-
-        mutating func insert(_ visitor: VisitorKey, _ key: UInt32) -> Bool {
-            let slot: UInt32
-            if let known = visitors[visitor] {
-                slot = known
-            } else {
-                slot = UInt32(visitors.count)
-                visitors[visitor] = slot
-            }
-            return seen.insert(UInt64(slot) << 32 | UInt64(key)).inserted
-        }
+        var day: Int64
+        var visitors = VisitorSlots()
+        var seen = FlatSet64()
     }
-    private var days: [Int64: Day] = [:]
-    private var newest = Int64.min
+    /// The newest day and the one before; `older` holds any earlier day an out-of-order
+    /// caller touches, until the stream moves on.
+    private var current: Day?
+    private var previous: Day?
+    private var older: [Int64: Day] = [:]
     /// (visitor, key) pairs held now, and the most held at once (tests check the bound).
     private(set) var held = 0
     private(set) var peakHeld = 0
 
-    /// Whether this is the visitor's first time under `key` on `day` (and records it).
-    /// `key` must fit in 32 bits.
-    mutating func firstTime(_ visitor: VisitorKey, day: Int64, key: UInt32) -> Bool {
-        if day > newest {
-            newest = day
-            if days.count > 1 {
-                for (d, old) in days where d < day - 1 { held -= old.seen.count }
-                days = days.filter { $0.key >= day - 1 }
+    /// A visitor on a day, resolved once for several keys.
+    struct Handle {
+        fileprivate var day: Int64
+        fileprivate var base: UInt64
+    }
+
+    mutating func handle(_ visitor: VisitorKey, day: Int64) -> Handle {
+        if current == nil || day > current!.day {
+            // Moving on: the newest day stays as the previous one if it is the day before;
+            // everything older goes.
+            var dropped = older.values.reduce(0) { $0 + $1.seen.count } + (previous?.seen.count ?? 0)
+            older = [:]
+            if let c = current, c.day == day - 1 { previous = c } else {
+                dropped += current?.seen.count ?? 0
+                previous = nil
             }
+            held -= dropped
+            current = Day(day: day)
         }
-        guard days[day, default: Day()].insert(visitor, key) else { return false }
+        let number: UInt32
+        if current!.day == day { number = current!.visitors.number(visitor) }
+        else if previous?.day == day { number = previous!.visitors.number(visitor) }
+        else { number = older[day, default: Day(day: day)].visitors.number(visitor) }
+        return Handle(day: day, base: UInt64(number) << 32)
+    }
+
+    /// Whether this is the visitor's first time under `key` on the handle's day (and records
+    /// it). `key` must fit in 32 bits, and be less than `UInt32.max`.
+    mutating func firstTime(_ h: Handle, key: UInt32) -> Bool {
+        let k = h.base | UInt64(key)
+        let added: Bool
+        if current!.day == h.day { added = current!.seen.insert(k) }
+        else if previous?.day == h.day { added = previous!.seen.insert(k) }
+        else { added = older[h.day]!.seen.insert(k) }
+        guard added else { return false }
         held += 1
         peakHeld = max(peakHeld, held)
         return true
     }
 
-    /// Distinct (day, key) pairs held right now (tests check the memory bound with it).
-    var heldDays: Int { days.count }
+    /// `handle` and `firstTime` in one.
+    mutating func firstTime(_ visitor: VisitorKey, day: Int64, key: UInt32) -> Bool {
+        firstTime(handle(visitor, day: day), key: key)
+    }
 }

@@ -10,10 +10,27 @@ import Privacy
 /// visit started in the range its sessions, bounces, duration and exit page. Visitors are
 /// distinct per day through `DailySeen`, which forgets days the stream has left.
 struct StreamCells {
-    private struct CellKey: Hashable {
+    /// A cell as one word: dimension slot (5 bits), bucket (32 bits), value id (27 bits).
+    private struct CellKey {
         var dim: UInt8
         var bucket: Int64
         var value: Int32
+
+        var packed: UInt64 {
+            UInt64(dim) << 59 | UInt64(UInt32(truncatingIfNeeded: bucket)) << 27 | UInt64(UInt32(truncatingIfNeeded: value) & 0x07FF_FFFF)
+        }
+
+        init(dim: UInt8, bucket: Int64, value: Int32) {
+            self.dim = dim
+            self.bucket = bucket
+            self.value = value
+        }
+
+        init(packed k: UInt64) {
+            dim = UInt8(k >> 59)
+            bucket = Int64(Int32(truncatingIfNeeded: k >> 27))
+            value = Int32(truncatingIfNeeded: k & 0x07FF_FFFF)
+        }
     }
 
     /// Dimension slots: the catalogue's cases, then `total` and `hour`.
@@ -21,11 +38,12 @@ struct StreamCells {
     private static let hourSlot = totalSlot + 1
     private static let slot: [StatsDimension: UInt8] = Dictionary(uniqueKeysWithValues: StatsDimension.allCases.enumerated().map { ($1, UInt8($0)) })
     private static let sessionSlots: [UInt8] = StatsDimension.sessionLevel.map { slot[$0]! }
+    private static let pageSlot = slot[.page]!, eventSlot = slot[.event]!, goalSlot = slot[.goal]!, exitSlot = slot[.exit]!
 
     private let rules: AnalyticsRules
     private let only: DimensionMask
     private let from: Int64, to: Int64
-    private var cells: [CellKey: RollupCounts] = [:]
+    private var cells = FlatMap64<RollupCounts>()
     private var seen = DailySeen()
     /// Goals a pageview of a path meets, by interned path (pattern matching once per path).
     private var pageGoals: [Int32: [Int32]] = [:]
@@ -51,40 +69,44 @@ struct StreamCells {
 
     private static func key(_ slot: UInt8, _ value: Int32) -> UInt32 { UInt32(slot) << 27 | UInt32(truncatingIfNeeded: value) & 0x07FF_FFFF }
 
-    private mutating func count(_ slot: UInt8, bucket: Int64, value: Int32, visitor: VisitorKey, day: Int64, pageview: Bool, seenValue: Int32? = nil) {
-        let first = seen.firstTime(visitor, day: day, key: Self.key(slot, seenValue ?? value))
-        let k = CellKey(dim: slot, bucket: bucket, value: value)
-        cells[k, default: RollupCounts()].hits += 1
-        if pageview { cells[k]!.pageviews += 1 }
-        if first { cells[k]!.visitors += 1 }
+    /// The counts of a cell, to update in place (one hash for several fields).
+    private mutating func cell(_ k: CellKey) -> Int { cells.slot(for: k.packed, default: RollupCounts()) }
+
+    private mutating func count(_ slot: UInt8, bucket: Int64, value: Int32, visitor h: DailySeen.Handle, pageview: Bool, seenValue: Int32? = nil) {
+        let first = seen.firstTime(h, key: Self.key(slot, seenValue ?? value))
+        let i = cell(CellKey(dim: slot, bucket: bucket, value: value))
+        cells.values[i].hits += 1
+        if pageview { cells.values[i].pageviews += 1 }
+        if first { cells.values[i].visitors += 1 }
     }
 
     mutating func add(_ e: StreamEvent, session s: inout StreamSession, interner: inout Interner) {
         let day = rules.calendar.day(of: e.ts), hour = rules.calendar.hour(of: e.ts)
         let isPageview = e.name == "pageview"
+        let h = seen.handle(e.visitor, day: day)
         // A visit's session-level values: visitors on its first event of the day; its events
         // are tallied (scratchA hits, scratchB pageviews) and spread when the day or visit ends.
         if s.scratchDay != day {
             flushTally(&s)
             s.scratchDay = day
             for (i, wanted) in wantsSession.enumerated() where wanted {
-                if seen.firstTime(e.visitor, day: day, key: Self.key(Self.sessionSlots[i], s.values[i])) {
-                    cells[CellKey(dim: Self.sessionSlots[i], bucket: day, value: s.values[i]), default: RollupCounts()].visitors += 1
+                if seen.firstTime(h, key: Self.key(Self.sessionSlots[i], s.values[i])) {
+                    cells.values[cell(CellKey(dim: Self.sessionSlots[i], bucket: day, value: s.values[i]))].visitors += 1
                 }
             }
         }
         s.scratchA += 1
         if isPageview { s.scratchB += 1 }
 
-        count(Self.totalSlot, bucket: day, value: 0, visitor: e.visitor, day: day, pageview: isPageview)
+        count(Self.totalSlot, bucket: day, value: 0, visitor: h, pageview: isPageview)
         let needsName = !isPageview && (wantsEvent || wantsGoal)
         let effective = needsName ? rules.effectiveName(name: e.name, props: e.props) : e.name
         var pathID: Int32 = -1
         if isPageview, wantsPage {
             pathID = interner.id(e.path)
-            count(Self.slot[.page]!, bucket: day, value: pathID, visitor: e.visitor, day: day, pageview: true)
+            count(Self.pageSlot, bucket: day, value: pathID, visitor: h, pageview: true)
         } else if !isPageview, wantsEvent {
-            count(Self.slot[.event]!, bucket: day, value: interner.id(effective), visitor: e.visitor, day: day, pageview: false)
+            count(Self.eventSlot, bucket: day, value: interner.id(effective), visitor: h, pageview: false)
         }
         if wantsGoal {
             let met: [Int32]
@@ -97,9 +119,9 @@ struct StreamCells {
             } else {
                 met = goalsMet(name: effective, path: e.path, props: e.props)
             }
-            for g in met { count(Self.slot[.goal]!, bucket: day, value: g, visitor: e.visitor, day: day, pageview: isPageview) }
+            for g in met { count(Self.goalSlot, bucket: day, value: g, visitor: h, pageview: isPageview) }
         }
-        count(Self.hourSlot, bucket: hour, value: 0, visitor: e.visitor, day: day, pageview: isPageview, seenValue: Int32(hour - day * 24))
+        count(Self.hourSlot, bucket: hour, value: 0, visitor: h, pageview: isPageview, seenValue: Int32(hour - day * 24))
     }
 
     private func goalsMet(name: String, path: String, props: [(String, String)]) -> [Int32] {
@@ -112,9 +134,9 @@ struct StreamCells {
     private mutating func flushTally(_ s: inout StreamSession) {
         guard s.scratchA > 0 else { return }
         for (i, wanted) in wantsSession.enumerated() where wanted {
-            let k = CellKey(dim: Self.sessionSlots[i], bucket: s.scratchDay, value: s.values[i])
-            cells[k, default: RollupCounts()].hits += s.scratchA
-            cells[k]!.pageviews += Int(s.scratchB)
+            let k = cell(CellKey(dim: Self.sessionSlots[i], bucket: s.scratchDay, value: s.values[i]))
+            cells.values[k].hits += s.scratchA
+            cells.values[k].pageviews += Int(s.scratchB)
         }
         s.scratchA = 0
         s.scratchB = 0
@@ -125,16 +147,16 @@ struct StreamCells {
         flushTally(&s)
         guard s.startedAt >= from, s.startedAt < to else { return }
         let day = rules.calendar.day(of: s.startedAt)
-        let t = CellKey(dim: Self.totalSlot, bucket: day, value: 0)
-        cells[t, default: RollupCounts()].sessions += 1
-        if s.pageviews <= 1 { cells[t]!.bounces += 1 }
-        cells[t]!.duration += s.lastSeen - s.startedAt
-        if wantsExit { cells[CellKey(dim: Self.slot[.exit]!, bucket: day, value: s.exit), default: RollupCounts()].sessions += 1 }
+        let t = cell(CellKey(dim: Self.totalSlot, bucket: day, value: 0))
+        cells.values[t].sessions += 1
+        if s.pageviews <= 1 { cells.values[t].bounces += 1 }
+        cells.values[t].duration += s.lastSeen - s.startedAt
+        if wantsExit { cells.values[cell(CellKey(dim: Self.exitSlot, bucket: day, value: s.exit))].sessions += 1 }
         for (i, wanted) in wantsSession.enumerated() where wanted {
-            let k = CellKey(dim: Self.sessionSlots[i], bucket: day, value: s.values[i])
-            cells[k, default: RollupCounts()].sessions += 1
-            if s.pageviews <= 1 { cells[k]!.bounces += 1 }
-            cells[k]!.duration += s.lastSeen - s.startedAt
+            let k = cell(CellKey(dim: Self.sessionSlots[i], bucket: day, value: s.values[i]))
+            cells.values[k].sessions += 1
+            if s.pageviews <= 1 { cells.values[k].bounces += 1 }
+            cells.values[k].duration += s.lastSeen - s.startedAt
         }
     }
 
@@ -145,7 +167,8 @@ struct StreamCells {
     func sums(_ interner: Interner) -> CellSums {
         var out: [RollupKey: RollupCounts] = [:]
         out.reserveCapacity(cells.count)
-        for (k, c) in cells {
+        for (packed, c) in zip(cells.storedKeys, cells.values) {
+            let k = CellKey(packed: packed)
             let dim: String, value: String
             switch k.dim {
             case Self.totalSlot: (dim, value) = ("total", "")
