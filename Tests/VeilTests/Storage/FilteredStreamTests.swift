@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import GRDB
 import Testing
 @testable import Privacy
@@ -114,30 +113,6 @@ struct FilteredStreamTests {
         let scope = StatsScope(site: Self.site, fromDay: firstDay, toDay: lastDay + 1, filters: [StatsFilter(.device, "mobile")], rules: rules)
         try await db.pool.write { d in try d.execute(sql: "UPDATE rollup_state SET fingerprint = 'other'") }
         #expect(try await db.read { d in try VeilDatabase.rollupFilter(d, scope) } == nil)
-    }
-
-    /// A data folder whose rollups were built before session-level cells carried bounces and
-    /// duration (format 1) is recomputed at start, and ends with exactly the cells a fresh
-    /// build has: no number lost, none left stale.
-    @Test func formatOneRollupsAreRecomputedAtStart() async throws {
-        let (dir, db, rules, _, _) = try await Self.seed(zone: "Europe/Berlin", seed: 31)
-        defer { _ = dir }
-        let built = try await db.rollupRows(site: Self.site)
-        #expect(built.contains { $0.dim == "browser" && $0.bounces > 0 } && built.contains { $0.dim == "country" && $0.duration > 0 })
-        // What format 1 left behind: no bounces or duration outside `total`, and the bare rules' fingerprint.
-        let sessionDims = StatsDimension.sessionLevel.map { "'\($0.rawValue)'" }.joined(separator: ",")
-        try await db.pool.write { d in
-            try d.execute(sql: "UPDATE rollups SET bounces = 0, duration = 0 WHERE dim IN (\(sessionDims))")
-            try d.execute(sql: "INSERT INTO rollup_state(site, fingerprint) VALUES (?, ?)", arguments: [Self.site, rules.fingerprint])
-        }
-        #expect(try await db.sitesNeedingRollupRebuild(rules: [Self.site: rules]) == [Self.site])
-        let filtered = StatsScope(site: Self.site, fromDay: 0, toDay: 100_000, filters: [StatsFilter(.browser, "Chrome")], rules: rules)
-        #expect(try await db.read { d in try VeilDatabase.rollupFilter(d, filtered) } == nil)
-        let service = RollupService(database: db, rules: [Self.site: rules], logger: Logger(label: "test"))
-        #expect(try await service.catchUp() == [Self.site])
-        #expect(try await db.rollupRows(site: Self.site) == built)
-        #expect(try await db.read { d in try VeilDatabase.rollupFilter(d, filtered) } != nil)
-        #expect(try await service.catchUp().isEmpty)
     }
 
     static func diff(_ a: CellSums, _ b: CellSums) -> String {
