@@ -37,6 +37,8 @@ let package = Package(
                 "Privacy",
                 "CZlib",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's own API, for the scans' hot loops (Stats/Stream/RawStep.swift).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

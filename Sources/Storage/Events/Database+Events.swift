@@ -128,6 +128,12 @@ extension VeilDatabase {
         guard let json, case .object(let members)? = try? JSONParser.parse(Array(json.utf8)) else { return [] }
         return members.compactMap { k, v in v.scalarText.map { (k, $0) } }
     }
+
+    /// `decodeProps` of the JSON as stored bytes (scans read it without making a String).
+    static func decodeProps(bytes: UnsafeRawBufferPointer) -> [(String, String)] {
+        guard bytes.count > 0, case .object(let members)? = try? JSONParser.parse(Array(bytes)) else { return [] }
+        return members.compactMap { k, v in v.scalarText.map { (k, $0) } }
+    }
 }
 
 private struct SessionKey: Hashable {

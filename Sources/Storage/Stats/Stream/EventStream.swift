@@ -78,54 +78,57 @@ struct EventStream {
         var stats = Stats()
         let rules = scope.rules
         let from = scope.fromMillis, to = scope.toMillis
-        // Session-level filters as (column index in a session row, wanted value).
-        var sessionFilters: [(Int, String)] = []
+        // Session-level filters as (column index in a session row, wanted value as UTF-8).
+        var sessionFilters: [(Int32, [UInt8])] = []
         for f in scope.filters {
-            if f.dimension == .exit { sessionFilters.append((4, f.value)) }
-            else if let i = StatsDimension.sessionLevel.firstIndex(of: f.dimension) { sessionFilters.append((5 + i, f.value)) }
+            if f.dimension == .exit { sessionFilters.append((4, Array(f.value.utf8))) }
+            else if let i = StatsDimension.sessionLevel.firstIndex(of: f.dimension) { sessionFilters.append((Int32(5 + i), Array(f.value.utf8))) }
         }
         let eventFilters = scope.filters.filter { $0.dimension == .event || $0.dimension == .goal }
         let (pushSQL, pushArgs) = Self.eventPushdown(scope.filters, rules: rules)
         let readProps = needsProps || !eventFilters.isEmpty
+        let valueCount = StatsDimension.sessionLevel.count
 
         var sessions: [Int64: StreamSession] = [:]
-        func decode(_ row: Row) -> StreamSession {
+        func decode(_ row: RawStep) -> StreamSession {
             stats.sessionsRead += 1
-            let passes = sessionFilters.allSatisfy { (row[$0.0] as String) == $0.1 }
+            let passes = sessionFilters.allSatisfy { row.bytes($0.0).elementsEqual($0.1) }
             var values: [Int32] = []
             var exit: Int32 = -1
             if passes, needsValues {
-                values.reserveCapacity(StatsDimension.sessionLevel.count)
-                for i in 0..<StatsDimension.sessionLevel.count { values.append(interner.id(row[5 + i])) }
-                exit = interner.id(row[4])
+                values.reserveCapacity(valueCount)
+                for i in 0..<valueCount { values.append(interner.id(bytes: row.bytes(Int32(5 + i)))) }
+                exit = interner.id(bytes: row.bytes(4))
             }
-            return StreamSession(id: row[0], startedAt: row[1], lastSeen: row[2], pageviews: row[3], passes: passes, values: values, exit: exit)
+            return StreamSession(id: row.int64(0), startedAt: row.int64(1), lastSeen: row.int64(2), pageviews: Int(row.int64(3)),
+                                 passes: passes, values: values, exit: exit)
         }
 
         // Sessions in bulk, by start, when most events of the range will be read; when the
         // read is narrowed to a few events (a page, an event, a funnel's steps), only their
         // sessions, by id.
         let narrowed = !pushSQL.isEmpty || !extraSQL.isEmpty
-        let bulk = try Row.fetchCursor(db, sql: "SELECT \(Self.sessionColumns) FROM sessions WHERE site = ? AND started_at >= ? AND started_at < ? ORDER BY started_at",
-                                       arguments: [scope.site, from - Self.lookbackMillis, to])
+        let bulk = try RawStep(db.makeStatement(sql: "SELECT \(Self.sessionColumns) FROM sessions WHERE site = ? AND started_at >= ? AND started_at < ? ORDER BY started_at"),
+                               arguments: [scope.site, from - Self.lookbackMillis, to])
+        defer { bulk.finish() }
         var pending: StreamSession?
         var bulkDone = narrowed
-        let byID = try db.cachedStatement(sql: "SELECT \(Self.sessionColumns) FROM sessions WHERE id = ?")
+        let byID = try db.makeStatement(sql: "SELECT \(Self.sessionColumns) FROM sessions WHERE id = ?")
 
-        let events = try db.makeStatement(sql: """
+        let events = try RawStep(db.makeStatement(sql: """
             SELECT e.session_id, e.visitor, e.ts, e.name, e.path, \(readProps ? "e.props" : "NULL") FROM events e
             WHERE e.site = ? AND e.ts >= ? AND e.ts < ?\(pushSQL)\(extraSQL) ORDER BY e.ts, e.id
-            """)
-        let cursor = try Row.fetchCursor(events, arguments: StatementArguments([scope.site.databaseValue, from.databaseValue, to.databaseValue] + pushArgs + extraArgs))
+            """), arguments: StatementArguments([scope.site.databaseValue, from.databaseValue, to.databaseValue] + pushArgs + extraArgs))
+        defer { events.finish() }
         var sinceSweep = 0
-        while let row = try cursor.next() {
-            let ts: Int64 = row[2]
+        while try events.next() {
+            let ts = events.int64(2)
             stats.events += 1
             // Every session started by now is known.
             while !bulkDone {
                 if pending == nil {
-                    guard let next = try bulk.next() else { bulkDone = true; break }
-                    pending = decode(next)
+                    guard try bulk.next() else { bulkDone = true; break }
+                    pending = decode(bulk)
                 }
                 guard pending!.startedAt <= ts else { break }
                 if sessions[pending!.id] == nil { sessions[pending!.id] = pending! }
@@ -141,24 +144,35 @@ struct EventStream {
                     if done.hadEvent { onEnd(&done) }
                 }
             }
-            let sessionID: Int64 = row[0]
-            if sessions[sessionID] == nil {
-                guard let found = try Row.fetchOne(byID, arguments: [sessionID]) else { continue }
-                sessions[sessionID] = decode(found)
+            let sessionID = events.int64(0)
+            // One hash for the visit; later accesses go through its index.
+            var at = sessions.index(forKey: sessionID)
+            if at == nil {
+                let lookup = try RawStep(byID, arguments: [sessionID])
+                defer { lookup.finish() }
+                guard try lookup.next() else { continue }
+                sessions[sessionID] = decode(lookup)
+                at = sessions.index(forKey: sessionID)
             }
+            let index = at!
             stats.peakSessions = max(stats.peakSessions, sessions.count)
-            guard sessions[sessionID]!.passes else { continue }
-            let name: String = row[3]
-            let json: String? = name == "pageview" ? nil : row[5]
-            let visitor = try row.withUnsafeData(atIndex: 1) { data in data.map { d in d.withUnsafeBytes(VisitorKey.init(bytes:)) } } ?? VisitorKey(high: 0, low: 0)
-            let event = StreamEvent(visitor: visitor, ts: ts, name: name, path: row[4], props: json == nil ? [] : VeilDatabase.decodeProps(json))
+            guard sessions.values[index].passes else { continue }
+            let isPageview = events.equals(3, "pageview")
+            let name = isPageview ? Self.pageview : events.string(3)
+            let props = isPageview || events.isNull(5) ? [] : VeilDatabase.decodeProps(bytes: events.bytes(5))
+            let visitorBytes = events.bytes(1)
+            let visitor = visitorBytes.isEmpty ? VisitorKey(high: 0, low: 0) : VisitorKey(bytes: visitorBytes)
+            let event = StreamEvent(visitor: visitor, ts: ts, name: name, path: events.string(4), props: props)
             if !eventFilters.isEmpty, !Self.passes(event, filters: eventFilters, rules: rules) { continue }
-            sessions[sessionID]!.hadEvent = true
-            onEvent(event, &sessions[sessionID]!, &interner)
+            sessions.values[index].hadEvent = true
+            onEvent(event, &sessions.values[index], &interner)
         }
         for id in sessions.keys.sorted() where sessions[id]!.hadEvent { onEnd(&sessions[id]!) }
         return stats
     }
+
+    /// The one `"pageview"` string every pageview event shares (no String per row).
+    static let pageview = "pageview"
 
     /// SQL narrowing for filters on event columns (session-level ones are decided per session).
     static func eventPushdown(_ filters: [StatsFilter], rules: AnalyticsRules) -> (sql: String, args: [DatabaseValue]) {

@@ -16,6 +16,27 @@ struct Interner {
     /// The id of a string already interned, without adding it.
     func existing(_ s: String) -> Int32? { ids[s] }
 
+    /// First id per hash of the bytes, so a value seen before is found without a String.
+    private var byHash = FlatMap64<Int32>()
+
+    /// `id` of text given as UTF-8 bytes (a column as SQLite holds it).
+    mutating func id(bytes: UnsafeRawBufferPointer) -> Int32 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325 // FNV-1a, then mixed
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        h = mix64(h)
+        if h == .max { h = 0 }
+        if let i = byHash.find(h) {
+            let known = byHash.values[i]
+            let same = strings[Int(known)].utf8.withContiguousStorageIfAvailable { $0.elementsEqual(bytes) }
+                ?? strings[Int(known)].utf8.elementsEqual(bytes)
+            // Another text with the same hash: the dictionary decides.
+            return same ? known : id(String(decoding: bytes, as: UTF8.self))
+        }
+        let new = id(String(decoding: bytes, as: UTF8.self))
+        _ = byHash.slot(for: h, default: new)
+        return new
+    }
+
     func string(_ id: Int32) -> String { strings[Int(id)] }
 }
 
