@@ -76,7 +76,7 @@ extension VeilDatabase {
         let narrow = " AND e.name IN (" + Array(repeating: "?", count: max(1, names.count)).joined(separator: ",") + ")"
         // Per session: steps reached (scratchA) and when step 1 happened (scratchB).
         var sessions = [Int](repeating: 0, count: steps.count)
-        var visitors = [Set<VisitorKey>](repeating: [], count: steps.count)
+        var visitors = [VisitorSlots](repeating: VisitorSlots(), count: steps.count)
         var interner = Interner()
         let stream = EventStream(scope: scope, needsValues: false, extraSQL: narrow,
                                  extraArgs: names.isEmpty ? [DatabaseValue.null] : names.sorted().map(\.databaseValue))
@@ -87,7 +87,7 @@ extension VeilDatabase {
             if steps[s.scratchA].matches(name: name, path: e.path, props: e.props) {
                 if s.scratchA == 0 { s.scratchB = e.ts }
                 sessions[s.scratchA] += 1
-                visitors[s.scratchA].insert(e.visitor)
+                _ = visitors[s.scratchA].number(e.visitor)
                 s.scratchA += 1
             }
         }, onEnd: { _ in })

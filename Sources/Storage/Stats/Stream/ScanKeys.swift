@@ -71,8 +71,16 @@ struct VisitorKey: Hashable, Sendable {
 struct DailySeen {
     private struct Day {
         var day: Int64
-        var visitors = VisitorSlots()
-        var seen = FlatSet64()
+        var visitors: VisitorSlots
+        var seen: FlatSet64
+
+        /// Sized like the day before, if any: days are alike, and growing a large table
+        /// step by step was a tenth of a scan's time.
+        init(day: Int64, like other: Day? = nil) {
+            self.day = day
+            visitors = VisitorSlots(capacity: other?.visitors.count ?? 8)
+            seen = FlatSet64(capacity: other?.seen.count ?? 8)
+        }
     }
     /// The newest day and the one before; `older` holds any earlier day an out-of-order
     /// caller touches, until the stream moves on.
@@ -100,7 +108,7 @@ struct DailySeen {
                 previous = nil
             }
             held -= dropped
-            current = Day(day: day)
+            current = Day(day: day, like: previous)
         }
         let number: UInt32
         if current!.day == day { number = current!.visitors.number(visitor) }
