@@ -40,7 +40,7 @@ extension VeilDatabase {
     static func propertyBreakdown(_ db: Database, _ scope: StatsScope, event: String, key: String, limit: Int, offset: Int = 0) throws -> Breakdown {
         let rules = scope.rules
         var rows: [Int32: BreakdownRow] = [:]
-        var seen = DailySeen()
+        var seen = DailySeen(calendar: scope.rules.calendar)
         var interner = Interner()
         let stream = EventStream(scope: scope, needsValues: false, extraSQL: " AND e.props IS NOT NULL")
         try stream.run(db, interner: &interner, onEvent: { e, _, names in
@@ -49,7 +49,7 @@ extension VeilDatabase {
             let id = names.id(value)
             var row = rows[id] ?? BreakdownRow(value: value, visitors: 0, hits: 0, pageviews: 0, sessions: 0)
             row.hits += 1
-            if seen.firstTime(e.visitor, day: rules.calendar.day(of: e.ts), key: UInt32(id)) { row.visitors += 1 }
+            if seen.firstTime(e.visitor, day: rules.calendar.day(of: e.ts), at: e.ts, key: UInt32(id)) { row.visitors += 1 }
             rows[id] = row
         }, onEnd: { _ in })
         let sorted = rows.values.sorted { BreakdownOrder.before($0, $1, dim: .event) }
@@ -58,7 +58,8 @@ extension VeilDatabase {
 
     /// Sessions (and their visitors) reaching each step of a funnel: step k counts when
     /// goal k happens in the session after step k-1 (in time order), within
-    /// `windowMinutes` of step 1.
+    /// `windowMinutes` of step 1. Visitors are distinct per day and summed, like every
+    /// visitor count (`Totals`), which also keeps the funnel's memory to a day's visitors.
     public func funnel(_ scope: StatsScope, steps: [Goal], windowMinutes: Int?) async throws(StorageError) -> [FunnelStep] {
         try await read { db in try Self.funnel(db, scope, steps: steps, windowMinutes: windowMinutes) }
     }
@@ -76,7 +77,8 @@ extension VeilDatabase {
         let narrow = " AND e.name IN (" + Array(repeating: "?", count: max(1, names.count)).joined(separator: ",") + ")"
         // Per session: steps reached (scratchA) and when step 1 happened (scratchB).
         var sessions = [Int](repeating: 0, count: steps.count)
-        var visitors = [VisitorSlots](repeating: VisitorSlots(), count: steps.count)
+        var visitors = [Int](repeating: 0, count: steps.count)
+        var seen = DailySeen(calendar: scope.rules.calendar)
         var interner = Interner()
         let stream = EventStream(scope: scope, needsValues: false, extraSQL: narrow,
                                  extraArgs: names.isEmpty ? [DatabaseValue.null] : names.sorted().map(\.databaseValue))
@@ -87,11 +89,11 @@ extension VeilDatabase {
             if steps[s.scratchA].matches(name: name, path: e.path, props: e.props) {
                 if s.scratchA == 0 { s.scratchB = e.ts }
                 sessions[s.scratchA] += 1
-                _ = visitors[s.scratchA].number(e.visitor)
+                if seen.firstTime(e.visitor, day: rules.calendar.day(of: e.ts), at: e.ts, key: UInt32(s.scratchA)) { visitors[s.scratchA] += 1 }
                 s.scratchA += 1
             }
         }, onEnd: { _ in })
-        return steps.enumerated().map { i, goal in FunnelStep(goal: goal.name, visitors: visitors[i].count, sessions: sessions[i]) }
+        return steps.enumerated().map { i, goal in FunnelStep(goal: goal.name, visitors: visitors[i], sessions: sessions[i]) }
     }
 
     /// The pages viewed just before and just after `page` within a session.
@@ -102,7 +104,7 @@ extension VeilDatabase {
     static func journey(_ db: Database, _ scope: StatsScope, page: String, limit: Int) throws -> Journey {
         var previous: [Int32: (visitors: Int, hits: Int)] = [:]
         var next: [Int32: (visitors: Int, hits: Int)] = [:]
-        var seen = DailySeen()
+        var seen = DailySeen(calendar: scope.rules.calendar)
         var interner = Interner()
         let pageID = interner.id(page)
         // Only sessions that viewed the page (found through the path index) are read.
@@ -118,12 +120,12 @@ extension VeilDatabase {
             let day = scope.rules.calendar.day(of: e.ts)
             // Keys: the other page, with the top bit telling "before" from "after".
             if path == pageID {
-                let first = seen.firstTime(e.visitor, day: day, key: UInt32(last) | 1 << 31)
+                let first = seen.firstTime(e.visitor, day: day, at: e.ts, key: UInt32(last) | 1 << 31)
                 previous[last, default: (0, 0)].visitors += first ? 1 : 0
                 previous[last]!.hits += 1
             }
             if last == pageID {
-                let first = seen.firstTime(e.visitor, day: day, key: UInt32(path))
+                let first = seen.firstTime(e.visitor, day: day, at: e.ts, key: UInt32(path))
                 next[path, default: (0, 0)].visitors += first ? 1 : 0
                 next[path]!.hits += 1
             }
@@ -142,30 +144,35 @@ extension VeilDatabase {
     }
 
     static func cohorts(_ db: Database, site: String, fromDay: Int64, toDay: Int64, calendar: DayCalendar) throws -> [Cohort] {
-        let week = { (ms: Int64) -> Int64 in VeilDatabase.bucketStart(day: calendar.day(of: ms), granularity: .week) }
-        // Visitors as two words, not `Data` (16 bytes would be a heap object each): this
-        // reads every visitor the site has seen, so each entry's size is what counts.
-        func visitor(_ row: Row) throws -> VisitorKey {
-            try row.withUnsafeData(atIndex: 0) { data in data.map { d in d.withUnsafeBytes(VisitorKey.init(bytes:)) } } ?? VisitorKey(high: 0, low: 0)
+        // Grouped in SQL so that SQLite, not a Swift map of every visitor ever seen, holds
+        // the per-visitor state (its sorter and temporary b-trees stay within its cache and
+        // spill to disk): the first-seen week of every visitor is the one thing here that
+        // grows with history. Weeks are on the site's clock, through a function of this read.
+        let week = DatabaseFunction("veil_week", argumentCount: 1, pure: true) { values in
+            guard let ms = Int64.fromDatabaseValue(values[0]) else { return nil }
+            return VeilDatabase.bucketStart(day: calendar.day(of: ms), granularity: .week)
         }
-        var first: [VisitorKey: Int64] = [:]
-        let firstSeen = try Row.fetchCursor(db, sql: "SELECT visitor, min(ts) AS first_ts FROM events WHERE site = ? AND ts < ? GROUP BY visitor",
-                                            arguments: [site, calendar.start(ofDay: toDay)])
-        while let row = try firstSeen.next() { first[try visitor(row)] = week(row["first_ts"]) }
+        db.add(function: week)
+        defer { db.remove(function: week) }
         let firstWeek = VeilDatabase.bucketStart(day: fromDay, granularity: .week)
-        var members: [Int64: Set<VisitorKey>] = [:]
-        var active: [Int64: [Int64: Set<VisitorKey>]] = [:]
-        let cursor = try Row.fetchCursor(db, sql: "SELECT visitor, ts FROM events WHERE site = ? AND ts >= ? AND ts < ?",
-                                         arguments: [site, calendar.start(ofDay: firstWeek), calendar.start(ofDay: toDay)])
-        while let row = try cursor.next() {
-            let v = try visitor(row)
-            guard let cohort = first[v], cohort >= firstWeek else { continue }
-            members[cohort, default: []].insert(v)
-            active[cohort, default: [:]][(week(row["ts"]) - cohort) / 7, default: []].insert(v)
+        let from = calendar.start(ofDay: firstWeek), to = calendar.start(ofDay: toDay)
+        let firsts = "SELECT visitor, veil_week(min(ts)) AS cohort FROM events WHERE site = ? AND ts < ? GROUP BY visitor HAVING min(ts) >= ?"
+        var sizes: [Int64: Int] = [:]
+        let members = try Row.fetchCursor(db, sql: "SELECT cohort, count(*) AS n FROM (\(firsts)) GROUP BY cohort", arguments: [site, to, from])
+        while let row = try members.next() { sizes[row["cohort"]] = row["n"] }
+        var active: [Int64: [Int64: Int]] = [:]
+        let weeks = try Row.fetchCursor(db, sql: """
+            SELECT f.cohort AS cohort, veil_week(e.ts) AS week, count(DISTINCT e.visitor) AS n
+            FROM (\(firsts)) f JOIN events e ON e.site = ? AND e.visitor = f.visitor AND e.ts >= ? AND e.ts < ?
+            GROUP BY f.cohort, week
+            """, arguments: [site, to, from, site, from, to])
+        while let row = try weeks.next() {
+            let cohort: Int64 = row["cohort"], week: Int64 = row["week"]
+            active[cohort, default: [:]][(week - cohort) / 7] = row["n"]
         }
-        return members.keys.sorted().map { cohort in
-            let weeks = Int((VeilDatabase.bucketStart(day: toDay - 1, granularity: .week) - cohort) / 7) + 1
-            return Cohort(weekStartDay: cohort, size: members[cohort]!.count, active: (0..<weeks).map { active[cohort]?[Int64($0)]?.count ?? 0 })
+        return sizes.keys.sorted().map { cohort in
+            let count = Int((VeilDatabase.bucketStart(day: toDay - 1, granularity: .week) - cohort) / 7) + 1
+            return Cohort(weekStartDay: cohort, size: sizes[cohort]!, active: (0..<count).map { active[cohort]?[Int64($0)] ?? 0 })
         }
     }
 }

@@ -4,7 +4,7 @@
 /// and the standard library's per-process seeded SipHash was a third of a scan's time
 /// (`perf`, 1M events). The keys here are interned integers and salted visitor hashes,
 /// not strings a client picked, so a fixed 64-bit mixer with linear probing is enough;
-/// tables stay at most half full and double when they would not.
+/// tables stay at most three quarters full and double when they would not.
 
 /// 64 → 64 bit mixer (the finaliser of MurmurHash3): every input bit moves every output bit.
 @inline(__always)
@@ -25,7 +25,7 @@ struct FlatSet64 {
     private(set) var count = 0
 
     init(capacity: Int = 8) {
-        let size = max(16, (capacity * 2).nextPowerOfTwo)
+        let size = max(16, (capacity * 4 / 3 + 1).nextPowerOfTwo)
         keys = [UInt64](repeating: .max, count: size)
         mask = size - 1
     }
@@ -33,7 +33,7 @@ struct FlatSet64 {
     /// Inserts `key`; true when it was not there.
     mutating func insert(_ key: UInt64) -> Bool {
         precondition(key != .max)
-        if (count + 1) * 2 > keys.count { grow() }
+        if (count + 1) * 4 > keys.count * 3 { grow() }
         let mask = self.mask
         let added = keys.withUnsafeMutableBufferPointer { slots -> Bool in
             var i = Int(truncatingIfNeeded: mix64(key)) & mask
@@ -72,7 +72,7 @@ struct FlatMap64<Value> {
     var values: [Value] = []
 
     init(capacity: Int = 8) {
-        let size = max(16, (capacity * 2).nextPowerOfTwo)
+        let size = max(16, (capacity * 4 / 3 + 1).nextPowerOfTwo)
         keys = [UInt64](repeating: .max, count: size)
         positions = [Int32](repeating: 0, count: size)
         mask = size - 1
@@ -84,7 +84,7 @@ struct FlatMap64<Value> {
     mutating func slot(for key: UInt64, default initial: @autoclosure () -> Value) -> Int {
         precondition(key != .max)
         if let found = find(key) { return found }
-        if (values.count + 1) * 2 > keys.count { grow() }
+        if (values.count + 1) * 4 > keys.count * 3 { grow() }
         values.append(initial())
         storedKeys.append(key)
         place(key, Int32(values.count))
@@ -139,7 +139,7 @@ struct VisitorSlots {
     private(set) var count = 0
 
     init(capacity: Int = 8) {
-        let size = max(16, (capacity * 2).nextPowerOfTwo)
+        let size = max(16, (capacity * 4 / 3 + 1).nextPowerOfTwo)
         high = [UInt64](repeating: 0, count: size)
         low = [UInt64](repeating: 0, count: size)
         numbers = [UInt32](repeating: 0, count: size)
@@ -153,7 +153,7 @@ struct VisitorSlots {
             if high[i] == v.high, low[i] == v.low { return numbers[i] - 1 }
             i = (i + 1) & mask
         }
-        if (count + 1) * 2 > numbers.count {
+        if (count + 1) * 4 > numbers.count * 3 {
             grow()
             return number(v)
         }

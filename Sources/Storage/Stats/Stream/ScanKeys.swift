@@ -1,3 +1,5 @@
+import Privacy
+
 /// Small integer stand-ins for the strings and hashes a scan counts with. A scan hashes
 /// each string once (to intern it) and then compares and hashes integers: at millions of
 /// rows, string hashing and the allocations behind it were most of a filtered view's time.
@@ -62,9 +64,11 @@ struct VisitorKey: Hashable, Sendable {
 
 /// Distinct visitors per day under integer keys, for a stream in time order. Visitors are
 /// distinct per day (see `DailyVisitors`), so a day's memory can go once the stream has
-/// moved past it: only the newest two days are kept (a zone's clock can step back across
-/// midnight for an hour, never by more than a day), which bounds a scan's memory by the
-/// traffic of a day instead of the range.
+/// moved past it. A local day can come back once: a zone that sets its clocks back just
+/// after midnight puts the next instants on the day before. So the previous day is kept
+/// until the stream is `stepBackMargin` into the new one (clocks are never set back by
+/// more than two hours, so no instant later than that is on the previous day), then
+/// dropped: a scan holds about one day's visitors, whatever the range.
 ///
 /// An event resolves its visitor once (`handle`) and then asks per key (`firstTime`):
 /// one visitor lookup and one set insert per key, in flat tables (see FlatTables.swift).
@@ -82,11 +86,21 @@ struct DailySeen {
             seen = FlatSet64(capacity: other?.seen.count ?? 8)
         }
     }
+    static let stepBackMargin: Int64 = 3 * 3_600_000
+
+    private let calendar: DayCalendar
     /// The newest day and the one before; `older` holds any earlier day an out-of-order
     /// caller touches, until the stream moves on.
     private var current: Day?
     private var previous: Day?
     private var older: [Int64: Day] = [:]
+    /// When the previous day can go (`stepBackMargin` into the current one).
+    private var forgetPreviousAt = Int64.max
+
+    init(calendar: DayCalendar) {
+        self.calendar = calendar
+    }
+
     /// (visitor, key) pairs held now, and the most held at once (tests check the bound).
     private(set) var held = 0
     private(set) var peakHeld = 0
@@ -97,18 +111,24 @@ struct DailySeen {
         fileprivate var base: UInt64
     }
 
-    mutating func handle(_ visitor: VisitorKey, day: Int64) -> Handle {
+    /// The visitor on the day of `ts` (which callers have at hand as `day`).
+    mutating func handle(_ visitor: VisitorKey, day: Int64, at ts: Int64) -> Handle {
         if current == nil || day > current!.day {
             // Moving on: the newest day stays as the previous one if it is the day before;
             // everything older goes.
             var dropped = older.values.reduce(0) { $0 + $1.seen.count } + (previous?.seen.count ?? 0)
             older = [:]
+            let sizedLike = current
             if let c = current, c.day == day - 1 { previous = c } else {
                 dropped += current?.seen.count ?? 0
                 previous = nil
             }
             held -= dropped
-            current = Day(day: day, like: previous)
+            current = Day(day: day, like: sizedLike)
+            forgetPreviousAt = calendar.start(ofDay: day) + Self.stepBackMargin
+        } else if previous != nil, ts >= forgetPreviousAt {
+            held -= previous!.seen.count
+            previous = nil
         }
         let number: UInt32
         if current!.day == day { number = current!.visitors.number(visitor) }
@@ -132,7 +152,7 @@ struct DailySeen {
     }
 
     /// `handle` and `firstTime` in one.
-    mutating func firstTime(_ visitor: VisitorKey, day: Int64, key: UInt32) -> Bool {
-        firstTime(handle(visitor, day: day), key: key)
+    mutating func firstTime(_ visitor: VisitorKey, day: Int64, at ts: Int64, key: UInt32) -> Bool {
+        firstTime(handle(visitor, day: day, at: ts), key: key)
     }
 }

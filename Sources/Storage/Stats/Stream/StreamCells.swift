@@ -44,7 +44,7 @@ struct StreamCells {
     private let only: DimensionMask
     private let from: Int64, to: Int64
     private var cells = FlatMap64<RollupCounts>()
-    private var seen = DailySeen()
+    private var seen: DailySeen
     /// Goals a pageview of a path meets, by interned path (pattern matching once per path).
     private var pageGoals: [Int32: [Int32]] = [:]
     private let goalIDs: [Int32]
@@ -53,6 +53,7 @@ struct StreamCells {
 
     init(scope: StatsScope, only: DimensionMask, interner: inout Interner) {
         rules = scope.rules
+        seen = DailySeen(calendar: scope.rules.calendar)
         self.only = only
         from = scope.fromMillis
         to = scope.toMillis
@@ -83,7 +84,7 @@ struct StreamCells {
     mutating func add(_ e: StreamEvent, session s: inout StreamSession, interner: inout Interner) {
         let day = rules.calendar.day(of: e.ts), hour = rules.calendar.hour(of: e.ts)
         let isPageview = e.name == "pageview"
-        let h = seen.handle(e.visitor, day: day)
+        let h = seen.handle(e.visitor, day: day, at: e.ts)
         // A visit's session-level values: visitors on its first event of the day; its events
         // are tallied (scratchA hits, scratchB pageviews) and spread when the day or visit ends.
         if s.scratchDay != day {
