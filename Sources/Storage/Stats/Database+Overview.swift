@@ -18,7 +18,7 @@ extension VeilDatabase {
 
     static func totals(_ db: Database, _ scope: StatsScope) throws -> Totals {
         if !scope.filters.isEmpty {
-            guard let f = try rollupFilter(db, scope) else { return try filteredCells(db, scope, dimensions: []).totals(fromDay: scope.fromDay, toDay: scope.toDay) }
+            guard let f = try rollupFilter(db, scope) else { return try filteredCells(db, scope, dimensions: [], hours: false).totals(fromDay: scope.fromDay, toDay: scope.toDay) }
             return try rollupTotals(db, scope, dim: f.dimension.rawValue, value: f.value)
         }
         return try rollupTotals(db, scope, dim: "total", value: "")
@@ -55,7 +55,7 @@ extension VeilDatabase {
 
     static func breakdown(_ db: Database, _ scope: StatsScope, _ dim: StatsDimension, limit: Int, offset: Int = 0) throws -> Breakdown {
         if !scope.filters.isEmpty {
-            return try filteredCells(db, scope, dimensions: [dim]).breakdown(dim, fromDay: scope.fromDay, toDay: scope.toDay, limit: limit, offset: offset)
+            return try filteredCells(db, scope, dimensions: [dim], hours: false).breakdown(dim, fromDay: scope.fromDay, toDay: scope.toDay, limit: limit, offset: offset)
         }
         let order = dim == .exit ? "sessions DESC, hits DESC, value" : "visitors DESC, hits DESC, value"
         let having = dim == .exit ? "sessions > 0" : "hits > 0"
@@ -86,7 +86,7 @@ extension VeilDatabase {
                                            arguments: [scope.site, dim, value, hourly ? hours.lowerBound : scope.fromDay, hourly ? hours.upperBound : scope.toDay])
             while let r = try rows.next() { points[r["bucket"]] = (r["visitors"], r["pageviews"]) }
         } else {
-            let cells = try filteredCells(db, scope, dimensions: [])
+            let cells = try filteredCells(db, scope, dimensions: [], hours: hourly)
             for (k, c) in cells.cells where k.dim == (hourly ? "hour" : "total") { points[k.bucket] = (c.visitors, c.pageviews) }
         }
         return bucketed(points, scope: scope, granularity: granularity)
@@ -176,7 +176,7 @@ extension VeilDatabase {
         if dimensions.isEmpty, granularity != .hour, try rollupFilter(db, scope) != nil {
             return StatsSnapshot(totals: try totals(db, scope), series: try series(db, scope, granularity: granularity), breakdowns: [:])
         }
-        let cells = try filteredCells(db, scope, dimensions: dimensions)
+        let cells = try filteredCells(db, scope, dimensions: dimensions, hours: granularity == .hour)
         var points: [Int64: (Int, Int)] = [:]
         for (k, c) in cells.cells where k.dim == (granularity == .hour ? "hour" : "total") { points[k.bucket] = (c.visitors, c.pageviews) }
         var breakdowns: [StatsDimension: Breakdown] = [:]

@@ -11,8 +11,9 @@ extension VeilDatabase {
         try await read { db in try Self.filteredCells(db, scope, dimensions: dimensions) }
     }
 
-    static func filteredCells(_ db: Database, _ scope: StatsScope, dimensions: [StatsDimension]? = nil) throws -> CellSums {
-        try streamedCells(db, scope, dimensions: dimensions)
+    /// `hours`: also the hourly cells (only an hourly chart reads them).
+    static func filteredCells(_ db: Database, _ scope: StatsScope, dimensions: [StatsDimension]? = nil, hours: Bool = true) throws -> CellSums {
+        try streamedCells(db, scope, dimensions: dimensions, hours: hours)
     }
 
     /// The properties recorded with a custom event, ranked by how often they occur.

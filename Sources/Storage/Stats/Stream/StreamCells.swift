@@ -50,8 +50,11 @@ struct StreamCells {
     private let goalIDs: [Int32]
     private let wantsSession: [Bool]
     private let wantsPage: Bool, wantsEvent: Bool, wantsGoal: Bool, wantsExit: Bool
+    /// Hourly cells cost a key per visitor-hour; only an hourly chart reads them.
+    private let wantsHours: Bool
 
-    init(scope: StatsScope, only: DimensionMask, interner: inout Interner) {
+    init(scope: StatsScope, only: DimensionMask, hours: Bool = true, interner: inout Interner) {
+        wantsHours = hours
         rules = scope.rules
         seen = DailySeen(calendar: scope.rules.calendar)
         self.only = only
@@ -82,7 +85,7 @@ struct StreamCells {
     }
 
     mutating func add(_ e: StreamEvent, session s: inout StreamSession, interner: inout Interner) {
-        let day = rules.calendar.day(of: e.ts), hour = rules.calendar.hour(of: e.ts)
+        let day = rules.calendar.day(of: e.ts), hour = wantsHours ? rules.calendar.hour(of: e.ts) : 0
         let isPageview = e.name == "pageview"
         let h = seen.handle(e.visitor, day: day, at: e.ts)
         // A visit's session-level values: visitors on its first event of the day; its events
@@ -122,7 +125,7 @@ struct StreamCells {
             }
             for g in met { count(Self.goalSlot, bucket: day, value: g, visitor: h, pageview: isPageview) }
         }
-        count(Self.hourSlot, bucket: hour, value: 0, visitor: h, pageview: isPageview, seenValue: Int32(hour - day * 24))
+        if wantsHours { count(Self.hourSlot, bucket: hour, value: 0, visitor: h, pageview: isPageview, seenValue: Int32(hour - day * 24)) }
     }
 
     private func goalsMet(name: String, path: String, props: [(String, String)]) -> [Int32] {
@@ -185,16 +188,16 @@ struct StreamCells {
 extension VeilDatabase {
     /// Rollup cells of the scope's matching events, and of the visits they belong to that
     /// started in the range, from one ordered stream.
-    static func streamedCells(_ db: Database, _ scope: StatsScope, dimensions: [StatsDimension]? = nil) throws -> CellSums {
-        try streamedCellsMeasured(db, scope, dimensions: dimensions).cells
+    static func streamedCells(_ db: Database, _ scope: StatsScope, dimensions: [StatsDimension]? = nil, hours: Bool = true) throws -> CellSums {
+        try streamedCellsMeasured(db, scope, dimensions: dimensions, hours: hours).cells
     }
 
     /// `streamedCells`, with what the run held: the visits at most, and the day counters'
     /// (visitor, key) pairs at most.
     static func streamedCellsMeasured(_ db: Database, _ scope: StatsScope, dimensions: [StatsDimension]? = nil,
-                                      sweepEvery: Int = 4096) throws -> (cells: CellSums, stream: EventStream.Stats, peakSeen: Int) {
+                                      hours: Bool = true, sweepEvery: Int = 4096) throws -> (cells: CellSums, stream: EventStream.Stats, peakSeen: Int) {
         var interner = Interner()
-        var counter = StreamCells(scope: scope, only: dimensions.map(DimensionMask.init) ?? .all, interner: &interner)
+        var counter = StreamCells(scope: scope, only: dimensions.map(DimensionMask.init) ?? .all, hours: hours, interner: &interner)
         var stream = EventStream(scope: scope, needsProps: counter.needsProps)
         stream.sweepEvery = sweepEvery
         let stats = try stream.run(db, interner: &interner, onEvent: { e, s, names in counter.add(e, session: &s, interner: &names) }, onEnd: { s in counter.end(&s) })
