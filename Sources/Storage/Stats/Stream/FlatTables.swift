@@ -51,6 +51,16 @@ struct FlatSet64 {
         return added
     }
 
+    /// Empties the set, keeping its table (a scan reuses a day's table for the next day:
+    /// freeing and allocating tables of tens of megabytes left the heap fragmented and the
+    /// process larger than the tables).
+    mutating func removeAll() {
+        keys.withUnsafeMutableBufferPointer { $0.update(repeating: .max) }
+        count = 0
+    }
+
+    var capacity: Int { keys.count * 3 / 4 }
+
     private mutating func grow() {
         let old = keys
         keys = [UInt64](repeating: .max, count: old.count * 2)
@@ -145,6 +155,14 @@ struct VisitorSlots {
         numbers = [UInt32](repeating: 0, count: size)
         mask = size - 1
     }
+
+    /// Empties the table, keeping its storage (see `FlatSet64.removeAll`).
+    mutating func removeAll() {
+        numbers.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        count = 0
+    }
+
+    var capacity: Int { numbers.count * 3 / 4 }
 
     /// The visitor's number (0, 1, 2… in order of first appearance).
     mutating func number(_ v: VisitorKey) -> UInt32 {

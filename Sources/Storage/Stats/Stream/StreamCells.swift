@@ -93,10 +93,10 @@ struct StreamCells {
         if s.scratchDay != day {
             flushTally(&s)
             s.scratchDay = day
-            for (i, wanted) in wantsSession.enumerated() where wanted {
-                if seen.firstTime(h, key: Self.key(Self.sessionSlots[i], s.values[i])) {
-                    cells.values[cell(CellKey(dim: Self.sessionSlots[i], bucket: day, value: s.values[i]))].visitors += 1
-                }
+            let wants = wantsSession
+            let fresh = seen.newValues(h, values: s.values) { i, v in wants[i] ? Self.key(Self.sessionSlots[i], v) : nil }
+            for i in s.values.indices where fresh & 1 << UInt32(i) != 0 {
+                cells.values[cell(CellKey(dim: Self.sessionSlots[i], bucket: day, value: s.values[i]))].visitors += 1
             }
         }
         s.scratchA += 1
