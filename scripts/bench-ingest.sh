@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Ingest benchmark: starts a release `veil` on a free loopback port with an empty data
 # folder, then drives it with wrk (single events, then batches of 50), and prints events/s.
-# Not a test: figures depend on the machine. Usage: scripts/bench-ingest.sh [seconds] [connections]
+# Not a test: figures depend on the machine. Usage: [VEIL_BIN=path] scripts/bench-ingest.sh [seconds] [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-10}"
 connections="${2:-32}"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
-# Same flags as scripts/release-smoke.sh, so the two share one build.
-swift build -c release --static-swift-stdlib --product veil >/dev/null
-bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/veil"
+# Same flags as scripts/release-smoke.sh, so the two share one build. VEIL_BIN=path runs another
+# binary instead (to compare two builds back to back).
+if [ -n "${VEIL_BIN:-}" ]; then bin="$VEIL_BIN"; else
+  swift build -c release --static-swift-stdlib --product veil >/dev/null
+  bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/veil"
+fi
 work="$(mktemp -d)"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 # Extra server flags (e.g. --set writer.flush_interval_ms=0) can be passed in BENCH_SERVER_ARGS.
