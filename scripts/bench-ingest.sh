@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Ingest benchmark: starts a release `veil` on a free loopback port with an empty data
 # folder, then drives it with wrk (single events, then batches of 50), and prints events/s.
-# Not a test: figures depend on the machine. Usage: [VEIL_BIN=path] scripts/bench-ingest.sh [seconds] [connections]
+# Not a test: figures depend on the machine. Usage: [BENCH_BIN=path] scripts/bench-ingest.sh [seconds] [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-10}"
 connections="${2:-32}"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
-# Same flags as scripts/release-smoke.sh, so the two share one build. VEIL_BIN=path runs another
+# Same flags as scripts/release-smoke.sh, so the two share one build. BENCH_BIN=path runs another
 # binary instead (to compare two builds back to back).
-if [ -n "${VEIL_BIN:-}" ]; then bin="$VEIL_BIN"; else
+if [ -n "${BENCH_BIN:-}" ]; then bin="$BENCH_BIN"; else
   swift build -c release --static-swift-stdlib --product veil >/dev/null
   bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/veil"
 fi
