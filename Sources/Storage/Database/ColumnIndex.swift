@@ -11,9 +11,12 @@ struct ColumnIndex {
         self.positions = positions
     }
 
-    /// The position of `name`; a missing column is a programming error in the SQL next to it.
+    /// The position of `name`. Readers resolve their names once, when they are made; a missing
+    /// column (an error in the SQL next to the reader) fails that read, never the process.
     subscript(_ name: String) -> Int {
-        guard let i = positions[name] else { preconditionFailure("the statement selects no column named \(name)") }
-        return i
+        get throws(StorageError) {
+            guard let i = positions[name] else { throw .database("the statement selects no column named \(name)") }
+            return i
+        }
     }
 }

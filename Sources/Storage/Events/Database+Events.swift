@@ -118,7 +118,7 @@ extension VeilDatabase {
             SELECT \(ScannedEvent.columns) FROM events e JOIN sessions s ON s.id = e.session_id
             WHERE e.site = ? AND e.visitor = ? AND e.ts >= ? AND e.ts < ?
             """)
-        let reader = ScannedEvent.Reader(statement)
+        let reader = try ScannedEvent.Reader(statement)
         let rows = try Row.fetchAll(statement, arguments: [site, Data(visitor), calendar.start(ofDay: day), calendar.start(ofDay: day + 1)])
         return RollupAccumulator.seenSet(rows: rows.map { reader.read($0) }, rules: rules)
     }

@@ -10,7 +10,7 @@ extension VeilDatabase {
             SELECT \(SessionFacts.columns) FROM sessions s
             WHERE s.site = ? AND s.visitor = ? AND s.last_seen >= ? ORDER BY s.last_seen DESC LIMIT 1
             """)
-        let reader = SessionFacts.Reader(ColumnIndex(statement))
+        let reader = try SessionFacts.Reader(ColumnIndex(statement))
         return try Row.fetchOne(statement, arguments: [site, Data(visitor), since]).map { reader.read($0) }
     }
 }

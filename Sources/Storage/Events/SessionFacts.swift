@@ -32,13 +32,15 @@ struct SessionFacts: Sendable {
         let id: Int, startedAt: Int, lastSeen: Int, pageviews: Int, exit: Int
         let values: [Int]
 
-        init(_ c: ColumnIndex) {
-            id = c["session_id"]
-            startedAt = c["session_started_at"]
-            lastSeen = c["session_last_seen"]
-            pageviews = c["session_pageviews"]
-            exit = c["session_exit"]
-            values = StatsDimension.sessionLevel.map { c["session_" + $0.rawValue] }
+        init(_ c: ColumnIndex) throws(StorageError) {
+            id = try c["session_id"]
+            startedAt = try c["session_started_at"]
+            lastSeen = try c["session_last_seen"]
+            pageviews = try c["session_pageviews"]
+            exit = try c["session_exit"]
+            var values: [Int] = []
+            for d in StatsDimension.sessionLevel { values.append(try c["session_" + d.rawValue]) }
+            self.values = values
         }
 
         func read(_ row: Row) -> SessionFacts {
@@ -88,14 +90,14 @@ struct ScannedEvent {
         let visitor: Int, ts: Int, name: Int, path: Int, props: Int
         let session: SessionFacts.Reader
 
-        init(_ statement: Statement) {
+        init(_ statement: Statement) throws(StorageError) {
             let c = ColumnIndex(statement)
-            visitor = c["visitor"]
-            ts = c["ts"]
-            name = c["name"]
-            path = c["path"]
-            props = c["props"]
-            session = SessionFacts.Reader(c)
+            visitor = try c["visitor"]
+            ts = try c["ts"]
+            name = try c["name"]
+            path = try c["path"]
+            props = try c["props"]
+            session = try SessionFacts.Reader(c)
         }
 
         func sessionID(_ row: Row) -> Int64 { row[session.id] }

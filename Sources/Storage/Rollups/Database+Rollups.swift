@@ -44,14 +44,14 @@ extension VeilDatabase {
             SELECT \(ScannedEvent.columns) FROM events e JOIN sessions s ON s.id = e.session_id
             WHERE e.site = ? AND e.ts >= ? AND e.ts < ? ORDER BY e.id
             """)
-        let event = ScannedEvent.Reader(eventsSQL)
+        let event = try ScannedEvent.Reader(eventsSQL)
         let events = try Row.fetchCursor(eventsSQL, arguments: [site, from, to])
         while let row = try events.next() {
             let e = event.read(row)
             acc.addEvent(visitor: e.visitor, ts: e.ts, name: e.name, path: e.path, props: e.props, session: e.session) { [] }
         }
         let sessionsSQL = try db.makeStatement(sql: "SELECT \(SessionFacts.columns) FROM sessions s WHERE s.site = ? AND s.started_at >= ? AND s.started_at < ?")
-        let session = SessionFacts.Reader(ColumnIndex(sessionsSQL))
+        let session = try SessionFacts.Reader(ColumnIndex(sessionsSQL))
         let sessions = try Row.fetchCursor(sessionsSQL, arguments: [site, from, to])
         while let row = try sessions.next() { acc.addSession(session.read(row)) }
         try apply(acc.takeDeltas(), site: site, db: db)

@@ -77,18 +77,22 @@ extension VeilDatabase {
 
     static func series(_ db: Database, _ scope: StatsScope, granularity: Granularity) throws -> [SeriesPoint] {
         let hourly = granularity == .hour
+        if scope.filters.isEmpty { return try rollupSeries(db, scope, dim: hourly ? "hour" : "total", value: "", granularity: granularity) }
+        if !hourly, let f = try rollupFilter(db, scope) { return try rollupSeries(db, scope, dim: f.dimension.rawValue, value: f.value, granularity: granularity) }
+        let cells = try filteredCells(db, scope, dimensions: [], hours: hourly)
+        var points: [Int64: (Int, Int)] = [:]
+        for (k, c) in cells.cells where k.dim == (hourly ? "hour" : "total") { points[k.bucket] = (c.visitors, c.pageviews) }
+        return bucketed(points, scope: scope, granularity: granularity)
+    }
+
+    /// The series of one rollup value (`hour` buckets for an hourly chart, days otherwise).
+    static func rollupSeries(_ db: Database, _ scope: StatsScope, dim: String, value: String, granularity: Granularity) throws -> [SeriesPoint] {
+        let hourly = granularity == .hour
         let hours = scope.rules.calendar.hours(fromDay: scope.fromDay, toDay: scope.toDay)
         var points: [Int64: (Int, Int)] = [:]
-        let filter = scope.filters.isEmpty || hourly ? nil : try rollupFilter(db, scope)
-        if scope.filters.isEmpty || filter != nil {
-            let (dim, value) = filter.map { ($0.dimension.rawValue, $0.value) } ?? (hourly ? "hour" : "total", "")
-            let rows = try Row.fetchCursor(db, sql: "SELECT bucket, visitors, pageviews FROM rollups WHERE site = ? AND dim = ? AND value = ? AND bucket >= ? AND bucket < ?",
-                                           arguments: [scope.site, dim, value, hourly ? hours.lowerBound : scope.fromDay, hourly ? hours.upperBound : scope.toDay])
-            while let r = try rows.next() { points[r["bucket"]] = (r["visitors"], r["pageviews"]) }
-        } else {
-            let cells = try filteredCells(db, scope, dimensions: [], hours: hourly)
-            for (k, c) in cells.cells where k.dim == (hourly ? "hour" : "total") { points[k.bucket] = (c.visitors, c.pageviews) }
-        }
+        let rows = try Row.fetchCursor(db, sql: "SELECT bucket, visitors, pageviews FROM rollups WHERE site = ? AND dim = ? AND value = ? AND bucket >= ? AND bucket < ?",
+                                       arguments: [scope.site, dim, value, hourly ? hours.lowerBound : scope.fromDay, hourly ? hours.upperBound : scope.toDay])
+        while let r = try rows.next() { points[r["bucket"]] = (r["visitors"], r["pageviews"]) }
         return bucketed(points, scope: scope, granularity: granularity)
     }
 
@@ -173,8 +177,9 @@ extension VeilDatabase {
         }
         // Headline numbers alone (the previous period of a filtered overview) come from the
         // rollups when they hold them.
-        if dimensions.isEmpty, granularity != .hour, try rollupFilter(db, scope) != nil {
-            return StatsSnapshot(totals: try totals(db, scope), series: try series(db, scope, granularity: granularity), breakdowns: [:])
+        if dimensions.isEmpty, granularity != .hour, let f = try rollupFilter(db, scope) {
+            return StatsSnapshot(totals: try rollupTotals(db, scope, dim: f.dimension.rawValue, value: f.value),
+                                 series: try rollupSeries(db, scope, dim: f.dimension.rawValue, value: f.value, granularity: granularity), breakdowns: [:])
         }
         let cells = try filteredCells(db, scope, dimensions: dimensions, hours: granularity == .hour)
         var points: [Int64: (Int, Int)] = [:]

@@ -27,7 +27,7 @@ extension VeilDatabase {
         var interner = Interner()
         let stream = EventStream(scope: scope, needsValues: false, extraSQL: " AND e.props IS NOT NULL")
         try stream.run(db, interner: &interner, onEvent: { e, _, _ in
-            guard e.name != "pageview", rules.effectiveName(name: e.name, props: e.props) == event else { return }
+            guard !e.isPageview, rules.effectiveName(name: e.name, props: e.props) == event else { return }
             for (k, _) in e.props { counts[k, default: 0] += 1 }
         }, onEnd: { _ in })
         return counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map(\.key)
@@ -45,7 +45,7 @@ extension VeilDatabase {
         var interner = Interner()
         let stream = EventStream(scope: scope, needsValues: false, extraSQL: " AND e.props IS NOT NULL")
         try stream.run(db, interner: &interner, onEvent: { e, _, names in
-            guard e.name != "pageview", rules.effectiveName(name: e.name, props: e.props) == event,
+            guard !e.isPageview, rules.effectiveName(name: e.name, props: e.props) == event,
                   let value = e.props.first(where: { $0.0 == key })?.1 else { return }
             let id = names.id(value)
             var row = rows[id] ?? BreakdownRow(value: value, visitors: 0, hits: 0, pageviews: 0, sessions: 0)

@@ -134,7 +134,7 @@ struct FilteredStreamTests {
             SELECT \(ScannedEvent.columns) FROM events e JOIN sessions s ON s.id = e.session_id
             WHERE e.site = ? AND e.ts >= ? AND e.ts < ? ORDER BY e.id
             """)
-        let reader = ScannedEvent.Reader(statement)
+        let reader = try ScannedEvent.Reader(statement)
         let rows = try Row.fetchCursor(statement, arguments: [scope.site, scope.fromMillis, scope.toMillis])
         while let row = try rows.next() {
             let e = reader.read(row)

@@ -25,6 +25,8 @@ struct StreamSession {
 struct StreamEvent {
     var visitor: VisitorKey
     var ts: Int64
+    /// Decided once from the stored bytes; consumers need not compare `name`.
+    var isPageview: Bool
     var name: String
     var path: String
     var props: [(String, String)]
@@ -162,7 +164,7 @@ struct EventStream {
             let props = isPageview || events.isNull(5) ? [] : VeilDatabase.decodeProps(bytes: events.bytes(5))
             let visitorBytes = events.bytes(1)
             let visitor = visitorBytes.isEmpty ? VisitorKey(high: 0, low: 0) : VisitorKey(bytes: visitorBytes)
-            let event = StreamEvent(visitor: visitor, ts: ts, name: name, path: events.string(4), props: props)
+            let event = StreamEvent(visitor: visitor, ts: ts, isPageview: isPageview, name: name, path: events.string(4), props: props)
             if !eventFilters.isEmpty, !Self.passes(event, filters: eventFilters, rules: rules) { continue }
             sessions.values[index].hadEvent = true
             onEvent(event, &sessions.values[index], &interner)
@@ -204,7 +206,7 @@ struct EventStream {
         for f in filters {
             switch f.dimension {
             case .event:
-                guard e.name != "pageview", rules.effectiveName(name: e.name, props: e.props) == f.value else { return false }
+                guard !e.isPageview, rules.effectiveName(name: e.name, props: e.props) == f.value else { return false }
             case .goal:
                 let name = rules.effectiveName(name: e.name, props: e.props)
                 guard rules.goalsMet(name: name, path: e.path, props: e.props).contains(f.value) else { return false }

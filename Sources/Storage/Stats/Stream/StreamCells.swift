@@ -86,7 +86,7 @@ struct StreamCells {
 
     mutating func add(_ e: StreamEvent, session s: inout StreamSession, interner: inout Interner) {
         let day = rules.calendar.day(of: e.ts), hour = wantsHours ? rules.calendar.hour(of: e.ts) : 0
-        let isPageview = e.name == "pageview"
+        let isPageview = e.isPageview
         let h = seen.handle(e.visitor, day: day, at: e.ts)
         // A visit's session-level values: visitors on its first event of the day; its events
         // are tallied (scratchA hits, scratchB pageviews) and spread when the day or visit ends.
