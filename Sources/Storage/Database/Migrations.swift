@@ -226,6 +226,30 @@ enum Migrations {
         migrator.registerMigration("2026-12-04 recording caps") { db in
             try db.execute(sql: "ALTER TABLE recordings ADD COLUMN capped_at INTEGER")
         }
+        // Cross rollups (issue 12): per closed day, the cells of the visits having each
+        // session-level value, so that a view filtered by one of them reads cells instead of
+        // every event. `cross_days` says which days are complete and with which rules; the
+        // writer deletes a day's row when it writes to that day again.
+        migrator.registerMigration("2026-12-05 cross rollups") { db in
+            try db.execute(sql: """
+                CREATE TABLE cross_rollups (
+                    site TEXT NOT NULL,
+                    day INTEGER NOT NULL,
+                    fdim TEXT NOT NULL,
+                    fvalue TEXT NOT NULL,
+                    cells BLOB NOT NULL,            -- CrossCodec: every table's cells of the visits with this value
+                    PRIMARY KEY (site, day, fdim, fvalue)
+                ) STRICT, WITHOUT ROWID;
+
+                CREATE TABLE cross_days (
+                    site TEXT NOT NULL,
+                    day INTEGER NOT NULL,
+                    stamp TEXT NOT NULL,
+                    ready INTEGER NOT NULL,
+                    PRIMARY KEY (site, day)
+                ) STRICT, WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

@@ -37,6 +37,8 @@ extension VeilDatabase {
                 var seenClientIDs = Set<String>()
                 var liveSessions: [SessionKey: SessionFacts] = [:]
                 var accumulators: [String: RollupAccumulator] = [:]
+                // Days written to (an event's day, its visit's start day): their cross rollups are dropped.
+                var touched: Set<SiteDay> = []
                 for event in events {
                     if let clientID = event.clientID {
                         let key = event.site + "\u{0}" + clientID
@@ -85,6 +87,8 @@ extension VeilDatabase {
                     liveSessions[SessionKey(site: event.site, visitor: visitor)] = after
                     try touchSession.execute(arguments: [event.timestamp, isPageview, event.path, isPageview ? 1 : 0, after.id])
                     let rules = rollup.rules
+                    touched.insert(SiteDay(site: event.site, day: rules.calendar.day(of: event.timestamp)))
+                    touched.insert(SiteDay(site: event.site, day: rules.calendar.day(of: after.startedAt)))
                     try rollup.addEvent(visitor: visitor, ts: event.timestamp, name: event.name, path: event.path, props: event.props, session: after) {
                         let vd = VisitorDay(visitor: visitor, day: rules.calendar.day(of: event.timestamp))
                         return try cache.get(site: event.site, vd) ?? Self.visitorDaySeen(db, site: event.site, visitor: visitor, ts: event.timestamp, rules: rules)
@@ -99,6 +103,7 @@ extension VeilDatabase {
                     ])
                     outcomes.append(.stored)
                 }
+                for t in touched { try Self.invalidateCross(db, site: t.site, day: t.day) }
                 for (site, var rollup) in accumulators {
                     try Self.apply(rollup.takeDeltas(), site: site, db: db)
                     accumulators[site] = rollup
@@ -134,6 +139,11 @@ extension VeilDatabase {
         guard bytes.count > 0, case .object(let members)? = try? JSONParser.parse(Array(bytes)) else { return [] }
         return members.compactMap { k, v in v.scalarText.map { (k, $0) } }
     }
+}
+
+private struct SiteDay: Hashable {
+    var site: String
+    var day: Int64
 }
 
 private struct SessionKey: Hashable {

@@ -39,6 +39,7 @@ extension VeilDatabase {
         try db.execute(sql: """
             DELETE FROM rollups WHERE site = ? AND ((dim <> 'hour' AND bucket = ?) OR (dim = 'hour' AND bucket >= ? AND bucket < ?))
             """, arguments: [site, day, calendar.hours(ofDay: day).lowerBound, calendar.hours(ofDay: day).upperBound])
+        try dropCross(db, site: site, day: day)
         var acc = RollupAccumulator(rules: rules)
         let eventsSQL = try db.makeStatement(sql: """
             SELECT \(ScannedEvent.columns) FROM events e JOIN sessions s ON s.id = e.session_id

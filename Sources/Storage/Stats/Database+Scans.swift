@@ -12,8 +12,13 @@ extension VeilDatabase {
     }
 
     /// `hours`: also the hourly cells (only an hourly chart reads them).
+    /// A view filtered by one session-level value reads the cross rollups of its complete
+    /// days (and streams the rest); any other filter streams the range.
     static func filteredCells(_ db: Database, _ scope: StatsScope, dimensions: [StatsDimension]? = nil, hours: Bool = true) throws -> CellSums {
-        try streamedCells(db, scope, dimensions: dimensions, hours: hours)
+        if !hours, scope.filters.count == 1, let f = scope.filters.first, StatsDimension.sessionLevel.contains(f.dimension) {
+            return try crossCells(db, scope, filter: f, dimensions: dimensions)
+        }
+        return try streamedCells(db, scope, dimensions: dimensions, hours: hours)
     }
 
     /// The properties recorded with a custom event, ranked by how often they occur.

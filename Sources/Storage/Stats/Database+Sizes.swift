@@ -20,12 +20,12 @@ extension VeilDatabase {
         try await Self.wrap { try await pool.read { db in try Int.fetchOne(db, sql: "SELECT count(DISTINCT visitor) FROM events") ?? 0 } }
     }
 
-    /// Rows in the events and rollups tables (benchmark output).
-    public func tableSizes() async throws(StorageError) -> (events: Int, sessions: Int, rollups: Int) {
+    /// Rows in the events, sessions, rollups and cross rollups tables (benchmark output).
+    public func tableSizes() async throws(StorageError) -> (events: Int, sessions: Int, rollups: Int, crossRollups: Int) {
         try await Self.wrap {
             try await pool.read { db in
                 (try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0, try Int.fetchOne(db, sql: "SELECT count(*) FROM sessions") ?? 0,
-                 try Int.fetchOne(db, sql: "SELECT count(*) FROM rollups") ?? 0)
+                 try Int.fetchOne(db, sql: "SELECT count(*) FROM rollups") ?? 0, try Int.fetchOne(db, sql: "SELECT count(*) FROM cross_rollups") ?? 0)
             }
         }
     }

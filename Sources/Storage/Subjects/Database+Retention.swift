@@ -25,6 +25,7 @@ extension VeilDatabase {
             try await pool.write { db in
                 try db.execute(sql: "DELETE FROM rollups WHERE site = ? AND ((dim <> 'hour' AND bucket < ?) OR (dim = 'hour' AND bucket < ?))",
                                arguments: [site, cutoffDay, rules.calendar.hours(ofDay: cutoffDay).lowerBound])
+                try Self.dropCross(db, site: site, before: cutoffDay)
                 var days: Set<Int64> = [cutoffDay]
                 // Sessions left that started before the cutoff's day are the few still alive across it.
                 for start in try Int64.fetchAll(db, sql: "SELECT started_at FROM sessions WHERE site = ? AND started_at < ?",

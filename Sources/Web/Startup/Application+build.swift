@@ -124,7 +124,8 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
     let retention = RetentionService(database: database, policies: config.sites.map { .init(site: $0.key, eventsDays: $0.eventsRetentionDays, replaysDays: $0.replaysRetentionDays, rules: $0.analytics) },
                                      clock: clock, logger: logger)
     app.addServices(EventWriterService(writer: writer), SaltRotationService(keeper: salts, clock: clock, logger: logger), retention,
-                    RollupService(database: database, rules: config.analyticsRules, logger: logger))
+                    RollupService(database: database, rules: config.analyticsRules, logger: logger),
+                    CrossRollupService(database: database, rules: config.analyticsRules, clock: clock, logger: logger))
     return app
 }
 

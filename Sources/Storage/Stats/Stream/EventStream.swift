@@ -89,21 +89,12 @@ struct EventStream {
         let eventFilters = scope.filters.filter { $0.dimension == .event || $0.dimension == .goal }
         let (pushSQL, pushArgs) = Self.eventPushdown(scope.filters, rules: rules)
         let readProps = needsProps || !eventFilters.isEmpty
-        let valueCount = StatsDimension.sessionLevel.count
 
         var sessions: [Int64: StreamSession] = [:]
         func decode(_ row: RawStep) -> StreamSession {
             stats.sessionsRead += 1
             let passes = sessionFilters.allSatisfy { row.bytes($0.0).elementsEqual($0.1) }
-            var values: [Int32] = []
-            var exit: Int32 = -1
-            if passes, needsValues {
-                values.reserveCapacity(valueCount)
-                for i in 0..<valueCount { values.append(interner.id(bytes: row.bytes(Int32(5 + i)))) }
-                exit = interner.id(bytes: row.bytes(4))
-            }
-            return StreamSession(id: row.int64(0), startedAt: row.int64(1), lastSeen: row.int64(2), pageviews: Int(row.int64(3)),
-                                 passes: passes, values: values, exit: exit)
+            return Self.session(row, passes: passes, values: passes && needsValues, interner: &interner)
         }
 
         // Sessions in bulk, by start, when most events of the range will be read; when the
@@ -171,6 +162,20 @@ struct EventStream {
         }
         for id in sessions.keys.sorted() where sessions[id]!.hadEvent { onEnd(&sessions[id]!) }
         return stats
+    }
+
+    /// A session row of `sessionColumns`, its values interned when `values`.
+    static func session(_ row: RawStep, passes: Bool, values wanted: Bool, interner: inout Interner) -> StreamSession {
+        var values: [Int32] = []
+        var exit: Int32 = -1
+        if wanted {
+            let count = StatsDimension.sessionLevel.count
+            values.reserveCapacity(count)
+            for i in 0..<count { values.append(interner.id(bytes: row.bytes(Int32(5 + i)))) }
+            exit = interner.id(bytes: row.bytes(4))
+        }
+        return StreamSession(id: row.int64(0), startedAt: row.int64(1), lastSeen: row.int64(2), pageviews: Int(row.int64(3)),
+                             passes: passes, values: values, exit: exit)
     }
 
     /// The one `"pageview"` string every pageview event shares (no String per row).

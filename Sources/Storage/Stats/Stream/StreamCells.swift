@@ -33,12 +33,21 @@ struct StreamCells {
         }
     }
 
-    /// Dimension slots: the catalogue's cases, then `total` and `hour`.
-    private static let totalSlot = UInt8(StatsDimension.allCases.count)
-    private static let hourSlot = totalSlot + 1
-    private static let slot: [StatsDimension: UInt8] = Dictionary(uniqueKeysWithValues: StatsDimension.allCases.enumerated().map { ($1, UInt8($0)) })
-    private static let sessionSlots: [UInt8] = StatsDimension.sessionLevel.map { slot[$0]! }
-    private static let pageSlot = slot[.page]!, eventSlot = slot[.event]!, goalSlot = slot[.goal]!, exitSlot = slot[.exit]!
+    /// Dimension slots: the catalogue's cases, then `total` and `hour` (cross rollups use the same).
+    static let totalSlot = UInt8(StatsDimension.allCases.count)
+    static let hourSlot = totalSlot + 1
+    static let slot: [StatsDimension: UInt8] = Dictionary(uniqueKeysWithValues: StatsDimension.allCases.enumerated().map { ($1, UInt8($0)) })
+    static let sessionSlots: [UInt8] = StatsDimension.sessionLevel.map { slot[$0]! }
+    static let pageSlot = slot[.page]!, eventSlot = slot[.event]!, goalSlot = slot[.goal]!, exitSlot = slot[.exit]!
+
+    /// A slot's rollup name and a value's string (`total` and `hour` have none).
+    static func named(slot: UInt8, value: Int32, _ interner: Interner) -> (dim: String, value: String) {
+        switch slot {
+        case totalSlot: ("total", "")
+        case hourSlot: ("hour", "")
+        default: (StatsDimension.allCases[Int(slot)].rawValue, interner.string(value))
+        }
+    }
 
     private let rules: AnalyticsRules
     private let only: DimensionMask
@@ -173,12 +182,7 @@ struct StreamCells {
         out.reserveCapacity(cells.count)
         for (packed, c) in zip(cells.storedKeys, cells.values) {
             let k = CellKey(packed: packed)
-            let dim: String, value: String
-            switch k.dim {
-            case Self.totalSlot: (dim, value) = ("total", "")
-            case Self.hourSlot: (dim, value) = ("hour", "")
-            default: (dim, value) = (StatsDimension.allCases[Int(k.dim)].rawValue, interner.string(k.value))
-            }
+            let (dim, value) = Self.named(slot: k.dim, value: k.value, interner)
             out[RollupKey(dim: dim, bucket: k.bucket, value: value)] = c
         }
         return CellSums(cells: out)

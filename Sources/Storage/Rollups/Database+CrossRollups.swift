@@ -1,0 +1,116 @@
+import Foundation
+import GRDB
+import Privacy
+
+// MARK: - Cross rollups: built per closed day, dropped when the day changes, read by filtered views
+
+extension VeilDatabase {
+    /// What a day's `cross_days.stamp` records: this format and the rollup stamp (rules and
+    /// zone). A day built with other rules is not read, and is built again.
+    static let crossFormat = 1
+
+    static func crossStamp(_ rules: AnalyticsRules) -> String { "cross \(crossFormat)\n" + rollupStamp(rules) }
+
+    /// Filter values written per transaction while storing a day (ingest waits for none longer).
+    static let crossRowsPerTransaction = 500
+
+    /// The writer wrote to `day` (an event on it, or a change to a visit that started on
+    /// it): the day's cross rollups are no longer complete.
+    static func invalidateCross(_ db: Database, site: String, day: Int64) throws {
+        try db.cachedStatement(sql: "DELETE FROM cross_days WHERE site = ? AND day = ?").execute(arguments: [site, day])
+    }
+
+    /// Drops a day's cross rollups (its rollups are being recomputed: erasure, retention, new rules).
+    static func dropCross(_ db: Database, site: String, day: Int64) throws {
+        try db.execute(sql: "DELETE FROM cross_days WHERE site = ? AND day = ?", arguments: [site, day])
+        try db.execute(sql: "DELETE FROM cross_rollups WHERE site = ? AND day = ?", arguments: [site, day])
+    }
+
+    /// Drops the cross rollups of days before `day` (retention).
+    static func dropCross(_ db: Database, site: String, before day: Int64) throws {
+        try db.execute(sql: "DELETE FROM cross_days WHERE site = ? AND day < ?", arguments: [site, day])
+        try db.execute(sql: "DELETE FROM cross_rollups WHERE site = ? AND day < ?", arguments: [site, day])
+    }
+
+    /// Days holding events that ended before `closedBefore` (ms) and have no complete cross
+    /// rollups for these rules, newest first (recent days are the ones looked at).
+    public func crossDaysToBuild(site: String, rules: AnalyticsRules, closedBefore: Int64) async throws(StorageError) -> [Int64] {
+        let days = try await daysWithData(site: site, calendar: rules.calendar).filter { rules.calendar.start(ofDay: $0 + 1) <= closedBefore }
+        guard let first = days.first else { return [] }
+        let ready = try await read { db in
+            try Set(Int64.fetchAll(db, sql: "SELECT day FROM cross_days WHERE site = ? AND day >= ? AND ready = 1 AND stamp = ?",
+                                   arguments: [site, first, Self.crossStamp(rules)]))
+        }
+        return days.filter { !ready.contains($0) }.reversed()
+    }
+
+    /// Counts and stores one day's cross rollups; returns the filter values stored, or nil when the
+    /// day changed while it was counted (the writer dropped its mark; it is built again later).
+    ///
+    /// The count runs on a read snapshot, not in the write lock (a day at 10M events takes
+    /// seconds). A mark written first and checked last makes that safe: the snapshot is taken
+    /// after the mark is committed, and any write to the day after that deletes the mark.
+    @discardableResult
+    public func buildCrossDay(site: String, day: Int64, rules: AnalyticsRules) async throws(StorageError) -> Int? {
+        let stamp = Self.crossStamp(rules)
+        try await Self.wrap {
+            try await pool.write { db in
+                try db.execute(sql: "INSERT INTO cross_days(site, day, stamp, ready) VALUES (?, ?, ?, 0) ON CONFLICT(site, day) DO UPDATE SET stamp = excluded.stamp, ready = 0",
+                               arguments: [site, day, stamp])
+            }
+        }
+        let blobs = try await read { db in try CrossDay.count(db, site: site, day: day, rules: rules).groups }
+            .map { (fdim: $0.fdim, fvalue: $0.fvalue, blob: CrossCodec.encode($0.cells)) }
+        var start = 0
+        repeat {
+            let chunk = blobs[start..<min(blobs.count, start + Self.crossRowsPerTransaction)]
+            let first = start == 0, last = start + chunk.count == blobs.count
+            let held = try await Self.wrap {
+                try await pool.write { db -> Bool in
+                    guard try Int.fetchOne(db, sql: "SELECT 1 FROM cross_days WHERE site = ? AND day = ? AND ready = 0 AND stamp = ?", arguments: [site, day, stamp]) != nil else { return false }
+                    if first { try db.execute(sql: "DELETE FROM cross_rollups WHERE site = ? AND day = ?", arguments: [site, day]) }
+                    let insert = try db.cachedStatement(sql: "INSERT INTO cross_rollups(site, day, fdim, fvalue, cells) VALUES (?, ?, ?, ?, ?)")
+                    for c in chunk { try insert.execute(arguments: [site, day, c.fdim, c.fvalue, Data(c.blob)]) }
+                    if last { try db.execute(sql: "UPDATE cross_days SET ready = 1 WHERE site = ? AND day = ?", arguments: [site, day]) }
+                    return true
+                }
+            }
+            guard held else { return nil }
+            start += chunk.count
+        } while start < blobs.count
+        return blobs.count
+    }
+
+    /// Cells of a scope filtered by one session-level value, counted as the stream counts
+    /// them, without hourly cells: complete days from their cross rollups, the other days
+    /// (today, days written to since) from the stream, one run per stretch of such days.
+    static func crossCells(_ db: Database, _ scope: StatsScope, filter f: StatsFilter, dimensions: [StatsDimension]?) throws -> CellSums {
+        let ready = try Set(Int64.fetchAll(db, sql: "SELECT day FROM cross_days WHERE site = ? AND day >= ? AND day < ? AND ready = 1 AND stamp = ?",
+                                           arguments: [scope.site, scope.fromDay, scope.toDay, crossStamp(scope.rules)]))
+        var cells: [RollupKey: RollupCounts] = [:]
+        var complete = Set<Int64>()
+        if !ready.isEmpty {
+            let wanted = dimensions.map { Set(["total"] + $0.map(\.rawValue)) }
+            let statement = try db.cachedStatement(sql: "SELECT cells FROM cross_rollups WHERE site = ? AND day = ? AND fdim = ? AND fvalue = ?")
+            for day in ready {
+                // No blob: nothing on that day had the value. A blob this version cannot read streams.
+                guard let blob = try Data.fetchOne(statement, arguments: [scope.site, day, f.dimension.rawValue, f.value]) else { complete.insert(day); continue }
+                guard let decoded = CrossCodec.decode([UInt8](blob)) else { continue }
+                complete.insert(day)
+                for c in decoded where wanted?.contains(c.dim) ?? true { cells[RollupKey(dim: c.dim, bucket: day, value: c.value)] = c.counts }
+            }
+        }
+        var day = scope.fromDay
+        while day < scope.toDay {
+            guard !complete.contains(day) else { day += 1; continue }
+            var end = day + 1
+            while end < scope.toDay, !complete.contains(end) { end += 1 }
+            var stretch = scope
+            stretch.fromDay = day
+            stretch.toDay = end
+            for (k, c) in try streamedCells(db, stretch, dimensions: dimensions, hours: false).cells { cells[k] = c }
+            day = end
+        }
+        return CellSums(cells: cells)
+    }
+}
