@@ -37,8 +37,9 @@ extension VeilDatabase {
                 var seenClientIDs = Set<String>()
                 var liveSessions: [SessionKey: SessionFacts] = [:]
                 var accumulators: [String: RollupAccumulator] = [:]
-                // Days written to (an event's day, its visit's start day): their cross rollups are dropped.
-                var touched: Set<SiteDay> = []
+                // Days written to: an event's day, and every day since its visit started (the
+                // visit's exit page, bounce and duration changed). Their cross rollups are dropped.
+                var touched: Set<SiteDays> = []
                 for event in events {
                     if let clientID = event.clientID {
                         let key = event.site + "\u{0}" + clientID
@@ -87,8 +88,8 @@ extension VeilDatabase {
                     liveSessions[SessionKey(site: event.site, visitor: visitor)] = after
                     try touchSession.execute(arguments: [event.timestamp, isPageview, event.path, isPageview ? 1 : 0, after.id])
                     let rules = rollup.rules
-                    touched.insert(SiteDay(site: event.site, day: rules.calendar.day(of: event.timestamp)))
-                    touched.insert(SiteDay(site: event.site, day: rules.calendar.day(of: after.startedAt)))
+                    let eventDay = rules.calendar.day(of: event.timestamp), startDay = rules.calendar.day(of: after.startedAt)
+                    touched.insert(SiteDays(site: event.site, first: min(startDay, eventDay), last: max(startDay, eventDay)))
                     try rollup.addEvent(visitor: visitor, ts: event.timestamp, name: event.name, path: event.path, props: event.props, session: after) {
                         let vd = VisitorDay(visitor: visitor, day: rules.calendar.day(of: event.timestamp))
                         return try cache.get(site: event.site, vd) ?? Self.visitorDaySeen(db, site: event.site, visitor: visitor, ts: event.timestamp, rules: rules)
@@ -103,7 +104,7 @@ extension VeilDatabase {
                     ])
                     outcomes.append(.stored)
                 }
-                for t in touched { try Self.invalidateCross(db, site: t.site, day: t.day) }
+                for t in touched { try Self.invalidateCross(db, site: t.site, days: t.first...t.last) }
                 for (site, var rollup) in accumulators {
                     try Self.apply(rollup.takeDeltas(), site: site, db: db)
                     accumulators[site] = rollup
@@ -141,9 +142,10 @@ extension VeilDatabase {
     }
 }
 
-private struct SiteDay: Hashable {
+private struct SiteDays: Hashable {
     var site: String
-    var day: Int64
+    var first: Int64
+    var last: Int64
 }
 
 private struct SessionKey: Hashable {

@@ -8,14 +8,24 @@ import Foundation
 /// cells of its filter value for each day anyway, so they are stored together: names and
 /// counts as varints, deflated (names repeat, counts are small).
 enum CrossCodec {
-    /// A cell under its rollup names.
+    /// A cell under its rollup names. Visits counted on their start day from another day's
+    /// blob have `daysBack` (start day = blob's day − daysBack) and, when they passed the
+    /// filter on an earlier day too, `passedBack` (that day = blob's day − passedBack): see `CrossDay`.
     struct Cell: Equatable, Sendable {
         var dim: String
         var value: String
+        var daysBack: Int64 = 0
+        var passedBack: Int64 = 0
         var counts: RollupCounts
+
+        /// Whether the cell counts in a range starting on `fromDay`, the blob being of `day`.
+        func counts(fromDay: Int64, toDay: Int64, day: Int64) -> Bool {
+            let bucket = day - daysBack
+            return bucket >= fromDay && bucket < toDay && (passedBack == 0 || day - passedBack < fromDay)
+        }
     }
 
-    static let version: UInt8 = 1
+    static let version: UInt8 = 3
 
     static func encode(_ cells: [Cell]) -> [UInt8] {
         var out: [UInt8] = [version]
@@ -37,6 +47,8 @@ enum CrossCodec {
         for c in cells {
             text(c.dim)
             text(c.value)
+            signed(c.daysBack)
+            signed(c.passedBack)
             for n in [Int64(c.counts.visitors), Int64(c.counts.hits), Int64(c.counts.pageviews), Int64(c.counts.sessions), Int64(c.counts.bounces), c.counts.duration] { signed(n) }
         }
         return Zlib.compress(out, level: 6) ?? []
@@ -66,11 +78,11 @@ enum CrossCodec {
         }
         var cells: [Cell] = []
         while i < bytes.count {
-            guard let dim = text(), let value = text() else { return nil }
+            guard let dim = text(), let value = text(), let back = signed(), let passed = signed() else { return nil }
             var c = RollupCounts()
             guard let v = signed(), let h = signed(), let p = signed(), let s = signed(), let b = signed(), let d = signed() else { return nil }
             c.visitors = Int(v); c.hits = Int(h); c.pageviews = Int(p); c.sessions = Int(s); c.bounces = Int(b); c.duration = d
-            cells.append(Cell(dim: dim, value: value, counts: c))
+            cells.append(Cell(dim: dim, value: value, daysBack: back, passedBack: passed, counts: c))
         }
         return cells
     }

@@ -1,69 +1,135 @@
 import GRDB
 import Privacy
 
-/// One day's cross rollups: for each value of each session-level dimension (the filter a
-/// click on a row of one of those 14 tables sets), the rollup cells of the visits having
-/// it, every table included.
+/// One day's cross rollups: for each value of each dimension a view can be filtered by
+/// alone (a click on a row of any of the 18 tables), the rollup cells of what passes it,
+/// every table included.
 ///
-/// Why this shape: a view filtered by a session-level value otherwise reads every event of
-/// its range (issue 12: 30–50× the yardstick at 10M). A day's cells for every such filter
-/// are counted here in one pass over the day's events, grouped by visitor, so that
-/// distinct visitors need a set of one visitor's keys only, not of a whole day's.
+/// Why this shape: a filtered view otherwise reads every event of its range (issue 12:
+/// 30–50× the yardstick at 10M). A day's cells for every such filter are counted here in
+/// one pass over the day's events grouped by visitor, so distinct visitors need the keys of
+/// one visitor only, not of a whole day. A view then reads a blob per day and filter, and
+/// counts only the days without one (today, days written to since) the same way, for its
+/// one filter.
 ///
-/// It counts what `StreamCells` counts for a scope of that one day filtered by the value
-/// (`CrossRollupTests` holds the two equal on random data in several zones): per event
-/// `total`, `page` or `event`, and `goal`; per visit its session-level values, with its
-/// events that day and its visitor once a day; per visit started that day its sessions,
-/// bounces, duration and exit page. No hourly cells: an hourly chart reads the stream.
+/// What it counts is what `StreamCells` counts for the filter over a range, split by day
+/// (`CrossRollupTests` holds the sums equal to the stream on random data in several zones):
+/// per passing event `total`, `page` or `event`, and `goal`; per visit and day its
+/// session-level values, with its passing events and its visitor once a day; per visit
+/// started that day with a passing event its sessions, bounces, duration and exit page.
+/// A filter on a visit's value (session-level, or its exit page) passes all of a visit's
+/// events, so a visit is counted on its start day. A filter on events (page, event, goal)
+/// can pass a visit only after midnight: such a visit is counted on its start day in a
+/// "carried" cell of the day its first passing event is on, which a range reads only if
+/// it includes the start day (as the stream counts a visit only if it started in range).
+/// No hourly cells: an hourly chart reads the stream.
 struct CrossDay {
-    /// One filter value's cells.
+    /// One filter value's cells; `daysBack` > 0 for visits carried to their start day.
     struct Group: Sendable {
         var fdim: String
         var fvalue: String
         var cells: [CrossCodec.Cell]
     }
 
+    /// Filter dimensions by their index in a key: a visit's values first (the 14
+    /// session-level ones, then its exit page), then the event-level ones.
+    static let filterDims: [StatsDimension] = StatsDimension.sessionLevel + [.exit, .page, .event, .goal]
+    private static let visitWide = StatsDimension.sessionLevel.count + 1
+    /// Filters on a visit's values: a visit passes them with all its events.
+    static let visitWideDims = Array(filterDims.prefix(visitWide))
+    private static let pageFilter = visitWide, eventFilter = visitWide + 1, goalFilter = visitWide + 2
+    private static let sessionCount = StatsDimension.sessionLevel.count
+
+    private struct Passing {
+        var prefix: UInt64
+        var hits = 0
+        var pageviews = 0
+    }
+
+    private struct Visit {
+        var session: StreamSession
+        var hits = 0
+        var pageviews = 0
+        /// Event-level filter values its events passed today, with those events.
+        var passing: [Passing] = []
+    }
+
+    private struct SessionPrefix: Hashable {
+        var session: Int64
+        var prefix: UInt64
+    }
+
     private let rules: AnalyticsRules
+    private let day: Int64
     private let from: Int64, to: Int64
+    /// One filter value only (a view counting a day that has no blob), as a prefix.
+    private let only: UInt64?
     private var cells = FlatMap64<RollupCounts>()
+    /// Visits counted on their start day from another day's blob (see `carry`).
+    private struct Carry: Hashable, Comparable {
+        var daysBack: Int64
+        var passedBack: Int64
+
+        static func < (a: Carry, b: Carry) -> Bool { (a.daysBack, a.passedBack) < (b.daysBack, b.passedBack) }
+    }
+    private var carried: [Carry: FlatMap64<RollupCounts>] = [:]
     /// The current visitor's keys (visitors are distinct per visitor and day).
     private var visitorKeys = FlatSet64()
-    /// Sessions counted (a visit's events can come under two visitor hashes on a day that
-    /// spans a salt change; it is still one session).
+    /// Visits counted under a visit-wide filter (a visit's events can come under two visitor
+    /// hashes on a day that spans a salt change; it is still one visit).
     private var counted = FlatSet64()
-    /// The current visitor's visits, with their events on this day.
-    private var visits: [(session: StreamSession, hits: Int, pageviews: Int)] = []
+    /// The same for event-level filters.
+    private var countedPassing = Set<SessionPrefix>()
+    private var visits: [Visit] = []
     private var pageGoals: [Int32: [Int32]] = [:]
     private let goalIDs: [Int32]
-    private static let filters = StatsDimension.sessionLevel.count
 
-    init(rules: AnalyticsRules, day: Int64, interner: inout Interner) {
+    /// `only`: count just this filter (dimension and value).
+    init(rules: AnalyticsRules, day: Int64, only: StatsFilter? = nil, interner: inout Interner) {
         self.rules = rules
+        self.day = day
         from = rules.calendar.start(ofDay: day)
         to = rules.calendar.start(ofDay: day + 1)
         goalIDs = rules.goals.map { interner.id($0.name) }
+        if let only, let f = Self.filterDims.firstIndex(of: only.dimension) {
+            self.only = Self.prefix(f, interner.id(only.value))
+        } else {
+            self.only = nil
+        }
     }
 
-    /// A cross cell as one word: filter (4 bits), filter value (27), slot (5), value (27).
-    private static func key(_ filter: Int, _ filterValue: Int32, _ slot: UInt8, _ value: Int32) -> UInt64 {
-        UInt64(filter) << 59 | UInt64(UInt32(bitPattern: filterValue) & 0x07FF_FFFF) << 32
-            | UInt64(slot) << 27 | UInt64(UInt32(bitPattern: value) & 0x07FF_FFFF)
+    /// A filter value as 31 bits: filter index (5), value id (26).
+    private static func prefix(_ filter: Int, _ value: Int32) -> UInt64 {
+        UInt64(filter) << 26 | UInt64(UInt32(bitPattern: value) & 0x03FF_FFFF)
     }
 
-    /// Counts one event under each of its visit's filter values; `visit` is its index in
-    /// the current visitor's visits.
-    private mutating func add(_ e: StreamEvent, visit: Int, interner: inout Interner) {
-        visits[visit].hits += 1
-        if e.isPageview { visits[visit].pageviews += 1 }
-        // The event's own cells: total, page or event, goals.
+    /// A cross cell as one word: filter value (31 bits), slot (5), value (27).
+    private static func key(_ prefix: UInt64, _ slot: UInt8, _ value: Int32) -> UInt64 {
+        prefix << 32 | UInt64(slot) << 27 | UInt64(UInt32(bitPattern: value) & 0x07FF_FFFF)
+    }
+
+    private mutating func count(_ k: UInt64, pageview: Bool) {
+        let i = cells.slot(for: k, default: RollupCounts())
+        cells.values[i].hits += 1
+        if pageview { cells.values[i].pageviews += 1 }
+        if visitorKeys.insert(k) { cells.values[i].visitors += 1 }
+    }
+
+    /// The filter values an event passes by itself: its page, its event name, its goals.
+    /// The first element of `own` is `total`, then what `StreamCells` counts it under.
+    private mutating func keys(_ e: StreamEvent, interner: inout Interner) -> (own: [(UInt8, Int32)], prefixes: [UInt64]) {
         var own: [(UInt8, Int32)] = [(StreamCells.totalSlot, 0)]
+        var prefixes: [UInt64] = []
         let effective = e.isPageview ? e.name : rules.effectiveName(name: e.name, props: e.props)
-        var pathID: Int32 = -1
+        // A page filter passes every event on the page (custom events too), as the stream's does.
+        let pathID = interner.id(e.path)
+        prefixes.append(Self.prefix(Self.pageFilter, pathID))
         if e.isPageview {
-            pathID = interner.id(e.path)
             own.append((StreamCells.pageSlot, pathID))
         } else {
-            own.append((StreamCells.eventSlot, interner.id(effective)))
+            let name = interner.id(effective)
+            own.append((StreamCells.eventSlot, name))
+            prefixes.append(Self.prefix(Self.eventFilter, name))
         }
         if !goalIDs.isEmpty {
             let met: [Int32]
@@ -71,45 +137,105 @@ struct CrossDay {
                 met = rules.goals.indices.filter { rules.goals[$0].matches(name: effective, path: e.path, props: e.props) }.map { goalIDs[$0] }
                 if e.isPageview, e.props.isEmpty { pageGoals[pathID] = met }
             }
-            for g in met { own.append((StreamCells.goalSlot, g)) }
+            for g in met {
+                own.append((StreamCells.goalSlot, g))
+                prefixes.append(Self.prefix(Self.goalFilter, g))
+            }
         }
-        let values = visits[visit].session.values
-        for f in 0..<Self.filters {
-            for (slot, value) in own {
-                let k = Self.key(f, values[f], slot, value)
-                let i = cells.slot(for: k, default: RollupCounts())
-                cells.values[i].hits += 1
-                if e.isPageview { cells.values[i].pageviews += 1 }
-                if visitorKeys.insert(k) { cells.values[i].visitors += 1 }
+        return (own, prefixes)
+    }
+
+    /// Counts one event; `visit` is its index in the current visitor's visits.
+    private mutating func add(_ e: StreamEvent, visit v: Int, interner: inout Interner) {
+        let (own, prefixes) = keys(e, interner: &interner)
+        visits[v].hits += 1
+        if e.isPageview { visits[v].pageviews += 1 }
+        let s = visits[v].session
+        for f in 0..<Self.visitWide {
+            let p = Self.prefix(f, f < Self.sessionCount ? s.values[f] : s.exit)
+            if let only, only != p { continue }
+            for (slot, value) in own { count(Self.key(p, slot, value), pageview: e.isPageview) }
+        }
+        for p in prefixes {
+            if let only, only != p { continue }
+            for (slot, value) in own { count(Self.key(p, slot, value), pageview: e.isPageview) }
+            if let i = visits[v].passing.firstIndex(where: { $0.prefix == p }) {
+                visits[v].passing[i].hits += 1
+                if e.isPageview { visits[v].passing[i].pageviews += 1 }
+            } else {
+                visits[v].passing.append(Passing(prefix: p, hits: 1, pageviews: e.isPageview ? 1 : 0))
             }
         }
     }
 
+    /// A visit's session-level cells under one filter value: its passing events and its
+    /// visitor; with `counts`, the visit itself (sessions, bounces, duration, exit page).
+    private mutating func spread(_ s: StreamSession, _ p: UInt64, hits: Int, pageviews: Int, counts: Bool) {
+        let bounce = s.pageviews <= 1 ? 1 : 0, duration = s.lastSeen - s.startedAt
+        for (j, slot) in StreamCells.sessionSlots.enumerated() {
+            let i = cells.slot(for: Self.key(p, slot, s.values[j]), default: RollupCounts())
+            cells.values[i].hits += hits
+            cells.values[i].pageviews += pageviews
+            if visitorKeys.insert(Self.key(p, slot, s.values[j])) { cells.values[i].visitors += 1 }
+            if counts {
+                cells.values[i].sessions += 1
+                cells.values[i].bounces += bounce
+                cells.values[i].duration += duration
+            }
+        }
+        guard counts else { return }
+        let t = cells.slot(for: Self.key(p, StreamCells.totalSlot, 0), default: RollupCounts())
+        cells.values[t].sessions += 1
+        cells.values[t].bounces += bounce
+        cells.values[t].duration += duration
+        cells.values[cells.slot(for: Self.key(p, StreamCells.exitSlot, s.exit), default: RollupCounts())].sessions += 1
+    }
+
+    /// A visit that passed `p` today, counted on its start day, `passedBack` days after the
+    /// last day it passed `p` before (0: it never did).
+    private mutating func carry(_ s: StreamSession, _ p: UInt64, passedBack: Int64) {
+        let back = Carry(daysBack: day - rules.calendar.day(of: s.startedAt), passedBack: passedBack)
+        var map = carried.removeValue(forKey: back) ?? FlatMap64<RollupCounts>()
+        defer { carried[back] = map }
+        let bounce = s.pageviews <= 1 ? 1 : 0, duration = s.lastSeen - s.startedAt
+        var keys = StreamCells.sessionSlots.enumerated().map { Self.key(p, $0.element, s.values[$0.offset]) }
+        keys.append(Self.key(p, StreamCells.totalSlot, 0))
+        for k in keys {
+            let i = map.slot(for: k, default: RollupCounts())
+            map.values[i].sessions += 1
+            map.values[i].bounces += bounce
+            map.values[i].duration += duration
+        }
+        map.values[map.slot(for: Self.key(p, StreamCells.exitSlot, s.exit), default: RollupCounts())].sessions += 1
+    }
+
     /// The current visitor is done: its visits' session-level cells under each filter value.
-    private mutating func endVisitor() {
-        for (s, hits, pageviews) in visits {
-            let starts = s.startedAt >= from && s.startedAt < to && counted.insert(UInt64(bitPattern: s.id))
-            let bounce = s.pageviews <= 1 ? 1 : 0, duration = s.lastSeen - s.startedAt
-            for f in 0..<Self.filters {
-                let fv = s.values[f]
-                for (j, slot) in StreamCells.sessionSlots.enumerated() {
-                    let k = Self.key(f, fv, slot, s.values[j])
-                    let i = cells.slot(for: k, default: RollupCounts())
-                    cells.values[i].hits += hits
-                    cells.values[i].pageviews += pageviews
-                    if visitorKeys.insert(k) { cells.values[i].visitors += 1 }
-                    if starts {
-                        cells.values[i].sessions += 1
-                        cells.values[i].bounces += bounce
-                        cells.values[i].duration += duration
-                    }
-                }
-                guard starts else { continue }
-                let t = cells.slot(for: Self.key(f, fv, StreamCells.totalSlot, 0), default: RollupCounts())
-                cells.values[t].sessions += 1
-                cells.values[t].bounces += bounce
-                cells.values[t].duration += duration
-                cells.values[cells.slot(for: Self.key(f, fv, StreamCells.exitSlot, s.exit), default: RollupCounts())].sessions += 1
+    /// `earlier` gives the filter values a visit's events before today passed.
+    private mutating func endVisitor(interner: inout Interner, earlier: (Int64, inout Interner) throws -> [(Int64, StreamEvent)]) throws {
+        for visit in visits {
+            let s = visit.session
+            let starts = s.startedAt >= from && s.startedAt < to
+            let countsVisit = starts && counted.insert(UInt64(bitPattern: s.id))
+            for f in 0..<Self.visitWide {
+                let p = Self.prefix(f, f < Self.sessionCount ? s.values[f] : s.exit)
+                if let only, only != p { continue }
+                spread(s, p, hits: visit.hits, pageviews: visit.pageviews, counts: countsVisit)
+            }
+            guard !visit.passing.isEmpty else { continue }
+            // The last day before today on which the visit passed each filter value (the
+            // visit's events before today; none for a visit that started today, unless a late
+            // event was added to it).
+            var before: [UInt64: Int64] = [:]
+            for (ts, e) in try earlier(s.id, &interner) {
+                let d = rules.calendar.day(of: ts)
+                for p in keys(e, interner: &interner).prefixes { before[p] = max(before[p] ?? .min, d) }
+            }
+            for passing in visit.passing {
+                let first = countedPassing.insert(SessionPrefix(session: s.id, prefix: passing.prefix)).inserted
+                let previous = before[passing.prefix]
+                let plain = starts && previous == nil
+                spread(s, passing.prefix, hits: passing.hits, pageviews: passing.pageviews, counts: plain && first)
+                if first, !plain { carry(s, passing.prefix, passedBack: previous.map { day - $0 } ?? 0) }
             }
         }
         visits.removeAll(keepingCapacity: true)
@@ -121,31 +247,53 @@ struct CrossDay {
     func grouped(_ interner: Interner) -> [Group] {
         var groups: [UInt64: Int] = [:]
         var out: [Group] = []
-        for (k, c) in zip(cells.storedKeys, cells.values) {
+        func put(_ k: UInt64, _ c: RollupCounts, back: Carry) {
             let prefix = k >> 32
             let g: Int
             if let known = groups[prefix] { g = known } else {
                 g = out.count
                 groups[prefix] = g
-                out.append(Group(fdim: StatsDimension.sessionLevel[Int(k >> 59)].rawValue, fvalue: interner.string(Int32(prefix & 0x07FF_FFFF)), cells: []))
+                out.append(Group(fdim: Self.filterDims[Int(prefix >> 26)].rawValue, fvalue: interner.string(Int32(prefix & 0x03FF_FFFF)), cells: []))
             }
             let (dim, value) = StreamCells.named(slot: UInt8(k >> 27 & 0x1F), value: Int32(k & 0x07FF_FFFF), interner)
-            out[g].cells.append(CrossCodec.Cell(dim: dim, value: value, counts: c))
+            out[g].cells.append(CrossCodec.Cell(dim: dim, value: value, daysBack: back.daysBack, passedBack: back.passedBack, counts: c))
+        }
+        for (k, c) in zip(cells.storedKeys, cells.values) { put(k, c, back: Carry(daysBack: 0, passedBack: 0)) }
+        for (back, map) in carried.sorted(by: { $0.key < $1.key }) {
+            for (k, c) in zip(map.storedKeys, map.values) { put(k, c, back: back) }
         }
         return out
     }
 
-    /// Counts a site's day from its stored events and sessions, in the caller's read.
-    static func count(_ db: Database, site: String, day: Int64, rules: AnalyticsRules) throws -> (groups: [Group], events: Int) {
+    /// Counts a site's day from its stored events and sessions, in the caller's read: every
+    /// filter value, or `only` one of a page, event or goal (then the read is narrowed to the
+    /// events that can pass it; a day's visits with one value are read by the stream instead).
+    static func count(_ db: Database, site: String, day: Int64, rules: AnalyticsRules, only: StatsFilter? = nil) throws -> (groups: [Group], events: Int) {
         var interner = Interner()
-        var counter = CrossDay(rules: rules, day: day, interner: &interner)
+        var counter = CrossDay(rules: rules, day: day, only: only, interner: &interner)
+        var narrow = ""
+        var args: [DatabaseValue] = [site.databaseValue, counter.from.databaseValue, counter.to.databaseValue]
+        if let only, !Self.visitWideDims.contains(only.dimension) {
+            let (sql, pushed) = EventStream.eventPushdown([only], rules: rules)
+            narrow = sql
+            args += pushed
+        }
         // Grouped by visitor (SQLite sorts the day's rows, within its cache and temp files).
         let events = try RawStep(db.makeStatement(sql: """
             SELECT e.session_id, e.visitor, e.name, e.path, e.props FROM events e
-            WHERE e.site = ? AND e.ts >= ? AND e.ts < ? ORDER BY e.visitor
-            """), arguments: [site, counter.from, counter.to])
+            WHERE e.site = ? AND e.ts >= ? AND e.ts < ?\(narrow) ORDER BY e.visitor
+            """), arguments: StatementArguments(args))
         defer { events.finish() }
         let byID = try db.makeStatement(sql: "SELECT \(EventStream.sessionColumns) FROM sessions WHERE id = ?")
+        let earlierSQL = try db.makeStatement(sql: "SELECT name, path, props, ts FROM events WHERE session_id = ? AND ts < ?")
+        let from = counter.from
+        func earlier(_ session: Int64, _ interner: inout Interner) throws -> [(Int64, StreamEvent)] {
+            var out: [(Int64, StreamEvent)] = []
+            let rows = try RawStep(earlierSQL, arguments: [session, from])
+            defer { rows.finish() }
+            while try rows.next() { out.append((rows.int64(3), event(rows, visitor: VisitorKey(high: 0, low: 0), columns: (0, 1, 2)))) }
+            return out
+        }
         var current: VisitorKey?
         var n = 0
         while try events.next() {
@@ -153,7 +301,7 @@ struct CrossDay {
             let visitorBytes = events.bytes(1)
             let visitor = visitorBytes.isEmpty ? VisitorKey(high: 0, low: 0) : VisitorKey(bytes: visitorBytes)
             if visitor != current {
-                counter.endVisitor()
+                try counter.endVisitor(interner: &interner, earlier: earlier)
                 current = visitor
             }
             let sessionID = events.int64(0)
@@ -162,16 +310,20 @@ struct CrossDay {
                 let lookup = try RawStep(byID, arguments: [sessionID])
                 defer { lookup.finish() }
                 guard try lookup.next() else { continue }
-                counter.visits.append((EventStream.session(lookup, passes: true, values: true, interner: &interner), 0, 0))
+                counter.visits.append(Visit(session: EventStream.session(lookup, passes: true, values: true, interner: &interner)))
                 visit = counter.visits.count - 1
             }
-            let isPageview = events.equals(2, "pageview")
-            let props = isPageview || events.isNull(4) ? [] : VeilDatabase.decodeProps(bytes: events.bytes(4))
-            let event = StreamEvent(visitor: visitor, ts: 0, isPageview: isPageview, name: isPageview ? EventStream.pageview : events.string(2),
-                                    path: events.string(3), props: props)
-            counter.add(event, visit: visit!, interner: &interner)
+            counter.add(event(events, visitor: visitor, columns: (2, 3, 4)), visit: visit!, interner: &interner)
         }
-        counter.endVisitor()
+        try counter.endVisitor(interner: &interner, earlier: earlier)
         return (counter.grouped(interner), n)
+    }
+
+    /// An event from the columns (name, path, props) of a row.
+    private static func event(_ row: RawStep, visitor: VisitorKey, columns c: (Int32, Int32, Int32)) -> StreamEvent {
+        let isPageview = row.equals(c.0, "pageview")
+        let props = isPageview || row.isNull(c.2) ? [] : VeilDatabase.decodeProps(bytes: row.bytes(c.2))
+        return StreamEvent(visitor: visitor, ts: 0, isPageview: isPageview, name: isPageview ? EventStream.pageview : row.string(c.0),
+                           path: row.string(c.1), props: props)
     }
 }

@@ -7,17 +7,17 @@ import Privacy
 extension VeilDatabase {
     /// What a day's `cross_days.stamp` records: this format and the rollup stamp (rules and
     /// zone). A day built with other rules is not read, and is built again.
-    static let crossFormat = 1
+    static let crossFormat = 3
 
     static func crossStamp(_ rules: AnalyticsRules) -> String { "cross \(crossFormat)\n" + rollupStamp(rules) }
 
     /// Filter values written per transaction while storing a day (ingest waits for none longer).
     static let crossRowsPerTransaction = 500
 
-    /// The writer wrote to `day` (an event on it, or a change to a visit that started on
-    /// it): the day's cross rollups are no longer complete.
-    static func invalidateCross(_ db: Database, site: String, day: Int64) throws {
-        try db.cachedStatement(sql: "DELETE FROM cross_days WHERE site = ? AND day = ?").execute(arguments: [site, day])
+    /// The writer wrote to these days (an event, a change to a visit going on since the
+    /// first): their cross rollups are no longer complete. One range delete, however long the visit.
+    static func invalidateCross(_ db: Database, site: String, days: ClosedRange<Int64>) throws {
+        try db.cachedStatement(sql: "DELETE FROM cross_days WHERE site = ? AND day >= ? AND day <= ?").execute(arguments: [site, days.lowerBound, days.upperBound])
     }
 
     /// Drops a day's cross rollups (its rollups are being recomputed: erasure, retention, new rules).
@@ -81,36 +81,55 @@ extension VeilDatabase {
         return blobs.count
     }
 
-    /// Cells of a scope filtered by one session-level value, counted as the stream counts
+    /// Cells of a scope filtered by one value of one dimension, counted as the stream counts
     /// them, without hourly cells: complete days from their cross rollups, the other days
-    /// (today, days written to since) from the stream, one run per stretch of such days.
+    /// (today, days written to since) counted the same way for this one filter.
     static func crossCells(_ db: Database, _ scope: StatsScope, filter f: StatsFilter, dimensions: [StatsDimension]?) throws -> CellSums {
         let ready = try Set(Int64.fetchAll(db, sql: "SELECT day FROM cross_days WHERE site = ? AND day >= ? AND day < ? AND ready = 1 AND stamp = ?",
                                            arguments: [scope.site, scope.fromDay, scope.toDay, crossStamp(scope.rules)]))
+        let wanted = dimensions.map { Set(["total"] + $0.map(\.rawValue)) }
+        let statement = try db.cachedStatement(sql: "SELECT cells FROM cross_rollups WHERE site = ? AND day = ? AND fdim = ? AND fvalue = ?")
         var cells: [RollupKey: RollupCounts] = [:]
-        var complete = Set<Int64>()
-        if !ready.isEmpty {
-            let wanted = dimensions.map { Set(["total"] + $0.map(\.rawValue)) }
-            let statement = try db.cachedStatement(sql: "SELECT cells FROM cross_rollups WHERE site = ? AND day = ? AND fdim = ? AND fvalue = ?")
-            for day in ready {
-                // No blob: nothing on that day had the value. A blob this version cannot read streams.
-                guard let blob = try Data.fetchOne(statement, arguments: [scope.site, day, f.dimension.rawValue, f.value]) else { complete.insert(day); continue }
-                guard let decoded = CrossCodec.decode([UInt8](blob)) else { continue }
-                complete.insert(day)
-                for c in decoded where wanted?.contains(c.dim) ?? true { cells[RollupKey(dim: c.dim, bucket: day, value: c.value)] = c.counts }
+        func add(_ dayCells: [CrossCodec.Cell], day: Int64) {
+            for c in dayCells where wanted?.contains(c.dim) ?? true && c.counts(fromDay: scope.fromDay, toDay: scope.toDay, day: day) {
+                cells[RollupKey(dim: c.dim, bucket: day - c.daysBack, value: c.value), default: RollupCounts()].add(c.counts)
             }
         }
-        var day = scope.fromDay
-        while day < scope.toDay {
-            guard !complete.contains(day) else { day += 1; continue }
-            var end = day + 1
-            while end < scope.toDay, !complete.contains(end) { end += 1 }
-            var stretch = scope
-            stretch.fromDay = day
-            stretch.toDay = end
-            for (k, c) in try streamedCells(db, stretch, dimensions: dimensions, hours: false).cells { cells[k] = c }
-            day = end
+        var pending: [Int64] = []
+        for day in scope.fromDay..<scope.toDay {
+            guard ready.contains(day) else { pending.append(day); continue }
+            // No blob: nothing passed the filter that day. A blob this version cannot read is counted again.
+            guard let blob = try Data.fetchOne(statement, arguments: [scope.site, day, f.dimension.rawValue, f.value]) else { continue }
+            guard let decoded = CrossCodec.decode([UInt8](blob)) else { pending.append(day); continue }
+            add(decoded, day: day)
+        }
+        if CrossDay.visitWideDims.contains(f.dimension) {
+            // A visit passes with all its events and is counted on its start day: days stream
+            // alone, in stretches of consecutive days.
+            var i = 0
+            while i < pending.count {
+                var j = i + 1
+                while j < pending.count, pending[j] == pending[j - 1] + 1 { j += 1 }
+                var stretch = scope
+                stretch.fromDay = pending[i]
+                stretch.toDay = pending[j - 1] + 1
+                for (k, c) in try streamedCells(db, stretch, dimensions: dimensions, hours: false).cells { cells[k, default: RollupCounts()].add(c) }
+                i = j
+            }
+        } else {
+            for day in pending { add(try CrossDay.count(db, site: scope.site, day: day, rules: scope.rules, only: f).groups.flatMap(\.cells), day: day) }
         }
         return CellSums(cells: cells)
+    }
+}
+
+extension RollupCounts {
+    mutating func add(_ o: RollupCounts) {
+        visitors += o.visitors
+        hits += o.hits
+        pageviews += o.pageviews
+        sessions += o.sessions
+        bounces += o.bounces
+        duration += o.duration
     }
 }

@@ -12,10 +12,10 @@ extension VeilDatabase {
     }
 
     /// `hours`: also the hourly cells (only an hourly chart reads them).
-    /// A view filtered by one session-level value reads the cross rollups of its complete
-    /// days (and streams the rest); any other filter streams the range.
+    /// A view filtered by one value reads the cross rollups of its complete days (and counts
+    /// the others the same way); two filters, or an hourly chart, stream the range.
     static func filteredCells(_ db: Database, _ scope: StatsScope, dimensions: [StatsDimension]? = nil, hours: Bool = true) throws -> CellSums {
-        if !hours, scope.filters.count == 1, let f = scope.filters.first, StatsDimension.sessionLevel.contains(f.dimension) {
+        if !hours, scope.filters.count == 1, let f = scope.filters.first, CrossDay.filterDims.contains(f.dimension) {
             return try crossCells(db, scope, filter: f, dimensions: dimensions)
         }
         return try streamedCells(db, scope, dimensions: dimensions, hours: hours)

@@ -11,20 +11,22 @@ import Testing
 struct CrossRollupTests {
     static let site = FilteredStreamTests.site
 
-    /// Every session-level dimension's common values and one nothing has, over a range
-    /// inside the data and the whole of it: cells read through `filteredCells` (cross rows
-    /// of complete days, the stream for the rest) against the stream alone. Returns how many
-    /// days of the whole range came from cross rows.
+    /// Every dimension's common values and one nothing has, over a range inside the data and
+    /// the whole of it: cells read through `filteredCells` (cross rollups of complete days,
+    /// the others counted for the one filter) against the stream alone. Returns how many days
+    /// of the whole range have complete cross rollups.
     @discardableResult
     static func expectEqual(_ db: VeilDatabase, rules: AnalyticsRules, firstDay: Int64, lastDay: Int64, _ what: String) async throws -> Int {
         let all = StatsScope(site: site, fromDay: firstDay, toDay: lastDay + 1, rules: rules)
         var compared = 0
-        for dim in StatsDimension.sessionLevel {
-            let values = try await db.breakdown(all, dim, limit: 3).rows.map(\.value) + ["nothing-has-this"]
+        for dim in CrossDay.filterDims {
+            // The pages of the visits across midnight and of the late events, too.
+            let extra = dim == .page ? ["/both-sides", "/carried-entry", "/late", "/later"] : []
+            let values = try await db.breakdown(all, dim, limit: 3).rows.map(\.value) + extra + ["nothing-has-this"]
             for value in values {
-                for (from, to) in [(firstDay + 1, lastDay), (firstDay, lastDay + 1)] {
+                for (from, to) in [(firstDay + 1, lastDay), (firstDay, lastDay + 1), (firstDay + 2, lastDay + 1)] {
                     let scope = StatsScope(site: site, fromDay: from, toDay: to, filters: [StatsFilter(dim, value)], rules: rules)
-                    for dimensions in [nil, [], [StatsDimension.page], [.exit, .country]] as [[StatsDimension]?] {
+                    for dimensions in [nil, [.exit, .country]] as [[StatsDimension]?] {
                         let (crossed, streamed) = try await db.read { d in
                             (try VeilDatabase.filteredCells(d, scope, dimensions: dimensions, hours: false),
                              try VeilDatabase.streamedCells(d, scope, dimensions: dimensions, hours: false))
@@ -37,7 +39,7 @@ struct CrossRollupTests {
                 }
             }
         }
-        #expect(compared >= StatsDimension.sessionLevel.count * 2 * 2 * 4)
+        #expect(compared >= StatsDimension.allCases.count * 2 * 3 * 2)
         return try await db.read { d in
             try Int.fetchOne(d, sql: "SELECT count(*) FROM cross_days WHERE site = ? AND ready = 1 AND day >= ? AND day <= ? AND stamp = ?",
                              arguments: [site, firstDay, lastDay, VeilDatabase.crossStamp(rules)]) ?? 0
@@ -58,11 +60,25 @@ struct CrossRollupTests {
         defer { _ = dir }
         let days = Int(lastDay - firstDay + 1)
         #expect(days >= 3)
+        // Visits across midnight whose pages, events and goals pass only after it (counted
+        // on their start day, carried), or on both sides (counted once).
+        let midnight = rules.calendar.start(ofDay: firstDay + 2)
+        let visitor: UInt8 = 100 + UInt8(seed % 50)
+        _ = try await db.insert([AnalyticsTests.ev(midnight - 20 * 60_000, visitor, "/carried-entry", country: "FR"),
+                                 AnalyticsTests.ev(midnight - 5 * 60_000, visitor, "/both-sides", country: "FR"),
+                                 AnalyticsTests.ev(midnight + 5 * 60_000, visitor, "/pricing", country: "FR"),
+                                 AnalyticsTests.ev(midnight + 6 * 60_000, visitor, "/both-sides", country: "FR"),
+                                 AnalyticsTests.ev(midnight + 7 * 60_000, visitor, "/pricing", name: "signup", props: [("plan", "pro")])],
+                                sessionTimeoutMillis: 30 * 60_000, rules: [Self.site: rules])
         // Nothing built yet: every day streams.
         #expect(try await Self.expectEqual(db, rules: rules, firstDay: firstDay, lastDay: lastDay, "\(zone) none built") == 0)
         #expect(try await Self.buildAll(db, rules: rules) == days)
         #expect(try await db.crossDaysToBuild(site: Self.site, rules: rules, closedBefore: .max).isEmpty)
         #expect(try await Self.expectEqual(db, rules: rules, firstDay: firstDay, lastDay: lastDay, "\(zone) all built") == days)
+        let blobs = try await db.read { d in try Data.fetchAll(d, sql: "SELECT cells FROM cross_rollups WHERE site = ? AND day = ?", arguments: [Self.site, firstDay + 2]) }
+        let decoded: [CrossCodec.Cell] = blobs.flatMap { (b: Data) -> [CrossCodec.Cell] in CrossCodec.decode([UInt8](b)) ?? [] }
+        #expect(decoded.contains { $0.daysBack == 1 && $0.passedBack == 0 && $0.dim == "total" && $0.counts.sessions > 0 }, "a visit carried to its start day")
+        #expect(decoded.contains { $0.daysBack == 1 && $0.passedBack == 1 && $0.dim == "total" && $0.counts.sessions > 0 }, "a visit that passed the day before too")
 
         // A late event on a built day, in a visit that started the day before: both days
         // lose their mark and stream until built again.
@@ -98,15 +114,15 @@ struct CrossRollupTests {
     @Test func theCodecKeepsEveryCountAndRefusesWhatItDidNotWrite() throws {
         var c = RollupCounts()
         c.visitors = 3; c.hits = 1 << 40; c.pageviews = 0; c.sessions = 7; c.bounces = -2; c.duration = Int64.min + 1
-        let cells = [CrossCodec.Cell(dim: "page", value: "/ünïcode?x=1", counts: c), CrossCodec.Cell(dim: "total", value: "", counts: RollupCounts())]
+        let cells = [CrossCodec.Cell(dim: "page", value: "/ünïcode?x=1", counts: c), CrossCodec.Cell(dim: "total", value: "", daysBack: 2, counts: RollupCounts())]
         let blob = CrossCodec.encode(cells)
         #expect(CrossCodec.decode(blob) == cells)
         #expect(CrossCodec.decode(CrossCodec.encode([])) == [])
         #expect(CrossCodec.decode(Array(blob.dropLast(3))) == nil)
         #expect(CrossCodec.decode([1, 2, 3]) == nil)
-        #expect(CrossCodec.decode(Zlib.compress([2, 1, 1]) ?? []) == nil)
+        #expect(CrossCodec.decode(Zlib.compress([1, 1, 1]) ?? []) == nil)
         // Truncated inside a cell (after the deflate stream is intact).
-        #expect(CrossCodec.decode(Zlib.compress([1, 4, 112, 97, 103, 101, 0, 2]) ?? []) == nil)
+        #expect(CrossCodec.decode(Zlib.compress([CrossCodec.version, 4, 112, 97, 103, 101, 0, 0, 2]) ?? []) == nil)
     }
 
     /// The build counts outside the write lock; a write to the day meanwhile must drop the
