@@ -39,6 +39,7 @@ struct BenchCommand: AsyncParsableCommand {
                 // What a running Veil builds in the background for the closed days (a reused
                 // folder keeps what it built, less the days written to since).
                 let crossStart = Date()
+                DashboardBenchmark.Memory.resetPeak()
                 var crossDays = 0
                 for day in try await database.crossDaysToBuild(site: "bench.example", rules: site.analytics, closedBefore: now - CrossRollupService.closeDelayMillis) {
                     if try await database.buildCrossDay(site: "bench.example", day: day, rules: site.analytics) != nil { crossDays += 1 }
@@ -46,7 +47,8 @@ struct BenchCommand: AsyncParsableCommand {
                 try await database.checkpoint()
                 let counts = try await database.tableSizes()
                 let bytes = Self.folderBytes(folder)
-                print(String(format: "cross rollups: %d days built in %.1f s; %d cross rows", crossDays, Date().timeIntervalSince(crossStart), counts.crossRollups))
+                print(String(format: "cross rollups: %d days built in %.1f s (peak RSS %d MB); %d blobs", crossDays, Date().timeIntervalSince(crossStart),
+                             DashboardBenchmark.Memory.peak() >> 20, counts.crossRollups))
                 print("\n== \(n) events asked, \(counts.events) stored (sessions \(counts.sessions), rollup rows \(counts.rollups))\(reusing ? ", reused" : String(format: ", seeded in %.1f s", seconds))")
                 let f = try await DashboardBenchmark.measure(database: database, site: site, now: now, runs: runs,
                                                                only: only.split(separator: "|").map(String.init)) { FileHandle.standardError.write(Data("  measured \($0)\n".utf8)) }

@@ -38,6 +38,10 @@ struct CrossDay {
     /// Filters on a visit's values: a visit passes them with all its events.
     static let visitWideDims = Array(filterDims.prefix(visitWide))
     private static let pageFilter = visitWide, eventFilter = visitWide + 1, goalFilter = visitWide + 2
+    /// Not a filter: a custom event's properties (key and value as cells), for the property
+    /// breakdown. Its blobs are stored under this name and the event's name.
+    private static let propertyGroup = filterDims.count
+    static let propertyDim = "property"
     private static let sessionCount = StatsDimension.sessionLevel.count
 
     private struct Passing {
@@ -83,6 +87,14 @@ struct CrossDay {
     private var visits: [Visit] = []
     private var pageGoals: [Int32: [Int32]] = [:]
     private let goalIDs: [Int32]
+    /// Property (key, value) pairs by number (a cell's value).
+    private var pairIDs: [PropertyPair: Int32] = [:]
+    private var pairs: [PropertyPair] = []
+
+    private struct PropertyPair: Hashable {
+        var key: String
+        var value: String
+    }
 
     /// `only`: count just this filter (dimension and value).
     init(rules: AnalyticsRules, day: Int64, only: StatsFilter? = nil, interner: inout Interner) {
@@ -155,6 +167,21 @@ struct CrossDay {
             let p = Self.prefix(f, f < Self.sessionCount ? s.values[f] : s.exit)
             if let only, only != p { continue }
             for (slot, value) in own { count(Self.key(p, slot, value), pageview: e.isPageview) }
+        }
+        if only == nil, !e.isPageview, !e.props.isEmpty {
+            // Each key once per event, with its first value (as the property breakdown reads it).
+            let event = Self.prefix(Self.propertyGroup, own[1].1)
+            var keys = Set<String>()
+            for (k, value) in e.props where keys.insert(k).inserted {
+                let pair = PropertyPair(key: k, value: value)
+                let id: Int32
+                if let known = pairIDs[pair] { id = known } else {
+                    id = Int32(pairs.count)
+                    pairIDs[pair] = id
+                    pairs.append(pair)
+                }
+                count(Self.key(event, 0, id), pageview: false)
+            }
         }
         for p in prefixes {
             if let only, only != p { continue }
@@ -250,12 +277,15 @@ struct CrossDay {
         func put(_ k: UInt64, _ c: RollupCounts, back: Carry) {
             let prefix = k >> 32
             let g: Int
+            let filter = Int(prefix >> 26)
             if let known = groups[prefix] { g = known } else {
                 g = out.count
                 groups[prefix] = g
-                out.append(Group(fdim: Self.filterDims[Int(prefix >> 26)].rawValue, fvalue: interner.string(Int32(prefix & 0x03FF_FFFF)), cells: []))
+                out.append(Group(fdim: filter == Self.propertyGroup ? Self.propertyDim : Self.filterDims[filter].rawValue,
+                                 fvalue: interner.string(Int32(prefix & 0x03FF_FFFF)), cells: []))
             }
-            let (dim, value) = StreamCells.named(slot: UInt8(k >> 27 & 0x1F), value: Int32(k & 0x07FF_FFFF), interner)
+            let (dim, value) = filter == Self.propertyGroup ? (pairs[Int(k & 0x07FF_FFFF)].key, pairs[Int(k & 0x07FF_FFFF)].value)
+                : StreamCells.named(slot: UInt8(k >> 27 & 0x1F), value: Int32(k & 0x07FF_FFFF), interner)
             out[g].cells.append(CrossCodec.Cell(dim: dim, value: value, daysBack: back.daysBack, passedBack: back.passedBack, counts: c))
         }
         for (k, c) in zip(cells.storedKeys, cells.values) { put(k, c, back: Carry(daysBack: 0, passedBack: 0)) }

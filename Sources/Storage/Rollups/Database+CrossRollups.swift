@@ -85,41 +85,61 @@ extension VeilDatabase {
     /// them, without hourly cells: complete days from their cross rollups, the other days
     /// (today, days written to since) counted the same way for this one filter.
     static func crossCells(_ db: Database, _ scope: StatsScope, filter f: StatsFilter, dimensions: [StatsDimension]?) throws -> CellSums {
-        let ready = try Set(Int64.fetchAll(db, sql: "SELECT day FROM cross_days WHERE site = ? AND day >= ? AND day < ? AND ready = 1 AND stamp = ?",
-                                           arguments: [scope.site, scope.fromDay, scope.toDay, crossStamp(scope.rules)]))
         let wanted = dimensions.map { Set(["total"] + $0.map(\.rawValue)) }
-        let statement = try db.cachedStatement(sql: "SELECT cells FROM cross_rollups WHERE site = ? AND day = ? AND fdim = ? AND fvalue = ?")
         var cells: [RollupKey: RollupCounts] = [:]
         func add(_ dayCells: [CrossCodec.Cell], day: Int64) {
             for c in dayCells where wanted?.contains(c.dim) ?? true && c.counts(fromDay: scope.fromDay, toDay: scope.toDay, day: day) {
                 cells[RollupKey(dim: c.dim, bucket: day - c.daysBack, value: c.value), default: RollupCounts()].add(c.counts)
             }
         }
-        var pending: [Int64] = []
-        for day in scope.fromDay..<scope.toDay {
-            guard ready.contains(day) else { pending.append(day); continue }
-            // No blob: nothing passed the filter that day. A blob this version cannot read is counted again.
-            guard let blob = try Data.fetchOne(statement, arguments: [scope.site, day, f.dimension.rawValue, f.value]) else { continue }
-            guard let decoded = CrossCodec.decode([UInt8](blob)) else { pending.append(day); continue }
-            add(decoded, day: day)
-        }
+        let (found, pending) = try crossBlobs(db, scope, fdim: f.dimension.rawValue, fvalue: f.value)
+        for (day, dayCells) in found { add(dayCells, day: day) }
         if CrossDay.visitWideDims.contains(f.dimension) {
             // A visit passes with all its events and is counted on its start day: days stream
             // alone, in stretches of consecutive days.
-            var i = 0
-            while i < pending.count {
-                var j = i + 1
-                while j < pending.count, pending[j] == pending[j - 1] + 1 { j += 1 }
-                var stretch = scope
-                stretch.fromDay = pending[i]
-                stretch.toDay = pending[j - 1] + 1
+            for stretch in stretches(pending, of: scope) {
                 for (k, c) in try streamedCells(db, stretch, dimensions: dimensions, hours: false).cells { cells[k, default: RollupCounts()].add(c) }
-                i = j
             }
         } else {
             for day in pending { add(try CrossDay.count(db, site: scope.site, day: day, rules: scope.rules, only: f).groups.flatMap(\.cells), day: day) }
         }
         return CellSums(cells: cells)
+    }
+}
+
+extension VeilDatabase {
+    /// One group's cells (a filter value, or an event's properties) on each complete day of
+    /// the scope, and the days to count otherwise: not complete, or a blob this version
+    /// cannot read. A complete day without a blob had nothing for the group.
+    static func crossBlobs(_ db: Database, _ scope: StatsScope, fdim: String, fvalue: String) throws -> (found: [(Int64, [CrossCodec.Cell])], pending: [Int64]) {
+        let ready = try Set(Int64.fetchAll(db, sql: "SELECT day FROM cross_days WHERE site = ? AND day >= ? AND day < ? AND ready = 1 AND stamp = ?",
+                                           arguments: [scope.site, scope.fromDay, scope.toDay, crossStamp(scope.rules)]))
+        let statement = try db.cachedStatement(sql: "SELECT cells FROM cross_rollups WHERE site = ? AND day = ? AND fdim = ? AND fvalue = ?")
+        var found: [(Int64, [CrossCodec.Cell])] = []
+        var pending: [Int64] = []
+        for day in scope.fromDay..<scope.toDay {
+            guard ready.contains(day) else { pending.append(day); continue }
+            guard let blob = try Data.fetchOne(statement, arguments: [scope.site, day, fdim, fvalue]) else { continue }
+            guard let cells = CrossCodec.decode([UInt8](blob)) else { pending.append(day); continue }
+            found.append((day, cells))
+        }
+        return (found, pending)
+    }
+
+    /// Sorted days as scopes of consecutive days.
+    static func stretches(_ days: [Int64], of scope: StatsScope) -> [StatsScope] {
+        var out: [StatsScope] = []
+        var i = 0
+        while i < days.count {
+            var j = i + 1
+            while j < days.count, days[j] == days[j - 1] + 1 { j += 1 }
+            var stretch = scope
+            stretch.fromDay = days[i]
+            stretch.toDay = days[j - 1] + 1
+            out.append(stretch)
+            i = j
+        }
+        return out
     }
 }
 

@@ -26,15 +26,26 @@ extension VeilDatabase {
         try await read { db in try Self.propertyKeys(db, scope, event: event) }
     }
 
-    static func propertyKeys(_ db: Database, _ scope: StatsScope, event: String) throws -> [String] {
-        let rules = scope.rules
+    /// `crossRollups: false` streams every day (tests compare the two).
+    static func propertyKeys(_ db: Database, _ scope: StatsScope, event: String, crossRollups: Bool = true) throws -> [String] {
         var counts: [String: Int] = [:]
-        var interner = Interner()
-        let stream = EventStream(scope: scope, needsValues: false, extraSQL: " AND e.props IS NOT NULL")
-        try stream.run(db, interner: &interner, onEvent: { e, _, _ in
-            guard !e.isPageview, rules.effectiveName(name: e.name, props: e.props) == event else { return }
-            for (k, _) in e.props { counts[k, default: 0] += 1 }
-        }, onEnd: { _ in })
+        var pending = [scope]
+        if scope.filters.isEmpty, crossRollups {
+            // Complete days from their cross rollups: an event's hits per property key.
+            let (found, days) = try crossBlobs(db, scope, fdim: CrossDay.propertyDim, fvalue: event)
+            for (_, cells) in found { for c in cells { counts[c.dim, default: 0] += c.counts.hits } }
+            pending = stretches(days, of: scope)
+        }
+        for part in pending {
+            let rules = part.rules
+            var interner = Interner()
+            let stream = EventStream(scope: part, needsValues: false, extraSQL: " AND e.props IS NOT NULL")
+            try stream.run(db, interner: &interner, onEvent: { e, _, _ in
+                guard !e.isPageview, rules.effectiveName(name: e.name, props: e.props) == event else { return }
+                var keys = Set<String>()
+                for (k, _) in e.props where keys.insert(k).inserted { counts[k, default: 0] += 1 }
+            }, onEnd: { _ in })
+        }
         return counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map(\.key)
     }
 
@@ -43,21 +54,35 @@ extension VeilDatabase {
         try await read { db in try Self.propertyBreakdown(db, scope, event: event, key: key, limit: limit, offset: offset) }
     }
 
-    static func propertyBreakdown(_ db: Database, _ scope: StatsScope, event: String, key: String, limit: Int, offset: Int = 0) throws -> Breakdown {
-        let rules = scope.rules
-        var rows: [Int32: BreakdownRow] = [:]
-        var seen = DailySeen(calendar: scope.rules.calendar)
-        var interner = Interner()
-        let stream = EventStream(scope: scope, needsValues: false, extraSQL: " AND e.props IS NOT NULL")
-        try stream.run(db, interner: &interner, onEvent: { e, _, names in
-            guard !e.isPageview, rules.effectiveName(name: e.name, props: e.props) == event,
-                  let value = e.props.first(where: { $0.0 == key })?.1 else { return }
-            let id = names.id(value)
-            var row = rows[id] ?? BreakdownRow(value: value, visitors: 0, hits: 0, pageviews: 0, sessions: 0)
-            row.hits += 1
-            if seen.firstTime(e.visitor, day: rules.calendar.day(of: e.ts), at: e.ts, key: UInt32(id)) { row.visitors += 1 }
-            rows[id] = row
-        }, onEnd: { _ in })
+    static func propertyBreakdown(_ db: Database, _ scope: StatsScope, event: String, key: String, limit: Int, offset: Int = 0,
+                                  crossRollups: Bool = true) throws -> Breakdown {
+        var rows: [String: BreakdownRow] = [:]
+        func add(_ value: String, visitors: Int, hits: Int) {
+            rows[value, default: BreakdownRow(value: value, visitors: 0, hits: 0, pageviews: 0, sessions: 0)].visitors += visitors
+            rows[value]!.hits += hits
+        }
+        var pending = [scope]
+        if scope.filters.isEmpty, crossRollups {
+            // Complete days from their cross rollups (visitors are distinct per day, so days add up).
+            let (found, days) = try crossBlobs(db, scope, fdim: CrossDay.propertyDim, fvalue: event)
+            for (_, cells) in found { for c in cells where c.dim == key { add(c.value, visitors: c.counts.visitors, hits: c.counts.hits) } }
+            pending = stretches(days, of: scope)
+        }
+        for part in pending {
+            let rules = part.rules
+            var counted: [Int32: (visitors: Int, hits: Int)] = [:]
+            var seen = DailySeen(calendar: rules.calendar)
+            var interner = Interner()
+            let stream = EventStream(scope: part, needsValues: false, extraSQL: " AND e.props IS NOT NULL")
+            try stream.run(db, interner: &interner, onEvent: { e, _, names in
+                guard !e.isPageview, rules.effectiveName(name: e.name, props: e.props) == event,
+                      let value = e.props.first(where: { $0.0 == key })?.1 else { return }
+                let id = names.id(value)
+                counted[id, default: (0, 0)].hits += 1
+                if seen.firstTime(e.visitor, day: rules.calendar.day(of: e.ts), at: e.ts, key: UInt32(id)) { counted[id]!.visitors += 1 }
+            }, onEnd: { _ in })
+            for (id, c) in counted { add(interner.string(id), visitors: c.visitors, hits: c.hits) }
+        }
         let sorted = rows.values.sorted { BreakdownOrder.before($0, $1, dim: .event) }
         return Breakdown(rows: Array(sorted.dropFirst(offset).prefix(limit)), total: sorted.count)
     }

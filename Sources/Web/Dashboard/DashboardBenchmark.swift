@@ -120,7 +120,7 @@ public enum DashboardBenchmark {
     }
 
     /// This process's resident memory, from /proc (Linux; 0 elsewhere).
-    enum Memory {
+    public enum Memory {
         static func field(_ name: String) -> Int {
             guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
             for line in status.split(separator: "\n") where line.hasPrefix(name + ":") {
@@ -130,11 +130,11 @@ public enum DashboardBenchmark {
             return 0
         }
 
-        static func resident() -> Int { field("VmRSS") }
-        static func peak() -> Int { field("VmHWM") }
+        public static func resident() -> Int { field("VmRSS") }
+        public static func peak() -> Int { field("VmHWM") }
 
         /// Resets the peak to the current resident size ("5" in clear_refs; see proc(5)).
-        static func resetPeak() {
+        public static func resetPeak() {
             try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
         }
     }

@@ -40,6 +40,26 @@ struct CrossRollupTests {
             }
         }
         #expect(compared >= StatsDimension.allCases.count * 2 * 3 * 2)
+        // Property breakdowns and keys of custom events (named as the dashboard names them).
+        var propertyRows = 0
+        for event in ["signup", "$click", "Buy click", "nothing-has-this"] {
+            for (from, to) in [(firstDay + 1, lastDay), (firstDay, lastDay + 1)] {
+                let scope = StatsScope(site: site, fromDay: from, toDay: to, rules: rules)
+                let (keys, streamedKeys) = try await db.read { d in
+                    (try VeilDatabase.propertyKeys(d, scope, event: event), try VeilDatabase.propertyKeys(d, scope, event: event, crossRollups: false))
+                }
+                #expect(keys == streamedKeys, "\(what) keys of \(event) days \(from)..<\(to)")
+                for key in streamedKeys + ["missing"] {
+                    let (values, streamed) = try await db.read { d in
+                        (try VeilDatabase.propertyBreakdown(d, scope, event: event, key: key, limit: 100),
+                         try VeilDatabase.propertyBreakdown(d, scope, event: event, key: key, limit: 100, crossRollups: false))
+                    }
+                    #expect(values == streamed, "\(what) \(event).\(key) days \(from)..<\(to)")
+                    propertyRows += values.rows.count
+                }
+            }
+        }
+        #expect(propertyRows > 4)
         return try await db.read { d in
             try Int.fetchOne(d, sql: "SELECT count(*) FROM cross_days WHERE site = ? AND ready = 1 AND day >= ? AND day <= ? AND stamp = ?",
                              arguments: [site, firstDay, lastDay, VeilDatabase.crossStamp(rules)]) ?? 0
