@@ -25,7 +25,7 @@ extension VeilDatabase {
                     VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
                 let touchSession = try db.cachedStatement(sql: """
-                    UPDATE sessions SET last_seen = max(last_seen, ?),
+                    UPDATE sessions SET last_seen = max(last_seen, ?), started_at = min(started_at, ?),
                         exit_path = CASE WHEN ? THEN ? ELSE exit_path END,
                         pageviews = pageviews + ?, events = events + 1
                     WHERE id = ?
@@ -80,16 +80,19 @@ extension VeilDatabase {
                     let before = session!
                     var after = before
                     after.lastSeen = max(before.lastSeen, event.timestamp)
+                    // A late event that happened before the visit's first one starts it.
+                    after.startedAt = min(before.startedAt, event.timestamp)
                     if isPageview {
                         after.pageviews += 1
                         after.exit = event.path
                     }
                     rollup.touchSession(before: before, after: after)
                     liveSessions[SessionKey(site: event.site, visitor: visitor)] = after
-                    try touchSession.execute(arguments: [event.timestamp, isPageview, event.path, isPageview ? 1 : 0, after.id])
+                    try touchSession.execute(arguments: [event.timestamp, event.timestamp, isPageview, event.path, isPageview ? 1 : 0, after.id])
                     let rules = rollup.rules
-                    let eventDay = rules.calendar.day(of: event.timestamp), startDay = rules.calendar.day(of: after.startedAt)
-                    touched.insert(SiteDays(site: event.site, first: min(startDay, eventDay), last: max(startDay, eventDay)))
+                    let eventDay = rules.calendar.day(of: event.timestamp)
+                    touched.insert(SiteDays(site: event.site, first: min(rules.calendar.day(of: after.startedAt), eventDay),
+                                            last: max(rules.calendar.day(of: before.startedAt), eventDay)))
                     try rollup.addEvent(visitor: visitor, ts: event.timestamp, name: event.name, path: event.path, props: event.props, session: after) {
                         let vd = VisitorDay(visitor: visitor, day: rules.calendar.day(of: event.timestamp))
                         return try cache.get(site: event.site, vd) ?? Self.visitorDaySeen(db, site: event.site, visitor: visitor, ts: event.timestamp, rules: rules)

@@ -16,16 +16,18 @@ enum CrossCodec {
         var value: String
         var daysBack: Int64 = 0
         var passedBack: Int64 = 0
+        /// A journey step from a page viewed that many days before: counts only in ranges holding that day.
+        var needsBack: Int64 = 0
         var counts: RollupCounts
 
         /// Whether the cell counts in a range starting on `fromDay`, the blob being of `day`.
         func counts(fromDay: Int64, toDay: Int64, day: Int64) -> Bool {
             let bucket = day - daysBack
-            return bucket >= fromDay && bucket < toDay && (passedBack == 0 || day - passedBack < fromDay)
+            return bucket >= fromDay && bucket < toDay && (passedBack == 0 || day - passedBack < fromDay) && day - needsBack >= fromDay
         }
     }
 
-    static let version: UInt8 = 3
+    static let version: UInt8 = 4
 
     static func encode(_ cells: [Cell]) -> [UInt8] {
         var out: [UInt8] = [version]
@@ -49,6 +51,7 @@ enum CrossCodec {
             text(c.value)
             signed(c.daysBack)
             signed(c.passedBack)
+            signed(c.needsBack)
             for n in [Int64(c.counts.visitors), Int64(c.counts.hits), Int64(c.counts.pageviews), Int64(c.counts.sessions), Int64(c.counts.bounces), c.counts.duration] { signed(n) }
         }
         return Zlib.compress(out, level: 6) ?? []
@@ -78,11 +81,11 @@ enum CrossCodec {
         }
         var cells: [Cell] = []
         while i < bytes.count {
-            guard let dim = text(), let value = text(), let back = signed(), let passed = signed() else { return nil }
+            guard let dim = text(), let value = text(), let back = signed(), let passed = signed(), let needs = signed() else { return nil }
             var c = RollupCounts()
             guard let v = signed(), let h = signed(), let p = signed(), let s = signed(), let b = signed(), let d = signed() else { return nil }
             c.visitors = Int(v); c.hits = Int(h); c.pageviews = Int(p); c.sessions = Int(s); c.bounces = Int(b); c.duration = d
-            cells.append(Cell(dim: dim, value: value, daysBack: back, passedBack: passed, counts: c))
+            cells.append(Cell(dim: dim, value: value, daysBack: back, passedBack: passed, needsBack: needs, counts: c))
         }
         return cells
     }

@@ -42,6 +42,15 @@ struct CrossDay {
     /// breakdown. Its blobs are stored under this name and the event's name.
     private static let propertyGroup = filterDims.count
     static let propertyDim = "property"
+    /// Not a filter either: a page's journeys (see `CrossJourneys`).
+    private static let journeyGroup = filterDims.count + 1
+    static let journeyDim = "journey"
+
+    /// What a view counting a day without a blob needs: one filter, or one page's journeys.
+    enum Only {
+        case filter(StatsFilter)
+        case journey(page: String)
+    }
     private static let sessionCount = StatsDimension.sessionLevel.count
 
     private struct Passing {
@@ -56,6 +65,10 @@ struct CrossDay {
         var pageviews = 0
         /// Event-level filter values its events passed today, with those events.
         var passing: [Passing] = []
+        /// Its pageviews today, in order (journeys).
+        var pages: [Int32] = []
+        /// Counting one visit-wide filter value, which this visit does not have.
+        var skipped = false
     }
 
     private struct SessionPrefix: Hashable {
@@ -68,6 +81,9 @@ struct CrossDay {
     private let from: Int64, to: Int64
     /// One filter value only (a view counting a day that has no blob), as a prefix.
     private let only: UInt64?
+    /// Whether filters are counted (not when only journeys are).
+    private let countsFilters: Bool
+    private var journeys: CrossJourneys
     private var cells = FlatMap64<RollupCounts>()
     /// Visits counted on their start day from another day's blob (see `carry`).
     private struct Carry: Hashable, Comparable {
@@ -96,27 +112,35 @@ struct CrossDay {
         var value: String
     }
 
-    /// `only`: count just this filter (dimension and value).
-    init(rules: AnalyticsRules, day: Int64, only: StatsFilter? = nil, interner: inout Interner) {
+    /// `only`: count just this filter, or just this page's journeys.
+    init(rules: AnalyticsRules, day: Int64, only: Only? = nil, interner: inout Interner) {
         self.rules = rules
         self.day = day
         from = rules.calendar.start(ofDay: day)
         to = rules.calendar.start(ofDay: day + 1)
         goalIDs = rules.goals.map { interner.id($0.name) }
-        if let only, let f = Self.filterDims.firstIndex(of: only.dimension) {
-            self.only = Self.prefix(f, interner.id(only.value))
-        } else {
+        var journeyPage: Int32?
+        switch only {
+        case .filter(let f)?:
+            self.only = Self.prefix(Self.filterDims.firstIndex(of: f.dimension) ?? 0, interner.id(f.value))
+        case .journey(let page)?:
+            self.only = nil
+            journeyPage = interner.id(page)
+        case nil:
             self.only = nil
         }
+        countsFilters = journeyPage == nil
+        journeys = CrossJourneys(only: journeyPage, counts: only == nil || journeyPage != nil,
+                                 prefix: { Self.prefix(Self.journeyGroup, $0) }, key: Self.key)
     }
 
     /// A filter value as 31 bits: filter index (5), value id (26).
-    private static func prefix(_ filter: Int, _ value: Int32) -> UInt64 {
+    static func prefix(_ filter: Int, _ value: Int32) -> UInt64 {
         UInt64(filter) << 26 | UInt64(UInt32(bitPattern: value) & 0x03FF_FFFF)
     }
 
     /// A cross cell as one word: filter value (31 bits), slot (5), value (27).
-    private static func key(_ prefix: UInt64, _ slot: UInt8, _ value: Int32) -> UInt64 {
+    static func key(_ prefix: UInt64, _ slot: UInt8, _ value: Int32) -> UInt64 {
         prefix << 32 | UInt64(slot) << 27 | UInt64(UInt32(bitPattern: value) & 0x07FF_FFFF)
     }
 
@@ -160,6 +184,8 @@ struct CrossDay {
     /// Counts one event; `visit` is its index in the current visitor's visits.
     private mutating func add(_ e: StreamEvent, visit v: Int, interner: inout Interner) {
         let (own, prefixes) = keys(e, interner: &interner)
+        if journeys.counts, e.isPageview { visits[v].pages.append(own[1].1) }
+        guard countsFilters else { return }
         visits[v].hits += 1
         if e.isPageview { visits[v].pageviews += 1 }
         let s = visits[v].session
@@ -193,6 +219,13 @@ struct CrossDay {
                 visits[v].passing.append(Passing(prefix: p, hits: 1, pageviews: e.isPageview ? 1 : 0))
             }
         }
+    }
+
+    /// Whether a visit is left out: counting one visit-wide filter value it does not have.
+    private func skips(_ s: StreamSession) -> Bool {
+        guard let only, Int(only >> 26) < Self.visitWide else { return false }
+        let f = Int(only >> 26)
+        return Self.prefix(f, f < Self.sessionCount ? s.values[f] : s.exit) != only
     }
 
     /// A visit's session-level cells under one filter value: its passing events and its
@@ -241,30 +274,46 @@ struct CrossDay {
     private mutating func endVisitor(interner: inout Interner, earlier: (Int64, inout Interner) throws -> [(Int64, StreamEvent)]) throws {
         for visit in visits {
             let s = visit.session
+            // A visit starts with its earliest event (the writer moves the start for late
+            // ones), so only a visit that started before today has events before it.
+            guard !visit.skipped else { continue }
+            let before = s.startedAt >= from || (!countsFilters && visit.pages.isEmpty) ? [] : try earlier(s.id, &interner)
+            if !visit.pages.isEmpty {
+                // The visit's last pageview before today: the step to its first one today.
+                let last = before.last { $0.1.isPageview }
+                journeys.visit(pages: visit.pages, before: last.map { (interner.id($0.1.path), day - rules.calendar.day(of: $0.0)) })
+            }
+            guard countsFilters else { continue }
             let starts = s.startedAt >= from && s.startedAt < to
             let countsVisit = starts && counted.insert(UInt64(bitPattern: s.id))
+            // A visit that started before today with no event left before it (retention took
+            // them) is counted here, carried to its start day: the stream counts it whenever
+            // the range holds that day and one of its events.
+            let carriesVisit = s.startedAt < from && before.isEmpty && counted.insert(UInt64(bitPattern: s.id))
             for f in 0..<Self.visitWide {
                 let p = Self.prefix(f, f < Self.sessionCount ? s.values[f] : s.exit)
                 if let only, only != p { continue }
                 spread(s, p, hits: visit.hits, pageviews: visit.pageviews, counts: countsVisit)
+                if carriesVisit { carry(s, p, passedBack: 0) }
             }
             guard !visit.passing.isEmpty else { continue }
             // The last day before today on which the visit passed each filter value (the
             // visit's events before today; none for a visit that started today, unless a late
             // event was added to it).
-            var before: [UInt64: Int64] = [:]
-            for (ts, e) in try earlier(s.id, &interner) {
+            var passedBefore: [UInt64: Int64] = [:]
+            for (ts, e) in before {
                 let d = rules.calendar.day(of: ts)
-                for p in keys(e, interner: &interner).prefixes { before[p] = max(before[p] ?? .min, d) }
+                for p in keys(e, interner: &interner).prefixes { passedBefore[p] = max(passedBefore[p] ?? .min, d) }
             }
             for passing in visit.passing {
                 let first = countedPassing.insert(SessionPrefix(session: s.id, prefix: passing.prefix)).inserted
-                let previous = before[passing.prefix]
+                let previous = passedBefore[passing.prefix]
                 let plain = starts && previous == nil
                 spread(s, passing.prefix, hits: passing.hits, pageviews: passing.pageviews, counts: plain && first)
                 if first, !plain { carry(s, passing.prefix, passedBack: previous.map { day - $0 } ?? 0) }
             }
         }
+        journeys.endVisitor()
         visits.removeAll(keepingCapacity: true)
         // A visitor with thousands of keys would make every later reset clear a large table.
         if visitorKeys.capacity > 4096 { visitorKeys = FlatSet64() } else { visitorKeys.removeAll() }
@@ -274,23 +323,32 @@ struct CrossDay {
     func grouped(_ interner: Interner) -> [Group] {
         var groups: [UInt64: Int] = [:]
         var out: [Group] = []
-        func put(_ k: UInt64, _ c: RollupCounts, back: Carry) {
+        func put(_ k: UInt64, _ c: RollupCounts, back: Carry = Carry(daysBack: 0, passedBack: 0), needsBack: Int64 = 0) {
             let prefix = k >> 32
             let g: Int
             let filter = Int(prefix >> 26)
             if let known = groups[prefix] { g = known } else {
                 g = out.count
                 groups[prefix] = g
-                out.append(Group(fdim: filter == Self.propertyGroup ? Self.propertyDim : Self.filterDims[filter].rawValue,
-                                 fvalue: interner.string(Int32(prefix & 0x03FF_FFFF)), cells: []))
+                let fdim = filter == Self.propertyGroup ? Self.propertyDim : filter == Self.journeyGroup ? Self.journeyDim : Self.filterDims[filter].rawValue
+                out.append(Group(fdim: fdim, fvalue: interner.string(Int32(prefix & 0x03FF_FFFF)), cells: []))
             }
-            let (dim, value) = filter == Self.propertyGroup ? (pairs[Int(k & 0x07FF_FFFF)].key, pairs[Int(k & 0x07FF_FFFF)].value)
-                : StreamCells.named(slot: UInt8(k >> 27 & 0x1F), value: Int32(k & 0x07FF_FFFF), interner)
-            out[g].cells.append(CrossCodec.Cell(dim: dim, value: value, daysBack: back.daysBack, passedBack: back.passedBack, counts: c))
+            let slot = UInt8(k >> 27 & 0x1F), value = Int32(k & 0x07FF_FFFF)
+            let named: (String, String)
+            switch filter {
+            case Self.propertyGroup: named = (pairs[Int(value)].key, pairs[Int(value)].value)
+            case Self.journeyGroup: named = (slot == CrossJourneys.previousSlot ? CrossJourneys.previousDim : CrossJourneys.nextDim, interner.string(value))
+            default: named = StreamCells.named(slot: slot, value: value, interner)
+            }
+            out[g].cells.append(CrossCodec.Cell(dim: named.0, value: named.1, daysBack: back.daysBack, passedBack: back.passedBack, needsBack: needsBack, counts: c))
         }
-        for (k, c) in zip(cells.storedKeys, cells.values) { put(k, c, back: Carry(daysBack: 0, passedBack: 0)) }
+        for (k, c) in zip(cells.storedKeys, cells.values) { put(k, c) }
         for (back, map) in carried.sorted(by: { $0.key < $1.key }) {
             for (k, c) in zip(map.storedKeys, map.values) { put(k, c, back: back) }
+        }
+        for (k, c) in zip(journeys.cells.storedKeys, journeys.cells.values) { put(k, c) }
+        for (back, map) in journeys.conditional.sorted(by: { $0.key < $1.key }) {
+            for (k, c) in zip(map.storedKeys, map.values) { put(k, c, needsBack: back) }
         }
         return out
     }
@@ -298,24 +356,30 @@ struct CrossDay {
     /// Counts a site's day from its stored events and sessions, in the caller's read: every
     /// filter value, or `only` one of a page, event or goal (then the read is narrowed to the
     /// events that can pass it; a day's visits with one value are read by the stream instead).
-    static func count(_ db: Database, site: String, day: Int64, rules: AnalyticsRules, only: StatsFilter? = nil) throws -> (groups: [Group], events: Int) {
+    static func count(_ db: Database, site: String, day: Int64, rules: AnalyticsRules, only: Only? = nil) throws -> (groups: [Group], events: Int) {
         var interner = Interner()
         var counter = CrossDay(rules: rules, day: day, only: only, interner: &interner)
         var narrow = ""
         var args: [DatabaseValue] = [site.databaseValue, counter.from.databaseValue, counter.to.databaseValue]
-        if let only, !Self.visitWideDims.contains(only.dimension) {
-            let (sql, pushed) = EventStream.eventPushdown([only], rules: rules)
-            narrow = sql
-            args += pushed
+        switch only {
+        case .filter(let f)? where !Self.visitWideDims.contains(f.dimension):
+            (narrow, args) = EventStream.eventPushdown([f], rules: rules)
+            args = [site.databaseValue, counter.from.databaseValue, counter.to.databaseValue] + args
+        case .journey?:
+            // The day's pageviews: a step can come from the page viewed on an earlier day, in a
+            // visit that has no other sign of it today.
+            narrow = " AND e.name = 'pageview'"
+        default:
+            break
         }
         // Grouped by visitor (SQLite sorts the day's rows, within its cache and temp files).
         let events = try RawStep(db.makeStatement(sql: """
             SELECT e.session_id, e.visitor, e.name, e.path, e.props FROM events e
-            WHERE e.site = ? AND e.ts >= ? AND e.ts < ?\(narrow) ORDER BY e.visitor
+            WHERE e.site = ? AND e.ts >= ? AND e.ts < ?\(narrow) ORDER BY e.visitor, e.ts, e.id
             """), arguments: StatementArguments(args))
         defer { events.finish() }
         let byID = try db.makeStatement(sql: "SELECT \(EventStream.sessionColumns) FROM sessions WHERE id = ?")
-        let earlierSQL = try db.makeStatement(sql: "SELECT name, path, props, ts FROM events WHERE session_id = ? AND ts < ?")
+        let earlierSQL = try db.makeStatement(sql: "SELECT name, path, props, ts FROM events WHERE session_id = ? AND ts < ? ORDER BY ts, id")
         let from = counter.from
         func earlier(_ session: Int64, _ interner: inout Interner) throws -> [(Int64, StreamEvent)] {
             var out: [(Int64, StreamEvent)] = []
@@ -340,9 +404,12 @@ struct CrossDay {
                 let lookup = try RawStep(byID, arguments: [sessionID])
                 defer { lookup.finish() }
                 guard try lookup.next() else { continue }
-                counter.visits.append(Visit(session: EventStream.session(lookup, passes: true, values: true, interner: &interner)))
+                var v = Visit(session: EventStream.session(lookup, passes: true, values: true, interner: &interner))
+                v.skipped = counter.skips(v.session)
+                counter.visits.append(v)
                 visit = counter.visits.count - 1
             }
+            if counter.visits[visit!].skipped { continue }
             counter.add(event(events, visitor: visitor, columns: (2, 3, 4)), visit: visit!, interner: &interner)
         }
         try counter.endVisitor(interner: &interner, earlier: earlier)

@@ -7,7 +7,7 @@ import Privacy
 extension VeilDatabase {
     /// What a day's `cross_days.stamp` records: this format and the rollup stamp (rules and
     /// zone). A day built with other rules is not read, and is built again.
-    static let crossFormat = 3
+    static let crossFormat = 4
 
     static func crossStamp(_ rules: AnalyticsRules) -> String { "cross \(crossFormat)\n" + rollupStamp(rules) }
 
@@ -94,15 +94,9 @@ extension VeilDatabase {
         }
         let (found, pending) = try crossBlobs(db, scope, fdim: f.dimension.rawValue, fvalue: f.value)
         for (day, dayCells) in found { add(dayCells, day: day) }
-        if CrossDay.visitWideDims.contains(f.dimension) {
-            // A visit passes with all its events and is counted on its start day: days stream
-            // alone, in stretches of consecutive days.
-            for stretch in stretches(pending, of: scope) {
-                for (k, c) in try streamedCells(db, stretch, dimensions: dimensions, hours: false).cells { cells[k, default: RollupCounts()].add(c) }
-            }
-        } else {
-            for day in pending { add(try CrossDay.count(db, site: scope.site, day: day, rules: scope.rules, only: f).groups.flatMap(\.cells), day: day) }
-        }
+        // The other days, counted the same way for this one filter (a stream over them would
+        // not see visits carried from them to an earlier day of the range).
+        for day in pending { add(try CrossDay.count(db, site: scope.site, day: day, rules: scope.rules, only: .filter(f)).groups.flatMap(\.cells), day: day) }
         return CellSums(cells: cells)
     }
 }

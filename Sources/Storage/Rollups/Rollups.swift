@@ -183,27 +183,35 @@ struct RollupAccumulator {
     /// A whole session as it stands (rebuilds and filtered queries). Bounces and duration
     /// go to `total` and to every session-level value too: with them, a view filtered by
     /// one session-level value has all its headline numbers in that value's cells.
-    mutating func addSession(_ s: SessionFacts) {
+    /// `sign` -1 takes a session out again (the writer moving it to another start day).
+    mutating func addSession(_ s: SessionFacts, sign: Int = 1) {
         let day = rules.calendar.day(of: s.startedAt)
         let exit = StatsDimension.exit.rawValue
         for (dim, value) in Self.sessionKeys(s) {
             if only.bits != DimensionMask.all.bits, dim != "total", !only.contains(name: dim) { continue }
             add(RollupKey(dim: dim, bucket: day, value: value)) {
-                $0.sessions += 1
+                $0.sessions += sign
                 // The exit page changes while a visit goes on, so its cells count sessions only.
                 if dim != exit {
-                    if s.pageviews <= 1 { $0.bounces += 1 }
-                    $0.duration += s.lastSeen - s.startedAt
+                    if s.pageviews <= 1 { $0.bounces += sign }
+                    $0.duration += Int64(sign) * (s.lastSeen - s.startedAt)
                 }
             }
         }
     }
 
-    /// A session changed by one event (the writer): bounce, duration and exit page.
+    /// A session changed by one event (the writer): bounce, duration and exit page, and its
+    /// start when a late event came before it (a visit starts with its earliest event).
     mutating func touchSession(before: SessionFacts, after: SessionFacts) {
         let day = rules.calendar.day(of: before.startedAt)
+        guard rules.calendar.day(of: after.startedAt) == day else {
+            // The visit now starts on an earlier day: it moves there whole.
+            addSession(before, sign: -1)
+            addSession(after)
+            return
+        }
         let bounces = (after.pageviews <= 1 ? 1 : 0) - (before.pageviews <= 1 ? 1 : 0)
-        let duration = after.lastSeen - before.lastSeen
+        let duration = (after.lastSeen - after.startedAt) - (before.lastSeen - before.startedAt)
         if bounces != 0 || duration != 0 {
             add(RollupKey(dim: "total", bucket: day, value: "")) {
                 $0.bounces += bounces

@@ -132,7 +132,34 @@ extension VeilDatabase {
         try await read { db in try Self.journey(db, scope, page: page, limit: limit) }
     }
 
-    static func journey(_ db: Database, _ scope: StatsScope, page: String, limit: Int) throws -> Journey {
+    /// Unfiltered: complete days from their cross rollups, the others counted the same way
+    /// for this page (`crossRollups: false` streams the range; tests compare the two).
+    static func journey(_ db: Database, _ scope: StatsScope, page: String, limit: Int, crossRollups: Bool = true) throws -> Journey {
+        guard scope.filters.isEmpty, crossRollups else { return try streamedJourney(db, scope, page: page, limit: limit) }
+        var previous: [String: (visitors: Int, hits: Int)] = [:]
+        var next: [String: (visitors: Int, hits: Int)] = [:]
+        func add(_ cells: [CrossCodec.Cell], day: Int64) {
+            for c in cells where c.counts(fromDay: scope.fromDay, toDay: scope.toDay, day: day) {
+                if c.dim == CrossJourneys.previousDim {
+                    previous[c.value, default: (0, 0)].visitors += c.counts.visitors
+                    previous[c.value]!.hits += c.counts.hits
+                } else {
+                    next[c.value, default: (0, 0)].visitors += c.counts.visitors
+                    next[c.value]!.hits += c.counts.hits
+                }
+            }
+        }
+        let (found, pending) = try crossBlobs(db, scope, fdim: CrossDay.journeyDim, fvalue: page)
+        for (day, cells) in found { add(cells, day: day) }
+        for day in pending { add(try CrossDay.count(db, site: scope.site, day: day, rules: scope.rules, only: .journey(page: page)).groups.flatMap(\.cells), day: day) }
+        func rows(_ m: [String: (visitors: Int, hits: Int)]) -> [BreakdownRow] {
+            Array(m.map { BreakdownRow(value: $0.key, visitors: $0.value.visitors, hits: $0.value.hits, pageviews: $0.value.hits, sessions: 0) }
+                .sorted { BreakdownOrder.before($0, $1, dim: .page) }.prefix(limit))
+        }
+        return Journey(previous: rows(previous), next: rows(next))
+    }
+
+    static func streamedJourney(_ db: Database, _ scope: StatsScope, page: String, limit: Int) throws -> Journey {
         var previous: [Int32: (visitors: Int, hits: Int)] = [:]
         var next: [Int32: (visitors: Int, hits: Int)] = [:]
         var seen = DailySeen(calendar: scope.rules.calendar)

@@ -27,10 +27,14 @@ extension VeilDatabase {
                                arguments: [site, cutoffDay, rules.calendar.hours(ofDay: cutoffDay).lowerBound])
                 try Self.dropCross(db, site: site, before: cutoffDay)
                 var days: Set<Int64> = [cutoffDay]
-                // Sessions left that started before the cutoff's day are the few still alive across it.
-                for start in try Int64.fetchAll(db, sql: "SELECT started_at FROM sessions WHERE site = ? AND started_at < ?",
-                                                arguments: [site, rules.calendar.start(ofDay: cutoffDay)]) {
-                    days.insert(rules.calendar.day(of: start))
+                // Sessions left that started before the cutoff are the few still alive across it.
+                // They lost their first events: the cross rollups of every day they span count
+                // them differently now (see CrossDay), so those days are built again.
+                for row in try Row.fetchAll(db, sql: "SELECT started_at, last_seen FROM sessions WHERE site = ? AND started_at < ?",
+                                            arguments: [site, cutoff]) {
+                    let first = rules.calendar.day(of: row["started_at"]), last = rules.calendar.day(of: row["last_seen"])
+                    days.insert(first)
+                    try Self.invalidateCross(db, site: site, days: first...max(first, last))
                 }
                 for day in days.sorted() { try Self.rebuildDay(db, site: site, day: day, rules: rules) }
             }

@@ -222,6 +222,28 @@ struct AnalyticsTests {
         try await Self.rollupsEqualRawRecomputation(seed: 7, rules: rules, start: start)
     }
 
+    /// A late event from before a visit's first one (an offline queue, a retried beacon)
+    /// starts the visit earlier: on the day before, the visit moves there whole (sessions,
+    /// bounces, duration), and the rollups still equal a recomputation.
+    @Test func aLateEventBeforeAVisitStartsItEarlier() async throws {
+        let dir = TempDir()
+        let db = try VeilDatabase.open(folder: dir.path)
+        let midnight = Self.rules.calendar.start(ofDay: Self.day + 1)
+        _ = try await db.insert([Self.ev(midnight + 10 * Self.minute, 7, "/pricing")], sessionTimeoutMillis: 30 * Self.minute, rules: [Self.site: Self.rules])
+        _ = try await db.insert([Self.ev(midnight + 12 * Self.minute, 7, "/blog")], sessionTimeoutMillis: 30 * Self.minute, rules: [Self.site: Self.rules])
+        _ = try await db.insert([Self.ev(midnight - 10 * Self.minute, 7, "/")], sessionTimeoutMillis: 30 * Self.minute, rules: [Self.site: Self.rules])
+        let sessions = try await db.sessions(site: Self.site)
+        #expect(sessions.count == 1 && sessions.first?.startedAt == midnight - 10 * Self.minute)
+        let before = try await db.totals(Self.scope(from: Self.day, to: Self.day + 1))
+        #expect(before.sessions == 1 && before.durationMillis == 22 * Self.minute)
+        #expect(try await db.totals(Self.scope(from: Self.day + 1, to: Self.day + 2)).sessions == 0)
+        try await Self.assertConsistent(db, site: Self.site, days: Self.day...(Self.day + 1))
+        // The same within a day: the start moves, the duration grows.
+        _ = try await db.insert([Self.ev(midnight - 25 * Self.minute, 7, "/docs")], sessionTimeoutMillis: 30 * Self.minute, rules: [Self.site: Self.rules])
+        #expect(try await db.totals(Self.scope(from: Self.day, to: Self.day + 1)).durationMillis == 37 * Self.minute)
+        try await Self.assertConsistent(db, site: Self.site, days: Self.day...(Self.day + 1))
+    }
+
     static func rollupsEqualRawRecomputation(seed: UInt64, rules: AnalyticsRules, start: Int64) async throws {
         let dir = TempDir()
         let db = try VeilDatabase.open(folder: dir.path)

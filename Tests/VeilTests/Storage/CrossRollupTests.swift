@@ -60,6 +60,19 @@ struct CrossRollupTests {
             }
         }
         #expect(propertyRows > 4)
+        // Journeys from every page, the midnight-crossing ones included.
+        var steps = 0
+        for page in try await db.breakdown(all, .page, limit: 20).rows.map(\.value) + ["nothing-has-this"] {
+            for (from, to) in [(firstDay + 1, lastDay), (firstDay, lastDay + 1), (firstDay + 2, lastDay + 1)] {
+                let scope = StatsScope(site: site, fromDay: from, toDay: to, rules: rules)
+                let (journey, streamed) = try await db.read { d in
+                    (try VeilDatabase.journey(d, scope, page: page, limit: 100), try VeilDatabase.journey(d, scope, page: page, limit: 100, crossRollups: false))
+                }
+                #expect(journey == streamed, "\(what) journey from \(page) days \(from)..<\(to)")
+                steps += journey.previous.count + journey.next.count
+            }
+        }
+        #expect(steps > 10)
         return try await db.read { d in
             try Int.fetchOne(d, sql: "SELECT count(*) FROM cross_days WHERE site = ? AND ready = 1 AND day >= ? AND day <= ? AND stamp = ?",
                              arguments: [site, firstDay, lastDay, VeilDatabase.crossStamp(rules)]) ?? 0
