@@ -319,44 +319,60 @@ struct CrossDay {
         if visitorKeys.capacity > 4096 { visitorKeys = FlatSet64() } else { visitorKeys.removeAll() }
     }
 
-    /// The cells under their names, by filter value.
-    func grouped(_ interner: Interner) -> [Group] {
-        var groups: [UInt64: Int] = [:]
-        var out: [Group] = []
-        func put(_ k: UInt64, _ c: RollupCounts, back: Carry = Carry(daysBack: 0, passedBack: 0), needsBack: Int64 = 0) {
-            let prefix = k >> 32
-            let g: Int
+    /// The cells under their names, one filter value (or event's properties, or page's
+    /// journeys) at a time. One group's named cells exist at once: named, a 10M-event day's
+    /// cells took twice the memory of the counting itself.
+    func forEachGroup(_ interner: Interner, _ body: (Group) throws -> Void) rethrows {
+        // Every cell as (its map, its place), ordered by filter value.
+        var maps: [(map: FlatMap64<RollupCounts>, back: Carry, needsBack: Int64)] = [(cells, Carry(daysBack: 0, passedBack: 0), 0)]
+        for (back, map) in carried.sorted(by: { $0.key < $1.key }) { maps.append((map, back, 0)) }
+        maps.append((journeys.cells, Carry(daysBack: 0, passedBack: 0), 0))
+        for (back, map) in journeys.conditional.sorted(by: { $0.key < $1.key }) { maps.append((map, Carry(daysBack: 0, passedBack: 0), back)) }
+        var order: [(prefix: UInt64, map: Int32, at: Int32)] = []
+        order.reserveCapacity(maps.reduce(0) { $0 + $1.map.count })
+        for (m, entry) in maps.enumerated() {
+            for (at, k) in entry.map.storedKeys.enumerated() { order.append((k >> 32, Int32(m), Int32(at))) }
+        }
+        order.sort { ($0.prefix, $0.map, $0.at) < ($1.prefix, $1.map, $1.at) }
+        var start = 0
+        while start < order.count {
+            let prefix = order[start].prefix
+            var end = start
             let filter = Int(prefix >> 26)
-            if let known = groups[prefix] { g = known } else {
-                g = out.count
-                groups[prefix] = g
-                let fdim = filter == Self.propertyGroup ? Self.propertyDim : filter == Self.journeyGroup ? Self.journeyDim : Self.filterDims[filter].rawValue
-                out.append(Group(fdim: fdim, fvalue: interner.string(Int32(prefix & 0x03FF_FFFF)), cells: []))
+            let fdim = filter == Self.propertyGroup ? Self.propertyDim : filter == Self.journeyGroup ? Self.journeyDim : Self.filterDims[filter].rawValue
+            var group = Group(fdim: fdim, fvalue: interner.string(Int32(prefix & 0x03FF_FFFF)), cells: [])
+            while end < order.count, order[end].prefix == prefix {
+                let entry = maps[Int(order[end].map)]
+                let k = entry.map.storedKeys[Int(order[end].at)]
+                let slot = UInt8(k >> 27 & 0x1F), value = Int32(k & 0x07FF_FFFF)
+                let named: (String, String)
+                switch filter {
+                case Self.propertyGroup: named = (pairs[Int(value)].key, pairs[Int(value)].value)
+                case Self.journeyGroup: named = (slot == CrossJourneys.previousSlot ? CrossJourneys.previousDim : CrossJourneys.nextDim, interner.string(value))
+                default: named = StreamCells.named(slot: slot, value: value, interner)
+                }
+                group.cells.append(CrossCodec.Cell(dim: named.0, value: named.1, daysBack: entry.back.daysBack, passedBack: entry.back.passedBack,
+                                                   needsBack: entry.needsBack, counts: entry.map.values[Int(order[end].at)]))
+                end += 1
             }
-            let slot = UInt8(k >> 27 & 0x1F), value = Int32(k & 0x07FF_FFFF)
-            let named: (String, String)
-            switch filter {
-            case Self.propertyGroup: named = (pairs[Int(value)].key, pairs[Int(value)].value)
-            case Self.journeyGroup: named = (slot == CrossJourneys.previousSlot ? CrossJourneys.previousDim : CrossJourneys.nextDim, interner.string(value))
-            default: named = StreamCells.named(slot: slot, value: value, interner)
-            }
-            out[g].cells.append(CrossCodec.Cell(dim: named.0, value: named.1, daysBack: back.daysBack, passedBack: back.passedBack, needsBack: needsBack, counts: c))
+            try body(group)
+            start = end
         }
-        for (k, c) in zip(cells.storedKeys, cells.values) { put(k, c) }
-        for (back, map) in carried.sorted(by: { $0.key < $1.key }) {
-            for (k, c) in zip(map.storedKeys, map.values) { put(k, c, back: back) }
-        }
-        for (k, c) in zip(journeys.cells.storedKeys, journeys.cells.values) { put(k, c) }
-        for (back, map) in journeys.conditional.sorted(by: { $0.key < $1.key }) {
-            for (k, c) in zip(map.storedKeys, map.values) { put(k, c, needsBack: back) }
-        }
-        return out
     }
 
     /// Counts a site's day from its stored events and sessions, in the caller's read: every
     /// filter value, or `only` one of a page, event or goal (then the read is narrowed to the
     /// events that can pass it; a day's visits with one value are read by the stream instead).
-    static func count(_ db: Database, site: String, day: Int64, rules: AnalyticsRules, only: Only? = nil) throws -> (groups: [Group], events: Int) {
+    /// The named cells of one filter value, or of one page's journeys (a view counting a day without a blob).
+    static func cells(_ db: Database, site: String, day: Int64, rules: AnalyticsRules, only: Only) throws -> [CrossCodec.Cell] {
+        var out: [CrossCodec.Cell] = []
+        try count(db, site: site, day: day, rules: rules, only: only) { out += $0.cells }
+        return out
+    }
+
+    /// Returns the events read; `each` gets the groups one at a time.
+    @discardableResult
+    static func count(_ db: Database, site: String, day: Int64, rules: AnalyticsRules, only: Only? = nil, each: (Group) throws -> Void) throws -> Int {
         var interner = Interner()
         var counter = CrossDay(rules: rules, day: day, only: only, interner: &interner)
         var narrow = ""
@@ -413,7 +429,8 @@ struct CrossDay {
             counter.add(event(events, visitor: visitor, columns: (2, 3, 4)), visit: visit!, interner: &interner)
         }
         try counter.endVisitor(interner: &interner, earlier: earlier)
-        return (counter.grouped(interner), n)
+        try counter.forEachGroup(interner, each)
+        return n
     }
 
     /// An event from the columns (name, path, props) of a row.

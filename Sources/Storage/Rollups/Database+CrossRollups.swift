@@ -59,8 +59,11 @@ extension VeilDatabase {
                                arguments: [site, day, stamp])
             }
         }
-        let blobs = try await read { db in try CrossDay.count(db, site: site, day: day, rules: rules).groups }
-            .map { (fdim: $0.fdim, fvalue: $0.fvalue, blob: CrossCodec.encode($0.cells)) }
+        let blobs = try await read { db in
+            var out: [(fdim: String, fvalue: String, blob: [UInt8])] = []
+            try CrossDay.count(db, site: site, day: day, rules: rules) { out.append(($0.fdim, $0.fvalue, CrossCodec.encode($0.cells))) }
+            return out
+        }
         var start = 0
         repeat {
             let chunk = blobs[start..<min(blobs.count, start + Self.crossRowsPerTransaction)]
@@ -96,7 +99,7 @@ extension VeilDatabase {
         for (day, dayCells) in found { add(dayCells, day: day) }
         // The other days, counted the same way for this one filter (a stream over them would
         // not see visits carried from them to an earlier day of the range).
-        for day in pending { add(try CrossDay.count(db, site: scope.site, day: day, rules: scope.rules, only: .filter(f)).groups.flatMap(\.cells), day: day) }
+        for day in pending { add(try CrossDay.cells(db, site: scope.site, day: day, rules: scope.rules, only: .filter(f)), day: day) }
         return CellSums(cells: cells)
     }
 }

@@ -151,7 +151,7 @@ extension VeilDatabase {
         }
         let (found, pending) = try crossBlobs(db, scope, fdim: CrossDay.journeyDim, fvalue: page)
         for (day, cells) in found { add(cells, day: day) }
-        for day in pending { add(try CrossDay.count(db, site: scope.site, day: day, rules: scope.rules, only: .journey(page: page)).groups.flatMap(\.cells), day: day) }
+        for day in pending { add(try CrossDay.cells(db, site: scope.site, day: day, rules: scope.rules, only: .journey(page: page)), day: day) }
         func rows(_ m: [String: (visitors: Int, hits: Int)]) -> [BreakdownRow] {
             Array(m.map { BreakdownRow(value: $0.key, visitors: $0.value.visitors, hits: $0.value.hits, pageviews: $0.value.hits, sessions: 0) }
                 .sorted { BreakdownOrder.before($0, $1, dim: .page) }.prefix(limit))
