@@ -226,10 +226,10 @@ enum Migrations {
         migrator.registerMigration("2026-12-04 recording caps") { db in
             try db.execute(sql: "ALTER TABLE recordings ADD COLUMN capped_at INTEGER")
         }
-        // Cross rollups (issue 12): per closed day, the cells of the visits having each
-        // session-level value, so that a view filtered by one of them reads cells instead of
-        // every event. `cross_days` says which days are complete and with which rules; the
-        // writer deletes a day's row when it writes to that day again.
+        // Cross rollups (issue 12): per closed day, every table's cells of what passes each
+        // value a view can be filtered by (and an event's properties, a page's journeys), so a
+        // filtered view reads a blob per day instead of every event. `cross_days` says which
+        // days are complete and with which rules; the writer deletes the rows of days it writes to.
         migrator.registerMigration("2026-12-05 cross rollups") { db in
             try db.execute(sql: """
                 CREATE TABLE cross_rollups (

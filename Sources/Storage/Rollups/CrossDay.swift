@@ -53,13 +53,13 @@ struct CrossDay {
     }
     private static let sessionCount = StatsDimension.sessionLevel.count
 
-    private struct Passing {
+    struct Passing {
         var prefix: UInt64
         var hits = 0
         var pageviews = 0
     }
 
-    private struct Visit {
+    struct Visit {
         var session: StreamSession
         var hits = 0
         var pageviews = 0
@@ -78,7 +78,7 @@ struct CrossDay {
 
     private let rules: AnalyticsRules
     private let day: Int64
-    private let from: Int64, to: Int64
+    let from: Int64, to: Int64
     /// One filter value only (a view counting a day that has no blob), as a prefix.
     private let only: UInt64?
     /// Whether filters are counted (not when only journeys are).
@@ -100,7 +100,7 @@ struct CrossDay {
     private var counted = FlatSet64()
     /// The same for event-level filters.
     private var countedPassing = Set<SessionPrefix>()
-    private var visits: [Visit] = []
+    var visits: [Visit] = []
     private var pageGoals: [Int32: [Int32]] = [:]
     private let goalIDs: [Int32]
     /// Property (key, value) pairs by number (a cell's value).
@@ -182,7 +182,7 @@ struct CrossDay {
     }
 
     /// Counts one event; `visit` is its index in the current visitor's visits.
-    private mutating func add(_ e: StreamEvent, visit v: Int, interner: inout Interner) {
+    mutating func add(_ e: StreamEvent, visit v: Int, interner: inout Interner) {
         let (own, prefixes) = keys(e, interner: &interner)
         if journeys.counts, e.isPageview { visits[v].pages.append(own[1].1) }
         guard countsFilters else { return }
@@ -222,7 +222,7 @@ struct CrossDay {
     }
 
     /// Whether a visit is left out: counting one visit-wide filter value it does not have.
-    private func skips(_ s: StreamSession) -> Bool {
+    func skips(_ s: StreamSession) -> Bool {
         guard let only, Int(only >> 26) < Self.visitWide else { return false }
         let f = Int(only >> 26)
         return Self.prefix(f, f < Self.sessionCount ? s.values[f] : s.exit) != only
@@ -271,7 +271,7 @@ struct CrossDay {
 
     /// The current visitor is done: its visits' session-level cells under each filter value.
     /// `earlier` gives the filter values a visit's events before today passed.
-    private mutating func endVisitor(interner: inout Interner, earlier: (Int64, inout Interner) throws -> [(Int64, StreamEvent)]) throws {
+    mutating func endVisitor(interner: inout Interner, earlier: (Int64, inout Interner) throws -> [(Int64, StreamEvent)]) throws {
         for visit in visits {
             let s = visit.session
             // A visit starts with its earliest event (the writer moves the start for late
@@ -363,81 +363,4 @@ struct CrossDay {
     /// Counts a site's day from its stored events and sessions, in the caller's read: every
     /// filter value, or `only` one of a page, event or goal (then the read is narrowed to the
     /// events that can pass it; a day's visits with one value are read by the stream instead).
-    /// The named cells of one filter value, or of one page's journeys (a view counting a day without a blob).
-    static func cells(_ db: Database, site: String, day: Int64, rules: AnalyticsRules, only: Only) throws -> [CrossCodec.Cell] {
-        var out: [CrossCodec.Cell] = []
-        try count(db, site: site, day: day, rules: rules, only: only) { out += $0.cells }
-        return out
-    }
-
-    /// Returns the events read; `each` gets the groups one at a time.
-    @discardableResult
-    static func count(_ db: Database, site: String, day: Int64, rules: AnalyticsRules, only: Only? = nil, each: (Group) throws -> Void) throws -> Int {
-        var interner = Interner()
-        var counter = CrossDay(rules: rules, day: day, only: only, interner: &interner)
-        var narrow = ""
-        var args: [DatabaseValue] = [site.databaseValue, counter.from.databaseValue, counter.to.databaseValue]
-        switch only {
-        case .filter(let f)? where !Self.visitWideDims.contains(f.dimension):
-            (narrow, args) = EventStream.eventPushdown([f], rules: rules)
-            args = [site.databaseValue, counter.from.databaseValue, counter.to.databaseValue] + args
-        case .journey?:
-            // The day's pageviews: a step can come from the page viewed on an earlier day, in a
-            // visit that has no other sign of it today.
-            narrow = " AND e.name = 'pageview'"
-        default:
-            break
-        }
-        // Grouped by visitor (SQLite sorts the day's rows, within its cache and temp files).
-        let events = try RawStep(db.makeStatement(sql: """
-            SELECT e.session_id, e.visitor, e.name, e.path, e.props FROM events e
-            WHERE e.site = ? AND e.ts >= ? AND e.ts < ?\(narrow) ORDER BY e.visitor, e.ts, e.id
-            """), arguments: StatementArguments(args))
-        defer { events.finish() }
-        let byID = try db.makeStatement(sql: "SELECT \(EventStream.sessionColumns) FROM sessions WHERE id = ?")
-        let earlierSQL = try db.makeStatement(sql: "SELECT name, path, props, ts FROM events WHERE session_id = ? AND ts < ? ORDER BY ts, id")
-        let from = counter.from
-        func earlier(_ session: Int64, _ interner: inout Interner) throws -> [(Int64, StreamEvent)] {
-            var out: [(Int64, StreamEvent)] = []
-            let rows = try RawStep(earlierSQL, arguments: [session, from])
-            defer { rows.finish() }
-            while try rows.next() { out.append((rows.int64(3), event(rows, visitor: VisitorKey(high: 0, low: 0), columns: (0, 1, 2)))) }
-            return out
-        }
-        var current: VisitorKey?
-        var n = 0
-        while try events.next() {
-            n += 1
-            let visitorBytes = events.bytes(1)
-            let visitor = visitorBytes.isEmpty ? VisitorKey(high: 0, low: 0) : VisitorKey(bytes: visitorBytes)
-            if visitor != current {
-                try counter.endVisitor(interner: &interner, earlier: earlier)
-                current = visitor
-            }
-            let sessionID = events.int64(0)
-            var visit = counter.visits.firstIndex { $0.session.id == sessionID }
-            if visit == nil {
-                let lookup = try RawStep(byID, arguments: [sessionID])
-                defer { lookup.finish() }
-                guard try lookup.next() else { continue }
-                var v = Visit(session: EventStream.session(lookup, passes: true, values: true, interner: &interner))
-                v.skipped = counter.skips(v.session)
-                counter.visits.append(v)
-                visit = counter.visits.count - 1
-            }
-            if counter.visits[visit!].skipped { continue }
-            counter.add(event(events, visitor: visitor, columns: (2, 3, 4)), visit: visit!, interner: &interner)
-        }
-        try counter.endVisitor(interner: &interner, earlier: earlier)
-        try counter.forEachGroup(interner, each)
-        return n
-    }
-
-    /// An event from the columns (name, path, props) of a row.
-    private static func event(_ row: RawStep, visitor: VisitorKey, columns c: (Int32, Int32, Int32)) -> StreamEvent {
-        let isPageview = row.equals(c.0, "pageview")
-        let props = isPageview || row.isNull(c.2) ? [] : VeilDatabase.decodeProps(bytes: row.bytes(c.2))
-        return StreamEvent(visitor: visitor, ts: 0, isPageview: isPageview, name: isPageview ? EventStream.pageview : row.string(c.0),
-                           path: row.string(c.1), props: props)
-    }
 }
