@@ -92,7 +92,8 @@ def categories(rng):
         ("too many properties", {400, 413}, lambda: request("POST", "/api/event", json.dumps(event(rng, props={f"p{i}": i for i in range(rng.choice([31, 500, 3000]))})).encode()), {}),
         ("too many events", {413}, lambda: request("POST", "/api/batch", json.dumps({"site": "localhost", "events": [event(rng) for _ in range(101)]}).encode()), {}),
         ("content types", {415}, lambda: request("POST", rng.choice(ROUTES), b"{}", {"Content-Type": rng.choice(["application/xml", "application/jsonx", "multipart/form-data; boundary=x", "text/html"])}), {}),
-        ("encodings and bombs", {415}, lambda: request("POST", rng.choice(ROUTES), gzip.compress(b"[" * 1_000_000), {"Content-Encoding": rng.choice(["gzip", "br", "deflate", "x-bomb"])}), {}),
+        # gzip is read (inflated within the body limit: 413 past it, 400 for what it holds); other encodings are 415.
+        ("encodings and bombs", {400, 413, 415}, lambda: request("POST", rng.choice(ROUTES), gzip.compress(rng.choice([b"[" * 1_000_000, b" " * 30_000_000, b"{" * 5000])), {"Content-Encoding": rng.choice(["gzip", "br", "deflate", "x-bomb"])}), {}),
         ("huge headers", {431, 400}, lambda: request("GET", "/healthz", b"", {"X-Big": "a" * rng.choice([90_000, 200_000])}), {}),
         ("many headers", {431, 400, 200}, lambda: request("GET", "/healthz", b"", {f"X-H{i}": "v" for i in range(rng.choice([500, 1500]))}), {}),
         ("bad methods", {405, 404}, lambda: request(rng.choice(["BREW", "CONNECT", "TRACE", "PROPFIND", "PUT", "DELETE", "PATCH"]), rng.choice(ROUTES + ["/healthz", "/api/stats/overview"]), b""), {}),

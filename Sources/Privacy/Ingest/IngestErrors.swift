@@ -12,6 +12,8 @@ public struct IngestRejection: Error, Sendable, Equatable {
         case invalidField = "invalid_field"
         /// An object names a key twice (see `JSONParseError.duplicateKey`).
         case duplicateKey = "duplicate_key"
+        /// A `Content-Encoding: gzip` body that is not a whole gzip stream.
+        case invalidEncoding = "invalid_encoding"
     }
 
     public var code: Code

@@ -109,9 +109,10 @@ struct IngestGate: Sendable {
             await counters.recordRejection("unsupported_media_type")
             throw APIError(.unsupportedMediaType, "unsupported_media_type", "send application/json or text/plain")
         }
-        if let encoding = request.headers[.contentEncoding], encoding.lowercased().trimmingCharacters(in: .whitespaces) != "identity" {
+        if let encoding = request.headers[.contentEncoding], Self.encoding(encoding) == nil {
             await counters.recordRejection("unsupported_encoding")
-            throw APIError(.unsupportedMediaType, "unsupported_encoding", "Content-Encoding \"\(LogText.clean(String(encoding.prefix(40))))\" is not supported; send the body uncompressed")
+            throw APIError(.unsupportedMediaType, "unsupported_encoding",
+                           "Content-Encoding \"\(LogText.clean(String(encoding.prefix(40))))\" is not supported; send the body uncompressed or gzip-compressed")
         }
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw await reject(IngestRejection(.bodyTooLarge, "body is \(length) bytes; the limit is \(limit)"))
@@ -124,7 +125,29 @@ struct IngestGate: Sendable {
         return type == "application/json" || type == "text/plain"
     }
 
+    /// A body encoding Veil reads: identity (false) or gzip (true); nil for any other.
+    static func encoding(_ header: String) -> Bool? {
+        switch header.lowercased().trimmingCharacters(in: .whitespaces) {
+        case "identity", "": false
+        case "gzip", "x-gzip": true
+        default: nil
+        }
+    }
+
+    /// The body, inflated when it is gzip-compressed. The limit holds for the compressed
+    /// bytes read and again for the inflated ones, and inflating stops at the limit, so a
+    /// decompression bomb costs at most `limit` bytes.
     func collectBody(_ request: Request, limit: Int) async throws -> [UInt8] {
+        let raw = try await collectRawBody(request, limit: limit)
+        guard request.headers[.contentEncoding].flatMap(Self.encoding) == true else { return raw }
+        switch Zlib.inflate(raw, wrapper: .gzip, limit: limit) {
+        case .inflated(let body): return body
+        case .tooLarge: throw await reject(IngestRejection(.bodyTooLarge, "the body inflates to more than the limit of \(limit) bytes"))
+        case .damaged: throw await reject(IngestRejection(.invalidEncoding, "the body is not a complete gzip stream"))
+        }
+    }
+
+    private func collectRawBody(_ request: Request, limit: Int) async throws -> [UInt8] {
         do {
             let buffer = try await request.body.collect(upTo: limit)
             return Array(buffer.readableBytesView)

@@ -108,7 +108,7 @@ struct OverloadTests {
         }
     }
 
-    @Test func mediaTypesMatchExactlyAndEncodingsAre415() async throws {
+    @Test func mediaTypesMatchExactlyGzipIsReadOtherEncodingsAre415() async throws {
         let dir = TempDir()
         let config = TestData.config(dataDir: dir.path)
         try await withLiveVeil(config) { client in
@@ -121,10 +121,25 @@ struct OverloadTests {
             for type in ["application/json", "Application/JSON; charset=utf-8", "text/plain;charset=UTF-8"] {
                 #expect(try await client.post("/api/event", event, headers: [.contentType: type]).status == .accepted, "\(type)")
             }
-            let gz = try await client.post("/api/event", event, headers: [.contentEncoding: "gzip"])
-            #expect(gz.status == .unsupportedMediaType)
-            #expect(gz.json["error"] as? String == "unsupported_encoding")
+            for encoding in ["br", "deflate", "compress", "gzip, br"] {
+                let r = try await client.post("/api/event", event, headers: [.contentEncoding: encoding])
+                #expect(r.status == .unsupportedMediaType && r.json["error"] as? String == "unsupported_encoding", "\(encoding)")
+            }
+            // gzip is read (issue 13): inflated within the same body limit, a bomb stopped at it.
+            let gz = try await client.post("/api/event", bytes: Zlib.compress(Array(event.utf8), wrapper: .gzip)!,
+                                           headers: [.contentEncoding: "gzip", .contentType: "application/json"])
+            #expect(gz.status == .accepted)
+            let bomb = try await client.post("/api/event", bytes: Zlib.compress([UInt8](repeating: 0x20, count: 50_000_000), wrapper: .gzip)!,
+                                             headers: [.contentEncoding: "gzip"])
+            #expect(bomb.status == .contentTooLarge && bomb.json["error"] as? String == "body_too_large")
+            let damaged = try await client.post("/api/event", bytes: Array(Zlib.compress(Array(event.utf8), wrapper: .gzip)!.dropLast(6)),
+                                                headers: [.contentEncoding: "gzip"])
+            #expect(damaged.status == .badRequest && damaged.json["error"] as? String == "invalid_encoding")
+            let notGzip = try await client.post("/api/event", event, headers: [.contentEncoding: "x-gzip"])
+            #expect(notGzip.status == .badRequest && notGzip.json["error"] as? String == "invalid_encoding")
         }
+        // Three plain events and the gzip one were stored; nothing of the refused ones.
+        #expect(try await VeilDatabase.open(folder: dir.path).eventCount(site: "localhost") == 4)
     }
 
     @Test func duplicateKeysAreRejectedOnEveryJSONEndpoint() async throws {
