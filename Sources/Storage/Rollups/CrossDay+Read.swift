@@ -42,15 +42,14 @@ extension CrossDay {
             var out: [(Int64, StreamEvent)] = []
             let rows = try RawStep(earlierSQL, arguments: [session, from])
             defer { rows.finish() }
-            while try rows.next() { out.append((rows.int64(3), event(rows, visitor: VisitorKey(high: 0, low: 0), columns: (0, 1, 2)))) }
+            while try rows.next() { out.append((rows.int64(3), EventStream.event(rows, visitor: VisitorKey(high: 0, low: 0), ts: rows.int64(3), columns: (0, 1, 2)))) }
             return out
         }
         var current: VisitorKey?
         var n = 0
         while try events.next() {
             n += 1
-            let visitorBytes = events.bytes(1)
-            let visitor = visitorBytes.isEmpty ? VisitorKey(high: 0, low: 0) : VisitorKey(bytes: visitorBytes)
+            let visitor = EventStream.visitor(events, 1)
             if visitor != current {
                 try counter.endVisitor(interner: &interner, earlier: earlier)
                 current = visitor
@@ -67,18 +66,10 @@ extension CrossDay {
                 visit = counter.visits.count - 1
             }
             if counter.visits[visit!].skipped { continue }
-            counter.add(event(events, visitor: visitor, columns: (2, 3, 4)), visit: visit!, interner: &interner)
+            counter.add(EventStream.event(events, visitor: visitor, ts: 0, columns: (2, 3, 4)), visit: visit!, interner: &interner)
         }
         try counter.endVisitor(interner: &interner, earlier: earlier)
         try counter.forEachGroup(interner, each)
         return n
-    }
-
-    /// An event from the columns (name, path, props) of a row.
-    private static func event(_ row: RawStep, visitor: VisitorKey, columns c: (Int32, Int32, Int32)) -> StreamEvent {
-        let isPageview = row.equals(c.0, "pageview")
-        let props = isPageview || row.isNull(c.2) ? [] : VeilDatabase.decodeProps(bytes: row.bytes(c.2))
-        return StreamEvent(visitor: visitor, ts: 0, isPageview: isPageview, name: isPageview ? EventStream.pageview : row.string(c.0),
-                           path: row.string(c.1), props: props)
     }
 }

@@ -24,7 +24,7 @@ import Privacy
 /// it includes the start day (as the stream counts a visit only if it started in range).
 /// No hourly cells: an hourly chart reads the stream.
 struct CrossDay {
-    /// One filter value's cells; `daysBack` > 0 for visits carried to their start day.
+    /// One group's named cells: a filter value's, an event's properties, a page's journeys.
     struct Group: Sendable {
         var fdim: String
         var fvalue: String
@@ -233,10 +233,11 @@ struct CrossDay {
     private mutating func spread(_ s: StreamSession, _ p: UInt64, hits: Int, pageviews: Int, counts: Bool) {
         let bounce = s.pageviews <= 1 ? 1 : 0, duration = s.lastSeen - s.startedAt
         for (j, slot) in StreamCells.sessionSlots.enumerated() {
-            let i = cells.slot(for: Self.key(p, slot, s.values[j]), default: RollupCounts())
+            let k = Self.key(p, slot, s.values[j])
+            let i = cells.slot(for: k, default: RollupCounts())
             cells.values[i].hits += hits
             cells.values[i].pageviews += pageviews
-            if visitorKeys.insert(Self.key(p, slot, s.values[j])) { cells.values[i].visitors += 1 }
+            if visitorKeys.insert(k) { cells.values[i].visitors += 1 }
             if counts {
                 cells.values[i].sessions += 1
                 cells.values[i].bounces += bounce

@@ -139,14 +139,3 @@ extension VeilDatabase {
         return out
     }
 }
-
-extension RollupCounts {
-    mutating func add(_ o: RollupCounts) {
-        visitors += o.visitors
-        hits += o.hits
-        pageviews += o.pageviews
-        sessions += o.sessions
-        bounces += o.bounces
-        duration += o.duration
-    }
-}

@@ -18,6 +18,16 @@ struct RollupCounts: Sendable, Equatable {
     var duration: Int64 = 0
 
     var isZero: Bool { visitors == 0 && hits == 0 && pageviews == 0 && sessions == 0 && bounces == 0 && duration == 0 }
+
+    /// Adds another cell's counts (cells of disjoint days, or of one day from two sources).
+    mutating func add(_ o: RollupCounts) {
+        visitors += o.visitors
+        hits += o.hits
+        pageviews += o.pageviews
+        sessions += o.sessions
+        bounces += o.bounces
+        duration += o.duration
+    }
 }
 
 /// A set of dimensions as bits (checked per event, so no string hashing).

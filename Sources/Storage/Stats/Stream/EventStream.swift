@@ -150,12 +150,7 @@ struct EventStream {
             let index = at!
             stats.peakSessions = max(stats.peakSessions, sessions.count)
             guard sessions.values[index].passes else { continue }
-            let isPageview = events.equals(3, "pageview")
-            let name = isPageview ? Self.pageview : events.string(3)
-            let props = isPageview || events.isNull(5) ? [] : VeilDatabase.decodeProps(bytes: events.bytes(5))
-            let visitorBytes = events.bytes(1)
-            let visitor = visitorBytes.isEmpty ? VisitorKey(high: 0, low: 0) : VisitorKey(bytes: visitorBytes)
-            let event = StreamEvent(visitor: visitor, ts: ts, isPageview: isPageview, name: name, path: events.string(4), props: props)
+            let event = Self.event(events, visitor: Self.visitor(events, 1), ts: ts, columns: (3, 4, 5))
             if !eventFilters.isEmpty, !Self.passes(event, filters: eventFilters, rules: rules) { continue }
             sessions.values[index].hadEvent = true
             onEvent(event, &sessions.values[index], &interner)
@@ -176,6 +171,20 @@ struct EventStream {
         }
         return StreamSession(id: row.int64(0), startedAt: row.int64(1), lastSeen: row.int64(2), pageviews: Int(row.int64(3)),
                              passes: passes, values: values, exit: exit)
+    }
+
+    /// An event from the (name, path, props) columns of a row; a NULL props column reads as none.
+    static func event(_ row: RawStep, visitor: VisitorKey, ts: Int64, columns c: (Int32, Int32, Int32)) -> StreamEvent {
+        let isPageview = row.equals(c.0, "pageview")
+        let props = isPageview || row.isNull(c.2) ? [] : VeilDatabase.decodeProps(bytes: row.bytes(c.2))
+        return StreamEvent(visitor: visitor, ts: ts, isPageview: isPageview, name: isPageview ? pageview : row.string(c.0),
+                           path: row.string(c.1), props: props)
+    }
+
+    /// The visitor hash in a row's column (empty for rows written before hashes were kept).
+    static func visitor(_ row: RawStep, _ column: Int32) -> VisitorKey {
+        let bytes = row.bytes(column)
+        return bytes.isEmpty ? VisitorKey(high: 0, low: 0) : VisitorKey(bytes: bytes)
     }
 
     /// The one `"pageview"` string every pageview event shares (no String per row).
