@@ -150,3 +150,25 @@ extension ConfigLoader {
         }
     }
 }
+
+extension ConfigLoader {
+    /// `posthog: {api_key: …}`, `segment: {write_key: …}`, `umami: {website_id: …}`.
+    func parseSDKKey(_ name: String, _ node: Node, key: String, source: String, into site: inout SiteRules) throws(ConfigError) {
+        let field = ["posthog": "api_key", "segment": "write_key", "umami": "website_id"][name] ?? ""
+        guard case .mapping(let m) = node else { throw ConfigError(source: source, line: line(node), key: key, message: "expected a mapping with \(field)") }
+        for (k, v) in m {
+            let fieldName = k.scalar?.string ?? ""
+            guard fieldName == field else {
+                throw ConfigError(source: source, line: line(k), key: "\(key).\(fieldName)", message: "unknown key; \(name) has \(field)")
+            }
+            guard case .scalar(let s) = v, !s.string.isEmpty, s.string.count <= 200, !s.string.contains(where: { $0.isWhitespace }) else {
+                throw ConfigError(source: source, line: line(v), key: "\(key).\(field)", message: "expected the key as one word (as the client sends it)")
+            }
+            switch name {
+            case "posthog": site.sdkKeys.posthogAPIKey = s.string
+            case "segment": site.sdkKeys.segmentWriteKey = s.string
+            default: site.sdkKeys.umamiWebsiteID = s.string
+            }
+        }
+    }
+}

@@ -200,6 +200,15 @@ struct ConfigLoader {
                 case "funnels": site.analytics.funnels = try parseFunnels(v, key: "\(p).funnels", source: source)
                 case "click_events": site.analytics.clickEvents = try parseClickEvents(v, key: "\(p).click_events", source: source)
                 case "replay": try parseReplay(v, key: "\(p).replay", source: source, into: &site)
+                case "posthog", "segment", "umami": try parseSDKKey(name, v, key: "\(p).\(name)", source: source, into: &site)
+                case "person_properties":
+                    guard case .sequence(let list) = v else { throw ConfigError(source: source, line: line(v), key: "\(p).person_properties", message: "expected a list") }
+                    site.personProperties = try list.map { item throws(ConfigError) in
+                        guard let text = item.scalar?.string, !text.isEmpty else {
+                            throw ConfigError(source: source, line: line(item), key: "\(p).person_properties", message: "expected a list of property names")
+                        }
+                        return text
+                    }
                 default:
                     throw ConfigError(source: source, line: line(k), key: "\(p).\(name)", message: "unknown key; a site has \(ConfigSchema.siteKeys.joined(separator: ", "))")
                 }
@@ -208,6 +217,16 @@ struct ConfigLoader {
             try checkFunnels(site.analytics, key: "\(p).funnels", source: source, node: item)
             guard !sites.contains(where: { $0.domain == site.domain }) else {
                 throw ConfigError(source: source, line: line(item), key: p, message: "site \(site.domain) is listed twice")
+            }
+            // A key selects one site: the same key on two sites would send events to either.
+            let keys = site.sdkKeys
+            for other in sites {
+                for (name, mine, theirs) in [("posthog.api_key", keys.posthogAPIKey, other.sdkKeys.posthogAPIKey),
+                                             ("segment.write_key", keys.segmentWriteKey, other.sdkKeys.segmentWriteKey),
+                                             ("umami.website_id", keys.umamiWebsiteID?.lowercased(), other.sdkKeys.umamiWebsiteID?.lowercased())]
+                where mine != nil && mine == theirs {
+                    throw ConfigError(source: source, line: line(item), key: "\(p).\(name)", message: "site \(other.domain) has the same key; each key selects one site")
+                }
             }
             sites.append(site)
         }

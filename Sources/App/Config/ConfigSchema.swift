@@ -135,6 +135,10 @@ enum ConfigSchema {
         SchemaKey(path: "limits.replay_recording_events", kind: .int(1...100_000_000), secret: false,
                   apply: { $0.limits.replayRecordingEvents = $1.int }, read: { .int($0.limits.replayRecordingEvents) }),
         SchemaKey(path: "limits.scrub_bytes", kind: .int(1024...67_108_864), secret: false, apply: { $0.limits.scrubBytes = $1.int }, read: { .int($0.limits.scrubBytes) }),
+        SchemaKey(path: "limits.client_time_past_hours", kind: .int(0...8760), secret: false,
+                  apply: { $0.limits.clientTimes.pastMillis = Int64($1.int) * 3_600_000 }, read: { .int(Int($0.limits.clientTimes.pastMillis / 3_600_000)) }),
+        SchemaKey(path: "limits.client_time_future_minutes", kind: .int(0...10_080), secret: false,
+                  apply: { $0.limits.clientTimes.futureMillis = Int64($1.int) * 60_000 }, read: { .int(Int($0.limits.clientTimes.futureMillis / 60_000)) }),
         SchemaKey(path: "limits.url_length", kind: .int(16...100_000), secret: false, apply: { $0.limits.urlLength = $1.int }, read: { .int($0.limits.urlLength) }),
         SchemaKey(path: "writer.flush_events", kind: .int(1...100_000), secret: false, apply: { $0.writer.flushEvents = $1.int }, read: { .int($0.writer.flushEvents) }),
         SchemaKey(path: "writer.flush_interval_ms", kind: .int(0...60_000), secret: false,
@@ -186,7 +190,7 @@ enum ConfigSchema {
 
     /// Keys of one entry under `sites:`.
     static let siteKeys = ["domain", "origins", "timezone", "identity", "consent", "honor_dnt", "honor_gpc", "scrub_patterns", "property_allowlist", "retention",
-                           "autocapture", "goals", "funnels", "click_events", "replay"]
+                           "autocapture", "goals", "funnels", "click_events", "replay", "posthog", "segment", "umami", "person_properties"]
 }
 
 import Foundation

@@ -15,6 +15,17 @@ public struct EventParser: Sendable {
         return try event(from: root, site: nil, path: "")
     }
 
+    /// `POST /api/event` as served: Veil's event object, or Plausible's `{n, u, d, …}`
+    /// (which may name several sites, one event each).
+    public func parseEventBody(_ body: [UInt8]) throws(IngestRejection) -> [RawEvent] {
+        guard body.count <= limits.eventBodyBytes else {
+            throw IngestRejection(.bodyTooLarge, "body is \(body.count) bytes; the limit is \(limits.eventBodyBytes)")
+        }
+        let root = try parseJSON(body)
+        if PlausibleAdapter.recognizes(root) { return try PlausibleAdapter(limits: limits).events(root) }
+        return [try event(from: root, site: nil, path: "")]
+    }
+
     /// `POST /api/batch`: `{"site", "events": [...]}`; an event may override `site`.
     public func parseBatch(_ body: [UInt8]) throws(IngestRejection) -> [RawEvent] {
         guard body.count <= limits.batchBodyBytes else {
@@ -79,23 +90,7 @@ public struct EventParser: Sendable {
             switch propsValue {
             case .null: break
             case .object(let members):
-                guard members.count <= limits.properties else {
-                    throw IngestRejection(.tooManyProperties, "\(p)props has \(members.count) properties; the limit is \(limits.properties)")
-                }
-                for (key, v) in members {
-                    guard !key.isEmpty else { throw IngestRejection(.invalidField, "\(p)props has an empty key") }
-                    guard key.count <= limits.propertyKeyLength else {
-                        throw IngestRejection(.valueTooLong, "\(p)props key of \(key.count) characters; the limit is \(limits.propertyKeyLength)")
-                    }
-                    if case .null = v { continue }
-                    guard let text = v.scalarText else {
-                        throw IngestRejection(.invalidField, "\(p)props.\(key) must be a string, number or boolean")
-                    }
-                    guard text.count <= limits.propertyValueLength else {
-                        throw IngestRejection(.valueTooLong, "\(p)props.\(key) is \(text.count) characters; the limit is \(limits.propertyValueLength)")
-                    }
-                    props.append((key, text))
-                }
+                props = try PropertyFlattener(limits: limits, strict: true).flatten(members, path: p).props
             default:
                 throw IngestRejection(.invalidField, "\(p)props must be an object")
             }

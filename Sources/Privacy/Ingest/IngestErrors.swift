@@ -14,6 +14,9 @@ public struct IngestRejection: Error, Sendable, Equatable {
         case duplicateKey = "duplicate_key"
         /// A `Content-Encoding: gzip` body that is not a whole gzip stream.
         case invalidEncoding = "invalid_encoding"
+        /// An SDK protocol's key (PostHog api_key, Segment write key, Umami website ID)
+        /// that no site has.
+        case invalidAPIKey = "invalid_api_key"
     }
 
     public var code: Code
@@ -28,6 +31,7 @@ public struct IngestRejection: Error, Sendable, Equatable {
     public var httpStatus: Int {
         switch code {
         case .bodyTooLarge, .tooManyEvents: return 413
+        case .invalidAPIKey: return 401
         default: return 400
         }
     }
@@ -47,4 +51,6 @@ public enum DropReason: String, Error, Sendable, CaseIterable {
     case replayDisabled = "replay_disabled"
     /// A replay chunk for a recording that reached `limits.replay_recording_*`.
     case recordingCapped = "recording_capped"
+    /// An SDK message Veil has no use for (a group call, an SDK's internal event).
+    case notAnEvent = "not_an_event"
 }

@@ -42,6 +42,10 @@ public struct IngestPipeline: Sendable {
         public var scrubbed: [PIIScrubber.Kind: Int] = [:]
         public var userHash: [UInt8]?
         public var visit = VisitAttributes()
+
+        /// An SDK call from a server (no browser Origin): the request's address and agent
+        /// are the server's, not the person's.
+        var isServerSideCall: Bool { raw.sdkIdentity != nil && context.origin == nil }
     }
 
     public struct Step: Sendable {
@@ -56,8 +60,10 @@ public struct IngestPipeline: Sendable {
     public let secret: [UInt8]
     /// Country lookup; the address is looked up and then forgotten.
     public let geo: MMDB?
+    /// How far SDK timestamps are believed.
+    public let clientTimes: ClientTimeWindow
 
-    public init(sites: [SiteRules], allowedQuery: Set<String>, salts: ActiveSalts, secret: [UInt8] = [], geo: MMDB? = nil) {
+    public init(sites: [SiteRules], allowedQuery: Set<String>, salts: ActiveSalts, secret: [UInt8] = [], geo: MMDB? = nil, clientTimes: ClientTimeWindow = ClientTimeWindow()) {
         var byDomain: [String: SiteRules] = [:]
         for site in sites { byDomain[site.key] = site }
         self.sites = byDomain
@@ -65,6 +71,7 @@ public struct IngestPipeline: Sendable {
         self.salts = salts
         self.secret = secret
         self.geo = geo
+        self.clientTimes = clientTimes
     }
 
     /// The steps, in order. Names show up in logs and docs.
@@ -86,6 +93,13 @@ public struct IngestPipeline: Sendable {
             work.site!.honorGPC && work.context.globalPrivacyControl ? .globalPrivacyControl : nil
         },
         Step(name: "drop_bot") { work, _ in
+            if work.isServerSideCall {
+                // The request's agent is the caller's SDK library, not the person's browser:
+                // only an agent named in the payload is reduced (and can be a bot).
+                let agent = work.raw.payloadUserAgent.map(ReducedUserAgent.reduce) ?? .serverSide
+                work.agent = agent
+                return agent.isBot ? .bot : nil
+            }
             let agent = work.memo.agent ?? ReducedUserAgent.reduce(work.context.userAgent)
             work.memo.agent = agent
             work.agent = agent
@@ -144,15 +158,29 @@ public struct IngestPipeline: Sendable {
             visit.screen = Acquisition.screenClass(width: work.raw.screenWidth)
             visit.language = Acquisition.language(work.raw.language)
             if let geo = pipeline.geo {
-                let country = work.memo.country ?? geo.country(ip: work.context.clientIP) ?? ""
-                work.memo.country = country
-                visit.country = country
+                if let ip = work.raw.payloadIP {
+                    // An address named in an SDK payload: looked up, then forgotten.
+                    visit.country = geo.country(ip: ip) ?? ""
+                } else if !work.isServerSideCall {
+                    let country = work.memo.country ?? geo.country(ip: work.context.clientIP) ?? ""
+                    work.memo.country = country
+                    visit.country = country
+                }
             }
             work.visit = visit
             return nil
         },
         Step(name: "put_visitor") { work, pipeline in
             let site = work.site!.key
+            if let id = work.raw.sdkIdentity, !id.isEmpty, !pipeline.secret.isEmpty {
+                // SDK protocols: the caller's own ID for the person, keyed with the server
+                // secret (a server's calls share one IP and agent, which would merge everyone).
+                work.visitors = [IdentityHasher.visitor(secret: pipeline.secret, site: site, visitorID: id)]
+                if let uid = work.raw.userID, !uid.isEmpty {
+                    work.userHash = IdentityHasher.user(secret: pipeline.secret, site: site, userID: uid)
+                }
+                return nil
+            }
             if work.site!.identity == .persistent, !pipeline.secret.isEmpty {
                 if let uid = work.raw.userID, !uid.isEmpty {
                     work.userHash = IdentityHasher.user(secret: pipeline.secret, site: site, userID: uid)
@@ -208,9 +236,10 @@ public struct IngestPipeline: Sendable {
         }
         let agent = work.agent!
         let url = work.url!
+        let clientTime = raw.clientTime.flatMap { clientTimes.accept($0, receivedAt: context.receivedAt) }
         var event = CleanEvent(
             site: work.site!.key,
-            timestamp: context.receivedAt,
+            timestamp: clientTime ?? context.receivedAt,
             name: work.name,
             host: url.host,
             path: url.path,
@@ -227,6 +256,7 @@ public struct IngestPipeline: Sendable {
         event.scrubbed = work.scrubbed
         event.userHash = work.userHash
         event.visit = work.visit
+        event.clockSkew = raw.clientTime != nil && clientTime == nil
         return .success(event)
     }
 }

@@ -39,6 +39,18 @@ public struct RawEvent: Sendable, Equatable {
     public var screenWidth: Int?
     /// `l`: the browser language tag (stored only as its primary language).
     public var language: String?
+    /// Server-side identity (SDK protocols): the caller's own ID for the person
+    /// (`distinct_id`, `userId`, `anonymousId`), stored only as an HMAC with the server
+    /// secret. When set, the visitor is that HMAC instead of the cookieless hash.
+    public var sdkIdentity: String?
+    /// The person's user agent and IP address as the payload names them (`context`,
+    /// `$ip`): a server-side SDK's request carries the server's own. The address is used
+    /// only for the country lookup.
+    public var payloadUserAgent: String?
+    public var payloadIP: String?
+    /// When the client says the event happened, already corrected for its clock skew (ms
+    /// since 1970). Honoured within `ClientTimeWindow`.
+    public var clientTime: Int64?
 
     public init(site: String, name: String, url: String, referrer: String? = nil, props: [(String, String)] = [], clientID: String? = nil,
                 visitorID: String? = nil, userID: String? = nil, screenWidth: Int? = nil, language: String? = nil) {
@@ -58,6 +70,7 @@ public struct RawEvent: Sendable, Equatable {
         a.site == b.site && a.name == b.name && a.url == b.url && a.referrer == b.referrer
             && a.clientID == b.clientID && a.visitorID == b.visitorID && a.userID == b.userID
             && a.screenWidth == b.screenWidth && a.language == b.language && a.props.count == b.props.count
+            && a.sdkIdentity == b.sdkIdentity && a.payloadUserAgent == b.payloadUserAgent && a.payloadIP == b.payloadIP && a.clientTime == b.clientTime
             && zip(a.props, b.props).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
     }
 }
@@ -85,6 +98,8 @@ public struct CleanEvent: Sendable, Equatable {
     public var userHash: [UInt8]?
     /// How many values of each kind the scrubber replaced in this event (for metrics).
     public var scrubbed: [PIIScrubber.Kind: Int] = [:]
+    /// The client's time was outside `ClientTimeWindow`; the event is stored at server time.
+    public var clockSkew = false
     /// Visit attributes, kept on the session its first event opens.
     public var visit = VisitAttributes()
 

@@ -12,6 +12,10 @@ public struct ReducedUserAgent: Sendable, Equatable {
         self.isBot = isBot
     }
 
+    /// A server-side SDK call that names no person's agent: nothing is known about the
+    /// device, and the caller is no bot.
+    public static let serverSide = ReducedUserAgent(browser: "Other", os: "Other", device: "unknown")
+
     /// Reduces a raw user-agent string. Order of checks matters: many browsers claim
     /// to be others ("Chrome" appears in Edge, Opera and Samsung Internet agents).
     public static func reduce(_ ua: String) -> ReducedUserAgent {

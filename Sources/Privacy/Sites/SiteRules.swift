@@ -32,6 +32,12 @@ public struct SiteRules: Sendable, Equatable {
     public var analytics = AnalyticsRules()
     /// Session replay: whether, how often and how privately pages are recorded.
     public var replay = ReplayRules()
+    /// Keys other analytics clients send, mapped to this site: PostHog's project
+    /// `api_key`, Segment's `write_key`, Umami's `website_id`. Public, like the domain.
+    public var sdkKeys = SDKSiteKeys()
+    /// Person properties (PostHog `$set`, Segment `traits`) kept with an identity link;
+    /// all others are dropped. Empty: none kept.
+    public var personProperties: [String] = []
 
     public init(domain: String, origins: [String] = [], identity: IdentityMode = .cookieless, honorDNT: Bool = true, honorGPC: Bool = true,
                 scrubPatterns: [String] = [], propertyAllowlist: [String] = []) {
@@ -72,6 +78,39 @@ public struct SiteRules: Sendable, Equatable {
 }
 
 /// Every explicit ingest limit; all come from the config and are documented there.
+/// A site's keys in other analytics clients' protocols.
+public struct SDKSiteKeys: Sendable, Equatable {
+    public var posthogAPIKey: String?
+    public var segmentWriteKey: String?
+    public var umamiWebsiteID: String?
+
+    public init(posthogAPIKey: String? = nil, segmentWriteKey: String? = nil, umamiWebsiteID: String? = nil) {
+        self.posthogAPIKey = posthogAPIKey
+        self.segmentWriteKey = segmentWriteKey
+        self.umamiWebsiteID = umamiWebsiteID
+    }
+}
+
+/// Which site each SDK key selects, built once from the config.
+public struct SDKKeyMap: Sendable {
+    public let posthog: [String: String]
+    public let segment: [String: String]
+    public let umami: [String: String]
+
+    public init(sites: [SiteRules]) {
+        var posthog: [String: String] = [:], segment: [String: String] = [:], umami: [String: String] = [:]
+        for site in sites {
+            if let k = site.sdkKeys.posthogAPIKey { posthog[k] = site.key }
+            if let k = site.sdkKeys.segmentWriteKey { segment[k] = site.key }
+            // Umami's website IDs are UUIDs, sent in whatever case the snippet was pasted.
+            if let k = site.sdkKeys.umamiWebsiteID { umami[k.lowercased()] = site.key }
+        }
+        self.posthog = posthog
+        self.segment = segment
+        self.umami = umami
+    }
+}
+
 public struct IngestLimits: Sendable, Equatable {
     public var eventBodyBytes: Int = 64 * 1024
     public var batchBodyBytes: Int = 1024 * 1024
@@ -96,6 +135,8 @@ public struct IngestLimits: Sendable, Equatable {
     public var replayRecordingRawBytes: Int = 32 * 1024 * 1024
     public var replayRecordingStoredBytes: Int = 8 * 1024 * 1024
     public var replayRecordingEvents: Int = 200_000
+    /// How far SDK clients' own timestamps are believed.
+    public var clientTimes = ClientTimeWindow()
 
     public init() {}
 }

@@ -65,7 +65,7 @@ public struct JSONParser {
         case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
         case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
         case UInt8(ascii: "n"): try expectLiteral("null"); return .null
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
         default: throw fail("a value")
         }
     }
@@ -232,8 +232,12 @@ public struct JSONParser {
         return value
     }
 
-    private mutating func parseNumber() throws(JSONParseError) -> Double {
+    /// A number, as `.number` when a Double holds it exactly as written and as
+    /// `.numberText` (the literal itself) when it would not survive the trip: integers
+    /// beyond 2^53, decimals with more digits than a Double keeps, `1e400`.
+    private mutating func parseNumber() throws(JSONParseError) -> JSONValue {
         let start = index
+        var integral = true
         if bytes[index] == UInt8(ascii: "-") { index += 1 }
         guard index < bytes.count, isDigit(bytes[index]) else { throw fail("a digit") }
         if bytes[index] == UInt8(ascii: "0") {
@@ -242,11 +246,13 @@ public struct JSONParser {
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         }
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+            integral = false
             index += 1
             guard index < bytes.count, isDigit(bytes[index]) else { throw fail("a digit") }
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         }
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+            integral = false
             index += 1
             if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
             guard index < bytes.count, isDigit(bytes[index]) else { throw fail("a digit") }
@@ -254,7 +260,14 @@ public struct JSONParser {
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         guard let value = Double(text) else { throw fail("a number") }
-        return value
+        if integral {
+            // Up to 15 digits every integer is exact; longer ones only while below 2^53.
+            let digits = index - start - (bytes[start] == UInt8(ascii: "-") ? 1 : 0)
+            if digits <= 15 || abs(value) <= 9_007_199_254_740_992 { return .number(value) }
+            return .numberText(text)
+        }
+        // A decimal is kept as a Double only when the Double prints back as written.
+        return value.isFinite && String(value) == text ? .number(value) : .numberText(text)
     }
 
     private func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }

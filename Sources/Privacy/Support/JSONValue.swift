@@ -7,6 +7,8 @@ public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     case number(Double)
+    /// A number a Double would change (see `JSONParser`), kept as its JSON literal.
+    case numberText(String)
     case string(String)
     case array([JSONValue])
     case object([(String, JSONValue)])
@@ -16,6 +18,7 @@ public enum JSONValue: Sendable, Equatable {
         case (.null, .null): return true
         case let (.bool(a), .bool(b)): return a == b
         case let (.number(a), .number(b)): return a == b
+        case let (.numberText(a), .numberText(b)): return a == b
         case let (.string(a), .string(b)): return a == b
         case let (.array(a), .array(b)): return a == b
         case let (.object(a), .object(b)):
@@ -43,6 +46,7 @@ public enum JSONValue: Sendable, Equatable {
         case .number(let d):
             if d.rounded() == d, abs(d) < 1e15 { return String(Int64(d)) }
             return String(d)
+        case .numberText(let text): return text
         default: return nil
         }
     }
@@ -113,6 +117,7 @@ public enum JSONWriter {
         case .bool(let b): out += b ? "true" : "false"
         case .number(let d):
             if d.rounded() == d, abs(d) < 9e15 { out += String(Int64(d)) } else if d.isFinite { out += "\(d)" } else { out += "null" }
+        case .numberText(let text): out += text
         case .string(let s): out += string(s)
         case .array(let items):
             out += "["

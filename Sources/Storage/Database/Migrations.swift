@@ -250,6 +250,25 @@ enum Migrations {
                 ) STRICT, WITHOUT ROWID;
                 """)
         }
+        // Identity links (issue 13): an SDK's identify or alias call says "the person with
+        // this ID is that user". Both are stored only as HMACs with the server secret, with
+        // the allow-listed person properties, so a data-subject request by user ID finds the
+        // person's anonymous visits too.
+        migrator.registerMigration("2026-12-06 identity links") { db in
+            try db.execute(sql: """
+                CREATE TABLE identity_links (
+                    site TEXT NOT NULL,
+                    visitor BLOB NOT NULL,          -- HMAC of the ID the person had (anonymous ID, alias, or the user ID itself)
+                    user_hash BLOB NOT NULL,        -- HMAC of the user ID
+                    props TEXT,                     -- allow-listed, scrubbed person properties (JSON object)
+                    first_seen INTEGER NOT NULL,
+                    last_seen INTEGER NOT NULL,
+                    PRIMARY KEY (site, visitor, user_hash)
+                ) STRICT, WITHOUT ROWID;
+                CREATE INDEX identity_links_by_user ON identity_links(site, user_hash);
+                CREATE INDEX identity_links_by_time ON identity_links(site, last_seen);
+                """)
+        }
         return migrator
     }
 }

@@ -57,12 +57,13 @@ extension VeilDatabase {
                     for candidate in event.visitorCandidates {
                         // Events of one batch usually share a visitor: look in this
                         // transaction's sessions before asking SQLite.
-                        if let live = liveSessions[SessionKey(site: event.site, visitor: candidate)], live.lastSeen >= cutoff {
+                        if let live = liveSessions[SessionKey(site: event.site, visitor: candidate)], live.lastSeen >= cutoff,
+                           live.startedAt <= event.timestamp + sessionTimeoutMillis {
                             session = live
                             visitor = candidate
                             break
                         }
-                        if let live = try Self.liveSession(db, site: event.site, visitor: candidate, since: cutoff) {
+                        if let live = try Self.liveSession(db, site: event.site, visitor: candidate, at: event.timestamp, timeout: sessionTimeoutMillis) {
                             session = live
                             visitor = candidate
                             break

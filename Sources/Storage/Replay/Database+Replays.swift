@@ -19,7 +19,7 @@ extension VeilDatabase {
                 let candidates = chunk.visitorCandidates.map { Data($0) }
                 var session: (id: Int64, visitor: Data)?
                 for visitor in chunk.visitorCandidates {
-                    if let live = try Self.liveSession(db, site: site, visitor: visitor, since: since) {
+                    if let live = try Self.liveSession(db, site: site, visitor: visitor, at: chunk.receivedAt, timeout: sessionTimeoutMillis) {
                         session = (live.id, Data(visitor))
                         break
                     }

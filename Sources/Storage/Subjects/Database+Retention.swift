@@ -13,6 +13,12 @@ extension VeilDatabase {
             "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE site = ? AND ts < ? LIMIT ?)", site: site, cutoff: cutoff, batchSize: batchSize)
         let sessions = try await deleteInBatches(
             "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE site = ? AND last_seen < ? LIMIT ?)", site: site, cutoff: cutoff, batchSize: batchSize)
+        // An identity link lives as long as the events it explains: until it was last sent.
+        _ = try await deleteInBatches(
+            """
+            DELETE FROM identity_links WHERE (site, visitor, user_hash) IN
+                (SELECT site, visitor, user_hash FROM identity_links WHERE site = ? AND last_seen < ? LIMIT ?)
+            """, site: site, cutoff: cutoff, batchSize: batchSize)
         if events + sessions > 0 { try await purgeRollups(site: site, cutoff: cutoff, rules: rules) }
         return (events, sessions)
     }

@@ -81,8 +81,10 @@ extension VeilDatabase {
                 SELECT visitor FROM events WHERE site = ? AND visitor = ? UNION SELECT visitor FROM recordings WHERE site = ? AND visitor = ? LIMIT 1
                 """, arguments: [site, Data(hash), site, Data(hash)])
         case .user(let hash):
-            // Every visitor ID the user was seen with: the person's events on all their devices.
+            // Every visitor ID the user was seen with: the person's events on all their devices,
+            // and the IDs an SDK's identify or alias call linked to them.
             return try Data.fetchAll(db, sql: "SELECT DISTINCT visitor FROM events WHERE site = ? AND user_hash = ?", arguments: [site, Data(hash)])
+                + linkedVisitors(db, site: site, userHash: hash)
         }
     }
 
@@ -91,11 +93,12 @@ extension VeilDatabase {
             try await pool.read { db in
                 var seen = Set<Data>()
                 let visitors = try Self.visitors(db, site: site, subject: subject).filter { seen.insert($0).inserted }
-                var sessions: [Row] = [], events: [Row] = [], recordings: [Row] = [], pages: [Row] = []
+                var sessions: [Row] = [], events: [Row] = [], recordings: [Row] = [], pages: [Row] = [], links: [Row] = []
                 var ids: [Int64] = []
                 for visitor in visitors {
                     sessions += try Row.fetchAll(db, sql: "SELECT * FROM sessions WHERE site = ? AND visitor = ? ORDER BY started_at, id", arguments: [site, visitor])
                     events += try Row.fetchAll(db, sql: "SELECT * FROM events WHERE site = ? AND visitor = ? ORDER BY ts, id", arguments: [site, visitor])
+                    links += try Row.fetchAll(db, sql: "SELECT * FROM identity_links WHERE site = ? AND visitor = ? ORDER BY first_seen", arguments: [site, visitor])
                     ids += try Self.recordingIDs(db, site: site, visitor: visitor)
                 }
                 for id in ids {
@@ -105,7 +108,8 @@ extension VeilDatabase {
                 // One read of each row serves both the typed values and the export by column name.
                 let records = SubjectRecords(sessions: sessions.map(Self.session), events: events.map(Self.event),
                                              tables: [("sessions", sessions.map(Self.json)), ("events", events.map(Self.json)),
-                                                      ("recordings", recordings.map(Self.json)), ("replay_pages", pages.map(Self.json))])
+                                                      ("recordings", recordings.map(Self.json)), ("replay_pages", pages.map(Self.json)),
+                                                      ("identity_links", links.map(Self.json))])
                 return (records, ids)
             }
         }
@@ -141,7 +145,7 @@ extension VeilDatabase {
     public func erase(site: String, subject: Subject, rules: AnalyticsRules) async throws(StorageError) -> [String: Int] {
         let counts = try await Self.wrap {
             try await pool.write { db in
-                var events = 0, sessions = 0, recordings = 0
+                var events = 0, sessions = 0, recordings = 0, links = 0
                 var days = Set<Int64>()
                 for visitor in try Self.visitors(db, site: site, subject: subject) {
                     recordings += try Self.deleteRecordings(db, ids: try Self.recordingIDs(db, site: site, visitor: visitor))
@@ -154,9 +158,15 @@ extension VeilDatabase {
                     events += db.changesCount
                     try db.execute(sql: "DELETE FROM sessions WHERE site = ? AND visitor = ?", arguments: [site, visitor])
                     sessions += db.changesCount
+                    try db.execute(sql: "DELETE FROM identity_links WHERE site = ? AND visitor = ?", arguments: [site, visitor])
+                    links += db.changesCount
+                }
+                if case .user(let hash) = subject {
+                    try db.execute(sql: "DELETE FROM identity_links WHERE site = ? AND user_hash = ?", arguments: [site, Data(hash)])
+                    links += db.changesCount
                 }
                 for day in days.sorted() { try Self.rebuildDay(db, site: site, day: day, rules: rules) }
-                return ["events": events, "sessions": sessions, "recordings": recordings]
+                return ["events": events, "sessions": sessions, "recordings": recordings, "identity_links": links]
             }
         }
         seenCache.clear()

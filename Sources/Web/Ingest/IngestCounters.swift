@@ -18,6 +18,12 @@ public actor IngestCounters {
     /// Session replay: chunks stored, raw JSON bytes received and bytes stored, per site.
     private var replay: [String: (chunks: Int, received: Int, stored: Int)] = [:]
     private var scrubbed: [String: Int] = [:]
+    /// SDK events whose client time was outside the window, per site label.
+    private var clockSkew: [String: Int] = [:]
+    private var identityLinks = 0
+    /// Requests to unknown paths under the SDK prefixes, per protocol; logged once per path.
+    private var unknownPaths: [String: Int] = [:]
+    private var warnedPaths = Set<String>()
     private var warnedUnknownSites = Set<String>()
     private let logger: Logger
     private let sites: Set<String>
@@ -47,6 +53,24 @@ public actor IngestCounters {
             logger.debug("event dropped", metadata: ["reason": "\(reason.rawValue)", "site": "\(LogText.clean(String(site.prefix(100))))"])
         }
     }
+
+    func recordClockSkew(site: String) { clockSkew[siteLabel(site), default: 0] += 1 }
+
+    func recordLinks(_ n: Int) { identityLinks += n }
+
+    /// A request to a path no protocol has, under one of the SDK prefixes: usually a
+    /// client pointed at Veil with the wrong host or path setting.
+    func recordUnknownPath(_ path: String, protocol name: String) {
+        unknownPaths[name, default: 0] += 1
+        let key = LogText.clean(String(path.prefix(200)))
+        if warnedPaths.count < 1000, warnedPaths.insert(key).inserted {
+            logger.warning("a client sent to a path Veil does not serve; check the client's host setting (see the README's \"Switching\" section)",
+                           metadata: ["path": "\(key)", "protocol": "\(name)"])
+        }
+    }
+
+    public func clockSkewCount(site: String) -> Int { clockSkew[siteLabel(site)] ?? 0 }
+    public func unknownPathCount(protocol name: String) -> Int { unknownPaths[name] ?? 0 }
 
     func recordRejection(_ code: String) {
         rejections[code, default: 0] += 1
@@ -126,6 +150,12 @@ public actor IngestCounters {
             let parts = key.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false)
             lines.append("veil_pii_scrubbed_total{kind=\"\(label(String(parts[0])))\",site=\"\(label(String(parts[1])))\"} \(n)")
         }
+        lines.append("# TYPE veil_sdk_clock_skew_total counter")
+        for (site, n) in clockSkew.sorted(by: { $0.key < $1.key }) { lines.append("veil_sdk_clock_skew_total{site=\"\(label(site))\"} \(n)") }
+        lines.append("# TYPE veil_identity_links_total counter")
+        lines.append("veil_identity_links_total \(identityLinks)")
+        lines.append("# TYPE veil_sdk_unknown_path_total counter")
+        for (name, n) in unknownPaths.sorted(by: { $0.key < $1.key }) { lines.append("veil_sdk_unknown_path_total{protocol=\"\(label(name))\"} \(n)") }
         lines.append("# TYPE veil_replay_chunks_total counter")
         for (site, r) in replay.sorted(by: { $0.key < $1.key }) { lines.append("veil_replay_chunks_total{site=\"\(label(site))\"} \(r.chunks)") }
         lines.append("# TYPE veil_replay_received_bytes_total counter")

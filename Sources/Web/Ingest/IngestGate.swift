@@ -20,11 +20,12 @@ struct IngestGate: Sendable {
     let geo: MMDB?
     let admission: AdmissionGate
     let clientLimits: TokenBuckets
+    let clientTimes: ClientTimeWindow
     /// The pipeline is rebuilt only when the salts change (once a day), not per request.
     private let cached = PipelineCache()
 
     init(sites: [SiteRules], queryAllowlist: [String], salts: SaltKeeper, counters: IngestCounters, addresses: ClientAddressResolver, clock: TimeSource,
-         secret: [UInt8], geo: MMDB?, admission: AdmissionGate, clientLimits: TokenBuckets) {
+         secret: [UInt8], geo: MMDB?, admission: AdmissionGate, clientLimits: TokenBuckets, clientTimes: ClientTimeWindow = ClientTimeWindow()) {
         self.sites = sites
         self.queryAllowlist = Set(queryAllowlist)
         self.salts = salts
@@ -35,6 +36,7 @@ struct IngestGate: Sendable {
         self.geo = geo
         self.admission = admission
         self.clientLimits = clientLimits
+        self.clientTimes = clientTimes
     }
 
     /// A CORS preflight answer: the Origin echoed only for a configured site.
@@ -61,8 +63,9 @@ struct IngestGate: Sendable {
     /// Runs `work` on the request's body once the request is admitted: header checks
     /// (415, 413), the client's rate limit (429), then capacity (503 with Retry-After),
     /// all before a body byte is read, so shedding load costs almost nothing.
-    func admitted(_ request: Request, _ context: VeilRequestContext, limit: Int, _ work: ([UInt8]) async throws -> Response) async throws -> Response {
-        try await checkHead(request, limit: limit)
+    func admitted(_ request: Request, _ context: VeilRequestContext, limit: Int, mediaTypes: MediaTypes = .json,
+                  _ work: ([UInt8]) async throws -> Response) async throws -> Response {
+        try await checkHead(request, limit: limit, mediaTypes: mediaTypes)
         let client = addresses.clientIP(peer: context.remoteAddress, headers: request.headers)
         if let wait = clientLimits.take(client) {
             await counters.recordRateLimited("client")
@@ -100,50 +103,64 @@ struct IngestGate: Sendable {
             context.logger.error("salts unavailable", metadata: ["error": "\(error)"])
             throw APIError(.serviceUnavailable, "unavailable", "storage is unavailable; retry later", headers: [.retryAfter: "5"])
         }
-        return cached.pipeline(for: active) { IngestPipeline(sites: sites, allowedQuery: queryAllowlist, salts: active, secret: secret, geo: geo) }
+        return cached.pipeline(for: active) { IngestPipeline(sites: sites, allowedQuery: queryAllowlist, salts: active, secret: secret, geo: geo, clientTimes: clientTimes) }
     }
 
     /// What can be refused from the head alone: media type, encoding and declared size.
-    func checkHead(_ request: Request, limit: Int) async throws {
-        if let type = request.headers[.contentType], !Self.acceptsMediaType(type) {
+    func checkHead(_ request: Request, limit: Int, mediaTypes: MediaTypes = .json) async throws {
+        if let type = request.headers[.contentType], !mediaTypes.accepts(type) {
             await counters.recordRejection("unsupported_media_type")
-            throw APIError(.unsupportedMediaType, "unsupported_media_type", "send application/json or text/plain")
+            throw APIError(.unsupportedMediaType, "unsupported_media_type", mediaTypes == .json ? "send application/json or text/plain" : "send application/json, text/plain or a form")
         }
-        if let encoding = request.headers[.contentEncoding], Self.encoding(encoding) == nil {
+        if let encoding = request.headers[.contentEncoding], case .failure = Self.encoding(encoding) {
             await counters.recordRejection("unsupported_encoding")
             throw APIError(.unsupportedMediaType, "unsupported_encoding",
-                           "Content-Encoding \"\(LogText.clean(String(encoding.prefix(40))))\" is not supported; send the body uncompressed or gzip-compressed")
+                           "Content-Encoding \"\(LogText.clean(String(encoding.prefix(40))))\" is not supported; send the body uncompressed, gzip- or deflate-compressed")
         }
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw await reject(IngestRejection(.bodyTooLarge, "body is \(length) bytes; the limit is \(limit)"))
         }
     }
 
-    /// `application/json` or `text/plain` (sendBeacon's type), exactly, with parameters allowed.
-    static func acceptsMediaType(_ header: String) -> Bool {
-        let type = header.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
-        return type == "application/json" || type == "text/plain"
-    }
+    /// The media types a route reads, matched exactly, with parameters allowed.
+    enum MediaTypes: Sendable, Equatable {
+        /// `application/json` or `text/plain` (sendBeacon's type).
+        case json
+        /// Also `application/x-www-form-urlencoded` (SDKs that send `data=`).
+        case jsonOrForm
 
-    /// A body encoding Veil reads: identity (false) or gzip (true); nil for any other.
-    static func encoding(_ header: String) -> Bool? {
-        switch header.lowercased().trimmingCharacters(in: .whitespaces) {
-        case "identity", "": false
-        case "gzip", "x-gzip": true
-        default: nil
+        func accepts(_ header: String) -> Bool {
+            let type = header.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+            return type == "application/json" || type == "text/plain" || (self == .jsonOrForm && type == "application/x-www-form-urlencoded")
         }
     }
 
-    /// The body, inflated when it is gzip-compressed. The limit holds for the compressed
-    /// bytes read and again for the inflated ones, and inflating stops at the limit, so a
-    /// decompression bomb costs at most `limit` bytes.
+    /// A body encoding Veil reads: nil for identity, the zlib wrapper for gzip and deflate;
+    /// `.failure` for any other.
+    static func encoding(_ header: String) -> Result<Zlib.Wrapper?, APIError> {
+        switch header.lowercased().trimmingCharacters(in: .whitespaces) {
+        case "identity", "": .success(nil)
+        case "gzip", "x-gzip": .success(.gzip)
+        case "deflate": .success(.zlib)
+        default: .failure(APIError(.unsupportedMediaType, "unsupported_encoding", ""))
+        }
+    }
+
+    /// The body, inflated when it is gzip- or deflate-compressed. The limit holds for the
+    /// compressed bytes read and again for the inflated ones, and inflating stops at the
+    /// limit, so a decompression bomb costs at most `limit` bytes.
     func collectBody(_ request: Request, limit: Int) async throws -> [UInt8] {
         let raw = try await collectRawBody(request, limit: limit)
-        guard request.headers[.contentEncoding].flatMap(Self.encoding) == true else { return raw }
-        switch Zlib.inflate(raw, wrapper: .gzip, limit: limit) {
+        guard let header = request.headers[.contentEncoding], case .success(let wrapper?) = Self.encoding(header) else { return raw }
+        return try await inflate(raw, wrapper: wrapper, limit: limit)
+    }
+
+    /// Inflates a compressed body (or an SDK's compressed payload) within `limit`.
+    func inflate(_ raw: [UInt8], wrapper: Zlib.Wrapper, limit: Int) async throws -> [UInt8] {
+        switch Zlib.inflate(raw, wrapper: wrapper, limit: limit) {
         case .inflated(let body): return body
         case .tooLarge: throw await reject(IngestRejection(.bodyTooLarge, "the body inflates to more than the limit of \(limit) bytes"))
-        case .damaged: throw await reject(IngestRejection(.invalidEncoding, "the body is not a complete gzip stream"))
+        case .damaged: throw await reject(IngestRejection(.invalidEncoding, "the body is not a complete \(wrapper == .gzip ? "gzip" : "deflate") stream"))
         }
     }
 

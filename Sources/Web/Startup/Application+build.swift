@@ -82,10 +82,19 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
     let limits = config.rateLimits
     let ingestGate = IngestGate(sites: config.sites, queryAllowlist: config.queryAllowlist, salts: salts, counters: counters, addresses: addresses, clock: clock,
                                 secret: secret, geo: geo, admission: gate,
-                                clientLimits: TokenBuckets(perSecond: limits.clientPerSecond, burst: limits.clientBurst, maxKeys: limits.maxKeys, clock: clock))
-    let ingest = IngestController(limits: config.limits, parser: EventParser(limits: config.limits), writer: writer, counters: counters, gate: ingestGate,
-                                  siteLimits: TokenBuckets(perSecond: limits.sitePerSecond, burst: limits.siteBurst, maxKeys: limits.maxKeys, clock: clock))
-    router.addRoutes(ingest.endpoints, atPath: "/api")
+                                clientLimits: TokenBuckets(perSecond: limits.clientPerSecond, burst: limits.clientBurst, maxKeys: limits.maxKeys, clock: clock),
+                                clientTimes: config.limits.clientTimes)
+    let runner = IngestRunner(writer: writer, database: database, counters: counters, gate: ingestGate,
+                              siteLimits: TokenBuckets(perSecond: limits.sitePerSecond, burst: limits.siteBurst, maxKeys: limits.maxKeys, clock: clock),
+                              limits: config.limits)
+    router.addRoutes(IngestController(limits: config.limits, parser: EventParser(limits: config.limits), gate: ingestGate, runner: runner).endpoints, atPath: "/api")
+    // Other analytics clients' protocols, each an adapter onto the same runner.
+    let sdkKeys = SDKKeyMap(sites: config.sites)
+    router.addRoutes(PostHogController(limits: config.limits, adapter: PostHogAdapter(limits: config.limits, keys: sdkKeys), gate: ingestGate, runner: runner,
+                                       counters: counters).endpoints)
+    router.addRoutes(SegmentController(adapter: SegmentAdapter(limits: config.limits, keys: sdkKeys), gate: ingestGate, runner: runner, counters: counters).endpoints)
+    router.addRoutes(UmamiController(limits: config.limits, adapter: UmamiAdapter(limits: config.limits, keys: sdkKeys), gate: ingestGate, runner: runner).endpoints,
+                     atPath: "/api")
     router.addRoutes(ReplayController(catalog: config.catalog, limits: config.limits, sessionTimeoutMillis: config.writer.sessionTimeoutMillis, database: database, auth: auth, gate: ingestGate, counters: counters,
                                       clock: clock, secret: secret, random: environment.random).endpoints, atPath: "/api")
     router.addRoutes(StatsController(catalog: config.catalog, stats: stats, auth: auth, clock: clock, queries: queries).endpoints, atPath: "/api/stats")
