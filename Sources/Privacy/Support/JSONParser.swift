@@ -233,8 +233,8 @@ public struct JSONParser {
     }
 
     /// A number, as `.number` when a Double holds it exactly as written and as
-    /// `.numberText` (the literal itself) when it would not survive the trip: integers
-    /// beyond 2^53, decimals with more digits than a Double keeps, `1e400`.
+    /// `.numberText` (the literal itself) when it might not survive the trip: integers of
+    /// 16 digits or more, decimals with more digits than a Double keeps, `1e400`.
     private mutating func parseNumber() throws(JSONParseError) -> JSONValue {
         let start = index
         var integral = true
@@ -261,10 +261,9 @@ public struct JSONParser {
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         guard let value = Double(text) else { throw fail("a number") }
         if integral {
-            // Up to 15 digits every integer is exact; longer ones only while below 2^53.
+            // Up to 15 digits every integer is a Double exactly and prints back as written.
             let digits = index - start - (bytes[start] == UInt8(ascii: "-") ? 1 : 0)
-            if digits <= 15 || abs(value) <= 9_007_199_254_740_992 { return .number(value) }
-            return .numberText(text)
+            return digits <= 15 ? .number(value) : .numberText(text)
         }
         // A decimal is kept as a Double only when the Double prints back as written.
         return value.isFinite && String(value) == text ? .number(value) : .numberText(text)

@@ -56,7 +56,7 @@ public enum StoredFields {
         .init(table: "sessions", column: "country", meaning: "Two-letter country code; the IP address is looked up and discarded", source: "IP via geoip.database", kept: events),
         .init(table: "rollups", column: "site", meaning: "Site domain", source: "derived", kept: events),
         .init(table: "rollups", column: "dim", meaning: "Dimension (page, channel, country, goal, …)", source: "derived", kept: events),
-        .init(table: "rollups", column: "bucket", meaning: "UTC day (hour for the hourly series)", source: "derived", kept: events),
+        .init(table: "rollups", column: "bucket", meaning: "day on the site's clock (hour for the hourly series)", source: "derived", kept: events),
         .init(table: "rollups", column: "value", meaning: "The dimension's value, as stored in events and sessions", source: "derived", kept: events),
         .init(table: "rollups", column: "visitors", meaning: "Distinct visitors that day (no visitor hashes are kept here)", source: "derived", kept: events),
         .init(table: "rollups", column: "hits", meaning: "Events", source: "derived", kept: events),

@@ -43,7 +43,6 @@ struct EventParserTests {
     @Test func wrongTypes() {
         #expect(rejection(#"{"site":1,"name":"b","url":"https://a/"}"#) == .invalidField)
         #expect(rejection(#"{"site":"a","name":"b","url":"https://a/","props":[1]}"#) == .invalidField)
-        #expect(rejection(#"{"site":"a","name":"b","url":"https://a/","props":{"k":{"nested":1}}}"#) == .invalidField)
         #expect(rejection(#"[]"#) == .invalidField)
     }
     @Test func tooManyProperties() {
@@ -75,7 +74,8 @@ struct EventParserTests {
     @Test func jsonParserHandlesEscapesAndSurrogates() throws {
         let v = try JSONParser.parse(Array(#"{"s":"a\"b\\c\u00e9\ud83d\ude00\n","n":-1.5e2,"a":[true,false,null]}"#.utf8))
         #expect(v["s"] == .string("a\"b\\cé😀\n"))
-        #expect(v["n"] == .number(-150))
+        // An exponent does not print back as written: kept as its literal (issue 13).
+        #expect(v["n"] == .numberText("-1.5e2"))
         #expect(v["a"] == .array([.bool(true), .bool(false), .null]))
         // Text after an escape keeps its place.
         #expect(try JSONParser.parse(Array(#"["ab\"cd\nef","\u0041BC"]"#.utf8)) == .array([.string("ab\"cd\nef"), .string("ABC")]))

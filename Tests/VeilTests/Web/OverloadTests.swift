@@ -121,10 +121,13 @@ struct OverloadTests {
             for type in ["application/json", "Application/JSON; charset=utf-8", "text/plain;charset=UTF-8"] {
                 #expect(try await client.post("/api/event", event, headers: [.contentType: type]).status == .accepted, "\(type)")
             }
-            for encoding in ["br", "deflate", "compress", "gzip, br"] {
+            for encoding in ["br", "zstd", "compress", "gzip, br"] {
                 let r = try await client.post("/api/event", event, headers: [.contentEncoding: encoding])
                 #expect(r.status == .unsupportedMediaType && r.json["error"] as? String == "unsupported_encoding", "\(encoding)")
             }
+            // deflate (zlib) is read too, as PostHog's v1 client sends it.
+            let deflated = try await client.post("/api/event", bytes: Zlib.compress(Array(event.utf8))!, headers: [.contentEncoding: "deflate", .contentType: "application/json"])
+            #expect(deflated.status == .accepted)
             // gzip is read (issue 13): inflated within the same body limit, a bomb stopped at it.
             let gz = try await client.post("/api/event", bytes: Zlib.compress(Array(event.utf8), wrapper: .gzip)!,
                                            headers: [.contentEncoding: "gzip", .contentType: "application/json"])
@@ -138,8 +141,8 @@ struct OverloadTests {
             let notGzip = try await client.post("/api/event", event, headers: [.contentEncoding: "x-gzip"])
             #expect(notGzip.status == .badRequest && notGzip.json["error"] as? String == "invalid_encoding")
         }
-        // Three plain events and the gzip one were stored; nothing of the refused ones.
-        #expect(try await VeilDatabase.open(folder: dir.path).eventCount(site: "localhost") == 4)
+        // Three plain events, the deflate and the gzip one were stored; nothing of the refused ones.
+        #expect(try await VeilDatabase.open(folder: dir.path).eventCount(site: "localhost") == 5)
     }
 
     @Test func duplicateKeysAreRejectedOnEveryJSONEndpoint() async throws {
