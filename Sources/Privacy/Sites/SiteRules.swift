@@ -50,6 +50,12 @@ public struct SiteRules: Sendable, Equatable {
         self.propertyAllowlist = propertyAllowlist
     }
 
+    /// Whether people on this site can be named by an ID the site knows: persistent
+    /// identity, or an SDK (PostHog, Segment) that sends the site's own IDs.
+    public var hasPersonIDs: Bool {
+        identity == .persistent || sdkKeys.posthogAPIKey != nil || sdkKeys.segmentWriteKey != nil
+    }
+
     /// Whether a page host is the site's own: its domain, a subdomain, or the host of one
     /// of its extra origins.
     public func owns(host: String) -> Bool {

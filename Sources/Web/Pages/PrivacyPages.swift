@@ -45,8 +45,15 @@ struct PrivacyPage: Sendable {
         let identity = site.identity == .persistent
             ? "persistent (first-party ID, \(site.consentRequired ? "created only after consent" : "consent not required"))"
             : "cookieless (daily salted hash; nothing stored on the device)"
+        var sdks: [String] = []
+        if site.sdkKeys.posthogAPIKey != nil { sdks.append("PostHog") }
+        if site.sdkKeys.segmentWriteKey != nil { sdks.append("Segment") }
+        if site.sdkKeys.umamiWebsiteID != nil { sdks.append("Umami") }
         facts = [
             Fact(label: "Identity", value: identity),
+            Fact(label: "Other clients", value: sdks.isEmpty ? "none" : sdks.joined(separator: ", ")
+                    + (sdks == ["Umami"] ? "" : "; their IDs stored only as HMACs with the server secret; person properties kept: "
+                        + (site.personProperties.isEmpty ? "none" : site.personProperties.joined(separator: ", ")))),
             Fact(label: "Do Not Track", value: site.honorDNT ? "honoured" : "ignored"),
             Fact(label: "Global Privacy Control", value: site.honorGPC ? "honoured" : "ignored"),
             Fact(label: "Events kept", value: "\(site.eventsRetentionDays) days"),
@@ -61,7 +68,7 @@ struct PrivacyPage: Sendable {
         self.scrubbed = PIIScrubber.Kind.allCases.compactMap { kind in scrubbed[kind].map { Scrubbed(kind: kind.placeholder, count: $0) } }
         hasScrubbed = !self.scrubbed.isEmpty
         self.confirm = confirm
-        persistent = site.identity == .persistent
+        persistent = site.hasPersonIDs
         kinds = [Kind(value: "session", label: "Session number")] + (persistent ? [Kind(value: "visitor", label: "Visitor ID"), Kind(value: "user", label: "User ID")] : [])
         func when(_ ms: Int64) -> String {
             DayCalendar.utc.dateTime(ms)

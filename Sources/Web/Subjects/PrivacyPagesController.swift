@@ -67,8 +67,8 @@ struct PrivacyPagesController: Sendable {
         let domain = site.key
         switch form["kind"] {
         case "session": return try requests.subject(site: domain, session: value, visitor: nil, user: nil)
-        case "visitor" where site.identity == .persistent: return try requests.subject(site: domain, session: nil, visitor: value, user: nil)
-        case "user" where site.identity == .persistent: return try requests.subject(site: domain, session: nil, visitor: nil, user: value)
+        case "visitor" where site.hasPersonIDs: return try requests.subject(site: domain, session: nil, visitor: value, user: nil)
+        case "user" where site.hasPersonIDs: return try requests.subject(site: domain, session: nil, visitor: nil, user: value)
         default: throw APIError(.badRequest, "invalid_subject", "Choose a kind of identifier this site supports.")
         }
     }

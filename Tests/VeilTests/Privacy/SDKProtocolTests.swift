@@ -183,6 +183,45 @@ struct SDKProtocolTests {
     }
 }
 
+extension SDKProtocolTests {
+    @Test func serverSideCallsAreIdentifiedByTheirOwnIDs() throws {
+        var site = SiteRules(domain: "shop.example")
+        site.personProperties = ["plan"]
+        let secret = Array(repeating: UInt8(9), count: 32)
+        let pipeline = IngestPipeline(sites: [site], allowedQuery: [], salts: ActiveSalts(current: Array(repeating: 1, count: 32), previous: nil), secret: secret)
+        // The SDK's own agent would be a bot and its IP the server's: neither is used.
+        let server = IngestContext(clientIP: "10.0.0.5", userAgent: "python-requests/2.31", origin: nil, doNotTrack: false, globalPrivacyControl: false, receivedAt: Self.now)
+        var raw = RawEvent(site: "shop.example", name: "signup", url: "https://shop.example/")
+        raw.sdkIdentity = "user-1"
+        raw.userID = "user-1"
+        raw.clientTime = Self.now - 3_600_000
+        let plain = try pipeline.run(raw, context: server).get()
+        #expect(plain.visitorCandidates == [IdentityHasher.visitor(secret: secret, site: "shop.example", visitorID: "user-1")])
+        #expect(plain.userHash == IdentityHasher.user(secret: secret, site: "shop.example", userID: "user-1"))
+        #expect(plain.device == "unknown" && plain.timestamp == Self.now - 3_600_000 && !plain.clockSkew)
+        // Another server, same person: the same visitor.
+        let other = IngestContext(clientIP: "10.9.9.9", userAgent: "node", origin: nil, doNotTrack: false, globalPrivacyControl: false, receivedAt: Self.now)
+        #expect(try pipeline.run(raw, context: other).get().visitorCandidates == plain.visitorCandidates)
+        // The person's agent named in the payload is reduced, and a bot there is dropped.
+        raw.payloadUserAgent = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1"
+        #expect(try pipeline.run(raw, context: server).get().device == "mobile")
+        raw.payloadUserAgent = "Googlebot/2.1"
+        #expect(throws: DropReason.bot) { try pipeline.run(raw, context: server).get() }
+        // Outside the window: stored at arrival, marked.
+        raw.payloadUserAgent = nil
+        raw.clientTime = Self.now - 30 * 86_400_000
+        let late = try pipeline.run(raw, context: server).get()
+        #expect(late.timestamp == Self.now && late.clockSkew)
+        // A person update: both IDs as HMACs, only allow-listed properties.
+        var memo = IngestPipeline.RequestMemo()
+        let link = try pipeline.person(PersonUpdate(site: "shop.example", messageID: nil, anonymousID: "anon-1", userID: "user-1",
+                                                    properties: [("plan", "pro"), ("email", "a@b.example")]), context: server, memo: &memo).get()
+        #expect(link.visitor == IdentityHasher.visitor(secret: secret, site: "shop.example", visitorID: "anon-1"))
+        #expect(link.userHash == IdentityHasher.user(secret: secret, site: "shop.example", userID: "user-1"))
+        #expect(link.props.map { "\($0.0)=\($0.1)" } == ["plan=pro"])
+    }
+}
+
 extension SDKItem {
     var personUpdate: PersonUpdate? { if case .person(let p) = self { p } else { nil } }
 }

@@ -244,6 +244,23 @@ struct AnalyticsTests {
         try await Self.assertConsistent(db, site: Self.site, days: Self.day...(Self.day + 1))
     }
 
+    /// An SDK event that happened days ago (a queued client's, issue 13) joins the visit its
+    /// time belongs to, not the visitor's visit of today; the rollups of both days stay exact.
+    @Test func anEventFromDaysAgoDoesNotJoinTodaysVisit() async throws {
+        let dir = TempDir()
+        let db = try VeilDatabase.open(folder: dir.path)
+        let today = Self.rules.calendar.start(ofDay: Self.day + 3) + 12 * 60 * Self.minute
+        let rules = [Self.site: Self.rules]
+        _ = try await db.insert([Self.ev(today, 7, "/now")], sessionTimeoutMillis: 30 * Self.minute, rules: rules)
+        _ = try await db.insert([Self.ev(today - 3 * 86_400_000, 7, "/then"), Self.ev(today - 3 * 86_400_000 + 5 * Self.minute, 7, "/then2")],
+                                sessionTimeoutMillis: 30 * Self.minute, rules: rules)
+        _ = try await db.insert([Self.ev(today + 5 * Self.minute, 7, "/later")], sessionTimeoutMillis: 30 * Self.minute, rules: rules)
+        let sessions = try await db.sessions(site: Self.site).sorted { $0.startedAt < $1.startedAt }
+        #expect(sessions.map(\.startedAt) == [today - 3 * 86_400_000, today])
+        #expect(sessions.map(\.pageviews) == [2, 2] && sessions.map(\.exitPath) == ["/then2", "/later"])
+        try await Self.assertConsistent(db, site: Self.site, days: Self.day...(Self.day + 3))
+    }
+
     static func rollupsEqualRawRecomputation(seed: UInt64, rules: AnalyticsRules, start: Int64) async throws {
         let dir = TempDir()
         let db = try VeilDatabase.open(folder: dir.path)
