@@ -16,6 +16,10 @@ import argparse, gzip, json, os, random, socket, sqlite3, subprocess, sys, tempf
 from veil_process import UA, newest_binary, start
 
 ROUTES = ["/api/event", "/api/batch", "/api/replay"]
+# Other clients' protocols (issue 13): PostHog, Segment, Umami. The campaign's site has no
+# SDK keys, so a well-formed body is a 401; every malformed one must be a 4xx too.
+SDK_ROUTES = ["/batch/", "/capture/", "/e/", "/i/v0/e/", "/track/", "/engage/", "/i/v1/analytics/events",
+              "/v1/batch", "/v1/track", "/v1/page", "/v1/identify", "/api/send"]
 
 
 
@@ -100,6 +104,17 @@ def categories(rng):
         ("bad Content-Length", {400}, lambda: (f"POST /api/event HTTP/1.1\r\nHost: x\r\nContent-Length: {rng.choice(['abc', '-1', '1e3', '99999999999999999999', '5, 6'])}\r\n\r\n{{}}").encode(), {}),
         ("chunked abuse", ok4, lambda: request("POST", rng.choice(ROUTES), rng.choice([b"ZZ\r\nab\r\n0\r\n\r\n", b"ffffffffffffffffff\r\nab\r\n0\r\n\r\n", (b"4000\r\n" + b" " * 0x4000 + b"\r\n") * 80 + b"0\r\n\r\n"]), {"Transfer-Encoding": rng.choice(["chunked", "gzip, chunked", "chunked, identity", "foo"])}), {}),
         ("slow bodies", ok4 | {202}, lambda: request("POST", "/api/event", json.dumps(event(rng)).encode()), {"slow": True}),
+        ("SDK random bodies", ok4, lambda: request("POST", rng.choice(SDK_ROUTES), bytes(rng.randrange(256) for _ in range(rng.randrange(1, 2000))),
+                                                   {"Content-Type": rng.choice(["application/json", "text/plain", "application/x-www-form-urlencoded"])}), {}),
+        ("SDK shapes and keys", ok4, lambda: request("POST", rng.choice(SDK_ROUTES), json.dumps(rng.choice([
+            {"api_key": "phc_nope", "batch": [{"event": "x", "distinct_id": "d"}]}, {"batch": "x"}, {"batch": [1, 2]}, [[]], {"event": None},
+            {"writeKey": "w", "batch": [{"type": "track"}]}, {"type": "event", "payload": {"website": 5}}, {"n": 1, "u": [], "d": {}},
+            {"api_key": "phc_nope", "event": "e" * 5000, "distinct_id": {"a": 1}}, {"batch": [{"event": "x"}] * 300}])).encode(),
+            {"Authorization": rng.choice([None, "Basic !!!", "Bearer ", "Basic " + "A" * 5000])}), {}),
+        ("SDK compression junk", ok4, lambda: request("POST", rng.choice(["/e/", "/batch/", "/i/v0/e/"]) + "?compression=" + rng.choice(["lz64", "gzip-js", "base64", "zstd", "%00"]),
+                                                      rng.choice([b"data=" + bytes(rng.randrange(33, 127) for _ in range(rng.randrange(1, 3000))),
+                                                                  gzip.compress(b"[" * 500_000), b"N4Igpg" * rng.randrange(1, 2000), b"\x1f\x8b\x08" + b"\x00" * 50]),
+                                                      {"Content-Type": rng.choice(["text/plain", "application/x-www-form-urlencoded"])}), {}),
         ("hostile values accepted and scrubbed", {202}, lambda: request("POST", "/api/event", json.dumps(event(rng, url="http://localhost/" + rng.choice([":" * 2000, "." * 2000, "-a" * 1000, "1-" * 1000, "@" * 2000]), props={"k": rng.choice(["jane@example.com", "4111 1111 1111 1111", "<script>alert(1)</script>"])})).encode()), {}),
     ]
 
