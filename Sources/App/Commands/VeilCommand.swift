@@ -11,7 +11,7 @@ struct VeilCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "veil",
         abstract: "Privacy-first, self-hosted product analytics in one binary.",
-        subcommands: [Serve.self, Init.self, CheckConfig.self, PrivacyCommand.self, SeedCommand.self, BenchCommand.self, HashPassword.self, Version.self],
+        subcommands: [Serve.self, Init.self, CheckConfig.self, PrivacyCommand.self, ExportCommand.self, ImportCommand.self, SeedCommand.self, BenchCommand.self, HashPassword.self, Version.self],
         defaultSubcommand: Serve.self
     )
 }

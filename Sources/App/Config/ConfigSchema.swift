@@ -181,6 +181,8 @@ enum ConfigSchema {
                   apply: { $0.maxDatabaseBytes = $1.int }, read: { .int($0.maxDatabaseBytes) }),
         SchemaKey(path: "sessions.timeout_minutes", kind: .int(1...1440), secret: false,
                   apply: { $0.writer.sessionTimeoutMillis = Int64($1.int) * 60_000 }, read: { .int(Int($0.writer.sessionTimeoutMillis / 60_000)) }),
+        SchemaKey(path: "archive.enabled", kind: .bool, secret: false, apply: { $0.archiveEnabled = $1.bool }, read: { .bool($0.archiveEnabled) }),
+        SchemaKey(path: "archive.dir", kind: .string, secret: false, apply: { $0.archiveDir = $1.string }, read: { .string($0.archiveDir) }),
         SchemaKey(path: "geoip.database", kind: .string, secret: false, apply: { $0.geoipDatabase = $1.string }, read: { .string($0.geoipDatabase) }),
         SchemaKey(path: "login.max_attempts", kind: .int(1...1000), secret: false, apply: { $0.loginAttempts = $1.int }, read: { .int($0.loginAttempts) }),
         SchemaKey(path: "login.window_minutes", kind: .int(1...1440), secret: false, apply: { $0.loginWindowMinutes = $1.int }, read: { .int($0.loginWindowMinutes) }),

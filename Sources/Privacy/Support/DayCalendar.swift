@@ -119,6 +119,15 @@ public struct DayCalendar: Sendable, Equatable {
     }
 
     /// "YYYY-MM-DD".
+    /// The day a `YYYY-MM-DD` date names, or nil when it is not one.
+    public static func parseDate(_ s: String) -> Int64? {
+        let parts = s.split(separator: "-")
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
+              (1970...9999).contains(y), (1...12).contains(m), (1...daysIn(month: m, year: y)).contains(d) else { return nil }
+        return day(year: y, month: m, day: d)
+    }
+
     public static func dateString(_ day: Int64) -> String {
         let (y, m, d) = civil(day)
         return String(format: "%04d-%02d-%02d", y, m, d)
@@ -132,5 +141,5 @@ public struct DayCalendar: Sendable, Equatable {
         }
     }
 
-    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : (a - b + 1) / b }
+    public static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : (a - b + 1) / b }
 }

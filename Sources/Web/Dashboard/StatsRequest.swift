@@ -72,13 +72,7 @@ struct DateRange: Sendable, Equatable {
         }
     }
 
-    static func parseDay(_ s: String) -> Int64? {
-        let parts = s.split(separator: "-")
-        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-              let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
-              (1970...9999).contains(y), (1...12).contains(m), (1...DayCalendar.daysIn(month: m, year: y)).contains(d) else { return nil }
-        return DayCalendar.day(year: y, month: m, day: d)
-    }
+    static func parseDay(_ s: String) -> Int64? { DayCalendar.parseDate(s) }
 }
 
 /// Range and filters of a dashboard view, parsed from its query string, and the links

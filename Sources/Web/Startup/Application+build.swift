@@ -100,6 +100,7 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
     router.addRoutes(StatsController(catalog: config.catalog, stats: stats, auth: auth, clock: clock, queries: queries).endpoints, atPath: "/api/stats")
     let privacyRequests = PrivacyRequests(database: database, clock: clock, secret: secret, rules: config.analyticsRules)
     router.addRoutes(PrivacyController(catalog: config.catalog, auth: auth, requests: privacyRequests).endpoints, atPath: "/api/privacy")
+    router.addRoutes(EventExportController(catalog: config.catalog, auth: auth, exporter: EventExporter(database: database)).endpoints, atPath: "/api/export")
     router.addRoutes(PrivacyPagesController(catalog: config.catalog, database: database, auth: auth, counters: counters, requests: privacyRequests, pages: pages).endpoints)
     router.addRoutes(SystemController(catalog: config.catalog, trackerPath: config.trackerPath, database: database, auth: auth, counters: counters, writer: writer, pages: pages,
                                      gate: gate, connections: connections, queries: queries, deadlines: deadlineStats).endpoints)
@@ -135,6 +136,9 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
     app.addServices(EventWriterService(writer: writer), SaltRotationService(keeper: salts, clock: clock, logger: logger), retention,
                     RollupService(database: database, rules: config.analyticsRules, logger: logger),
                     CrossRollupService(database: database, rules: config.analyticsRules, clock: clock, logger: logger))
+    if config.archiveEnabled {
+        app.addServices(ArchiveService(database: database, sites: config.sites, directory: config.archiveDirectory, clock: clock, logger: logger))
+    }
     return app
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Privacy
 import Storage
 
@@ -47,6 +48,11 @@ public struct VeilConfig: Sendable {
     public var logLevel: String = "info"
     /// A MaxMind-format country database (`.mmdb`); empty: no countries.
     public var geoipDatabase: String = ""
+    /// The daily raw-event archive: off, or on into `archiveDir` (empty: `<data_dir>/archive`).
+    public var archiveEnabled = false
+    public var archiveDir: String = ""
+    /// Where the archive is written.
+    public var archiveDirectory: String { archiveDir.isEmpty ? (dataDir as NSString).appendingPathComponent("archive") : archiveDir }
     /// The built-in site: this machine, with session replay on so `/demo` shows a new
     /// user their own recording.
     public var sites: [SiteRules] = [{
