@@ -319,6 +319,11 @@ struct ConfigLoader {
             let r = site.replay
             lines.append("    replay: {enabled: \(r.enabled), sample_rate: \(r.sampleRate), mask_text: \(r.maskText.rawValue), retention_days: \(site.replaysRetentionDays), "
                          + "erase: [\(r.eraseSelectors.map(quoteYAML).joined(separator: ", "))], block: [\(r.blockSelectors.map(quoteYAML).joined(separator: ", "))]}")
+            let keys = site.sdkKeys
+            if let k = keys.posthogAPIKey { lines.append("    posthog: {api_key: \(quoteYAML(k))}") }
+            if let k = keys.segmentWriteKey { lines.append("    segment: {write_key: \(quoteYAML(k))}") }
+            if let k = keys.umamiWebsiteID { lines.append("    umami: {website_id: \(quoteYAML(k))}") }
+            lines.append("    person_properties: [\(site.personProperties.map(quoteYAML).joined(separator: ", "))]")
             let a = site.analytics
             lines.append("    autocapture: \(a.autocapture)")
             lines.append("    goals: [" + a.goals.map { g in

@@ -38,6 +38,38 @@ struct ConfigTests {
         for key in ConfigSchema.siteKeys { #expect(text.contains(key + ":")) }
     }
 
+    @Test func sdkKeysAndTheirMistakes() throws {
+        let (dir, path) = write("""
+            limits:
+              client_time_past_hours: 24
+            archive:
+              enabled: true
+            sites:
+              - domain: shop.example
+                posthog: {api_key: phc_abc}
+                segment: {write_key: wk}
+                umami: {website_id: 4F1C2A0E-0000-4000-8000-000000000000}
+                person_properties: [plan, company]
+            """)
+        let config = try ConfigLoader(environment: [:]).load(file: path)
+        let site = config.sites[0]
+        #expect(site.sdkKeys == SDKSiteKeys(posthogAPIKey: "phc_abc", segmentWriteKey: "wk", umamiWebsiteID: "4F1C2A0E-0000-4000-8000-000000000000"))
+        #expect(site.personProperties == ["plan", "company"] && site.hasPersonIDs)
+        #expect(config.limits.clientTimes.pastMillis == 24 * 3_600_000 && config.archiveEnabled && config.archiveDirectory.hasSuffix("veil-data/archive"))
+        #expect(SDKKeyMap(sites: config.sites).umami["4f1c2a0e-0000-4000-8000-000000000000"] == "shop.example")
+        _ = dir
+        func error(_ text: String) -> String {
+            let (d, p) = write(text)
+            defer { _ = d }
+            do { _ = try ConfigLoader(environment: [:]).load(file: p); return "" } catch { return "\(error)" }
+        }
+        #expect(error("sites:\n  - domain: a.example\n    posthog: {key: x}\n").contains(":3: sites[0].posthog.key: unknown key; posthog has api_key"))
+        #expect(error("sites:\n  - domain: a.example\n    segment: {write_key: \"two words\"}\n").contains("sites[0].segment.write_key"))
+        #expect(error("sites:\n  - domain: a.example\n    posthog: {api_key: k}\n  - domain: b.example\n    posthog: {api_key: k}\n")
+            .contains(":4: sites[1].posthog.api_key: site a.example has the same key"))
+        #expect(error("sites:\n  - domain: a.example\n    person_properties: plan\n").contains("sites[0].person_properties: expected a list"))
+    }
+
     @Test func fileOverridesDefaults() throws {
         let (dir, path) = write("""
             listen: "0.0.0.0:9000"
