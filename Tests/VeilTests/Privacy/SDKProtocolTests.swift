@@ -111,6 +111,11 @@ struct SDKProtocolTests {
     }
 
     @Test func postHogKeysAndMalformedBodies() throws {
+        // posthog-js: the key in properties, the send time in the `_` parameter.
+        let js = try json(#"[{"event":"x","properties":{"token":"phc_key","distinct_id":"d"},"timestamp":"2026-12-05T11:58:00Z"}]"#)
+        let jsEvents = events(try posthog.items(js, endpoint: .capture, bearer: nil, queryKey: nil, querySentAt: Self.now - 300_000, receivedAt: Self.now))
+        // Sent 5 minutes before it arrived by the browser's clock: 11:58 + 5 min.
+        #expect(jsEvents.first?.clientTime == Self.now + 180_000 && jsEvents.first?.sdkIdentity == "d")
         let v1 = try json(#"{"batch":[{"event":"x","distinct_id":"d","uuid":"u"}]}"#)
         #expect(try posthog.items(v1, endpoint: .v1, bearer: "phc_key", queryKey: nil, receivedAt: Self.now).count == 1)
         func code(_ text: String, endpoint: PostHogAdapter.Endpoint = .capture) -> IngestRejection.Code? {

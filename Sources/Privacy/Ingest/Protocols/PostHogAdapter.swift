@@ -20,8 +20,10 @@ public struct PostHogAdapter: Sendable {
 
     static let personEvents: Set<String> = ["$identify", "$set", "$set_once", "$create_alias", "$merge_dangerously"]
 
-    /// The request's items, or why it is refused (`invalid_api_key` is a 401).
-    public func items(_ root: JSONValue, endpoint: Endpoint, bearer: String?, queryKey: String?, receivedAt: Int64) throws(IngestRejection) -> [SDKItem] {
+    /// The request's items, or why it is refused (`invalid_api_key` is a 401). `querySentAt`
+    /// is posthog-js's `_` parameter: when the browser sent the request, for skew correction.
+    public func items(_ root: JSONValue, endpoint: Endpoint, bearer: String?, queryKey: String?, querySentAt: Int64? = nil,
+                      receivedAt: Int64) throws(IngestRejection) -> [SDKItem] {
         let messages: [JSONValue]
         switch root {
         case .array(let list): messages = list
@@ -35,7 +37,7 @@ public struct PostHogAdapter: Sendable {
             throw IngestRejection(.tooManyEvents, "\(messages.count) events in one request; the limit is \(fields.limits.batchEvents)")
         }
         let envelopeKey = try fields.firstID([(root["api_key"], "api_key"), (root["token"], "token")])
-        let sentAt = fields.time(root["sent_at"]) ?? fields.time(root["created_at"])
+        let sentAt = fields.time(root["sent_at"]) ?? fields.time(root["created_at"]) ?? querySentAt
         var items: [SDKItem] = []
         items.reserveCapacity(messages.count)
         for (i, message) in messages.enumerated() {
@@ -73,8 +75,9 @@ public struct PostHogAdapter: Sendable {
             throw IngestRejection(.valueTooLong, "\(p)event is \(name.count) characters; the limit is \(fields.limits.nameLength)")
         }
         let properties = message["properties"]
-        if let properties, !(properties == .null), case .object = properties {} else if let properties, properties != .null {
-            throw IngestRejection(.invalidField, "\(p)properties must be an object")
+        switch properties {
+        case nil, .null?, .object?: break
+        default: throw IngestRejection(.invalidField, "\(p)properties must be an object")
         }
         guard let distinctID = try fields.firstID([(message["distinct_id"], "\(p)distinct_id"), (properties?["distinct_id"], "\(p)properties.distinct_id"),
                                                    (message["$distinct_id"], "\(p)$distinct_id")]) else {

@@ -50,8 +50,9 @@ struct PostHogController: Sendable {
                 }
                 let items: [SDKItem]
                 do {
-                    items = try adapter.items(root, endpoint: endpoint, bearer: Self.bearer(request), queryKey: request.uri.queryParameters["api_key"].map(String.init),
-                                              receivedAt: gate.clock.nowMillis())
+                    let query = request.uri.queryParameters
+                    items = try adapter.items(root, endpoint: endpoint, bearer: Self.bearer(request), queryKey: query["api_key"].map(String.init),
+                                              querySentAt: query["_"].flatMap { Int64($0) }, receivedAt: gate.clock.nowMillis())
                 } catch let rejection as IngestRejection {
                     throw await gate.reject(rejection)
                 }
