@@ -19,43 +19,53 @@ extension VeilDatabase {
     /// memory stays that of one page however many events there are, and ingest is never
     /// held up.
     public func exportEvents(site: String, from: Int64, to: Int64, pageSize: Int = 2000, _ emit: ([String]) async throws -> Void) async throws {
+        try await exportEventBytes(site: site, from: from, to: to, pageSize: pageSize) { bytes, _ in
+            try await emit(String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init))
+        }
+    }
+
+    /// `exportEvents` as one buffer of lines per page (newline-terminated) and the page's count.
+    public func exportEventBytes(site: String, from: Int64, to: Int64, pageSize: Int = 2000, _ emit: ([UInt8], Int) async throws -> Void) async throws {
         var after: (ts: Int64, id: Int64) = (from - 1, Int64.max)
         while true {
             let cursor = after
-            let (page, last): ([String], (ts: Int64, id: Int64)?) = try await Self.wrap {
+            let (page, count, last): ([UInt8], Int, (ts: Int64, id: Int64)?) = try await Self.wrap {
                 try await pool.read { db in
                     let statement = try db.cachedStatement(sql: """
                         SELECT \(EventLine.columns) FROM events e LEFT JOIN sessions s ON s.id = e.session_id
                         WHERE e.site = ? AND e.ts < ? AND (e.ts, e.id) > (?, ?) ORDER BY e.ts, e.id LIMIT ?
                         """)
-                    let rows = try Row.fetchAll(statement, arguments: [site, to, cursor.ts, cursor.id, pageSize])
-                    return (rows.map(Self.exportLine), rows.last.map { ($0[2], $0[0]) })
+                    var out = LineBuilder()
+                    out.bytes.reserveCapacity(pageSize * 800)
+                    var count = 0
+                    var last: (Int64, Int64)?
+                    let rows = try Row.fetchCursor(statement, arguments: [site, to, cursor.ts, cursor.id, pageSize])
+                    while let row = try rows.next() {
+                        EventLine.encode(Self.exportRow(row), into: &out)
+                        count += 1
+                        last = (row[2], row[0])
+                    }
+                    return (out.bytes, count, last)
                 }
             }
-            guard let last, !page.isEmpty else { return }
-            try await emit(page)
-            guard page.count == pageSize else { return }
+            guard let last, count > 0 else { return }
+            try await emit(page, count)
+            guard count == pageSize else { return }
             after = last
         }
     }
 
-    private static func exportLine(_ row: Row) -> String {
+    private static func exportRow(_ row: Row) -> EventLine.Row {
         func blob(_ i: Int) -> [UInt8]? { (row[i] as Data?).map { [UInt8]($0) } }
-        var session: [(String, JSONValue)] = []
+        var session: EventLine.Session?
         if let sessionID = row[11] as Int64?, let started = row[17] as Int64? {
-            let lastSeen: Int64 = row[18] ?? started
-            session = [("id", .number(Double(sessionID))), ("started_at", .number(Double(started))), ("duration_ms", .number(Double(lastSeen - started))),
-                       ("entry_path", .string(row[19] ?? "")), ("exit_path", .string(row[20] ?? "")),
-                       ("pageviews", .number(Double(row[21] as Int64? ?? 0))), ("events", .number(Double(row[22] as Int64? ?? 0))),
-                       ("referrer_host", (row[23] as String?).map(JSONValue.string) ?? .null)]
-            for (i, key) in ["channel", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "screen", "language", "country"].enumerated() {
-                session.append((key, .string(row[24 + i] ?? "")))
-            }
+            session = EventLine.Session(id: sessionID, startedAt: started, lastSeen: row[18] ?? started, entryPath: row[19] ?? "", exitPath: row[20] ?? "",
+                                        pageviews: row[21] ?? 0, events: row[22] ?? 0, referrerHost: row[23],
+                                        attributes: (24..<33).map { (row[$0] as String?) ?? "" })
         }
-        return EventLine.encode(EventLine.Row(
-            id: row[0], site: row[1], ts: row[2], name: row[3], host: row[4], path: row[5], query: row[6], referrerHost: row[7], referrerPath: row[8],
-            props: row[9], visitor: blob(10) ?? [], sessionID: row[11], browser: row[12], os: row[13], device: row[14], clientID: row[15],
-            userHash: blob(16), session: session))
+        return EventLine.Row(id: row[0], site: row[1], ts: row[2], name: row[3], host: row[4], path: row[5], query: row[6], referrerHost: row[7],
+                             referrerPath: row[8], props: row[9], visitor: blob(10) ?? [], browser: row[12], os: row[13], device: row[14],
+                             clientID: row[15], userHash: blob(16), session: session)
     }
 
     /// Stores imported events, skipping any already held: by event ID (a re-import), and

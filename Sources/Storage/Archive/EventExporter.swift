@@ -50,15 +50,9 @@ public struct EventExporter: Sendable {
             bytes += chunk.count
             try await sink(chunk)
         }
-        try await database.exportEvents(site: site, from: from, to: to) { lines in
-            var text: [UInt8] = []
-            text.reserveCapacity(lines.count * 512)
-            for line in lines {
-                text += line.utf8
-                text.append(UInt8(ascii: "\n"))
-            }
-            events += lines.count
-            try await emit(gzip.write(text))
+        try await database.exportEventBytes(site: site, from: from, to: to) { lines, count in
+            events += count
+            try await emit(gzip.write(lines))
             progress(events)
         }
         try await emit(gzip.finish())

@@ -31,30 +31,66 @@ public enum EventLine {
 
     /// ISO-8601 UTC with milliseconds.
     public static func iso8601(_ ms: Int64) -> String {
-        let day = DayCalendar.floorDiv(ms, 86_400_000)
-        let rest = ms - day * 86_400_000
-        return DayCalendar.dateString(day) + String(format: "T%02d:%02d:%02d.%03dZ", rest / 3_600_000, rest / 60_000 % 60, rest / 1000 % 60, rest % 1000)
+        var out = LineBuilder()
+        out.iso8601(ms)
+        return String(decoding: out.bytes, as: UTF8.self)
     }
 
+    /// A stored event and its session, as the export reads them.
     struct Row {
         var id: Int64, site: String, ts: Int64, name: String, host: String, path: String
         var query: String?, referrerHost: String?, referrerPath: String?, props: String?
-        var visitor: [UInt8], sessionID: Int64?, browser: String, os: String, device: String, clientID: String?, userHash: [UInt8]?
-        var session: [(String, JSONValue)]
+        var visitor: [UInt8], browser: String, os: String, device: String, clientID: String?, userHash: [UInt8]?
+        var session: Session?
     }
 
-    static func encode(_ r: Row) -> String {
-        var out = "{\"schema\":\(schema),\"event_id\":"
-        out += JSONWriter.string(r.clientID ?? eventID(site: r.site, id: r.id, ts: r.ts, visitor: r.visitor, name: r.name, path: r.path))
-        out += ",\"site\":" + JSONWriter.string(r.site) + ",\"time\":\"" + iso8601(r.ts) + "\",\"ts\":\(r.ts)"
-        out += ",\"name\":" + JSONWriter.string(r.name) + ",\"host\":" + JSONWriter.string(r.host) + ",\"path\":" + JSONWriter.string(r.path)
-        out += ",\"query\":" + (r.query ?? "{}")
-        out += ",\"referrer_host\":" + (r.referrerHost.map(JSONWriter.string) ?? "null") + ",\"referrer_path\":" + (r.referrerPath.map(JSONWriter.string) ?? "null")
-        out += ",\"props\":" + (r.props ?? "{}")
-        out += ",\"visitor\":\"" + r.visitor.hexString + "\",\"user\":" + (r.userHash.map { "\"" + $0.hexString + "\"" } ?? "null")
-        out += ",\"browser\":" + JSONWriter.string(r.browser) + ",\"os\":" + JSONWriter.string(r.os) + ",\"device\":" + JSONWriter.string(r.device)
-        out += ",\"session\":" + JSONWriter.value(.object(r.session)) + "}"
-        return out
+    struct Session {
+        var id: Int64, startedAt: Int64, lastSeen: Int64, entryPath: String, exitPath: String, pageviews: Int64, events: Int64
+        var referrerHost: String?
+        /// channel, utm_source, utm_medium, utm_campaign, utm_term, utm_content, screen, language, country.
+        var attributes: [String]
+        static let attributeNames = ["channel", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "screen", "language", "country"]
+    }
+
+    /// The line's bytes, newline included. Written byte by byte: the export of ten million
+    /// events spends its time here.
+    static func encode(_ r: Row, into out: inout LineBuilder) {
+        out.raw("{\"schema\":"); out.int(Int64(schema))
+        out.raw(",\"event_id\":"); out.string(r.clientID ?? eventID(site: r.site, id: r.id, ts: r.ts, visitor: r.visitor, name: r.name, path: r.path))
+        out.raw(",\"site\":"); out.string(r.site)
+        out.raw(",\"time\":\""); out.iso8601(r.ts); out.raw("\",\"ts\":"); out.int(r.ts)
+        out.raw(",\"name\":"); out.string(r.name)
+        out.raw(",\"host\":"); out.string(r.host)
+        out.raw(",\"path\":"); out.string(r.path)
+        // The stored JSON objects are Veil's own compact JSON: inlined as they are.
+        out.raw(",\"query\":"); out.raw(r.query ?? "{}")
+        out.raw(",\"referrer_host\":"); out.optional(r.referrerHost)
+        out.raw(",\"referrer_path\":"); out.optional(r.referrerPath)
+        out.raw(",\"props\":"); out.raw(r.props ?? "{}")
+        out.raw(",\"visitor\":\""); out.hex(r.visitor); out.raw("\"")
+        out.raw(",\"user\":")
+        if let user = r.userHash { out.raw("\""); out.hex(user); out.raw("\"") } else { out.raw("null") }
+        out.raw(",\"browser\":"); out.string(r.browser)
+        out.raw(",\"os\":"); out.string(r.os)
+        out.raw(",\"device\":"); out.string(r.device)
+        out.raw(",\"session\":")
+        if let s = r.session {
+            out.raw("{\"id\":"); out.int(s.id)
+            out.raw(",\"started_at\":"); out.int(s.startedAt)
+            out.raw(",\"duration_ms\":"); out.int(s.lastSeen - s.startedAt)
+            out.raw(",\"entry_path\":"); out.string(s.entryPath)
+            out.raw(",\"exit_path\":"); out.string(s.exitPath)
+            out.raw(",\"pageviews\":"); out.int(s.pageviews)
+            out.raw(",\"events\":"); out.int(s.events)
+            out.raw(",\"referrer_host\":"); out.optional(s.referrerHost)
+            for (name, value) in zip(Session.attributeNames, s.attributes) {
+                out.raw(",\""); out.raw(name); out.raw("\":"); out.string(value)
+            }
+            out.raw("}")
+        } else {
+            out.raw("{}")
+        }
+        out.raw("}\n")
     }
 
     /// A line read back: the event ready to store, or why it cannot be.
@@ -94,5 +130,61 @@ public enum EventLine {
         case schema = "unknown_schema"
         case missingField = "missing_field"
         case unknownSite = "unknown_site"
+    }
+}
+
+/// JSON text built as bytes.
+struct LineBuilder {
+    var bytes: [UInt8] = []
+
+    mutating func raw(_ text: String) { bytes += text.utf8 }
+
+    mutating func int(_ value: Int64) { bytes += String(value).utf8 }
+
+    mutating func optional(_ text: String?) {
+        if let text { string(text) } else { raw("null") }
+    }
+
+    mutating func hex(_ data: [UInt8]) {
+        let digits: [UInt8] = Array("0123456789abcdef".utf8)
+        for byte in data {
+            bytes.append(digits[Int(byte >> 4)])
+            bytes.append(digits[Int(byte & 0x0F)])
+        }
+    }
+
+    /// A JSON string: `"` and `\\` escaped, control characters as `\\uXXXX`; other UTF-8 as is.
+    mutating func string(_ text: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+            case UInt8(ascii: "\\"): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+            case 0..<0x20:
+                let digits: [UInt8] = Array("0123456789abcdef".utf8)
+                bytes += [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]]
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+    mutating func iso8601(_ ms: Int64) {
+        let day = DayCalendar.floorDiv(ms, 86_400_000)
+        let rest = ms - day * 86_400_000
+        let (y, m, d) = DayCalendar.civil(day)
+        func digits(_ v: Int64, _ count: Int) {
+            var v = v
+            var tmp = [UInt8](repeating: UInt8(ascii: "0"), count: count)
+            for i in stride(from: count - 1, through: 0, by: -1) {
+                tmp[i] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+            }
+            bytes += tmp
+        }
+        digits(Int64(y), 4); bytes.append(UInt8(ascii: "-")); digits(Int64(m), 2); bytes.append(UInt8(ascii: "-")); digits(Int64(d), 2)
+        bytes.append(UInt8(ascii: "T")); digits(rest / 3_600_000, 2); bytes.append(UInt8(ascii: ":")); digits(rest / 60_000 % 60, 2)
+        bytes.append(UInt8(ascii: ":")); digits(rest / 1000 % 60, 2); bytes.append(UInt8(ascii: ".")); digits(rest % 1000, 3); bytes.append(UInt8(ascii: "Z"))
     }
 }
