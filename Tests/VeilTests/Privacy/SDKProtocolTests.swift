@@ -1,5 +1,5 @@
 import Foundation
-import Privacy
+@testable import Privacy
 import Testing
 
 /// The pure parts of the SDK protocols (issue 13): adapters, wire decodings, client
@@ -108,6 +108,13 @@ struct SDKProtocolTests {
         if case .ignored(_, _, let name) = items[3] { #expect(name == "$pageleave") } else { Issue.record("$pageleave is not ignored") }
         #expect(items[4].personUpdate == PersonUpdate(site: "shop.example", messageID: nil, anonymousID: "anon-1", userID: "user-9", properties: [("plan", "pro")]))
         #expect(items[5].personUpdate?.anonymousID == "A" && items[5].personUpdate?.userID == "B")
+    }
+
+    @Test func postHogElementsChainIsReadLikeElements() {
+        let props = PostHogAdapter.clickProperties(.object([("$elements_chain", .string(#"button.primary.big:attr__class="primary big"attr__id="buy"nth-child="2";div.card:nth-child="1";body"#))]))
+        #expect(props.map { "\($0.0)=\($0.1)" } == ["tag=button", "id=buy", "classes=primary big", "path=body > div > button"])
+        let link = PostHogAdapter.clickProperties(.object([("$elements_chain", .string(#"a:attr__href="https://shop.example/pricing?x=1"href="/pricing";nav"#))]))
+        #expect(link.map { "\($0.0)=\($0.1)" } == ["tag=a", "href=/pricing", "path=nav > a"])
     }
 
     @Test func postHogKeysAndMalformedBodies() throws {

@@ -150,6 +150,9 @@ public struct PostHogAdapter: Sendable {
     /// Veil's click properties from the first of `$elements` (the clicked element): tag,
     /// id, classes, link and a short CSS path. Its text is not kept.
     static func clickProperties(_ properties: JSONValue?) -> [(String, String)] {
+        if properties?["$elements"] == nil, let chain = properties?["$elements_chain"]?.stringValue {
+            return clickProperties(.object([("$elements", .array(Self.elements(chain: chain)))]))
+        }
         guard case .array(let elements)? = properties?["$elements"], let first = elements.first else { return [] }
         var props: [(String, String)] = []
         func add(_ key: String, _ value: JSONValue?, limit: Int) {
@@ -166,5 +169,23 @@ public struct PostHogAdapter: Sendable {
         let path = elements.prefix(4).reversed().compactMap { $0["tag_name"]?.stringValue }.joined(separator: " > ")
         if !path.isEmpty { props.append(("path", String(path.prefix(300)))) }
         return props
+    }
+
+    /// Newer posthog-js sends the clicked element and its ancestors as one string:
+    /// `tag.class1.class2:attr__id="x"attr__href="/y"nth-child="1";parent…`. Read into the
+    /// `$elements` shape: tag, classes, id and href of the first four.
+    static func elements(chain: String) -> [JSONValue] {
+        chain.split(separator: ";", omittingEmptySubsequences: true).prefix(4).map { segment in
+            let head = segment.prefix { $0 != ":" }
+            let parts = head.split(separator: ".", omittingEmptySubsequences: true)
+            var element: [(String, JSONValue)] = [("tag_name", .string(String(parts.first ?? "")))]
+            if parts.count > 1 { element.append(("attr__class", .string(parts.dropFirst().joined(separator: " ")))) }
+            for name in ["attr__id", "attr__href"] {
+                guard let start = segment.range(of: name + "=\"") else { continue }
+                let value = segment[start.upperBound...].prefix { $0 != "\"" }
+                element.append((name, .string(String(value))))
+            }
+            return .object(element)
+        }
     }
 }
