@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Storage
 import Hummingbird
 import Logging
 import NIOCore
@@ -11,7 +12,7 @@ struct VeilCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "veil",
         abstract: "Privacy-first, self-hosted product analytics in one binary.",
-        subcommands: [Serve.self, Init.self, CheckConfig.self, PrivacyCommand.self, ExportCommand.self, ImportCommand.self, SeedCommand.self, BenchCommand.self, HashPassword.self, Version.self],
+        subcommands: [Serve.self, Init.self, CheckConfig.self, PrivacyCommand.self, ExportCommand.self, ImportCommand.self, BackupCommand.self, RestoreCommand.self, SeedCommand.self, BenchCommand.self, HashPassword.self, Version.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -58,9 +59,17 @@ struct Serve: AsyncParsableCommand {
         var logger = Logger(label: "veil", factory: EscapingLogHandler.standardError)
         logger.logLevel = Logger.Level(rawValue: config.logLevel) ?? .info
         logger.info("starting Veil \(VeilVersion.string)", metadata: ["config": "\(file ?? "built-in defaults")", "data_dir": "\(config.dataDir)"])
+        // One Veil per data folder; `veil restore` checks the same lock.
+        try? FileManager.default.createDirectory(atPath: config.dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        guard let lock = DataFolderLock(folder: config.dataDir) else {
+            printError("veil: another Veil is running on \(config.dataDir) (it holds \(DataFolderLock.name)); stop it, or use another data_dir")
+            throw ExitCode(1)
+        }
+        defer { lock.release() }
         do {
             let app = try await buildApplication(config: config, environment: VeilEnvironment(logger: logger))
             try await app.runService()
+            logger.notice("stopped")
         } catch let error as StartupError {
             printError("veil: \(error)")
             throw ExitCode(1)

@@ -32,7 +32,7 @@ public actor EventWriter {
     private let settings: Settings
     /// Each site's rules, by site key: what the rollups count events as.
     private let rules: [String: AnalyticsRules]
-    private let logger: Logger
+    nonisolated let logger: Logger
     private var pending: [Job] = []
     private var pendingEvents = 0 {
         didSet { backlog.store(pendingEvents, ordering: .relaxed) }
@@ -112,6 +112,9 @@ public actor EventWriter {
         unpark()
     }
 
+    /// Events committed after `stop()`: what shutdown flushed.
+    public private(set) var flushedAfterStop = 0
+
     /// Stops accepting work; `run` drains the queue and returns.
     public func stop() {
         stopping = true
@@ -138,6 +141,7 @@ public actor EventWriter {
             batch.append(job)
         }
         pendingEvents -= count
+        if stopping { flushedAfterStop += count }
         do {
             let outcomes = try await database.insert(batch.flatMap(\.events), sessionTimeoutMillis: settings.sessionTimeoutMillis, rules: rules)
             if failing != nil {
@@ -174,14 +178,22 @@ public struct EventWriterService: Service {
     public func run() async throws {
         // Graceful shutdown drains the queue; cancellation (another service failed, e.g.
         // the server could not bind its port) must end the loop too, or the process hangs.
+        let waiting = Atomic<Int>(-1)
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
                 await writer.run()
             } onGracefulShutdown: {
+                let n = writer.backlog.load(ordering: .relaxed)
+                waiting.store(n, ordering: .relaxed)
+                writer.logger.notice("stopping: finishing requests in flight and flushing events waiting to be written", metadata: ["events_waiting": "\(n)"])
                 Task { await writer.stop() }
             }
         } onCancel: {
             Task { await writer.stop() }
+        }
+        if waiting.load(ordering: .relaxed) >= 0 {
+            let flushed = await writer.flushedAfterStop
+            writer.logger.notice("events flushed; the writer stopped", metadata: ["events_flushed": "\(flushed)"])
         }
     }
 }
