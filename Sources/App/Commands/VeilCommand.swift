@@ -56,7 +56,7 @@ struct Serve: AsyncParsableCommand {
             printError("veil: configuration error: \(error)")
             throw ExitCode(2)
         }
-        var logger = Logger(label: "veil", factory: EscapingLogHandler.standardError)
+        var logger = Logger(label: "veil", factory: VeilLogHandler.factory(VeilLogHandler.Format(rawValue: config.logFormat) ?? .text))
         logger.logLevel = Logger.Level(rawValue: config.logLevel) ?? .info
         logger.info("starting Veil \(VeilVersion.string)", metadata: ["config": "\(file ?? "built-in defaults")", "data_dir": "\(config.dataDir)"])
         // One Veil per data folder; `veil restore` checks the same lock.

@@ -113,6 +113,7 @@ enum ConfigSchema {
         SchemaKey(path: "trusted_proxies", kind: .strings, secret: false, apply: { $0.trustedProxies = $1.strings }, read: { .strings($0.trustedProxies) }),
         SchemaKey(path: "secret", kind: .string, secret: true, apply: { $0.secret = $1.string }, read: { .string($0.secret) }),
         SchemaKey(path: "log_level", kind: .logLevel, secret: false, apply: { $0.logLevel = $1.string }, read: { .string($0.logLevel) }),
+        SchemaKey(path: "log_format", kind: .choice(["text", "json"]), secret: false, apply: { $0.logFormat = $1.string }, read: { .string($0.logFormat) }),
         SchemaKey(path: "api.token", kind: .string, secret: true, apply: { $0.apiToken = $1.string }, read: { .string($0.apiToken) }),
         SchemaKey(path: "admin.username", kind: .string, secret: false, apply: { $0.adminUsername = $1.string }, read: { .string($0.adminUsername) }),
         SchemaKey(path: "admin.password_hash", kind: .string, secret: true, apply: { $0.adminPasswordHash = $1.string }, read: { .string($0.adminPasswordHash) }),

@@ -194,6 +194,6 @@ func ensureAdmin(config: VeilConfig, database: VeilDatabase, environment: VeilEn
     let password = Data(environment.random(15)).base64URLEncoded
     let hash = try environment.passwordHasher.hash(password, salt: environment.random(16))
     try await database.upsertUser(username: config.adminUsername, passwordHash: hash, nowMillis: now)
-    environment.logger.notice("created the dashboard user — this password is shown only once, so note it now",
+    environment.logger.notice("Created the dashboard user; its password is shown only this once, so note it now.",
                               metadata: ["username": "\(config.adminUsername)", "password": "\(password)"])
 }

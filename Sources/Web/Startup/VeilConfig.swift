@@ -46,6 +46,8 @@ public struct VeilConfig: Sendable {
     public var loginAttempts: Int = 5
     public var loginWindowMinutes: Int = 15
     public var logLevel: String = "info"
+    /// `text` (the sentence first, then fields) or `json` (one object per line).
+    public var logFormat: String = "text"
     /// A MaxMind-format country database (`.mmdb`); empty: no countries.
     public var geoipDatabase: String = ""
     /// The daily raw-event archive: off, or on into `archiveDir` (empty: `<data_dir>/archive`).
