@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import UnixSignals
 import Storage
 import Hummingbird
 import Logging
@@ -60,14 +61,24 @@ struct Serve: AsyncParsableCommand {
         logger.logLevel = Logger.Level(rawValue: config.logLevel) ?? .info
         logger.info("starting Veil \(VeilVersion.string)", metadata: ["config": "\(file ?? "built-in defaults")", "data_dir": "\(config.dataDir)"])
         // One Veil per data folder; `veil restore` checks the same lock.
+        // A folder that cannot hold the lock file fails below with the data folder's own error.
         try? FileManager.default.createDirectory(atPath: config.dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        guard let lock = DataFolderLock(folder: config.dataDir) else {
+        let lock = DataFolderLock.take(folder: config.dataDir)
+        if case .failure(.inUse) = lock {
             printError("veil: another Veil is running on \(config.dataDir) (it holds \(DataFolderLock.name)); stop it, or use another data_dir")
             throw ExitCode(1)
         }
-        defer { lock.release() }
+        defer { if case .success(let held) = lock { held.release() } }
         do {
             let app = try await buildApplication(config: config, environment: VeilEnvironment(logger: logger))
+            // The services stop in turn after this; the writer logs what it flushed, then "stopped".
+            let announce = Task {
+                for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+                    logger.notice("stopping: finishing requests in flight and flushing events waiting to be written", metadata: ["signal": "\(signal)"])
+                    break
+                }
+            }
+            defer { announce.cancel() }
             try await app.runService()
             logger.notice("stopped")
         } catch let error as StartupError {

@@ -86,10 +86,12 @@ public enum Backup {
         let files = FileManager.default
         let target = (dataDir as NSString).standardizingPath
         if files.fileExists(atPath: target) {
-            guard let lock = DataFolderLock(folder: target) else {
+            switch DataFolderLock.take(folder: target) {
+            case .success(let lock): lock.release()
+            case .failure(.inUse):
                 throw Failure("Veil is running on \(target) (it holds \(DataFolderLock.name)); stop it first, or restore into another folder with --data-dir")
+            case .failure(.unavailable): break  // the copy below says what is wrong with the folder
             }
-            lock.release()
         }
         let staging = target + ".restoring-\(ProcessInfo.processInfo.processIdentifier)"
         try? files.removeItem(atPath: staging)
@@ -133,15 +135,34 @@ public final class DataFolderLock: Sendable {
     public static let name = "veil.lock"
     private let descriptor: Int32
 
-    /// Takes the lock, or nil when another holder has it.
-    public init?(folder: String) {
-        let fd = open(folder + "/" + Self.name, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return nil }
+    /// Takes the lock, or nil when another holder has it or the lock file cannot be opened.
+    public convenience init?(folder: String) {
+        guard case .success(let fd) = Self.acquire(folder: folder) else { return nil }
+        self.init(descriptor: fd)
+    }
+
+    private init(descriptor: Int32) { self.descriptor = descriptor }
+
+    public enum Failure: Error, Sendable, Equatable {
+        /// Another process holds it: a Veil runs on the folder.
+        case inUse
+        /// The lock file cannot be opened (no folder, no permission): not a sign of a running Veil.
+        case unavailable
+    }
+
+    /// Takes the lock, saying why not.
+    public static func take(folder: String) -> Result<DataFolderLock, Failure> {
+        acquire(folder: folder).map { DataFolderLock(descriptor: $0) }
+    }
+
+    private static func acquire(folder: String) -> Result<Int32, Failure> {
+        let fd = open(folder + "/" + name, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return .failure(.unavailable) }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             close(fd)
-            return nil
+            return .failure(.inUse)
         }
-        descriptor = fd
+        return .success(fd)
     }
 
     public func release() {

@@ -108,15 +108,18 @@ public actor EventWriter {
     /// Commits whatever is queued now, and from now on without waiting for more.
     /// Called when shutdown begins, so in-flight requests are answered at once.
     public func stopLingering() {
+        shuttingDown = true
         lingering = false
         unpark()
     }
 
-    /// Events committed after `stop()`: what shutdown flushed.
-    public private(set) var flushedAfterStop = 0
+    /// Events committed once shutdown began (`stopLingering` or `stop`): what it flushed.
+    public private(set) var flushedDuringShutdown = 0
+    private var shuttingDown = false
 
     /// Stops accepting work; `run` drains the queue and returns.
     public func stop() {
+        shuttingDown = true
         stopping = true
         lingering = false
         unpark()
@@ -141,7 +144,7 @@ public actor EventWriter {
             batch.append(job)
         }
         pendingEvents -= count
-        if stopping { flushedAfterStop += count }
+        if shuttingDown { flushedDuringShutdown += count }
         do {
             let outcomes = try await database.insert(batch.flatMap(\.events), sessionTimeoutMillis: settings.sessionTimeoutMillis, rules: rules)
             if failing != nil {
@@ -178,22 +181,16 @@ public struct EventWriterService: Service {
     public func run() async throws {
         // Graceful shutdown drains the queue; cancellation (another service failed, e.g.
         // the server could not bind its port) must end the loop too, or the process hangs.
-        let waiting = Atomic<Int>(-1)
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
                 await writer.run()
             } onGracefulShutdown: {
-                let n = writer.backlog.load(ordering: .relaxed)
-                waiting.store(n, ordering: .relaxed)
-                writer.logger.notice("stopping: finishing requests in flight and flushing events waiting to be written", metadata: ["events_waiting": "\(n)"])
                 Task { await writer.stop() }
             }
         } onCancel: {
             Task { await writer.stop() }
         }
-        if waiting.load(ordering: .relaxed) >= 0 {
-            let flushed = await writer.flushedAfterStop
-            writer.logger.notice("events flushed; the writer stopped", metadata: ["events_flushed": "\(flushed)"])
-        }
+        let flushed = await writer.flushedDuringShutdown
+        writer.logger.notice("events flushed; the writer stopped", metadata: ["events_flushed": "\(flushed)"])
     }
 }

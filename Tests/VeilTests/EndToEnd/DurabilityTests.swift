@@ -43,14 +43,22 @@ struct DurabilityTests {
     }
 
     /// Starts the binary on a free port and waits for `/healthz`.
-    static func start(dataDir: String, extra: [String] = []) async throws -> (Process, Int) {
+    static func start(dataDir: String, extra: [String] = [], log: String? = nil) async throws -> (Process, Int) {
         let port = try freePort()
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(binary))
-        process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--data-dir", dataDir] + extra
-        process.environment = ["PATH": "/usr/bin:/bin"]
+        let arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--data-dir", dataDir] + extra
+        if let log {
+            // The shell opens the log and execs the binary: the process is Veil itself.
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "exec \"$0\" \"$@\" 2>>\"$SERVE_LOG_PATH\"", try #require(binary)] + arguments
+            process.environment = ["PATH": "/usr/bin:/bin", "SERVE_LOG_PATH": log]
+        } else {
+            process.executableURL = URL(fileURLWithPath: try #require(binary))
+            process.arguments = arguments
+            process.environment = ["PATH": "/usr/bin:/bin"]
+            process.standardError = FileHandle.nullDevice
+        }
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
         try process.run()
         for _ in 0..<400 {
             if let (_, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!),
@@ -88,8 +96,10 @@ struct DurabilityTests {
         // A 60 s flush interval: the event below waits in the queue, and only the shutdown can
         // flush it before the client's 30 s timeout. Without the flush this test fails.
         let token = "durability-test-token-0123456789"
+        let log = dir.path + "-serve.log"
+        defer { try? FileManager.default.removeItem(atPath: log) }
         let (process, port) = try await Self.start(dataDir: dir.path, extra: ["--set", "writer.flush_interval_ms=60000", "--set", "writer.flush_events=1000",
-                                                                              "--set", "api.token=\(token)"])
+                                                                              "--set", "api.token=\(token)"], log: log)
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
         let pending = Task {
             try await Self.post("http://127.0.0.1:\(port)/api/event", #"{"site":"localhost","name":"pageview","url":"http://localhost/late"}"#, timeout: 30)
@@ -105,6 +115,9 @@ struct DurabilityTests {
             if !queued { try await Task.sleep(for: .milliseconds(25)) }
         }
         #expect(queued, "the event never reached the write queue")
+        // One Veil per data folder: a second one on it exits at once and says why.
+        let (second, secondOutput) = try Self.runToExit(["serve", "--listen", "127.0.0.1:0", "--data-dir", dir.path])
+        #expect(second == 1 && secondOutput.contains("another Veil is running on"), "\(secondOutput)")
         kill(process.processIdentifier, SIGTERM)
         let (status, body) = try await pending.value
         #expect(status == 202 && body == #"{"accepted":1}"#)
@@ -112,6 +125,10 @@ struct DurabilityTests {
         #expect(process.terminationStatus == 0)
         let db = try VeilDatabase.open(folder: dir.path)
         #expect(try await db.eventCount(site: "localhost") == 1)
+        // The log tells the shutdown: stopping, how many events the flush wrote, stopped.
+        let lines = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(lines.contains("stopping: finishing requests in flight") && lines.contains("events flushed; the writer stopped events_flushed=1")
+                && lines.contains(" stopped "), "\(lines)")
     }
 
     /// Runs the binary to completion (or kills it after 60 s) and returns its exit status and output.
