@@ -88,7 +88,7 @@ struct DashboardController: Sendable {
         for site in catalog.sites {
             let totals = try await stats.totals(StatsScope(site: site.key, fromDay: week.fromDay, toDay: week.toDay, rules: site.analytics))
             list.append(SitesPage.Site(domain: site.domain, domainPath: pathComponent(site.domain), hasData: totals.pageviews > 0,
-                                       visitors: Format.compact(totals.visitors), pageviews: Format.compact(totals.pageviews),
+                                       visitors: Format.count(totals.visitors, "visitor", "visitors"), pageviews: Format.count(totals.pageviews, "pageview", "pageviews"),
                                        snippet: snippet.tag(for: site, request: request)))
         }
         return .html(pages.render(SitesPage(sites: list, username: signed.user.username, csrf: signed.csrf), template: "sites"))

@@ -11,6 +11,11 @@ enum Format {
         }
     }
 
+    /// A count with its noun in the right number: "1 visitor", "2 visitors", "1.2k visitors".
+    static func count(_ n: Int, _ singular: String, _ plural: String) -> String {
+        "\(compact(n)) \(n == 1 ? singular : plural)"
+    }
+
     static func duration(seconds: Double) -> String {
         let s = Int(seconds.rounded())
         if s < 60 { return "\(s)s" }

@@ -81,6 +81,8 @@ struct StatsHeader: Sendable {
     var chips: [Chip]
     var hasChips: Bool
     var readOnly: Bool
+    /// The Live view is the last five minutes of the whole site: no range, no filters.
+    var hasRanges: Bool
 
     /// The site's views; Replays only for the owner.
     static func tabs(base: String, current: String, query: String, readOnly: Bool) -> [Link] {
@@ -107,7 +109,8 @@ struct StatsHeader: Sendable {
             Chip(label: f.dimension.column == "Value" ? f.dimension.rawValue.replacingOccurrences(of: "_", with: " ") : f.dimension.column,
                  value: f.value.isEmpty ? f.dimension.noneLabel : f.value, removeHref: path + request.query([(f.dimension.rawValue, nil)]))
         }
-        hasChips = !chips.isEmpty
+        hasRanges = tab != "live"
+        hasChips = hasRanges && !chips.isEmpty
         self.readOnly = readOnly
     }
 }
@@ -127,6 +130,8 @@ struct SitePage: Sendable {
     var hasCountriesHint: Bool
     var live: Bool
     var liveVisitors: String
+    /// The realtime card counts the whole site: said when the view is filtered.
+    var liveIgnoresFilters: Bool
     var livePages: [StatsTable.Row]
     var liveHref: String
     var refresh: Bool
@@ -188,7 +193,8 @@ struct SitePage: Sendable {
         hasCountriesHint = !geoConfigured
         countriesHint = empties[.country]!
         live = data.realtime != nil
-        liveVisitors = Format.compact(data.realtime?.visitors ?? 0)
+        liveVisitors = Format.count(data.realtime?.visitors ?? 0, "visitor", "visitors")
+        liveIgnoresFilters = !data.request.filters.isEmpty
         livePages = (data.realtime?.pages ?? []).map {
             StatsTable.Row(label: $0.value, href: base + data.request.query([("page", $0.value)]), visitors: Format.compact($0.visitors), count: "", extra: "", shareStep: 0)
         }

@@ -67,6 +67,13 @@ struct AnalyticsPagesTests {
             let filtered = try await client.execute(uri: "/sites/localhost?range=today&channel=Referral", method: .get, headers: jar.header)
             #expect(filtered.text.contains("Channel is <strong>Referral</strong>") && filtered.text.contains("href=\"/sites/localhost?range=today\""))
             #expect(filtered.text.contains("href=\"/sites/localhost?range=today&amp;channel=Referral&amp;page=/pricing\""))
+            // The realtime card is the whole site and says so under a filter; counts agree in number.
+            #expect(filtered.text.contains("The whole site, unfiltered") && !today.text.contains("The whole site, unfiltered"))
+            #expect(today.text.range(of: #"> 1 visitor in the last 5 minutes|> [0-9.,k]+ visitors in the last 5 minutes"#, options: .regularExpression) != nil)
+            #expect(!today.text.contains("> 1 visitors"))
+            // The Live view has no range or filters to offer.
+            let live = try await client.execute(uri: "/sites/localhost/live?range=today&channel=Referral", method: .get, headers: jar.header)
+            #expect(!live.text.contains("aria-label=\"Date range\"") && !live.text.contains("aria-label=\"Filters\"") && today.text.contains("aria-label=\"Date range\""))
             // Bad parameters are 4xx, never 5xx.
             for (uri, status) in [("/sites/localhost?range=forever", HTTPResponse.Status.badRequest), ("/sites/localhost/breakdown/nope", .notFound),
                                   ("/sites/localhost/breakdown/page?offset=-1", .badRequest), ("/sites/localhost/funnels?steps=onlyone", .badRequest),
