@@ -29,6 +29,11 @@ struct StatsTable: Sendable {
     var moreHref: String
     var hasMore: Bool
     var csvHref: String
+    /// Exit pages are counted by visits that ended there, not by visitors: no such column.
+    var hasVisitors: Bool
+    /// A sentence under the table (the Countries table without a country database).
+    var note = ""
+    var hasNote = false
 
     init(dim: StatsDimension, breakdown: Breakdown, request: StatsRequest, base: String, empty: String, totalVisitors: Int = 0) {
         let top = max(1, breakdown.rows.map { dim == .exit ? $0.sessions : $0.visitors }.max() ?? 1)
@@ -37,6 +42,7 @@ struct StatsTable: Sendable {
         column = dim.column
         countLabel = dim.countLabel
         hasExtra = dim == .goal
+        hasVisitors = dim != .exit
         extraLabel = hasExtra ? "Conversion" : ""
         rows = breakdown.rows.map { r in
             Row(label: r.value.isEmpty ? dim.noneLabel : r.value, href: base + request.query([(dim.rawValue, r.value)]),
@@ -188,6 +194,11 @@ struct SitePage: Sendable {
             // UTM tables only appear when campaigns are tagged.
             if [.utmSource, .utmMedium, .utmCampaign, .utmTerm, .utmContent].contains(d), b.rows.allSatisfy({ $0.value.isEmpty }) { continue }
             tables.append(StatsTable(dim: d, breakdown: b, request: data.request, base: base, empty: empties[d] ?? "Nothing in this range.", totalVisitors: t.visitors))
+        }
+        if !geoConfigured, let i = tables.firstIndex(where: { $0.id == StatsDimension.country.rawValue }) {
+            // Every visit is "unknown" without a database: the hint stays once rows exist.
+            tables[i].note = empties[.country]!
+            tables[i].hasNote = tables[i].hasRows
         }
         self.tables = tables
         hasCountriesHint = !geoConfigured

@@ -98,11 +98,12 @@ struct ReplayPagesController: Sendable {
         let facts: [PlayerPage.Fact] = [
             .init(label: "Started", value: DayCalendar.utc.dateTime(r.startedAt) + " UTC"),
             .init(label: "Duration", value: Format.duration(seconds: Double(r.durationMillis) / 1000)),
-            .init(label: "Pages", value: "\(r.pages)"),
+            // A page load can hold several pageviews (client-side navigations): both are named.
+            .init(label: "Page loads recorded", value: "\(r.pages)"),
             .init(label: "Device", value: [r.device, r.browser, r.os].filter { !$0.isEmpty }.joined(separator: " · ").ifEmpty("unknown")),
             .init(label: "Country", value: r.country.ifEmpty("unknown")),
             .init(label: "Channel", value: r.channel.ifEmpty("unknown")),
-            .init(label: "Visit", value: r.sessionID.map { _ in "\(r.pageviews) pageviews, entry \(r.entryPath)" } ?? "not attached to a visit"),
+            .init(label: "Visit", value: r.sessionID.map { _ in "\(Format.count(r.pageviews, "pageview", "pageviews")) in the visit, entry \(r.entryPath)" } ?? "not attached to a visit"),
             .init(label: "Clicks", value: "\(r.clicks) (\(r.rageClicks) rage)"),
             .init(label: "Stored", value: "\(ReplayFormat.bytes(r.storedBytes)) for \(ReplayFormat.bytes(r.rawBytes)) received, \(r.events) events"),
         ] + (r.cappedAt.map { [.init(label: "Capped", value: "Reached its size limit at \(DayCalendar.utc.dateTime($0)) UTC; later activity was not recorded")] } ?? [])

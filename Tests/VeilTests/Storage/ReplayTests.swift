@@ -309,6 +309,8 @@ struct ReplayTests {
             #expect(try await client.execute(uri: "/sites/localhost/replays", method: .get).status == .seeOther)
             let player = try await client.execute(uri: "/sites/localhost/replays/\(rec.id)", method: .get, headers: jar.header)
             #expect(player.status == .ok && player.text.contains("sandbox=\"allow-same-origin\"") && player.headers[.contentSecurityPolicy]?.contains("script-src 'self';") == true)
+            // Page loads and pageviews are told apart (a page load may hold several pageviews).
+            #expect(player.text.contains("<dt>Page loads recorded</dt>") && !player.text.contains("<dt>Pages</dt>") && !player.text.contains(" 1 pageviews"))
         }
     }
 

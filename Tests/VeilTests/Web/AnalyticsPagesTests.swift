@@ -71,6 +71,12 @@ struct AnalyticsPagesTests {
             #expect(filtered.text.contains("The whole site, unfiltered") && !today.text.contains("The whole site, unfiltered"))
             #expect(today.text.range(of: #"> 1 visitor in the last 5 minutes|> [0-9.,k]+ visitors in the last 5 minutes"#, options: .regularExpression) != nil)
             #expect(!today.text.contains("> 1 visitors"))
+            // Without a country database the Countries table keeps saying why every visit is unknown;
+            // exit pages have no visitors column (they count visits that ended there).
+            #expect(today.text.contains("Countries need a country database"))
+            let exits = try #require(today.text.range(of: "id=\"t-exit\""))
+            let exitSection = String(today.text[exits.lowerBound...]).components(separatedBy: "</section>")[0]
+            #expect(exitSection.contains("<table>") && !exitSection.contains(">Visitors</th>") && !exitSection.contains(">–<"), "\(exitSection)")
             // The Live view has no range or filters to offer.
             let live = try await client.execute(uri: "/sites/localhost/live?range=today&channel=Referral", method: .get, headers: jar.header)
             #expect(!live.text.contains("aria-label=\"Date range\"") && !live.text.contains("aria-label=\"Filters\"") && today.text.contains("aria-label=\"Date range\""))
