@@ -195,3 +195,27 @@ import FoundationNetworking
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// `/demo` says what Veil did with the visit (issue 14): counted, or why not.
+@Suite("The demo page tells what happened")
+struct DemoPageTests {
+    @Test(.enabled(if: Chromium.enabled, "chromium is not installed; CI installs it"))
+    func theDemoSaysCountedOrWhyNot() async throws {
+        let dir = TempDir()
+        try await withLiveVeil(TestData.config(dataDir: dir.path)) { client in
+            let port = try #require(client.port)
+            let steps: [[String: Any]] = [["navigate": "http://127.0.0.1:\(port)/demo"],
+                                          ["wait": "!/Sending/.test(document.getElementById('demo-visit').textContent)", "timeout": 20],
+                                          ["eval": "document.getElementById('demo-visit').textContent", "as": "visit"]]
+            let counted = try await CDP.run(steps)
+            #expect((counted.results["visit"] as? String)?.hasPrefix("Your visit was just counted") == true, "\(counted.results) \(counted.error ?? "")")
+            // Headless Chromium's own agent is a bot to Veil: the page must not claim a count.
+            let headless = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0.0.0 Safari/537.36"
+            let dropped = try await CDP.run(steps, userAgent: headless)
+            #expect((dropped.results["visit"] as? String) == "Veil received your visit but did not count it: your browser looks like a bot or crawler to Veil.",
+                    "\(dropped.results)")
+            let stored = try await VeilDatabase.open(folder: dir.path).events(site: "localhost").filter { $0.name == "pageview" }
+            #expect(stored.count == 1)
+        }
+    }
+}

@@ -106,13 +106,13 @@ enum CDP {
     /// `until`, the browser stays open after the last step until `until` holds (polled,
     /// at most `untilSeconds`): a page's last requests, such as the recorder's flush on
     /// leaving, are waited for as a condition, never a fixed pause.
-    static func run(_ steps: [[String: Any]], cookies: [[String: Any]] = [], width: Int = 1280, height: Int = 800,
+    static func run(_ steps: [[String: Any]], cookies: [[String: Any]] = [], width: Int = 1280, height: Int = 800, userAgent: String = TestData.userAgent,
                     untilSeconds: Double = 30, until: (@Sendable () async throws -> Bool)? = nil) async throws -> Outcome {
         let signal = FileManager.default.temporaryDirectory.appendingPathComponent("veil-cdp-\(UUID().uuidString).done")
         defer { try? FileManager.default.removeItem(at: signal) }
         let steps = until == nil ? steps : steps + [["wait_file": signal.path, "timeout": untilSeconds + 5]]
         let plan: [String: Any] = ["chromium": try #require(Chromium.path, "chromium is not installed: apt-get install chromium"),
-                                   "user_agent": TestData.userAgent, "cookies": cookies, "steps": steps, "width": width, "height": height]
+                                   "user_agent": userAgent, "cookies": cookies, "steps": steps, "width": width, "height": height]
         let input = try JSONSerialization.data(withJSONObject: plan)
         let dir = FileManager.default.temporaryDirectory
         let inURL = dir.appendingPathComponent("veil-cdp-\(UUID().uuidString).json"), outURL = dir.appendingPathComponent("veil-cdp-\(UUID().uuidString).out")
