@@ -21,6 +21,9 @@ public struct IdentityLink: Sendable, Equatable {
 }
 
 extension IngestPipeline {
+    /// The checks a person update goes through, by step name: the site's and the browser's.
+    static let personSteps: Set<String> = ["drop_unknown_site", "drop_origin_not_allowed", "drop_dnt", "drop_gpc"]
+
     /// A person update (identify, alias, person properties) made storable: the site's
     /// origin, DNT and GPC rules as for events, then both IDs as HMACs with the server
     /// secret and only the site's `person_properties`, scrubbed. The raw IDs end here.
@@ -28,7 +31,7 @@ extension IngestPipeline {
         let raw = RawEvent(site: update.site, name: "", url: "")
         var work = Work(raw: raw, context: context, memo: memo)
         defer { memo = work.memo }
-        for step in Self.steps where ["drop_unknown_site", "drop_origin_not_allowed", "drop_dnt", "drop_gpc"].contains(step.name) {
+        for step in Self.steps where Self.personSteps.contains(step.name) {
             if let reason = step.run(&work, self) { return .failure(reason) }
         }
         let site = work.site!

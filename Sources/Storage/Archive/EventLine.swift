@@ -136,6 +136,7 @@ public enum EventLine {
 /// JSON text built as bytes.
 struct LineBuilder {
     var bytes: [UInt8] = []
+    private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
 
     mutating func raw(_ text: String) { bytes += text.utf8 }
 
@@ -146,7 +147,7 @@ struct LineBuilder {
     }
 
     mutating func hex(_ data: [UInt8]) {
-        let digits: [UInt8] = Array("0123456789abcdef".utf8)
+        let digits = Self.digits
         for byte in data {
             bytes.append(digits[Int(byte >> 4)])
             bytes.append(digits[Int(byte & 0x0F)])
@@ -161,8 +162,7 @@ struct LineBuilder {
             case UInt8(ascii: "\""): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
             case UInt8(ascii: "\\"): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
             case 0..<0x20:
-                let digits: [UInt8] = Array("0123456789abcdef".utf8)
-                bytes += [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]]
+                bytes += [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), Self.digits[Int(byte >> 4)], Self.digits[Int(byte & 0x0F)]]
             default: bytes.append(byte)
             }
         }

@@ -112,7 +112,7 @@ struct IngestGate: Sendable {
             await counters.recordRejection("unsupported_media_type")
             throw APIError(.unsupportedMediaType, "unsupported_media_type", mediaTypes == .json ? "send application/json or text/plain" : "send application/json, text/plain or a form")
         }
-        if let encoding = request.headers[.contentEncoding], case .failure = Self.encoding(encoding) {
+        if let encoding = request.headers[.contentEncoding], Self.encoding(encoding) == nil {
             await counters.recordRejection("unsupported_encoding")
             throw APIError(.unsupportedMediaType, "unsupported_encoding",
                            "Content-Encoding \"\(LogText.clean(String(encoding.prefix(40))))\" is not supported; send the body uncompressed, gzip- or deflate-compressed")
@@ -135,14 +135,19 @@ struct IngestGate: Sendable {
         }
     }
 
-    /// A body encoding Veil reads: nil for identity, the zlib wrapper for gzip and deflate;
-    /// `.failure` for any other.
-    static func encoding(_ header: String) -> Result<Zlib.Wrapper?, APIError> {
+    /// A body encoding Veil reads.
+    enum BodyEncoding: Equatable {
+        case identity
+        case compressed(Zlib.Wrapper)
+    }
+
+    /// The encoding a `Content-Encoding` header names, or nil for one Veil does not read.
+    static func encoding(_ header: String) -> BodyEncoding? {
         switch header.lowercased().trimmingCharacters(in: .whitespaces) {
-        case "identity", "": .success(nil)
-        case "gzip", "x-gzip": .success(.gzip)
-        case "deflate": .success(.zlib)
-        default: .failure(APIError(.unsupportedMediaType, "unsupported_encoding", ""))
+        case "identity", "": .identity
+        case "gzip", "x-gzip": .compressed(.gzip)
+        case "deflate": .compressed(.zlib)
+        default: nil
         }
     }
 
@@ -151,7 +156,7 @@ struct IngestGate: Sendable {
     /// limit, so a decompression bomb costs at most `limit` bytes.
     func collectBody(_ request: Request, limit: Int) async throws -> [UInt8] {
         let raw = try await collectRawBody(request, limit: limit)
-        guard let header = request.headers[.contentEncoding], case .success(let wrapper?) = Self.encoding(header) else { return raw }
+        guard let header = request.headers[.contentEncoding], case .compressed(let wrapper)? = Self.encoding(header) else { return raw }
         return try await inflate(raw, wrapper: wrapper, limit: limit)
     }
 
