@@ -70,7 +70,10 @@ struct Serve: AsyncParsableCommand {
         }
         defer { if case .success(let held) = lock { held.release() } }
         do {
-            let app = try await buildApplication(config: config, environment: VeilEnvironment(logger: logger))
+            var environment = VeilEnvironment(logger: logger)
+            // SIGHUP reads the same file again, with the same environment and command line on top.
+            environment.reloadConfig = { try loader.load(file: file) }
+            let app = try await buildApplication(config: config, environment: environment)
             // The services stop in turn after this; the writer logs what it flushed, then "stopped".
             let announce = Task {
                 for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {

@@ -10,6 +10,8 @@ struct SchemaKey: Sendable {
         case bool
         case strings
         case listen
+        /// A listen address, or empty for "none".
+        case listenOrEmpty
         case logLevel
         /// One of a fixed set of words.
         case choice([String])
@@ -70,7 +72,8 @@ extension SchemaKey.Kind {
         case .strings:
             let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             return .ok(.strings(items))
-        case .listen:
+        case .listen, .listenOrEmpty:
+            if case .listenOrEmpty = self, text.isEmpty { return .ok(.string("")) }
             guard parseListen(text) != nil else { return .bad("expected host:port such as 127.0.0.1:8080 or [::1]:8080, got \(quoteYAML(text))") }
             return .ok(.string(text))
         case .logLevel:
@@ -115,6 +118,10 @@ enum ConfigSchema {
         SchemaKey(path: "log_level", kind: .logLevel, secret: false, apply: { $0.logLevel = $1.string }, read: { .string($0.logLevel) }),
         SchemaKey(path: "log_format", kind: .choice(["text", "json"]), secret: false, apply: { $0.logFormat = $1.string }, read: { .string($0.logFormat) }),
         SchemaKey(path: "api.token", kind: .string, secret: true, apply: { $0.apiToken = $1.string }, read: { .string($0.apiToken) }),
+        SchemaKey(path: "metrics.token", kind: .string, secret: true, apply: { $0.metricsToken = $1.string }, read: { .string($0.metricsToken) }),
+        SchemaKey(path: "metrics.listen", kind: .listenOrEmpty, secret: false,
+                  apply: { c, v in c.metricsListen = parseListen(v.string) },
+                  read: { c in .string(c.metricsListen.map { ($0.host.contains(":") ? "[\($0.host)]" : $0.host) + ":\($0.port)" } ?? "") }),
         SchemaKey(path: "admin.username", kind: .string, secret: false, apply: { $0.adminUsername = $1.string }, read: { .string($0.adminUsername) }),
         SchemaKey(path: "admin.password_hash", kind: .string, secret: true, apply: { $0.adminPasswordHash = $1.string }, read: { .string($0.adminPasswordHash) }),
         SchemaKey(path: "tracker.path", kind: .string, secret: false, apply: { $0.trackerPath = $1.string }, read: { .string($0.trackerPath) }),

@@ -16,7 +16,8 @@ import ServiceLifecycle
 /// a day, and a pass repeated writes nothing.
 public struct ArchiveService: Service {
     let database: VeilDatabase
-    let sites: [SiteRules]
+    /// The configured sites, read at each pass.
+    let sites: LiveSites
     let directory: String
     let clock: TimeSource
     let logger: Logger
@@ -25,6 +26,10 @@ public struct ArchiveService: Service {
     public static let closeDelayMillis: Int64 = 3_600_000
 
     public init(database: VeilDatabase, sites: [SiteRules], directory: String, clock: TimeSource, logger: Logger, interval: Duration = .seconds(3600)) {
+        self.init(database: database, sites: LiveSites(sites), directory: directory, clock: clock, logger: logger, interval: interval)
+    }
+
+    public init(database: VeilDatabase, sites: LiveSites, directory: String, clock: TimeSource, logger: Logger, interval: Duration = .seconds(3600)) {
         self.database = database
         self.sites = sites
         self.directory = directory
@@ -64,7 +69,7 @@ public struct ArchiveService: Service {
     public func archive() async throws -> Pass {
         var pass = Pass()
         let now = clock.nowMillis()
-        for site in sites {
+        for site in sites.sites {
             let calendar = site.analytics.calendar
             let lastClosed = calendar.day(of: now - Self.closeDelayMillis) - 1
             let cutoffDay = calendar.day(of: now - Int64(site.eventsRetentionDays) * 86_400_000) + 1

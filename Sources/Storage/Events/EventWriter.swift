@@ -30,8 +30,11 @@ public actor EventWriter {
 
     private let database: VeilDatabase
     private let settings: Settings
-    /// Each site's rules, by site key: what the rollups count events as.
-    private let rules: [String: AnalyticsRules]
+    /// The sites, whose rules (by site key) say what the rollups count events as;
+    /// read at every commit, so a reloaded config applies from the next batch.
+    private let sites: LiveSites
+    /// Told the duration and size of every successful commit (metrics).
+    private let onCommit: (@Sendable (Duration, Int) -> Void)?
     nonisolated let logger: Logger
     private var pending: [Job] = []
     private var pendingEvents = 0 {
@@ -48,11 +51,16 @@ public actor EventWriter {
     private var stopping = false
     private var lingering = true
 
-    public init(database: VeilDatabase, settings: Settings, rules: [String: AnalyticsRules] = [:], logger: Logger) {
+    public init(database: VeilDatabase, settings: Settings, sites: LiveSites, logger: Logger, onCommit: (@Sendable (Duration, Int) -> Void)? = nil) {
         self.database = database
         self.settings = settings
-        self.rules = rules
+        self.sites = sites
         self.logger = logger
+        self.onCommit = onCommit
+    }
+
+    public init(database: VeilDatabase, settings: Settings, rules: [String: AnalyticsRules] = [:], logger: Logger) {
+        self.init(database: database, settings: settings, sites: LiveSites(rules: rules), logger: logger)
     }
 
     /// Queues events and returns once they are committed (or throws).
@@ -146,11 +154,13 @@ public actor EventWriter {
         pendingEvents -= count
         if shuttingDown { flushedDuringShutdown += count }
         do {
-            let outcomes = try await database.insert(batch.flatMap(\.events), sessionTimeoutMillis: settings.sessionTimeoutMillis, rules: rules)
+            let started = ContinuousClock.now
+            let outcomes = try await database.insert(batch.flatMap(\.events), sessionTimeoutMillis: settings.sessionTimeoutMillis, rules: sites.rules)
             if failing != nil {
                 logger.notice("commits succeed again", metadata: ["events": "\(count)"])
                 failing = nil
             }
+            onCommit?(ContinuousClock.now - started, count)
             var offset = 0
             for job in batch {
                 job.continuation.resume(returning: Array(outcomes[offset..<offset + job.events.count]))

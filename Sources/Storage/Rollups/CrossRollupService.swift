@@ -8,27 +8,31 @@ import ServiceLifecycle
 /// time, counted outside the write lock and stored in bounded transactions.
 public struct CrossRollupService: Service {
     let database: VeilDatabase
-    /// Each configured site's rules, by site key.
-    let rules: [String: AnalyticsRules]
+    /// The configured sites; their rules are read at each pass.
+    let sites: LiveSites
     let clock: TimeSource
     let logger: Logger
     let interval: Duration
     /// A day is built once it ended this long ago (visits still going on at midnight end).
     public static let closeDelayMillis: Int64 = 3_600_000
 
-    public init(database: VeilDatabase, rules: [String: AnalyticsRules], clock: TimeSource, logger: Logger, interval: Duration = .seconds(300)) {
+    public init(database: VeilDatabase, sites: LiveSites, clock: TimeSource, logger: Logger, interval: Duration = .seconds(300)) {
         self.database = database
-        self.rules = rules
+        self.sites = sites
         self.clock = clock
         self.logger = logger
         self.interval = interval
+    }
+
+    public init(database: VeilDatabase, rules: [String: AnalyticsRules], clock: TimeSource, logger: Logger, interval: Duration = .seconds(300)) {
+        self.init(database: database, sites: LiveSites(rules: rules), clock: clock, logger: logger, interval: interval)
     }
 
     /// Builds every closed day that needs it; returns the days built per site.
     @discardableResult
     public func catchUp() async throws(StorageError) -> [String: Int] {
         var built: [String: Int] = [:]
-        for (site, siteRules) in rules.sorted(by: { $0.key < $1.key }) {
+        for (site, siteRules) in sites.rules.sorted(by: { $0.key < $1.key }) {
             let days = try await database.crossDaysToBuild(site: site, rules: siteRules, closedBefore: clock.nowMillis() - Self.closeDelayMillis)
             if days.count > 1 { logger.notice("building cross rollups for filtered views", metadata: ["site": "\(site)", "days": "\(days.count)"]) }
             for day in days {

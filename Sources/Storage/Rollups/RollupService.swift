@@ -8,19 +8,24 @@ import ServiceLifecycle
 /// flowing. That is what makes goals and click definitions retroactive.
 public struct RollupService: Service {
     let database: VeilDatabase
-    /// Each configured site's rules, by site key.
-    let rules: [String: AnalyticsRules]
+    /// The configured sites; their rules are read at each pass (a reload runs one).
+    let sites: LiveSites
     let logger: Logger
 
-    public init(database: VeilDatabase, rules: [String: AnalyticsRules], logger: Logger) {
+    public init(database: VeilDatabase, sites: LiveSites, logger: Logger) {
         self.database = database
-        self.rules = rules
+        self.sites = sites
         self.logger = logger
+    }
+
+    public init(database: VeilDatabase, rules: [String: AnalyticsRules], logger: Logger) {
+        self.init(database: database, sites: LiveSites(rules: rules), logger: logger)
     }
 
     /// Rebuilds what needs it; returns the sites rebuilt.
     @discardableResult
     public func catchUp() async throws(StorageError) -> [String] {
+        let rules = sites.rules
         try await database.adoptRollupState(rules: rules)
         let stale = try await database.sitesNeedingRollupRebuild(rules: rules)
         for site in stale {

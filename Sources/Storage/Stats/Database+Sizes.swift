@@ -30,3 +30,12 @@ extension VeilDatabase {
         }
     }
 }
+
+extension VeilDatabase {
+    /// Bytes the database takes on disk: the file and its write-ahead log.
+    public var fileBytes: Int {
+        [path, path + "-wal"].reduce(0) { total, file in
+            total + ((try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0)
+        }
+    }
+}

@@ -19,16 +19,29 @@ public struct RetentionService: Service {
             self.replaysDays = replaysDays
             self.rules = rules
         }
+
+        /// A configured site's policy.
+        public init(_ site: SiteRules) {
+            self.init(site: site.key, eventsDays: site.eventsRetentionDays, replaysDays: site.replaysRetentionDays, rules: site.analytics)
+        }
     }
 
     let database: VeilDatabase
-    let policies: [Policy]
+    /// The policies now: read at each pass, so a reloaded config applies at the next one.
+    let policies: @Sendable () -> [Policy]
     let clock: TimeSource
     let logger: Logger
 
     public init(database: VeilDatabase, policies: [Policy], clock: TimeSource, logger: Logger) {
         self.database = database
-        self.policies = policies
+        self.policies = { policies }
+        self.clock = clock
+        self.logger = logger
+    }
+
+    public init(database: VeilDatabase, sites: LiveSites, clock: TimeSource, logger: Logger) {
+        self.database = database
+        self.policies = { sites.sites.map(Policy.init) }
         self.clock = clock
         self.logger = logger
     }
@@ -37,7 +50,7 @@ public struct RetentionService: Service {
     @discardableResult
     public func purgeOnce() async -> [String: Int] {
         var deleted: [String: Int] = [:]
-        for policy in policies {
+        for policy in policies() {
             let cutoff = clock.nowMillis() - Int64(policy.eventsDays) * DayCalendar.millisPerDay
             do {
                 let (events, sessions) = try await database.purgeExpired(site: policy.site, cutoff: cutoff, rules: policy.rules)

@@ -26,17 +26,22 @@ public actor IngestCounters {
     private var warnedPaths = Set<String>()
     private var warnedUnknownSites = Set<String>()
     private let logger: Logger
-    private let sites: Set<String>
+    /// The configured sites now (a reload may add some; their series start then).
+    private let sites: LiveSites
+
+    public init(logger: Logger, sites: LiveSites) {
+        self.logger = logger
+        self.sites = sites
+    }
 
     public init(logger: Logger, sites: [String]) {
-        self.logger = logger
-        self.sites = Set(sites.map { $0.lowercased() })
+        self.init(logger: logger, sites: LiveSites(sites.map { SiteRules(domain: $0) }))
     }
 
     /// The metric label for a site a request named.
     nonisolated func siteLabel(_ site: String) -> String {
         let key = site.lowercased()
-        return sites.contains(key) ? key : Self.otherSite
+        return sites.sites.contains { $0.key == key } ? key : Self.otherSite
     }
 
     func recordAccepted(_ n: Int) { accepted += n }
@@ -137,41 +142,40 @@ public actor IngestCounters {
         )
     }
 
-    /// Prometheus text exposition.
-    public func prometheusText() -> String {
+    /// Adds the ingest series to a scrape.
+    func emit(into scrape: MetricsScrape) {
         let s = snapshot()
-        var lines = ["# TYPE veil_events_accepted_total counter", "veil_events_accepted_total \(s.accepted)",
-                     "# TYPE veil_events_dropped_total counter"]
-        for d in s.drops { lines.append("veil_events_dropped_total{reason=\"\(label(d.reason))\",site=\"\(label(d.site))\"} \(d.count)") }
-        lines.append("# TYPE veil_ingest_rejected_total counter")
-        for r in s.rejections { lines.append("veil_ingest_rejected_total{error=\"\(label(r.code))\"} \(r.count)") }
-        lines.append("# TYPE veil_pii_scrubbed_total counter")
+        scrape.counter("veil_events_accepted_total", "Events stored after the privacy pipeline.", s.accepted)
+        for d in s.drops {
+            scrape.counter("veil_events_dropped_total", "Events not stored, by reason (bot, unknown site, consent...) and configured site.", d.count,
+                           labels: [("reason", d.reason), ("site", d.site)])
+        }
+        for r in s.rejections {
+            scrape.counter("veil_ingest_rejected_total", "Ingest requests answered with a 4xx, by error code.", r.count, labels: [("error", r.code)])
+        }
         for (key, n) in scrubbed.sorted(by: { $0.key < $1.key }) {
             let parts = key.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false)
-            lines.append("veil_pii_scrubbed_total{kind=\"\(label(String(parts[0])))\",site=\"\(label(String(parts[1])))\"} \(n)")
+            scrape.counter("veil_pii_scrubbed_total", "Personal data replaced by the scrubber, by kind and site.", n,
+                           labels: [("kind", String(parts[0])), ("site", String(parts[1]))])
         }
-        lines.append("# TYPE veil_sdk_clock_skew_total counter")
-        for (site, n) in clockSkew.sorted(by: { $0.key < $1.key }) { lines.append("veil_sdk_clock_skew_total{site=\"\(label(site))\"} \(n)") }
-        lines.append("# TYPE veil_identity_links_total counter")
-        lines.append("veil_identity_links_total \(identityLinks)")
-        lines.append("# TYPE veil_sdk_unknown_path_total counter")
-        for (name, n) in unknownPaths.sorted(by: { $0.key < $1.key }) { lines.append("veil_sdk_unknown_path_total{protocol=\"\(label(name))\"} \(n)") }
-        lines.append("# TYPE veil_replay_chunks_total counter")
-        for (site, r) in replay.sorted(by: { $0.key < $1.key }) { lines.append("veil_replay_chunks_total{site=\"\(label(site))\"} \(r.chunks)") }
-        lines.append("# TYPE veil_replay_received_bytes_total counter")
-        for (site, r) in replay.sorted(by: { $0.key < $1.key }) { lines.append("veil_replay_received_bytes_total{site=\"\(label(site))\"} \(r.received)") }
-        lines.append("# TYPE veil_replay_stored_bytes_total counter")
-        for (site, r) in replay.sorted(by: { $0.key < $1.key }) { lines.append("veil_replay_stored_bytes_total{site=\"\(label(site))\"} \(r.stored)") }
-        lines.append("# TYPE veil_ingest_overloaded_total counter")
-        lines.append("veil_ingest_overloaded_total \(s.overloads)")
-        lines.append("# TYPE veil_ingest_shed_total counter")
-        for (reason, n) in overloadReasons.sorted(by: { $0.key < $1.key }) { lines.append("veil_ingest_shed_total{reason=\"\(label(reason))\"} \(n)") }
-        lines.append("# TYPE veil_ingest_rate_limited_total counter")
-        for (scope, n) in rateLimited.sorted(by: { $0.key < $1.key }) { lines.append("veil_ingest_rate_limited_total{scope=\"\(label(scope))\"} \(n)") }
-        return lines.joined(separator: "\n") + "\n"
-    }
-
-    private func label(_ s: String) -> String {
-        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+        for (site, n) in clockSkew.sorted(by: { $0.key < $1.key }) {
+            scrape.counter("veil_sdk_clock_skew_total", "SDK events whose own time was outside the believed window, by site.", n, labels: [("site", site)])
+        }
+        scrape.counter("veil_identity_links_total", "Identity links stored from SDK identify and alias calls.", identityLinks)
+        for (name, n) in unknownPaths.sorted(by: { $0.key < $1.key }) {
+            scrape.counter("veil_sdk_unknown_path_total", "Requests to unknown paths under an SDK's prefix, by protocol.", n, labels: [("protocol", name)])
+        }
+        for (site, r) in replay.sorted(by: { $0.key < $1.key }) {
+            scrape.counter("veil_replay_chunks_total", "Session replay chunks stored, by site.", r.chunks, labels: [("site", site)])
+            scrape.counter("veil_replay_received_bytes_total", "Raw JSON bytes of replay chunks received, by site.", r.received, labels: [("site", site)])
+            scrape.counter("veil_replay_stored_bytes_total", "Compressed bytes of replay chunks stored, by site.", r.stored, labels: [("site", site)])
+        }
+        scrape.counter("veil_ingest_overloaded_total", "Ingest requests refused with 503 because Veil was overloaded.", s.overloads)
+        for (reason, n) in overloadReasons.sorted(by: { $0.key < $1.key }) {
+            scrape.counter("veil_ingest_shed_total", "Ingest requests shed, by the limit that was reached.", n, labels: [("reason", reason)])
+        }
+        for (scope, n) in rateLimited.sorted(by: { $0.key < $1.key }) {
+            scrape.counter("veil_ingest_rate_limited_total", "Ingest requests answered 429, by the bucket (client or site).", n, labels: [("scope", scope)])
+        }
     }
 }

@@ -16,6 +16,9 @@ public struct VeilEnvironment: Sendable {
     /// What answers the dashboards' questions, given the opened database (nil: the
     /// database itself). Tests wrap it to count what each page asks.
     public var statsStore: (@Sendable (VeilDatabase) -> any StatsStore)?
+    /// Reads the config file again (`veil serve` passes its loader): when set, SIGHUP
+    /// reloads the configuration; when nil, SIGHUP is left alone.
+    public var reloadConfig: (@Sendable () throws -> VeilConfig)?
 
     public init(clock: TimeSource = .system, random: @escaping @Sendable (Int) -> [UInt8] = systemRandomBytes, logger: Logger, passwordHasher: PasswordHasher = PasswordHasher()) {
         self.clock = clock
@@ -54,68 +57,39 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
     } catch {
         throw StartupError.dataFolder("\(error). Check that the data folder (data_dir: \(config.dataDir)) is writable, or choose another with --data-dir or VEIL_DATA_DIR.")
     }
-    let stats: any StatsStore = environment.statsStore?(database) ?? database
     let secret = try loadSecret(config: config, random: environment.random, logger: logger)
     let geo = try loadGeo(config: config, logger: logger)
 
     let clock = environment.clock
-    let writer = EventWriter(database: database, settings: config.writer, rules: config.analyticsRules, logger: logger)
+    let sites = LiveSites(config.sites)
+    let metrics = VeilMetrics(version: VeilVersion.string)
+    let writer = EventWriter(database: database, settings: config.writer, sites: sites, logger: logger) { duration, events in
+        metrics.recordCommit(duration: duration, events: events)
+    }
     let salts = SaltKeeper(database: database, clock: clock, random: { environment.random(32) })
     _ = try await salts.current()
-    let counters = IngestCounters(logger: logger, sites: config.sites.map(\.domain))
-    let pages = try PageRenderer()
-    let addresses = try ClientAddressResolver(trustedProxies: config.trustedProxies)
-    let auth = DashboardAuth(database: database, secret: secret, secureCookies: config.secureCookies, apiToken: config.apiToken, clock: clock, random: environment.random)
-    let throttle = LoginThrottle(maxFailures: config.loginAttempts, windowMillis: Int64(config.loginWindowMinutes) * 60_000, clock: clock)
-
-    let connections = ConnectionStats()
-    let queries = environment.queries ?? QueryLimiter(settings: config.queries)
-    let deadlineStats = DeadlineStats()
+    let limits = config.rateLimits
     let openFiles = raiseOpenFileLimit()
     if openFiles > 0 && openFiles < config.maxConnections + 64 {
         logger.warning("the open-file limit is below server.max_connections; connections beyond it will fail", metadata: ["open_files": "\(openFiles)", "max_connections": "\(config.maxConnections)"])
     }
-    let router = Router(context: VeilRequestContext.self)
-    router.add(middleware: SecurityHeadersMiddleware())
-    router.add(middleware: ErrorMiddleware(pages: pages))
-    let gate = AdmissionGate(settings: config.admission, queueCapacity: writer.capacity) { writer.backlog.load(ordering: .relaxed) }
-    let limits = config.rateLimits
-    let ingestGate = IngestGate(sites: config.sites, queryAllowlist: config.queryAllowlist, salts: salts, counters: counters, addresses: addresses, clock: clock,
-                                secret: secret, geo: geo, admission: gate,
-                                clientLimits: TokenBuckets(perSecond: limits.clientPerSecond, burst: limits.clientBurst, maxKeys: limits.maxKeys, clock: clock),
-                                clientTimes: config.limits.clientTimes)
-    let runner = IngestRunner(writer: writer, database: database, counters: counters, gate: ingestGate,
-                              siteLimits: TokenBuckets(perSecond: limits.sitePerSecond, burst: limits.siteBurst, maxKeys: limits.maxKeys, clock: clock),
-                              limits: config.limits)
-    router.addRoutes(IngestController(limits: config.limits, parser: EventParser(limits: config.limits), gate: ingestGate, runner: runner).endpoints, atPath: "/api")
-    // Other analytics clients' protocols, each an adapter onto the same runner.
-    let sdkKeys = SDKKeyMap(sites: config.sites)
-    router.addRoutes(PostHogController(limits: config.limits, adapter: PostHogAdapter(limits: config.limits, keys: sdkKeys), gate: ingestGate, runner: runner,
-                                       counters: counters).endpoints)
-    router.addRoutes(SegmentController(adapter: SegmentAdapter(limits: config.limits, keys: sdkKeys), gate: ingestGate, runner: runner, counters: counters).endpoints)
-    router.addRoutes(UmamiController(limits: config.limits, adapter: UmamiAdapter(limits: config.limits, keys: sdkKeys), gate: ingestGate, runner: runner).endpoints,
-                     atPath: "/api")
-    router.addRoutes(ReplayController(catalog: config.catalog, limits: config.limits, sessionTimeoutMillis: config.writer.sessionTimeoutMillis, database: database, auth: auth, gate: ingestGate, counters: counters,
-                                      clock: clock, secret: secret, random: environment.random).endpoints, atPath: "/api")
-    router.addRoutes(StatsController(catalog: config.catalog, stats: stats, auth: auth, clock: clock, queries: queries).endpoints, atPath: "/api/stats")
-    let privacyRequests = PrivacyRequests(database: database, clock: clock, secret: secret, rules: config.analyticsRules)
-    router.addRoutes(PrivacyController(catalog: config.catalog, auth: auth, requests: privacyRequests).endpoints, atPath: "/api/privacy")
-    router.addRoutes(EventExportController(catalog: config.catalog, auth: auth, exporter: EventExporter(database: database)).endpoints, atPath: "/api/export")
-    router.addRoutes(PrivacyPagesController(catalog: config.catalog, database: database, auth: auth, counters: counters, requests: privacyRequests, pages: pages).endpoints)
-    router.addRoutes(SystemController(catalog: config.catalog, trackerPath: config.trackerPath, database: database, auth: auth, counters: counters, writer: writer, pages: pages,
-                                     gate: gate, connections: connections, queries: queries, deadlines: deadlineStats).endpoints)
-    router.addRoutes(ReplayPagesController(catalog: config.catalog, database: database, stats: stats, auth: auth, pages: pages, clock: clock, random: environment.random,
-                                           secret: secret).endpoints)
-    router.addRoutes(SitePagesController(catalog: config.catalog, snippet: config.snippet, geoConfigured: !config.geoipDatabase.isEmpty, database: database, stats: stats, auth: auth, pages: pages, clock: clock, queries: queries).endpoints)
-    router.addRoutes(DashboardController(catalog: config.catalog, snippet: config.snippet, database: database, stats: stats, auth: auth, throttle: throttle, passwords: environment.passwordHasher,
-                                         pages: pages, addresses: addresses, clock: clock,
-                                         dummyHash: try environment.passwordHasher.hash(Data(environment.random(24)).base64EncodedString(), salt: environment.random(16))).endpoints)
+    let parts = ServerParts(
+        database: database, stats: environment.statsStore?(database) ?? database, secret: secret, sites: sites, writer: writer, salts: salts,
+        counters: IngestCounters(logger: logger, sites: sites), pages: try PageRenderer(),
+        throttle: LoginThrottle(maxFailures: config.loginAttempts, windowMillis: Int64(config.loginWindowMinutes) * 60_000, clock: clock),
+        connections: ConnectionStats(), queries: environment.queries ?? QueryLimiter(settings: config.queries), deadlines: DeadlineStats(),
+        admission: AdmissionGate(settings: config.admission, queueCapacity: writer.capacity) { writer.backlog.load(ordering: .relaxed) },
+        clientLimits: TokenBuckets(perSecond: limits.clientPerSecond, burst: limits.clientBurst, maxKeys: limits.maxKeys, clock: clock),
+        siteLimits: TokenBuckets(perSecond: limits.sitePerSecond, burst: limits.siteBurst, maxKeys: limits.maxKeys, clock: clock),
+        dummyHash: try environment.passwordHasher.hash(Data(environment.random(24)).base64EncodedString(), salt: environment.random(16)),
+        metrics: metrics, environment: environment)
+    let responder = RouterSwitch(try makeRouter(config: config, geo: geo, parts: parts).buildResponder())
 
     var app = Application(
-        router: router,
-        server: .http1(configuration: .init(additionalChannelHandlers: [ProtocolErrorHandler(), RequestDeadlineHandler(settings: config.deadlines, stats: deadlineStats)], idleTimeout: .seconds(Int64(config.idleTimeoutSeconds)))),
+        responder: responder,
+        server: .http1(configuration: .init(additionalChannelHandlers: [ProtocolErrorHandler(), RequestDeadlineHandler(settings: config.deadlines, stats: parts.deadlines)], idleTimeout: .seconds(Int64(config.idleTimeoutSeconds)))),
         configuration: .init(address: .hostname(config.listenHost, port: config.listenPort), serverName: nil,
-                             availableConnectionsDelegate: ConnectionLimit(max: config.maxConnections, stats: connections, logger: logger)),
+                             availableConnectionsDelegate: ConnectionLimit(max: config.maxConnections, stats: parts.connections, logger: logger)),
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? config.listenPort
             let host = config.listenHost.contains(":") ? "[\(config.listenHost)]" : config.listenHost
@@ -131,13 +105,21 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
         },
         logger: logger
     )
-    let retention = RetentionService(database: database, policies: config.sites.map { .init(site: $0.key, eventsDays: $0.eventsRetentionDays, replaysDays: $0.replaysRetentionDays, rules: $0.analytics) },
-                                     clock: clock, logger: logger)
-    app.addServices(EventWriterService(writer: writer), SaltRotationService(keeper: salts, clock: clock, logger: logger), retention,
-                    RollupService(database: database, rules: config.analyticsRules, logger: logger),
-                    CrossRollupService(database: database, rules: config.analyticsRules, clock: clock, logger: logger))
+    let retention = RetentionService(database: database, sites: sites, clock: clock, logger: logger)
+    let rollups = RollupService(database: database, sites: sites, logger: logger)
+    app.addServices(EventWriterService(writer: writer), SaltRotationService(keeper: salts, clock: clock, logger: logger), retention, rollups,
+                    CrossRollupService(database: database, sites: sites, clock: clock, logger: logger))
     if config.archiveEnabled {
-        app.addServices(ArchiveService(database: database, sites: config.sites, directory: config.archiveDirectory, clock: clock, logger: logger))
+        app.addServices(ArchiveService(database: database, sites: sites, directory: config.archiveDirectory, clock: clock, logger: logger))
+    }
+    if let (host, port) = config.metricsListen {
+        app.addServices(Application(router: makeMetricsRouter(parts: parts), configuration: .init(address: .hostname(host, port: port), serverName: nil),
+                                    onServerRunning: { channel in
+                                        logger.notice("metrics are served without a token on http://\(host):\(channel.localAddress?.port ?? port)/metrics")
+                                    }, logger: logger))
+    }
+    if let load = environment.reloadConfig {
+        app.addServices(ConfigReloadService(running: config, load: load, parts: parts, responder: responder, retention: retention, rollups: rollups))
     }
     return app
 }

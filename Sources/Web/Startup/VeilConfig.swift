@@ -18,6 +18,11 @@ public struct VeilConfig: Sendable {
     public var secret: String = ""
     /// Bearer token for the JSON API; the API answers 401 to tokens when empty.
     public var apiToken: String = ""
+    /// `metrics.token`: the bearer token `/metrics` asks for (empty: `api.token` or a session).
+    public var metricsToken: String = ""
+    /// `metrics.listen` (host:port): a second listener serving only `/metrics`, without a
+    /// token, for a scraper on a private network; empty: none.
+    public var metricsListen: (host: String, port: Int)?
     public var adminUsername: String = "admin"
     /// A `pbkdf2-sha256$…` hash (see `veil hash-password`); empty means "create one on first start".
     public var adminPasswordHash: String = ""
@@ -66,8 +71,16 @@ public struct VeilConfig: Sendable {
     public init() {}
 
     /// Goals and click definitions by lowercased domain, for the rollups.
-    public var analyticsRules: [String: AnalyticsRules] {
-        Dictionary(sites.map { ($0.key, $0.analytics) }, uniquingKeysWith: { a, _ in a })
+    public var analyticsRules: [String: AnalyticsRules] { sites.analyticsRules }
+
+    /// The settings a reload cannot change (the listener, the data folder, the writer and
+    /// the limiters whose state lives as long as the process), named as in the file.
+    var restartOnly: [(key: String, value: String)] {
+        [("listen", "\(listenHost):\(listenPort)"), ("data_dir", dataDir), ("secret", secret), ("storage", "\(synchronous) \(maxDatabaseBytes)"),
+         ("writer", "\(writer)"), ("ingest", "\(admission)"), ("rate_limits", "\(rateLimits)"), ("queries", "\(queries)"),
+         ("server", "\(maxConnections) \(idleTimeoutSeconds) \(deadlines)"), ("log_level", logLevel), ("log_format", logFormat),
+         ("login", "\(loginAttempts) \(loginWindowMinutes)"), ("archive", "\(archiveEnabled) \(archiveDir)"),
+         ("metrics.listen", "\(metricsListen.map { "\($0.host):\($0.port)" } ?? "")")]
     }
 
     public func site(_ domain: String) -> SiteRules? { sites.site(domain) }

@@ -110,7 +110,7 @@ struct DurabilityTests {
             var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/metrics")!)
             request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
             if let (data, _) = try? await URLSession.shared.data(for: request) {
-                queued = String(decoding: data, as: UTF8.self).contains("veil_write_queue_events 1\n")
+                queued = String(decoding: data, as: UTF8.self).contains("veil_write_queue_events 1.0\n")
             }
             if !queued { try await Task.sleep(for: .milliseconds(25)) }
         }

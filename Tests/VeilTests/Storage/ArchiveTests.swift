@@ -145,15 +145,15 @@ struct ArchiveTests {
         try Data("data_dir: \(dir.path)\nsites:\n  - domain: \(A.site)\n".utf8).write(to: URL(fileURLWithPath: config))
         try Data("data_dir: \(copy)\nsites:\n  - domain: \(A.site)\n".utf8).write(to: URL(fileURLWithPath: config + ".copy"))
         let file = out.path + "/e.ndjson.gz"
-        var export = try ExportCommand.Events.parseAsRoot(["--site", A.site, "--from", "2026-11-19", "--to", "2026-11-20", "--out", file, "--config", config]) as! ExportCommand.Events
+        let export = try #require(try ExportCommand.Events.parseAsRoot(["--site", A.site, "--from", "2026-11-19", "--to", "2026-11-20", "--out", file, "--config", config]) as? ExportCommand.Events)
         try await export.run()
         let inRange = try await db.eventCount(site: A.site, from: TestData.midnight - TestData.day, to: TestData.midnight + TestData.day)
         #expect(try Self.lines(try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))).count == inRange)
-        var importer = try ImportCommand.parseAsRoot([file, "--config", config + ".copy"]) as! ImportCommand
+        let importer = try #require(try ImportCommand.parseAsRoot([file, "--config", config + ".copy"]) as? ImportCommand)
         try await importer.run()
         try await importer.run()
         #expect(try await VeilDatabase.open(folder: copy).eventCount(site: A.site) == inRange)
-        var bad = try ExportCommand.Events.parseAsRoot(["--site", A.site, "--from", "2026-13-01", "--out", file, "--config", config]) as! ExportCommand.Events
+        let bad = try #require(try ExportCommand.Events.parseAsRoot(["--site", A.site, "--from", "2026-13-01", "--out", file, "--config", config]) as? ExportCommand.Events)
         await #expect(throws: (any Error).self) { try await bad.run() }
     }
 }

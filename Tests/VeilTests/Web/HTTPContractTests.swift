@@ -253,7 +253,7 @@ struct HTTPContractTests {
         let (data, _) = try await URLSession.shared.data(for: request)
         let text = String(decoding: data, as: UTF8.self)
         func value(_ name: String) -> Int? {
-            text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Int($0.split(separator: " ")[1]) }
+            text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ")[1]) }.map { Int($0) }
         }
         // NIO accepts up to four connections per read of the listening socket before the
         // cap is consulted again, so the cap may be passed by at most that batch.
