@@ -65,6 +65,9 @@ let package = Package(
                 "VeilAssets",
                 "CZlib",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                // HTTPS through swift-nio-ssl (tls.certificate / tls.private_key).
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

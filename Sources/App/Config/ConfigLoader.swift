@@ -268,6 +268,13 @@ struct ConfigLoader {
     // MARK: - Whole-config checks
 
     private func validate(_ config: VeilConfig) throws(ConfigError) {
+        if config.tlsCertificate.isEmpty != config.tlsPrivateKey.isEmpty {
+            throw ConfigError(source: "config", key: config.tlsCertificate.isEmpty ? "tls.certificate" : "tls.private_key",
+                              message: "set both tls.certificate and tls.private_key (PEM files) to serve HTTPS, or neither")
+        }
+        if config.tlsRedirectListen != nil && config.tlsCertificate.isEmpty {
+            throw ConfigError(source: "config", key: "tls.redirect_listen", message: "redirects to HTTPS need tls.certificate and tls.private_key")
+        }
         if !config.secret.isEmpty, [UInt8](hex: config.secret)?.count != 32 {
             throw ConfigError(source: "config", key: "secret", message: "expected 64 hexadecimal characters (32 bytes), or empty")
         }

@@ -87,6 +87,11 @@ extension SchemaKey.Kind {
     }
 }
 
+/// `host:port`, with brackets around an IPv6 host.
+func formatListen(_ address: (host: String, port: Int)) -> String {
+    (address.host.contains(":") ? "[\(address.host)]" : address.host) + ":\(address.port)"
+}
+
 /// `host:port`, `[v6]:port` or `:port` (all interfaces).
 func parseListen(_ text: String) -> (host: String, port: Int)? {
     guard let colon = text.lastIndex(of: ":") else { return nil }
@@ -118,10 +123,15 @@ enum ConfigSchema {
         SchemaKey(path: "log_level", kind: .logLevel, secret: false, apply: { $0.logLevel = $1.string }, read: { .string($0.logLevel) }),
         SchemaKey(path: "log_format", kind: .choice(["text", "json"]), secret: false, apply: { $0.logFormat = $1.string }, read: { .string($0.logFormat) }),
         SchemaKey(path: "api.token", kind: .string, secret: true, apply: { $0.apiToken = $1.string }, read: { .string($0.apiToken) }),
+        SchemaKey(path: "tls.certificate", kind: .string, secret: false, apply: { $0.tlsCertificate = $1.string }, read: { .string($0.tlsCertificate) }),
+        SchemaKey(path: "tls.private_key", kind: .string, secret: false, apply: { $0.tlsPrivateKey = $1.string }, read: { .string($0.tlsPrivateKey) }),
+        SchemaKey(path: "tls.redirect_listen", kind: .listenOrEmpty, secret: false,
+                  apply: { c, v in c.tlsRedirectListen = parseListen(v.string) },
+                  read: { c in .string(c.tlsRedirectListen.map(formatListen) ?? "") }),
         SchemaKey(path: "metrics.token", kind: .string, secret: true, apply: { $0.metricsToken = $1.string }, read: { .string($0.metricsToken) }),
         SchemaKey(path: "metrics.listen", kind: .listenOrEmpty, secret: false,
                   apply: { c, v in c.metricsListen = parseListen(v.string) },
-                  read: { c in .string(c.metricsListen.map { ($0.host.contains(":") ? "[\($0.host)]" : $0.host) + ":\($0.port)" } ?? "") }),
+                  read: { c in .string(c.metricsListen.map(formatListen) ?? "") }),
         SchemaKey(path: "admin.username", kind: .string, secret: false, apply: { $0.adminUsername = $1.string }, read: { .string($0.adminUsername) }),
         SchemaKey(path: "admin.password_hash", kind: .string, secret: true, apply: { $0.adminPasswordHash = $1.string }, read: { .string($0.adminPasswordHash) }),
         SchemaKey(path: "tracker.path", kind: .string, secret: false, apply: { $0.trackerPath = $1.string }, read: { .string($0.trackerPath) }),

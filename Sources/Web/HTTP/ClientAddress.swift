@@ -29,6 +29,15 @@ public struct ClientAddressResolver: Sendable {
         return hops[0]
     }
 
+    /// Whether the request came over HTTPS to a trusted proxy in front of Veil: the
+    /// direct peer is trusted and says `X-Forwarded-Proto: https`. Anyone else's header
+    /// is ignored.
+    public func forwardedHTTPS(peer: SocketAddress?, headers: HTTPFields) -> Bool {
+        guard !trusted.isEmpty, isTrusted(peer?.ipAddress ?? ""), let proto = headers[.xForwardedProto] else { return false }
+        // A chain of proxies lists one value each; the first is what the client used.
+        return proto.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() == "https" } ?? false
+    }
+
     private func isTrusted(_ ip: String) -> Bool {
         guard let bytes = CIDR.parseIP(ip) else { return false }
         return trusted.contains { $0.contains(bytes) }
@@ -84,6 +93,7 @@ struct CIDR: Sendable {
 
 extension HTTPField.Name {
     static let xForwardedFor = Self("X-Forwarded-For")!
+    static let xForwardedProto = Self("X-Forwarded-Proto")!
     static let dnt = Self("DNT")!
     static let secGPC = Self("Sec-GPC")!
 }

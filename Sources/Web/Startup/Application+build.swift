@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import Privacy
 import Storage
@@ -38,12 +40,14 @@ public enum StartupError: Error, CustomStringConvertible {
     case dataFolder(String)
     case secret(String)
     case geo(String)
+    case tls(String)
 
     public var description: String {
         switch self {
         case .dataFolder(let m): return m
         case .secret(let m): return m
         case .geo(let m): return m
+        case .tls(let m): return m
         }
     }
 }
@@ -62,6 +66,12 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
 
     let clock = environment.clock
     let sites = LiveSites(config.sites)
+    let certificates: CertificateStore?
+    do {
+        certificates = config.tlsCertificate.isEmpty ? nil : try CertificateStore(certificate: config.tlsCertificate, privateKey: config.tlsPrivateKey)
+    } catch {
+        throw StartupError.tls("\(error)")
+    }
     let metrics = VeilMetrics(version: VeilVersion.string)
     let writer = EventWriter(database: database, settings: config.writer, sites: sites, logger: logger) { duration, events in
         metrics.recordCommit(duration: duration, events: events)
@@ -82,18 +92,23 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
         clientLimits: TokenBuckets(perSecond: limits.clientPerSecond, burst: limits.clientBurst, maxKeys: limits.maxKeys, clock: clock),
         siteLimits: TokenBuckets(perSecond: limits.sitePerSecond, burst: limits.siteBurst, maxKeys: limits.maxKeys, clock: clock),
         dummyHash: try environment.passwordHasher.hash(Data(environment.random(24)).base64EncodedString(), salt: environment.random(16)),
-        metrics: metrics, environment: environment)
+        metrics: metrics, certificates: certificates, environment: environment)
     let responder = RouterSwitch(try makeRouter(config: config, geo: geo, parts: parts).buildResponder())
+
+    let http1 = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: [ProtocolErrorHandler(), RequestDeadlineHandler(settings: config.deadlines, stats: parts.deadlines)],
+                                                             idleTimeout: .seconds(Int64(config.idleTimeoutSeconds))))
+    let server = try certificates.map { try HTTPServerBuilder.tls(http1, tlsConfiguration: $0.configuration()) } ?? http1
+    let scheme = certificates == nil ? "http" : "https"
 
     var app = Application(
         responder: responder,
-        server: .http1(configuration: .init(additionalChannelHandlers: [ProtocolErrorHandler(), RequestDeadlineHandler(settings: config.deadlines, stats: parts.deadlines)], idleTimeout: .seconds(Int64(config.idleTimeoutSeconds)))),
+        server: server,
         configuration: .init(address: .hostname(config.listenHost, port: config.listenPort), serverName: nil,
                              availableConnectionsDelegate: ConnectionLimit(max: config.maxConnections, stats: parts.connections, logger: logger)),
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? config.listenPort
             let host = config.listenHost.contains(":") ? "[\(config.listenHost)]" : config.listenHost
-            logger.notice("Veil is listening on http://\(host):\(port) — open http://\(host):\(port)/ to sign in, or http://\(host):\(port)/demo to see a visit counted",
+            logger.notice("Veil is listening on \(scheme)://\(host):\(port) — open \(scheme)://\(host):\(port)/ to sign in, or \(scheme)://\(host):\(port)/demo to see a visit counted",
                           metadata: ["data_dir": "\(config.dataDir)", "sites": "\(config.sites.map(\.domain).joined(separator: ","))"])
             // Only once the port is bound: a first start that fails (port in use) must not
             // print a one-time password and then lose it.
@@ -116,6 +131,13 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
         app.addServices(Application(router: makeMetricsRouter(parts: parts), configuration: .init(address: .hostname(host, port: port), serverName: nil),
                                     onServerRunning: { channel in
                                         logger.notice("metrics are served without a token on http://\(host):\(channel.localAddress?.port ?? port)/metrics")
+                                    }, logger: logger))
+    }
+    if let (host, port) = config.tlsRedirectListen {
+        app.addServices(Application(router: makeRedirectRouter(publicURL: config.publicURL, httpsPort: config.listenPort),
+                                    configuration: .init(address: .hostname(host, port: port), serverName: nil),
+                                    onServerRunning: { channel in
+                                        logger.notice("plain HTTP on http://\(host):\(channel.localAddress?.port ?? port) redirects to HTTPS")
                                     }, logger: logger))
     }
     if let load = environment.reloadConfig {

@@ -39,6 +39,15 @@ struct ConfigReloadService: Service {
             logger.error("config reload failed; the running configuration stays", metadata: ["error": "\(error)"])
             return old
         }
+        // A renewed certificate is served from the next handshake; a broken one is not.
+        if let certificates = parts.certificates, !new.tlsCertificate.isEmpty {
+            do {
+                try certificates.reload(certificate: new.tlsCertificate, privateKey: new.tlsPrivateKey)
+                logger.notice("TLS certificate re-read", metadata: ["certificate": "\(new.tlsCertificate)"])
+            } catch {
+                logger.error("TLS certificate reload failed; the previous certificate is still served", metadata: ["error": "\(error)"])
+            }
+        }
         parts.sites.replace(with: new.sites)
         responder.replace(with: router.buildResponder())
         let before = Dictionary(old.restartOnly.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })

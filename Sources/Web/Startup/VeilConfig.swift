@@ -18,6 +18,12 @@ public struct VeilConfig: Sendable {
     public var secret: String = ""
     /// Bearer token for the JSON API; the API answers 401 to tokens when empty.
     public var apiToken: String = ""
+    /// `tls.certificate` and `tls.private_key`: PEM files; when set, Veil serves HTTPS
+    /// (and cookies are Secure). Re-read on SIGHUP.
+    public var tlsCertificate: String = ""
+    public var tlsPrivateKey: String = ""
+    /// `tls.redirect_listen` (host:port): a plain-HTTP listener that only redirects to HTTPS.
+    public var tlsRedirectListen: (host: String, port: Int)?
     /// `metrics.token`: the bearer token `/metrics` asks for (empty: `api.token` or a session).
     public var metricsToken: String = ""
     /// `metrics.listen` (host:port): a second listener serving only `/metrics`, without a
@@ -80,7 +86,8 @@ public struct VeilConfig: Sendable {
          ("writer", "\(writer)"), ("ingest", "\(admission)"), ("rate_limits", "\(rateLimits)"), ("queries", "\(queries)"),
          ("server", "\(maxConnections) \(idleTimeoutSeconds) \(deadlines)"), ("log_level", logLevel), ("log_format", logFormat),
          ("login", "\(loginAttempts) \(loginWindowMinutes)"), ("archive", "\(archiveEnabled) \(archiveDir)"),
-         ("metrics.listen", "\(metricsListen.map { "\($0.host):\($0.port)" } ?? "")")]
+         ("metrics.listen", "\(metricsListen.map { "\($0.host):\($0.port)" } ?? "")"), ("tls", tlsCertificate.isEmpty ? "off" : "on"),
+         ("tls.redirect_listen", "\(tlsRedirectListen.map { "\($0.host):\($0.port)" } ?? "")")]
     }
 
     public func site(_ domain: String) -> SiteRules? { sites.site(domain) }
@@ -89,5 +96,5 @@ public struct VeilConfig: Sendable {
     var catalog: SiteCatalog { SiteCatalog(sites: sites) }
 
     /// How the snippet tag names Veil's address.
-    var snippet: Snippet { Snippet(publicURL: publicURL, fallbackHost: "\(listenHost):\(listenPort)", secure: secureCookies, trackerPath: trackerPath) }
+    var snippet: Snippet { Snippet(publicURL: publicURL, fallbackHost: "\(listenHost):\(listenPort)", secure: secureCookies || !tlsCertificate.isEmpty, trackerPath: trackerPath) }
 }

@@ -25,6 +25,8 @@ struct ServerParts: Sendable {
     /// Hashed against when a sign-in names no user, so both cases cost the same.
     let dummyHash: String
     let metrics: VeilMetrics
+    /// The served certificate when Veil itself terminates TLS.
+    let certificates: CertificateStore?
     let environment: VeilEnvironment
 
     /// `/metrics`: behind `auth` and `token` on the main listener, open (nil) on `metrics.listen`.
@@ -54,6 +56,7 @@ func makeRouter(config: VeilConfig, geo: MMDB?, parts: ServerParts) throws -> Ro
     let router = Router(context: VeilRequestContext.self)
     router.add(middleware: HTTPMetricsMiddleware(metrics: parts.metrics))
     router.add(middleware: SecurityHeadersMiddleware())
+    router.add(middleware: SecureCookieMiddleware(tls: parts.certificates != nil, addresses: addresses))
     router.add(middleware: ErrorMiddleware(pages: pages))
     let ingestGate = IngestGate(sites: config.sites, queryAllowlist: config.queryAllowlist, salts: parts.salts, counters: counters, addresses: addresses, clock: clock,
                                 secret: secret, geo: geo, admission: parts.admission, clientLimits: parts.clientLimits, clientTimes: config.limits.clientTimes)

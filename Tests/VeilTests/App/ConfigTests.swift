@@ -116,6 +116,17 @@ struct ConfigTests {
         }
     }
 
+    @Test func tlsNeedsBothFilesAndARedirectNeedsTLS() {
+        for (env, key) in [(["VEIL_TLS_CERTIFICATE": "/etc/veil/cert.pem"], "tls.private_key"), (["VEIL_TLS_PRIVATE_KEY": "/etc/veil/key.pem"], "tls.certificate"),
+                           (["VEIL_TLS_REDIRECT_LISTEN": "0.0.0.0:80"], "tls.redirect_listen"), (["VEIL_METRICS_LISTEN": "nowhere"], "metrics.listen")] {
+            #expect {
+                try ConfigLoader(environment: env).load(file: nil)
+            } throws: { error in
+                (error as? App.ConfigError)?.key == key
+            }
+        }
+    }
+
     @Test func errorsCarryLineNumbers() {
         let cases: [(String, Int, String)] = [
             ("listen: 127.0.0.1:8080\nlimits:\n  batch_events: many\n", 3, "limits.batch_events"),
