@@ -16,6 +16,8 @@
   // One pass, and only over text with a digit or an @: most page text has neither.
   var PII = /[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\b(?:\d[ -]?){13,19}\b|\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b|\b\d{3}-\d{2}-\d{4}\b|(?:\+|\b00)\d[\d ().-]{7,}\d\b|\(?\b\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b|\b(?:\d{1,3}\.){3}\d{1,3}\b/g;
   function star(t) { return t.replace(/\S/g, '*'); }
+  // Erased text: as many characters in a fixed pattern, so no word's length survives.
+  function fill(t) { return t.replace(/\S(?:[\s\S]*\S)?/, function(m) { for (var s = '', i = 0; i < m.length; i++) s += i % 6 == 5 ? ' ' : '*'; return s; }); }
   function maskText(t) {
     if (opts.mask_text == 'all') return star(t);
     if (opts.mask_text == 'none' || t.length < 7 || !/[\d@]/.test(t)) return t;
@@ -52,7 +54,7 @@
     if (name == 'class' || name == 'id' || name == 'style') return v;
     if (name.charCodeAt(0) == 111 && name.charCodeAt(1) == 110 || name == 'srcdoc' || /^\s*(javascript|vbscript):/i.test(v)) return null;
     if (name == 'value' && isField(el)) return fieldValue(el);
-    if ((erase || opts.mask_text == 'all') && LABEL[name]) return star(v);
+    if ((erase || opts.mask_text == 'all') && LABEL[name]) return erase ? fill(v) : star(v);
     if (erase && MEDIA[name]) return null;
     if (name == 'href' || name == 'src') { var p = el[name]; return typeof p == 'string' && p ? p : abs(v); }
     if (name == 'action' || name == 'poster' || name == 'background') return abs(v);
@@ -77,12 +79,14 @@
       if (pt == 'SCRIPT') v = '';
       else if (pt == 'STYLE') return { type: 3, textContent: cssOf(p.sheet) || v, isStyle: true, id: id };
       else if (pt == 'TEXTAREA') v = v ? MASK : '';
-      else v = erase ? star(v) : maskText(v);
+      else v = erase ? fill(v) : maskText(v);
       return { type: 3, textContent: v, id: id };
     } else if (t == 1) {
       var tag = n.tagName.toLowerCase(), a = {};
       if (blocked(n)) return { type: 2, tagName: tag, attributes: box(n, n.id ? { id: n.id } : {}), childNodes: [], id: id };
-      erase = erase || erased(n);
+      // Where erasure starts, the element keeps its measured box (the player sizes it).
+      var root = !erase && erased(n);
+      erase = erase || root;
       var field = isField(n);
       for (i = 0; i < n.attributes.length; i++) {
         k = n.attributes[i].name;
@@ -94,7 +98,7 @@
       if (tag == 'link' && /stylesheet/i.test(n.rel) && n.sheet) { var css = cssOf(n.sheet); if (css) { a._cssText = css; delete a.href; } }
       if (field && tag != 'select') a.value = fieldValue(n);
       if (n.type == 'checkbox' || n.type == 'radio') a.checked = n.checked;
-      if (erase && tag == 'img') box(n, a);
+      if (root || erase && tag == 'img') box(n, a);
       o = { type: 2, tagName: tag, attributes: a, childNodes: [], id: id };
       if (n instanceof SVGElement) o.isSVG = true;
       if (tag == 'script' || tag == 'noscript') return o;
@@ -177,7 +181,7 @@
         var tid = idOf(r.target), tp = r.target.parentNode;
         if (!tid || added.has(r.target) || spent(r.target) || !tp) continue;
         var tv = r.target.textContent;
-        texts.set(tid, tp.tagName == 'STYLE' ? tv : tp.tagName == 'TEXTAREA' ? MASK : insideErased(r.target) ? star(tv) : maskText(tv));
+        texts.set(tid, tp.tagName == 'STYLE' ? tv : tp.tagName == 'TEXTAREA' ? MASK : insideErased(r.target) ? fill(tv) : maskText(tv));
       } else if (r.type == 'attributes') {
         var el = r.target, aid = idOf(el);
         if (!aid || added.has(el) || spent(el)) continue;

@@ -126,7 +126,7 @@ public struct ReplaySanitizer: Sendable {
                     report.maskedValues += 1
                     return .string(Self.valueMask)
                 }
-                if context.erased { return .string(Self.mask(s)) }
+                if context.erased { return .string(Self.fill(s)) }
                 return .string(maskText(s, report: &report))
             }
         case 5:
@@ -196,7 +196,7 @@ public struct ReplaySanitizer: Sendable {
                 continue
             }
             if erased || rules.maskText == .all, Self.labelAttributes.contains(name) {
-                out.append((key, .string(Self.mask(s))))
+                out.append((key, .string(erased ? Self.fill(s) : Self.mask(s))))
                 continue
             }
             if erased, Self.mediaSources.contains(name) {
@@ -226,6 +226,18 @@ public struct ReplaySanitizer: Sendable {
     /// Every character except whitespace becomes `*`: layout keeps its shape, no text survives.
     public static func mask(_ text: String) -> String {
         String(text.map { $0.isWhitespace ? $0 : "*" })
+    }
+
+    /// Erased text: as many characters as before in a fixed pattern (five `*`, a space), so
+    /// the element keeps its size and wraps alike, but the words' number and lengths are
+    /// gone. Whitespace around the text stays: it is layout, not content.
+    public static func fill(_ text: String) -> String {
+        let chars = Array(text)
+        guard let first = chars.firstIndex(where: { !$0.isWhitespace }), let last = chars.lastIndex(where: { !$0.isWhitespace }) else { return text }
+        var out = String(chars[..<first])
+        for i in 0...(last - first) { out.append(i % 6 == 5 ? " " : "*") }
+        out.append(contentsOf: chars[(last + 1)...])
+        return out
     }
 
     func maskText(_ text: String, report: inout Report) -> String {

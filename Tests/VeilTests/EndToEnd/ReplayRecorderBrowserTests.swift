@@ -91,7 +91,7 @@ extension ReplayBrowserTests {
                 ["eval": """
                     (function(){var s=document.getElementById('seek');s.value=s.max;s.dispatchEvent(new Event('input'));
                     var d=document.getElementById('replay-frame').contentDocument,q=function(x){return d.querySelector(x)};
-                    return {title:d.title,name:q('.customer-name').textContent,erased:q('#erased').textContent,img:q('#portrait').getAttribute('src'),
+                    return {title:d.title,name:q('.customer-name').textContent,nameWidth:q('.customer-name').style.width,erased:q('#erased').textContent,img:q('#portrait').getAttribute('src'),
                     imgWidth:q('#portrait').style.width,blockedChildren:q('#blocked').childNodes.length,blockedWidth:q('#blocked').style.width,
                     email:q('#email').value,card:q('#card').value,pw:q('#pw').value,phone:q('#phone').textContent,later:q('#later').textContent,
                     placeholder:q('#email').getAttribute('placeholder')}})()
@@ -101,7 +101,10 @@ extension ReplayBrowserTests {
             let raw = try #require(outcome.results["state"] as? [String: Any], "\(outcome.results)")
             let state = raw.mapValues { "\($0)" }
             #expect(state["title"] == "Replay canary page")
-            #expect(state["name"] == "******* *******", "erase selector: \(state["name"] ?? "")")
+            // Erased text keeps its length in a fixed pattern (not the words' shapes), and the
+            // element its measured box.
+            #expect(state["name"] == "***** ***** ***", "erase selector: \(state["name"] ?? "")")
+            #expect(state["nameWidth"]?.hasSuffix("px") == true && state["nameWidth"] != "0px", "the erased element keeps its width: \(state)")
             #expect(state["erased"]?.allSatisfy { $0 == "*" || $0.isWhitespace } == true, "data-veil-erase: \(state["erased"] ?? "")")
             #expect(raw["img"] is NSNull, "the erased image keeps no source")
             #expect(state["imgWidth"]?.hasSuffix("px") == true, "the erased image keeps its size")

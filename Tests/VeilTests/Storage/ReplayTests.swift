@@ -64,6 +64,9 @@ struct ReplayTests {
         for gone in ["Zebulon", "Quixote", "face.png", "Xanthippe", "Quillon", "color:teal", "Moorcroft"] { #expect(!pii.contains(gone), "\(gone) in \(pii)") }
         #expect(pii.contains("\"rr_width\":\"200px\"") && pii.contains("\"width\":\"40\""), "sizes stay for placeholders")
         #expect(pii.contains(".a{color:red}"), "stylesheets stay")
+        // Erased text keeps its length in a fixed pattern, not the words' shapes.
+        #expect(pii.contains(#""textContent":"***** ***** ***""#) && pii.contains(#""textContent":"***** ***""#) && pii.contains(#""alt":"***** *""#), "\(pii)")
+        #expect(ReplaySanitizer.fill("  Zebulon Quixote\n") == "  ***** ***** ***\n" && ReplaySanitizer.fill(" \n ") == " \n " && ReplaySanitizer.fill("Al") == "**")
         #expect(report.erased == 3 && report.blocked == 1 && report.scrubbed[.email] == 1 && report.scrubbed[.phone] == 1, "\(report)")
         let (all, _) = try sanitized(events, rules: ReplayRules(enabled: true, maskText: .all))
         #expect(all.contains("**** *** ** **** **") && !all.contains("today"), "\(all)")
