@@ -30,5 +30,7 @@ public enum EmbeddedAssets {
         "share": PackageResources.share_mustache,
         "replays": PackageResources.replays_mustache,
         "player": PackageResources.player_mustache,
+        "users": PackageResources.users_mustache,
+        "account": PackageResources.account_mustache,
     ]
 }

@@ -269,6 +269,12 @@ enum Migrations {
                 CREATE INDEX identity_links_by_time ON identity_links(site, last_seen);
                 """)
         }
+        // Several dashboard users: a role (admin or viewer) and, for viewers, the sites
+        // they may see (site keys, comma-separated). Users from before are admins.
+        migrator.registerMigration("2026-12-07 user roles") { db in
+            try db.execute(sql: "ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'admin'")
+            try db.execute(sql: "ALTER TABLE users ADD COLUMN sites TEXT NOT NULL DEFAULT ''")
+        }
         return migrator
     }
 }

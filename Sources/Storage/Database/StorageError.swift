@@ -10,6 +10,8 @@ public enum StorageError: Error, Sendable, CustomStringConvertible {
     case database(String)
     /// The task asking was cancelled (its client went away); the statement was interrupted.
     case cancelled
+    /// A change that would break a rule (a taken name, removing the last admin).
+    case conflict(String)
 
     public var description: String {
         switch self {
@@ -18,6 +20,7 @@ public enum StorageError: Error, Sendable, CustomStringConvertible {
         case .shuttingDown: return "the writer is shutting down"
         case .database(let message): return "database error: \(message)"
         case .cancelled: return "cancelled"
+        case .conflict(let message): return message
         }
     }
 }

@@ -19,6 +19,28 @@ public struct StoredUser: Sendable, Equatable {
     public var id: Int64
     public var username: String
     public var passwordHash: String
+    public var role: UserRole
+    /// The sites a viewer may see (site keys); admins see every site.
+    public var sites: [String]
+
+    public init(id: Int64, username: String, passwordHash: String, role: UserRole = .admin, sites: [String] = []) {
+        self.id = id
+        self.username = username
+        self.passwordHash = passwordHash
+        self.role = role
+        self.sites = sites
+    }
+
+    public var isAdmin: Bool { role == .admin }
+
+    /// Whether this user may see the site with this key.
+    public func canSee(site key: String) -> Bool { isAdmin || sites.contains(key) }
+}
+
+/// What a dashboard user may do: an admin everything; a viewer read the sites given to
+/// them, never the privacy tools, replay deletion, the picker, links or users.
+public enum UserRole: String, Sendable, CaseIterable {
+    case admin, viewer
 }
 
 /// A row of the events table as the export and tests see it.

@@ -24,13 +24,15 @@ struct DashboardAuth: Sendable {
     struct SignedIn: Sendable {
         var user: StoredUser
         var csrf: String
+        /// What the database keeps of this session (a password change keeps it).
+        var sessionHash: [UInt8]
     }
 
     func signedIn(_ request: Request) async throws -> SignedIn? {
         guard let token = request.cookies[Self.cookieName]?.value, let raw = Data(base64URL: token) else { return nil }
         let hash = tokenHash(raw)
         guard let user = try await database.userForLoginSession(tokenHash: hash, nowMillis: clock.nowMillis()) else { return nil }
-        return SignedIn(user: user, csrf: csrf(for: token))
+        return SignedIn(user: user, csrf: csrf(for: token), sessionHash: hash)
     }
 
     /// Starts a session; returns the cookie to set.
@@ -84,27 +86,40 @@ struct DashboardAuth: Sendable {
 
     /// API access: the configured bearer token, or (without an Authorization header) a
     /// signed-in dashboard session. Throws a 401 JSON error otherwise.
-    func requireAPIAccess(_ request: Request) async throws {
-        try await requireAPIAccess(request, csrf: false)
+    /// With `site`, a signed-in viewer must have been given that site (403 otherwise);
+    /// with `admin`, the user must be an admin. The token has every right.
+    func requireAPIAccess(_ request: Request, site: String? = nil, admin: Bool = false) async throws {
+        try await requireAPIAccess(request, csrf: false, site: site, admin: admin)
     }
 
     /// Access for API calls that delete or export: the bearer token, or a signed-in
     /// session that also sends its CSRF token in `X-CSRF-Token`. A cookie alone is not
     /// enough, so a page (or a recording playing in the player) cannot make the admin's
     /// browser delete or export anything.
-    func requireAPIAccessForChange(_ request: Request) async throws {
-        try await requireAPIAccess(request, csrf: true)
+    func requireAPIAccessForChange(_ request: Request, site: String? = nil, admin: Bool = false) async throws {
+        try await requireAPIAccess(request, csrf: true, site: site, admin: admin)
+    }
+
+    /// A user's right to a site or to admin-only work, as a 403 when missing.
+    static func allow(_ user: StoredUser, site: String?, admin: Bool) throws(APIError) {
+        if admin && !user.isAdmin {
+            throw APIError(.forbidden, "admin_only", "only an admin may do this; ask one of Veil's admins")
+        }
+        if let site, !user.canSee(site: site) {
+            throw APIError(.forbidden, "site_not_allowed", "your account has not been given this site")
+        }
     }
 
     /// Whether the request carries the configured API token.
     func hasAPIToken(_ request: Request) -> Bool { Self.bearerMatches(request, token: apiToken) }
 
-    private func requireAPIAccess(_ request: Request, csrf: Bool) async throws {
+    private func requireAPIAccess(_ request: Request, csrf: Bool, site: String?, admin: Bool) async throws {
         if hasAPIToken(request) { return }
         if request.headers[.authorization] == nil, let signed = try await signedIn(request) {
             guard !csrf || verifyCSRF(request.headers[.xCSRFToken], expected: signed.csrf) else {
                 throw APIError(.forbidden, "csrf", "send the session's CSRF token in X-CSRF-Token, or use Authorization: Bearer <api.token>")
             }
+            try Self.allow(signed.user, site: site, admin: admin)
             return
         }
         throw APIError(.unauthorized, "unauthorized", "send Authorization: Bearer <api.token> or sign in", headers: [.wwwAuthenticate: "Bearer"])
@@ -136,11 +151,5 @@ extension Data {
 
 /// Parses an `application/x-www-form-urlencoded` body.
 func parseForm(_ body: String) -> [String: String] {
-    var out: [String: String] = [:]
-    for pair in body.split(separator: "&") {
-        let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-        let key = URLParts.percentDecode(String(kv[0]))
-        if out[key] == nil { out[key] = kv.count > 1 ? URLParts.percentDecode(String(kv[1])) : "" }
-    }
-    return out
+    FormFields(body).first
 }

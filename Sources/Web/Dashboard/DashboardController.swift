@@ -85,13 +85,13 @@ struct DashboardController: Sendable {
         guard let signed = try await auth.signedIn(request) else { return .seeOther("/login") }
         let week = try DateRange.resolve(range: "7d", from: nil, to: nil, now: clock.nowMillis())
         var list: [SitesPage.Site] = []
-        for site in catalog.sites {
+        for site in catalog.sites(for: signed.user) {
             let totals = try await stats.totals(StatsScope(site: site.key, fromDay: week.fromDay, toDay: week.toDay, rules: site.analytics))
             list.append(SitesPage.Site(domain: site.domain, domainPath: pathComponent(site.domain), hasData: totals.pageviews > 0,
                                        visitors: Format.count(totals.visitors, "visitor", "visitors"), pageviews: Format.count(totals.pageviews, "pageview", "pageviews"),
                                        snippet: snippet.tag(for: site, request: request)))
         }
-        return .html(pages.render(SitesPage(sites: list, username: signed.user.username, csrf: signed.csrf), template: "sites"))
+        return .html(pages.render(SitesPage(sites: list, isAdmin: signed.user.isAdmin, username: signed.user.username, csrf: signed.csrf), template: "sites"))
     }
 
     private func loginPage(error: String?, username: String, status: HTTPResponse.Status = .ok, extra: HTTPFields = [:]) -> Response {

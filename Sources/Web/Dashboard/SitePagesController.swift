@@ -36,8 +36,10 @@ struct SitePagesController: Sendable {
             group.get("retention", use: viewed(retention))
             group.get("live", use: viewed(live))
         }
-        owner.post("share", use: createShare)
-        owner.post("share/revoke", use: revokeShare)
+        // Link management is an admin's.
+        let admin = routes.group("sites/:domain").add(middleware: OwnerAccessMiddleware(auth: auth, catalog: catalog, adminOnly: true))
+        admin.post("share", use: createShare)
+        admin.post("share/revoke", use: revokeShare)
         return routes
     }
 
@@ -81,6 +83,7 @@ struct SitePagesController: Sendable {
                             snippet: snippet.tag(for: viewer.site, request: request), retentionDays: viewer.site.eventsRetentionDays,
                             oldestEvent: screen.oldestEvent, properties: properties,
                             shareURL: shareURL, username: viewer.username, csrf: viewer.csrf)
+        page.isAdmin = viewer.isAdmin
         if !viewer.readOnly && viewer.site.replay.enabled {
             for i in page.tables.indices { page.tables[i].linkReplays(base: viewer.base) }
         }

@@ -32,8 +32,8 @@ struct StatsController: Sendable {
     /// the client goes away.
     private func gated(_ handler: @escaping @Sendable (Request, VeilRequestContext) async throws -> Response) -> @Sendable (Request, VeilRequestContext) async throws -> Response {
         { request, context in
-            try await auth.requireAPIAccess(request)
             let site = SitePagesController.query(request)["site"].flatMap { catalog.site($0) }?.key ?? ""
+            try await auth.requireAPIAccess(request, site: site)
             return try await queries.answer([.site(site)], context) { try await handler(request, context) }
         }
     }

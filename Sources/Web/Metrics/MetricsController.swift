@@ -27,7 +27,8 @@ struct MetricsController: Sendable {
     @Sendable func scrape(_ request: Request, context: VeilRequestContext) async throws -> Response {
         if let auth {
             if metricsToken.isEmpty {
-                try await auth.requireAPIAccess(request)
+                // Every site's figures: a token or an admin's session, not a viewer's.
+                try await auth.requireAPIAccess(request, admin: true)
             } else if !DashboardAuth.bearerMatches(request, token: metricsToken) {
                 throw APIError(.unauthorized, "unauthorized", "send Authorization: Bearer <metrics.token>", headers: [.wwwAuthenticate: "Bearer"])
             }

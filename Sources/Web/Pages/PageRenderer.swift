@@ -57,6 +57,8 @@ struct SitesPage: Sendable {
         var snippet: String
     }
     var sites: [Site]
+    /// An admin is signed in: the nav shows Users; admin-only tools show.
+    var isAdmin = false
     var signedIn = true
     var username: String
     var csrf: String

@@ -46,6 +46,8 @@ struct ReplaysPage: Sendable {
     var username: String
     var csrf: String
     var version = VeilVersion.string
+    /// An admin is signed in: the nav shows Users; admin-only tools show.
+    var isAdmin = false
 }
 
 /// One recording in the player.
@@ -63,6 +65,8 @@ struct PlayerPage: Sendable {
     var username: String
     var csrf: String
     var version = VeilVersion.string
+    /// An admin is signed in: the nav shows Users; admin-only tools show.
+    var isAdmin = false
 }
 
 enum ReplayFormat {

@@ -154,6 +154,8 @@ struct SitePage: Sendable {
     var username: String
     var csrf: String
     var version = VeilVersion.string
+    /// An admin is signed in: the nav shows Users; admin-only tools show.
+    var isAdmin = false
 
     init(data: DashboardData, header: StatsHeader, geoConfigured: Bool, snippet: String, retentionDays: Int, oldestEvent: Int64?,
          properties: (event: String, keys: [String], key: String?, breakdown: Breakdown?)?, shareURL: String?, username: String, csrf: String) {

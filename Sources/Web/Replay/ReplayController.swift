@@ -209,9 +209,12 @@ public struct ReplayController: Sendable {
     }
 
     @Sendable func list(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        try await auth.requireAPIAccess(request)
         let q = SitePagesController.query(request)
-        guard let domain = q["site"], let site = catalog.site(domain) else { throw APIError(.badRequest, "missing_site", "site is required and must be a configured site") }
+        guard let domain = q["site"], let site = catalog.site(domain) else {
+            try await auth.requireAPIAccess(request)
+            throw APIError(.badRequest, "missing_site", "site is required and must be a configured site")
+        }
+        try await auth.requireAPIAccess(request, site: site.key)
         let filter = try RecordingQuery.filter(q, now: clock.nowMillis())
         let rows = try await database.recordings(site: site.key, filter: filter, rules: site.analytics)
         return try .json(RecordingsAnswer(recordings: rows.map(RecordingsAnswer.Recording.init)))
@@ -220,7 +223,8 @@ public struct ReplayController: Sendable {
     @Sendable func events(_ request: Request, context: VeilRequestContext) async throws -> Response {
         try await auth.requireAPIAccess(request)
         let id = try recordingID(context)
-        guard try await database.recording(id: id) != nil else { throw APIError(.notFound, "not_found", "there is no recording \(id)") }
+        guard let recording = try await database.recording(id: id) else { throw APIError(.notFound, "not_found", "there is no recording \(id)") }
+        try await auth.requireAPIAccess(request, site: recording.site)
         // Streamed a few chunks at a time: a long recording never sits whole in memory.
         let database = database, logger = context.logger
         return Response(status: .ok, headers: [.contentType: "application/x-ndjson; charset=utf-8", .cacheControl: "private, no-store"],
@@ -241,7 +245,7 @@ public struct ReplayController: Sendable {
     }
 
     @Sendable func delete(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        try await auth.requireAPIAccessForChange(request)
+        try await auth.requireAPIAccessForChange(request, admin: true)
         let id = try recordingID(context)
         guard try await database.deleteRecording(id: id) else { throw APIError(.notFound, "not_found", "there is no recording \(id)") }
         context.logger.notice("recording deleted", metadata: ["id": "\(id)"])

@@ -29,9 +29,11 @@ struct ReplayPagesController: Sendable {
         let owner = routes.group("sites/:domain").add(middleware: OwnerAccessMiddleware(auth: auth, catalog: catalog))
         owner.get("replays", use: list)
         owner.get("replays/:id", use: player)
-        owner.post("replays/:id/delete", use: delete)
-        owner.post("replay/picker", use: startPicker)
-        owner.post("replay/selectors/remove", use: removeSelector)
+        // Deleting recordings and choosing what to erase are an admin's.
+        let admin = routes.group("sites/:domain").add(middleware: OwnerAccessMiddleware(auth: auth, catalog: catalog, adminOnly: true))
+        admin.post("replays/:id/delete", use: delete)
+        admin.post("replay/picker", use: startPicker)
+        admin.post("replay/selectors/remove", use: removeSelector)
         return routes
     }
 
@@ -57,7 +59,7 @@ struct ReplayPagesController: Sendable {
         func option(_ v: String, _ l: String, _ current: String?) -> ReplaysPage.Option { .init(value: v, label: l, selected: v == (current ?? "")) }
         var next = q
         next["offset"] = String(filter.offset + pageSize)
-        let page = ReplaysPage(
+        var page = ReplaysPage(
             domain: owner.site.domain, base: owner.base, tabs: StatsHeader.tabs(base: owner.base, current: "replays", query: "", readOnly: false),
             rows: rows.map { r in
                 ReplaysPage.Row(href: owner.base + "/replays/\(r.id)", started: DayCalendar.utc.dateTime(r.startedAt), duration: Format.duration(seconds: Double(r.durationMillis) / 1000),
@@ -78,6 +80,7 @@ struct ReplayPagesController: Sendable {
             configured: owner.site.replay.eraseSelectors, blockSelectors: owner.site.replay.blockSelectors, picked: picked, hasPicked: !picked.isEmpty,
             pickerURL: owner.domain == "localhost" ? "/demo" : "https://\(owner.site.domain)/",
             username: owner.username, csrf: owner.csrf)
+        page.isAdmin = owner.isAdmin
         return .html(pages.render(page, template: "replays"))
     }
 
@@ -107,8 +110,9 @@ struct ReplayPagesController: Sendable {
             .init(label: "Clicks", value: "\(r.clicks) (\(r.rageClicks) rage)"),
             .init(label: "Stored", value: "\(ReplayFormat.bytes(r.storedBytes)) for \(ReplayFormat.bytes(r.rawBytes)) received, \(r.events) events"),
         ] + (r.cappedAt.map { [.init(label: "Capped", value: "Reached its size limit at \(DayCalendar.utc.dateTime($0)) UTC; later activity was not recorded")] } ?? [])
-        let page = PlayerPage(domain: owner.site.domain, base: owner.base, id: id, eventsURL: "/api/recordings/\(id)/events", marksJSON: "[" + marks.joined(separator: ",") + "]",
+        var page = PlayerPage(domain: owner.site.domain, base: owner.base, id: id, eventsURL: "/api/recordings/\(id)/events", marksJSON: "[" + marks.joined(separator: ",") + "]",
                               facts: facts, pages: pagesList.map(\.url), deleteAction: owner.base + "/replays/\(id)/delete", username: owner.username, csrf: owner.csrf)
+        page.isAdmin = owner.isAdmin
         return .html(pages.render(page, template: "player"), headers: [.contentSecurityPolicy: Self.playerCSP])
     }
 

@@ -1,4 +1,5 @@
 import Privacy
+import Storage
 
 /// The configured sites, as the controllers and middleware look them up: the one thing
 /// about the configuration most of them need.
@@ -13,4 +14,13 @@ struct SiteCatalog: Sendable {
         guard let site = site(domain) else { throw APIError(.notFound, "unknown_site", "There is no site \"\(domain)\" in the config.") }
         return site
     }
+
+    /// The same, for a user: a site a viewer was not given is answered like an unknown one.
+    func dashboardSite(_ domain: String, for user: StoredUser) throws(APIError) -> SiteRules {
+        guard let site = site(domain), user.canSee(site: site.key) else { throw APIError(.notFound, "unknown_site", "There is no site \"\(domain)\" in the config.") }
+        return site
+    }
+
+    /// The sites a user may see, in config order.
+    func sites(for user: StoredUser) -> [SiteRules] { sites.filter { user.canSee(site: $0.key) } }
 }

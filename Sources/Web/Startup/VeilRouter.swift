@@ -81,6 +81,8 @@ func makeRouter(config: VeilConfig, geo: MMDB?, parts: ServerParts) throws -> Ro
     router.addRoutes(ReplayPagesController(catalog: catalog, database: database, stats: stats, auth: auth, pages: pages, clock: clock, random: random, secret: secret).endpoints)
     router.addRoutes(SitePagesController(catalog: catalog, snippet: config.snippet, geoConfigured: !config.geoipDatabase.isEmpty, database: database, stats: stats, auth: auth,
                                          pages: pages, clock: clock, queries: parts.queries).endpoints)
+    router.addRoutes(AccountsController(catalog: catalog, database: database, auth: auth, passwords: parts.environment.passwordHasher, pages: pages, clock: clock,
+                                        random: random).endpoints)
     router.addRoutes(DashboardController(catalog: catalog, snippet: config.snippet, database: database, stats: stats, auth: auth, throttle: parts.throttle,
                                          passwords: parts.environment.passwordHasher, pages: pages, addresses: addresses, clock: clock, dummyHash: parts.dummyHash).endpoints)
     return router

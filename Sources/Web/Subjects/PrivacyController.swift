@@ -20,7 +20,7 @@ struct PrivacyController: Sendable {
     }
 
     @Sendable func export(_ request: Request, context: VeilRequestContext) async throws -> Response {
-        try await auth.requireAPIAccessForChange(request)
+        try await auth.requireAPIAccessForChange(request, admin: true)
         let q = request.uri.queryParameters
         let (site, subject) = try selector(site: q["site"].map(String.init), session: q["session"].map(String.init),
                                            visitor: q["visitor"].map(String.init), user: q["user"].map(String.init))

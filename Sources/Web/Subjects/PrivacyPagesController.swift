@@ -15,7 +15,7 @@ struct PrivacyPagesController: Sendable {
     var endpoints: RouteCollection<VeilRequestContext> {
         let routes = RouteCollection(context: VeilRequestContext.self)
         routes.get("stored", use: stored)
-        let owner = routes.group("sites/:domain/privacy").add(middleware: OwnerAccessMiddleware(auth: auth, catalog: catalog, redirectPosts: true))
+        let owner = routes.group("sites/:domain/privacy").add(middleware: OwnerAccessMiddleware(auth: auth, catalog: catalog, redirectPosts: true, adminOnly: true))
         owner.get(use: show)
         owner.post("export", use: export)
         owner.post("erase", use: erase)

@@ -78,6 +78,11 @@ struct TemplateTests {
         assertEscaped(render(PrivacyPage(site: site, oldestEvent: nil, scrubbed: [.email: 2], audit: [audit], csrf: hostile, username: hostile, message: hostile, error: hostile,
                                          confirm: .init(events: 1, sessions: 1, subjectLabel: hostile, kind: hostile, value: hostile)), "privacy"))
         assertEscaped(render(StoredPage(csrf: hostile, username: hostile), "stored"))
+        let choice = UsersPage.SiteChoice(key: hostile, domain: hostile, checked: true)
+        let notice = UsersPage.Notice(error: true, text: hostile)
+        assertEscaped(render(UsersPage(users: [.init(username: hostile, isAdmin: false, isYou: true, access: hostile, sessions: hostile, sites: [choice])], notice: notice,
+                                       hasNotice: true, allSites: [choice], isAdmin: true, username: hostile, csrf: hostile), "users"))
+        assertEscaped(render(AccountPage(role: hostile, minimum: 10, notice: notice, hasNotice: true, isAdmin: false, username: hostile, csrf: hostile), "account"))
         // Partials are rendered inside the pages above.
         let partials: Set<String> = ["layout", "statsheader", "statstable"]
         #expect(Set(VeilAssets.EmbeddedAssets.templates.keys).subtracting(partials) == rendered,
