@@ -19,15 +19,11 @@ func makeRedirectRouter(publicURL: String, httpsPort: Int) -> Router<VeilRequest
         let status: HTTPResponse.Status = request.method == .get || request.method == .head ? .movedPermanently : .permanentRedirect
         return Response(status: status, headers: [.location: target, .contentLength: "0"])
     }
-    router.get("**", use: redirect)
-    router.head("**", use: redirect)
-    router.post("**", use: redirect)
-    router.put("**", use: redirect)
-    router.delete("**", use: redirect)
-    router.patch("**", use: redirect)
-    router.get("/", use: redirect)
-    router.head("/", use: redirect)
-    router.post("/", use: redirect)
+    for path in ["/", "**"] {
+        for method: HTTPRequest.Method in [.get, .head, .post, .put, .delete, .patch, .options] {
+            router.on(RouterPath(path), method: method, use: redirect)
+        }
+    }
     return router
 }
 
