@@ -40,7 +40,7 @@ struct ReloadTests {
         let file = dir.path + "-veil.yaml", log = dir.path + "-serve.log"
         defer { for f in [file, log] { try? FileManager.default.removeItem(atPath: f) } }
         let siteA = "  - domain: a.test\n"
-        let siteB = "  - domain: b.test\n    goals:\n      - {name: Signup, event: signup}\n"
+        let siteB = "  - domain: b.test\n    goals:\n      - {name: Signup, event: signup}\n    replay:\n      enabled: true\n      mask_text: all\n"
         try Self.config(dataDir: dir.path, sites: siteA).write(toFile: file, atomically: true, encoding: .utf8)
         let (process, port) = try await DurabilityTests.start(dataDir: dir.path, extra: ["--config", file], log: log)
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
@@ -77,20 +77,26 @@ struct ReloadTests {
         #expect(try await event("b.test", "signup") == (202, #"{"accepted":1}"#))
         let goals = try await Self.get("\(base)/api/stats/breakdown?site=b.test&range=today&dim=goal")
         #expect(goals.contains(#""Signup""#), "\(goals)")
+        // Replay settings came with the site.
+        let replay = try await Self.get("\(base)/api/replay/settings?site=b.test")
+        #expect(replay.contains(#""mask_text":"all""#), "\(replay)")
 
         // 2. A broken file: logged with its line, and the running configuration stays.
         try (Self.config(dataDir: dir.path, sites: siteA + siteB) + "limits:\n  batch_events: many\n").write(toFile: file, atomically: true, encoding: .utf8)
         kill(process.processIdentifier, SIGHUP)
         text = try await Self.waitForLog(log, count: "config reload failed", atLeast: 1)
-        #expect(text.contains("config reload failed; the running configuration stays") && text.contains("veil.yaml:17: limits.batch_events"), "\(text)")
+        #expect(text.contains("config reload failed; the running configuration stays") && text.contains("veil.yaml:20: limits.batch_events"), "\(text)")
         #expect(try await event("b.test") == (202, #"{"accepted":1}"#))
 
         // 3. A setting only a restart can change is named; the rest applies (b.test removed).
-        try Self.config(dataDir: dir.path, sites: siteA, maxConnections: 500).write(toFile: file, atomically: true, encoding: .utf8)
+        try (Self.config(dataDir: dir.path, sites: siteA, maxConnections: 500) + "limits:\n  event_body_bytes: 1024\n").write(toFile: file, atomically: true, encoding: .utf8)
         kill(process.processIdentifier, SIGHUP)
         text = try await Self.waitForLog(log, count: "configuration reloaded", atLeast: 2)
         #expect(text.contains("restart_needed=server"), "\(text)")
         #expect(try await event("b.test") == (202, #"{"accepted":0,"dropped":1,"reason":"unknown_site"}"#))
+        // The lower body limit applies at once.
+        let big = try await DurabilityTests.post("\(base)/api/event", #"{"site":"a.test","name":"pageview","url":"https://a.test/\#(String(repeating: "x", count: 2000))"}"#)
+        #expect(big.0 == 413, "\(big)")
 
         stop.set()
         let (ok, other) = try await load.value
