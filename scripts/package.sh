@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Builds the release binary (Swift runtime linked in, stripped) and packages it twice:
+# Builds the release binary fully static (glibc, SQLite, zlib, BoringSSL and the Swift
+# runtime inside; `-static-executable`, in its own scratch folder), strips it, and
+# packages it twice:
 #   dist/veil-<version>-linux-<arch>.tar.gz  the binary, a commented veil.yaml, the
 #                                            systemd unit and the README's run sections
 #   dist/veil_<version>_<debian-arch>.deb    /usr/bin/veil, /etc/veil/veil.yaml (a
@@ -11,8 +13,16 @@ out="${1:-dist}"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 
-swift build -c release --static-swift-stdlib --product veil
-bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/veil"
+# The static C libraries come from the -dev packages (libc6-dev, libsqlite3-dev, zlib1g-dev).
+flags=(-c release --product veil --static-swift-stdlib -Xswiftc -static-executable --scratch-path .build-static)
+# The linker notes that getaddrinfo and getpwuid load glibc's NSS modules at run time
+# (only a host name in `listen` needs them); those lines are left out of the output.
+buildlog="$(mktemp)"
+if ! swift build "${flags[@]}" >"$buildlog" 2>&1; then cat "$buildlog"; rm -f "$buildlog"; exit 1; fi
+grep -v "statically linked applications requires at runtime" "$buildlog" | tail -3
+rm -f "$buildlog"
+bin="$(swift build "${flags[@]}" --show-bin-path)/veil"
+{ ldd "$bin" 2>&1 || true; } | grep -q "not a dynamic executable" || { echo "package: $bin is not statically linked" >&2; exit 1; }
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cp "$bin" "$work/veil"
@@ -48,7 +58,7 @@ Package: veil
 Version: $version
 Architecture: $debarch
 Maintainer: Veil maintainers <veil@localhost>
-Depends: libc6, libsqlite3-0, zlib1g, adduser
+Depends: adduser
 Section: web
 Priority: optional
 Installed-Size: $(du -k -s "$root" | cut -f1)

@@ -68,7 +68,7 @@ struct MetricsController: Sendable {
             if let value { scrape.gauge(name, help, value) }
         }
         if let cpu = process.cpuSeconds {
-            scrape.registry.makeCounter(name: "process_cpu_seconds_total", labels: [], help: "User and system CPU time spent, in seconds.").increment(by: cpu)
+            scrape.registry.makeCounter(descriptor: VeilMetrics.name("process_cpu_seconds_total", "User and system CPU time spent, in seconds."), labels: []).increment(by: cpu)
         }
         var body = metrics.live.emitToBuffer()
         scrape.registry.emit(into: &body)

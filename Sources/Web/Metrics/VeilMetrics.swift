@@ -16,7 +16,7 @@ final class VeilMetrics: Sendable {
     private static let methods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
     init(version: String) {
-        live.makeGauge(name: "veil_build_info", labels: [("version", version)], help: "Veil's version; the value is always 1.").set(to: 1.0)
+        live.makeGauge(descriptor: Self.name("veil_build_info", "Veil's version; the value is always 1."), labels: [("version", version)]).set(to: 1.0)
     }
 
     /// One answered request. `route` is the matched route pattern (Hummingbird names a
@@ -24,17 +24,22 @@ final class VeilMetrics: Sendable {
     func recordRequest(route: String?, method: String, status: Int, duration: Duration) {
         let route = route ?? "unmatched"
         let method = Self.methods.contains(method) ? method : "other"
-        live.makeCounter(name: "veil_http_requests_total", labels: [("route", route), ("method", method), ("status", "\(status / 100)xx")],
-                         help: "HTTP requests answered, by route pattern, method and status class.").increment()
-        live.makeDurationHistogram(name: "veil_http_request_duration_seconds", labels: [("route", route)], buckets: Self.latencyBuckets,
-                                   help: "Time from a request's head to its answer, by route pattern.").record(duration)
+        live.makeCounter(descriptor: Self.name("veil_http_requests_total", "HTTP requests answered, by route pattern, method and status class."),
+                         labels: [("route", route), ("method", method), ("status", "\(status / 100)xx")]).increment()
+        live.makeDurationHistogram(descriptor: Self.name("veil_http_request_duration_seconds", "Time from a request's head to its answer, by route pattern."),
+                                   labels: [("route", route)], buckets: Self.latencyBuckets).record(duration)
     }
 
     /// One writer commit of `events` events that took `duration`.
     func recordCommit(duration: Duration, events: Int) {
-        live.makeDurationHistogram(name: "veil_writer_commit_duration_seconds", buckets: Self.latencyBuckets,
-                                   help: "Time one group commit of events took, including its sync to disk.").record(duration)
-        live.makeCounter(name: "veil_writer_committed_events_total", help: "Events committed by the writer.").increment(by: Int64(events))
+        live.makeDurationHistogram(descriptor: Self.name("veil_writer_commit_duration_seconds", "Time one group commit of events took, including its sync to disk."),
+                                   buckets: Self.latencyBuckets).record(duration)
+        live.makeCounter(descriptor: Self.name("veil_writer_committed_events_total", "Events committed by the writer.")).increment(by: Int64(events))
+    }
+
+    /// A family's full name and its HELP text.
+    static func name(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 }
 
@@ -43,10 +48,10 @@ struct MetricsScrape {
     let registry = PrometheusCollectorRegistry()
 
     func counter(_ name: String, _ help: String, _ value: Int, labels: [(String, String)] = []) {
-        registry.makeCounter(name: name, labels: labels, help: help).increment(by: Int64(value))
+        registry.makeCounter(descriptor: VeilMetrics.name(name, help), labels: labels).increment(by: Int64(value))
     }
 
     func gauge(_ name: String, _ help: String, _ value: Double, labels: [(String, String)] = []) {
-        registry.makeGauge(name: name, labels: labels, help: help).set(to: value)
+        registry.makeGauge(descriptor: VeilMetrics.name(name, help), labels: labels).set(to: value)
     }
 }
