@@ -127,18 +127,21 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
     if config.archiveEnabled {
         app.addServices(ArchiveService(database: database, sites: sites, directory: config.archiveDirectory, clock: clock, logger: logger))
     }
+    // The side listeners get the same deadlines, idle timeout and connection cap as the
+    // main one: the redirect port is public, and a slow client must not hold it open.
+    func sideListener(_ router: Router<VeilRequestContext>, _ host: String, _ port: Int, _ said: @escaping @Sendable (Int) -> String) -> Application<RouterResponder<VeilRequestContext>> {
+        Application(router: router, server: http1,
+                    configuration: .init(address: .hostname(host, port: port), serverName: nil,
+                                         availableConnectionsDelegate: ConnectionLimit(max: config.maxConnections, stats: ConnectionStats(), logger: logger)),
+                    onServerRunning: { channel in logger.notice("\(said(channel.localAddress?.port ?? port))") }, logger: logger)
+    }
     if let (host, port) = config.metricsListen {
-        app.addServices(Application(router: makeMetricsRouter(parts: parts), configuration: .init(address: .hostname(host, port: port), serverName: nil),
-                                    onServerRunning: { channel in
-                                        logger.notice("metrics are served without a token on http://\(host):\(channel.localAddress?.port ?? port)/metrics")
-                                    }, logger: logger))
+        app.addServices(sideListener(makeMetricsRouter(parts: parts), host, port) { "metrics are served without a token on http://\(host):\($0)/metrics" })
     }
     if let (host, port) = config.tlsRedirectListen {
-        app.addServices(Application(router: makeRedirectRouter(publicURL: config.publicURL, httpsPort: config.listenPort),
-                                    configuration: .init(address: .hostname(host, port: port), serverName: nil),
-                                    onServerRunning: { channel in
-                                        logger.notice("plain HTTP on http://\(host):\(channel.localAddress?.port ?? port) redirects to HTTPS")
-                                    }, logger: logger))
+        app.addServices(sideListener(makeRedirectRouter(publicURL: config.publicURL, httpsPort: config.listenPort), host, port) {
+            "plain HTTP on http://\(host):\($0) redirects to HTTPS"
+        })
     }
     if let load = environment.reloadConfig {
         app.addServices(ConfigReloadService(running: config, load: load, parts: parts, responder: responder, retention: retention, rollups: rollups))
