@@ -27,7 +27,7 @@ struct UserCommand: AsyncParsableCommand {
             }
             return (line, false)
         }
-        return (Data(systemRandomBytes(15)).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_"), true)
+        return (AccountsRules.newPassword(random: systemRandomBytes), true)
     }
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }

@@ -114,7 +114,7 @@ enum ConfigSchema {
     static let keys: [SchemaKey] = [
         SchemaKey(path: "listen", kind: .listen, secret: false,
                   apply: { c, v in if let l = parseListen(v.string) { c.listenHost = l.host; c.listenPort = l.port } },
-                  read: { c in .string((c.listenHost.contains(":") ? "[\(c.listenHost)]" : c.listenHost) + ":\(c.listenPort)") }),
+                  read: { c in .string(formatListen((c.listenHost, c.listenPort))) }),
         SchemaKey(path: "data_dir", kind: .string, secret: false, apply: { $0.dataDir = $1.string }, read: { .string($0.dataDir) }),
         SchemaKey(path: "public_url", kind: .string, secret: false, apply: { $0.publicURL = $1.string }, read: { .string($0.publicURL) }),
         SchemaKey(path: "secure_cookies", kind: .bool, secret: false, apply: { $0.secureCookies = $1.bool }, read: { .bool($0.secureCookies) }),

@@ -7,11 +7,12 @@ public final class LiveSites: Sendable {
     private struct State: Sendable {
         var sites: [SiteRules]
         var rules: [String: AnalyticsRules]
+        var keys: Set<String>
     }
     private let state: Mutex<State>
 
     public init(_ sites: [SiteRules]) {
-        state = Mutex(State(sites: sites, rules: sites.analyticsRules))
+        state = Mutex(State(sites: sites, rules: sites.analyticsRules, keys: Set(sites.map(\.key))))
     }
 
     /// Rules only (sites named by key), as the tests and tools that have no sites give them.
@@ -28,9 +29,12 @@ public final class LiveSites: Sendable {
     /// Goals, click definitions and time zone per site key: what the rollups count.
     public var rules: [String: AnalyticsRules] { state.withLock { $0.rules } }
 
+    /// Whether a site key is configured (metric labels ask for every drop).
+    public func contains(key: String) -> Bool { state.withLock { $0.keys.contains(key) } }
+
     public func replace(with sites: [SiteRules]) {
-        let rules = sites.analyticsRules
-        state.withLock { $0 = State(sites: sites, rules: rules) }
+        let new = State(sites: sites, rules: sites.analyticsRules, keys: Set(sites.map(\.key)))
+        state.withLock { $0 = new }
     }
 }
 

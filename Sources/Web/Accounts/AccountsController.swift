@@ -67,9 +67,9 @@ struct AccountsController: Sendable {
         }
         let role = UserRole(rawValue: form.first["role"] ?? "") ?? .viewer
         let sites = role == .admin ? [] : catalog.sites.map(\.key).filter { form.all("site").contains($0) }
-        let password = Data(random(15)).base64URLEncoded
+        let password = AccountsRules.newPassword(random: random)
         do {
-            try await database.addUser(username: username, passwordHash: try await hash(password), role: role, sites: sites, nowMillis: clock.nowMillis())
+            try await database.addUser(username: username, passwordHash: try hash(password), role: role, sites: sites, nowMillis: clock.nowMillis())
         } catch StorageError.conflict(let message) {
             return try await usersPage(signed, notice: .init(error: true, text: message), status: .conflict)
         }
@@ -98,9 +98,9 @@ struct AccountsController: Sendable {
         guard let signed = try await admin(request) else { return .seeOther("/login") }
         let form = try verified(try await formBody(request), csrf: signed.csrf)
         let username = form.first["username"] ?? ""
-        let password = Data(random(15)).base64URLEncoded
+        let password = AccountsRules.newPassword(random: random)
         // Resetting one's own password here keeps this session; anyone else is signed out everywhere.
-        guard try await database.setPassword(username: username, passwordHash: try await hash(password),
+        guard try await database.setPassword(username: username, passwordHash: try hash(password),
                                              keeping: username == signed.user.username ? signed.sessionHash : nil) else {
             return try await usersPage(signed, notice: .init(error: true, text: "There is no user \(username)."), status: .notFound)
         }
@@ -151,14 +151,14 @@ struct AccountsController: Sendable {
         guard new == form["confirm"] else {
             return accountPage(signed, notice: .init(error: true, text: "The two new passwords differ."), status: .badRequest)
         }
-        try await database.setPassword(username: signed.user.username, passwordHash: try await hash(new), keeping: signed.sessionHash)
+        try await database.setPassword(username: signed.user.username, passwordHash: try hash(new), keeping: signed.sessionHash)
         try await audit(signed, "user.change_password", signed.user.username, [:], context)
         return accountPage(signed, notice: .init(error: false, text: "Password changed. Your other sessions have ended; this one stays signed in."))
     }
 
     // MARK: Helpers
 
-    private func hash(_ password: String) async throws -> String {
+    private func hash(_ password: String) throws -> String {
         try passwords.hash(password, salt: random(16))
     }
 
@@ -184,6 +184,11 @@ struct AccountsController: Sendable {
 /// What a user name and a password must be, for the Users page and `veil user` alike.
 public enum AccountsRules {
     public static let minimumPasswordLength = 10
+
+    /// A new password: 15 random bytes, 20 URL-safe characters, shown once.
+    public static func newPassword(random: (Int) -> [UInt8]) -> String {
+        Data(random(15)).base64URLEncoded
+    }
 
     public static func validUsername(_ name: String) -> Bool {
         (1...64).contains(name.count) && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-@".contains($0)) }

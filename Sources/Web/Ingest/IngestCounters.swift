@@ -41,7 +41,7 @@ public actor IngestCounters {
     /// The metric label for a site a request named.
     nonisolated func siteLabel(_ site: String) -> String {
         let key = site.lowercased()
-        return sites.sites.contains { $0.key == key } ? key : Self.otherSite
+        return sites.contains(key: key) ? key : Self.otherSite
     }
 
     func recordAccepted(_ n: Int) { accepted += n }

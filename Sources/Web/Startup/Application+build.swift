@@ -198,7 +198,7 @@ func ensureAdmin(config: VeilConfig, database: VeilDatabase, environment: VeilEn
         return
     }
     guard try await database.user(named: config.adminUsername) == nil else { return }
-    let password = Data(environment.random(15)).base64URLEncoded
+    let password = AccountsRules.newPassword(random: environment.random)
     let hash = try environment.passwordHasher.hash(password, salt: environment.random(16))
     try await database.upsertUser(username: config.adminUsername, passwordHash: hash, nowMillis: now)
     environment.logger.notice("Created the dashboard user; its password is shown only this once, so note it now.",
