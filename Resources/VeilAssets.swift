@@ -3,6 +3,7 @@ public enum EmbeddedAssets {
     public static let trackerJS: [UInt8] = PackageResources.v_js
     public static let autocaptureJS: [UInt8] = PackageResources.va_js
     public static let recorderJS: [UInt8] = PackageResources.vr_js
+    public static let feedbackJS: [UInt8] = PackageResources.vf_js
     public static let playerJS: [UInt8] = PackageResources.vp_js
     public static let demoJS: [UInt8] = PackageResources.demo_js
     public static let demoQueueJS: [UInt8] = PackageResources.demo_queue_js
@@ -32,5 +33,6 @@ public enum EmbeddedAssets {
         "player": PackageResources.player_mustache,
         "users": PackageResources.users_mustache,
         "account": PackageResources.account_mustache,
+        "feedback": PackageResources.feedback_mustache,
     ]
 }

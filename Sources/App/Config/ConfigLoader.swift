@@ -200,6 +200,7 @@ struct ConfigLoader {
                 case "funnels": site.analytics.funnels = try parseFunnels(v, key: "\(p).funnels", source: source)
                 case "click_events": site.analytics.clickEvents = try parseClickEvents(v, key: "\(p).click_events", source: source)
                 case "replay": try parseReplay(v, key: "\(p).replay", source: source, into: &site)
+                case "feedback": site.feedback = try parseFeedback(v, key: "\(p).feedback", source: source)
                 case "posthog", "segment", "umami": try parseSDKKey(name, v, key: "\(p).\(name)", source: source, into: &site)
                 case "person_properties":
                     guard case .sequence(let list) = v else { throw ConfigError(source: source, line: line(v), key: "\(p).person_properties", message: "expected a list") }
@@ -326,6 +327,11 @@ struct ConfigLoader {
             let r = site.replay
             lines.append("    replay: {enabled: \(r.enabled), sample_rate: \(r.sampleRate), mask_text: \(r.maskText.rawValue), retention_days: \(site.replaysRetentionDays), "
                          + "erase: [\(r.eraseSelectors.map(quoteYAML).joined(separator: ", "))], block: [\(r.blockSelectors.map(quoteYAML).joined(separator: ", "))]}")
+            let n = site.feedback.nps, t = site.feedback.sentiment
+            lines.append("    feedback: {nps: {enabled: \(n.enabled), question: \(quoteYAML(n.question)), delay_seconds: \(n.delaySeconds), after_pageviews: \(n.afterPageviews), "
+                         + "sample_rate: \(n.sampleRate), follow_up: \(quoteYAML(n.followUp ?? "")), position: \(n.position.rawValue), accent: \(quoteYAML(n.accent)), "
+                         + "ask_again_days: \(n.askAgainDays)}, sentiment: {enabled: \(t.enabled), prompt: \(quoteYAML(t.prompt)), side: \(t.side.rawValue), "
+                         + "pages: [\(t.pages.map(quoteYAML).joined(separator: ", "))]}}")
             let keys = site.sdkKeys
             if let k = keys.posthogAPIKey { lines.append("    posthog: {api_key: \(quoteYAML(k))}") }
             if let k = keys.segmentWriteKey { lines.append("    segment: {write_key: \(quoteYAML(k))}") }

@@ -152,6 +152,8 @@ enum ConfigSchema {
                   apply: { $0.limits.replayRecordingStoredBytes = $1.int }, read: { .int($0.limits.replayRecordingStoredBytes) }),
         SchemaKey(path: "limits.replay_recording_events", kind: .int(1...100_000_000), secret: false,
                   apply: { $0.limits.replayRecordingEvents = $1.int }, read: { .int($0.limits.replayRecordingEvents) }),
+        SchemaKey(path: "limits.feedback_comment_chars", kind: .int(0...100_000), secret: false, apply: { $0.limits.feedbackCommentChars = $1.int }, read: { .int($0.limits.feedbackCommentChars) }),
+        SchemaKey(path: "limits.feedback_body_bytes", kind: .int(256...1_048_576), secret: false, apply: { $0.limits.feedbackBodyBytes = $1.int }, read: { .int($0.limits.feedbackBodyBytes) }),
         SchemaKey(path: "limits.scrub_bytes", kind: .int(1024...67_108_864), secret: false, apply: { $0.limits.scrubBytes = $1.int }, read: { .int($0.limits.scrubBytes) }),
         SchemaKey(path: "limits.client_time_past_hours", kind: .int(0...8760), secret: false,
                   apply: { $0.limits.clientTimes.pastMillis = Int64($1.int) * 3_600_000 }, read: { .int(Int($0.limits.clientTimes.pastMillis / 3_600_000)) }),
@@ -210,7 +212,7 @@ enum ConfigSchema {
 
     /// Keys of one entry under `sites:`.
     static let siteKeys = ["domain", "origins", "timezone", "identity", "consent", "honor_dnt", "honor_gpc", "scrub_patterns", "property_allowlist", "retention",
-                           "autocapture", "goals", "funnels", "click_events", "replay", "posthog", "segment", "umami", "person_properties"]
+                           "autocapture", "goals", "funnels", "click_events", "replay", "feedback", "posthog", "segment", "umami", "person_properties"]
 }
 
 import Foundation

@@ -49,6 +49,8 @@ public enum DropReason: String, Error, Sendable, CaseIterable {
     case duplicate = "duplicate"
     /// A replay chunk for a site without `replay.enabled`.
     case replayDisabled = "replay_disabled"
+    /// A survey answer for a site without that survey enabled (`feedback.nps` / `feedback.sentiment`).
+    case feedbackDisabled = "feedback_disabled"
     /// A replay chunk for a recording that reached `limits.replay_recording_*`.
     case recordingCapped = "recording_capped"
     /// An SDK message Veil has no use for (a group call, an SDK's internal event).

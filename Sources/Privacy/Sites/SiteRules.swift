@@ -32,6 +32,8 @@ public struct SiteRules: Sendable, Equatable {
     public var analytics = AnalyticsRules()
     /// Session replay: whether, how often and how privately pages are recorded.
     public var replay = ReplayRules()
+    /// NPS and sentiment surveys.
+    public var feedback = FeedbackRules()
     /// Keys other analytics clients send, mapped to this site: PostHog's project
     /// `api_key`, Segment's `write_key`, Umami's `website_id`. Public, like the domain.
     public var sdkKeys = SDKSiteKeys()
@@ -134,6 +136,10 @@ public struct IngestLimits: Sendable, Equatable {
     /// unread (`[unscanned]` in events, `*` in recordings). The scrubber is linear, this
     /// bounds its work per request.
     public var scrubBytes: Int = 1024 * 1024
+    /// Characters a survey comment may have (`limits.feedback_comment_chars`); longer is a 413.
+    public var feedbackCommentChars: Int = 1000
+    /// Bytes of one `POST /api/feedback` body.
+    public var feedbackBodyBytes: Int = 8 * 1024
     /// One recording's total: bytes of JSON received, bytes stored (compressed chunks and
     /// new stylesheets) and rrweb events. A chunk that would pass any of them is refused,
     /// the recording is marked capped and stops growing (the recorder stops when told).

@@ -275,6 +275,29 @@ enum Migrations {
             try db.execute(sql: "ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'admin'")
             try db.execute(sql: "ALTER TABLE users ADD COLUMN sites TEXT NOT NULL DEFAULT ''")
         }
+        // Surveys (issue 15): NPS and sentiment answers, and the times a survey was shown
+        // (score NULL), attached to the visit's session like events and recordings. The
+        // device and country are copied from that session so the Feedback tab reads one table.
+        migrator.registerMigration("2026-12-08 feedback") { db in
+            try db.execute(sql: """
+                CREATE TABLE feedback (
+                    id INTEGER PRIMARY KEY,
+                    site TEXT NOT NULL,
+                    visitor BLOB NOT NULL,
+                    session_id INTEGER,
+                    received_at INTEGER NOT NULL,
+                    kind TEXT NOT NULL,             -- nps | sentiment
+                    score INTEGER,                  -- NULL: the survey was shown, not answered
+                    comment TEXT,                   -- PII scrubbed, length-limited
+                    path TEXT NOT NULL,             -- PII scrubbed
+                    device TEXT NOT NULL,
+                    country TEXT NOT NULL
+                ) STRICT;
+                CREATE INDEX feedback_by_time ON feedback(site, received_at);
+                CREATE INDEX feedback_by_visitor ON feedback(site, visitor);
+                CREATE INDEX feedback_by_session ON feedback(session_id);
+                """)
+        }
         return migrator
     }
 }

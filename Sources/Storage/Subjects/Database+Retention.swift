@@ -19,6 +19,9 @@ extension VeilDatabase {
             DELETE FROM identity_links WHERE (site, visitor, user_hash) IN
                 (SELECT site, visitor, user_hash FROM identity_links WHERE site = ? AND last_seen < ? LIMIT ?)
             """, site: site, cutoff: cutoff, batchSize: batchSize)
+        // Survey answers are kept as long as the events of the visit they belong to.
+        _ = try await deleteInBatches(
+            "DELETE FROM feedback WHERE id IN (SELECT id FROM feedback WHERE site = ? AND received_at < ? LIMIT ?)", site: site, cutoff: cutoff, batchSize: batchSize)
         if events + sessions > 0 { try await purgeRollups(site: site, cutoff: cutoff, rules: rules) }
         return (events, sessions)
     }

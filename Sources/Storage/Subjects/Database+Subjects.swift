@@ -78,8 +78,9 @@ extension VeilDatabase {
             return try Data.fetchAll(db, sql: "SELECT visitor FROM sessions WHERE site = ? AND id = ?", arguments: [site, id])
         case .visitor(let hash):
             return try Data.fetchAll(db, sql: """
-                SELECT visitor FROM events WHERE site = ? AND visitor = ? UNION SELECT visitor FROM recordings WHERE site = ? AND visitor = ? LIMIT 1
-                """, arguments: [site, Data(hash), site, Data(hash)])
+                SELECT visitor FROM events WHERE site = ? AND visitor = ? UNION SELECT visitor FROM recordings WHERE site = ? AND visitor = ?
+                UNION SELECT visitor FROM feedback WHERE site = ? AND visitor = ? LIMIT 1
+                """, arguments: [site, Data(hash), site, Data(hash), site, Data(hash)])
         case .user(let hash):
             // Every visitor ID the user was seen with: the person's events on all their devices,
             // and the IDs an SDK's identify or alias call linked to them.
@@ -93,12 +94,13 @@ extension VeilDatabase {
             try await pool.read { db in
                 var seen = Set<Data>()
                 let visitors = try Self.visitors(db, site: site, subject: subject).filter { seen.insert($0).inserted }
-                var sessions: [Row] = [], events: [Row] = [], recordings: [Row] = [], pages: [Row] = [], links: [Row] = []
+                var sessions: [Row] = [], events: [Row] = [], recordings: [Row] = [], pages: [Row] = [], links: [Row] = [], feedback: [Row] = []
                 var ids: [Int64] = []
                 for visitor in visitors {
                     sessions += try Row.fetchAll(db, sql: "SELECT * FROM sessions WHERE site = ? AND visitor = ? ORDER BY started_at, id", arguments: [site, visitor])
                     events += try Row.fetchAll(db, sql: "SELECT * FROM events WHERE site = ? AND visitor = ? ORDER BY ts, id", arguments: [site, visitor])
                     links += try Row.fetchAll(db, sql: "SELECT * FROM identity_links WHERE site = ? AND visitor = ? ORDER BY first_seen", arguments: [site, visitor])
+                    feedback += try Row.fetchAll(db, sql: "SELECT * FROM feedback WHERE site = ? AND visitor = ? ORDER BY received_at, id", arguments: [site, visitor])
                     ids += try Self.recordingIDs(db, site: site, visitor: visitor)
                 }
                 for id in ids {
@@ -109,7 +111,7 @@ extension VeilDatabase {
                 let records = SubjectRecords(sessions: sessions.map(Self.session), events: events.map(Self.event),
                                              tables: [("sessions", sessions.map(Self.json)), ("events", events.map(Self.json)),
                                                       ("recordings", recordings.map(Self.json)), ("replay_pages", pages.map(Self.json)),
-                                                      ("identity_links", links.map(Self.json))])
+                                                      ("identity_links", links.map(Self.json)), ("feedback", feedback.map(Self.json))])
                 return (records, ids)
             }
         }
@@ -145,7 +147,7 @@ extension VeilDatabase {
     public func erase(site: String, subject: Subject, rules: AnalyticsRules) async throws(StorageError) -> [String: Int] {
         let counts = try await Self.wrap {
             try await pool.write { db in
-                var events = 0, sessions = 0, recordings = 0, links = 0
+                var events = 0, sessions = 0, recordings = 0, links = 0, feedback = 0
                 var days = Set<Int64>()
                 for visitor in try Self.visitors(db, site: site, subject: subject) {
                     recordings += try Self.deleteRecordings(db, ids: try Self.recordingIDs(db, site: site, visitor: visitor))
@@ -160,13 +162,15 @@ extension VeilDatabase {
                     sessions += db.changesCount
                     try db.execute(sql: "DELETE FROM identity_links WHERE site = ? AND visitor = ?", arguments: [site, visitor])
                     links += db.changesCount
+                    try db.execute(sql: "DELETE FROM feedback WHERE site = ? AND visitor = ?", arguments: [site, visitor])
+                    feedback += db.changesCount
                 }
                 if case .user(let hash) = subject {
                     try db.execute(sql: "DELETE FROM identity_links WHERE site = ? AND user_hash = ?", arguments: [site, Data(hash)])
                     links += db.changesCount
                 }
                 for day in days.sorted() { try Self.rebuildDay(db, site: site, day: day, rules: rules) }
-                return ["events": events, "sessions": sessions, "recordings": recordings, "identity_links": links]
+                return ["events": events, "sessions": sessions, "recordings": recordings, "identity_links": links, "feedback": feedback]
             }
         }
         seenCache.clear()

@@ -25,6 +25,7 @@ struct Snippet: Sendable {
         }
         if site.analytics.autocapture { tag += " data-autocapture=\"true\"" }
         if site.replay.enabled { tag += " data-replay=\"\(site.replay.sampleRate)\"" }
+        if site.feedback.enabled { tag += " data-feedback=\"true\"" }
         if !site.honorDNT { tag += " data-honor-dnt=\"false\"" }
         if !site.honorGPC { tag += " data-honor-gpc=\"false\"" }
         return tag + "></script>"

@@ -17,6 +17,8 @@ public actor IngestCounters {
     private var rateLimited: [String: Int] = [:]
     /// Session replay: chunks stored, raw JSON bytes received and bytes stored, per site.
     private var replay: [String: (chunks: Int, received: Int, stored: Int)] = [:]
+    /// Survey rows stored (answers and showings), per site.
+    private var feedback: [String: Int] = [:]
     private var scrubbed: [String: Int] = [:]
     /// SDK events whose client time was outside the window, per site label.
     private var clockSkew: [String: Int] = [:]
@@ -101,6 +103,10 @@ public actor IngestCounters {
         replay[label] = r
     }
 
+    func recordFeedback(site: String) {
+        feedback[siteLabel(site), default: 0] += 1
+    }
+
     /// Values the PII scrubber replaced, per kind and site. Never the matched text.
     func recordScrubbed(_ counts: [PIIScrubber.Kind: Int], site: String) {
         let label = siteLabel(site)
@@ -164,6 +170,9 @@ public actor IngestCounters {
         scrape.counter("veil_identity_links_total", "Identity links stored from SDK identify and alias calls.", identityLinks)
         for (name, n) in unknownPaths.sorted(by: { $0.key < $1.key }) {
             scrape.counter("veil_sdk_unknown_path_total", "Requests to unknown paths under an SDK's prefix, by protocol.", n, labels: [("protocol", name)])
+        }
+        for (site, n) in feedback.sorted(by: { $0.key < $1.key }) {
+            scrape.counter("veil_feedback_stored_total", "Survey rows stored (answers and times a survey was shown), by site.", n, labels: [("site", site)])
         }
         for (site, r) in replay.sorted(by: { $0.key < $1.key }) {
             scrape.counter("veil_replay_chunks_total", "Session replay chunks stored, by site.", r.chunks, labels: [("site", site)])

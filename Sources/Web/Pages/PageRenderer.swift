@@ -69,6 +69,7 @@ struct DemoPage: Sendable {
     var trackerPath: String
     var replay: Bool
     var replayRate: String
+    var feedback = false
 }
 
 public enum VeilVersion {

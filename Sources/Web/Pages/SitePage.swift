@@ -93,9 +93,9 @@ struct StatsHeader: Sendable {
     /// The site's views; Replays only for the owner.
     static func tabs(base: String, current: String, query: String, readOnly: Bool) -> [Link] {
         let tabs = [("Overview", "", "overview"), ("Funnels", "/funnels", "funnels"), ("Journeys", "/journeys", "journeys"),
-                    ("Retention", "/retention", "retention"), ("Live", "/live", "live")] + (readOnly ? [] : [("Replays", "/replays", "replays")])
-        // Replays take their own filters, not the stats range and filters.
-        return tabs.map { Link(label: $0.0, href: base + $0.1 + ($0.2 == "replays" ? "" : query), current: $0.2 == current) }
+                    ("Retention", "/retention", "retention"), ("Live", "/live", "live")] + (readOnly ? [] : [("Replays", "/replays", "replays"), ("Feedback", "/feedback", "feedback")])
+        // Replays and Feedback take their own filters, not the stats range and filters.
+        return tabs.map { Link(label: $0.0, href: base + $0.1 + ($0.2 == "replays" || $0.2 == "feedback" ? "" : query), current: $0.2 == current) }
     }
 
     init(domain: String, base: String, tab: String, request: StatsRequest, readOnly: Bool) {

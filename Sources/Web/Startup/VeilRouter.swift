@@ -71,6 +71,11 @@ func makeRouter(config: VeilConfig, geo: MMDB?, parts: ServerParts) throws -> Ro
                      atPath: "/api")
     router.addRoutes(ReplayController(catalog: catalog, limits: config.limits, sessionTimeoutMillis: config.writer.sessionTimeoutMillis, database: database, auth: auth, gate: ingestGate,
                                       counters: counters, clock: clock, secret: secret, random: random).endpoints, atPath: "/api")
+    router.addRoutes(FeedbackIngest(catalog: catalog, limits: config.limits, sessionTimeoutMillis: config.writer.sessionTimeoutMillis, database: database, gate: ingestGate,
+                                    counters: counters).endpoints, atPath: "/api")
+    let feedback = FeedbackController(catalog: catalog, database: database, auth: auth, pages: pages, clock: clock, queries: parts.queries)
+    router.addRoutes(feedback.apiRoutes, atPath: "/api/stats")
+    router.addRoutes(feedback.pageRoutes)
     router.addRoutes(StatsController(catalog: catalog, stats: stats, auth: auth, clock: clock, queries: parts.queries).endpoints, atPath: "/api/stats")
     let privacyRequests = PrivacyRequests(database: database, clock: clock, secret: secret, rules: config.sites.analyticsRules)
     router.addRoutes(PrivacyController(catalog: catalog, auth: auth, requests: privacyRequests).endpoints, atPath: "/api/privacy")

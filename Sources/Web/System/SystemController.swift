@@ -16,6 +16,7 @@ struct SystemController: Sendable {
     let tracker = StaticAsset(EmbeddedAssets.trackerJS, contentType: "text/javascript; charset=utf-8")
     let autocapture = StaticAsset(EmbeddedAssets.autocaptureJS, contentType: "text/javascript; charset=utf-8")
     let recorder = StaticAsset(EmbeddedAssets.recorderJS, contentType: "text/javascript; charset=utf-8")
+    let widget = StaticAsset(EmbeddedAssets.feedbackJS, contentType: "text/javascript; charset=utf-8")
     let player = StaticAsset(EmbeddedAssets.playerJS, contentType: "text/javascript; charset=utf-8")
     let stylesheet = StaticAsset(EmbeddedAssets.stylesheet, contentType: "text/css; charset=utf-8")
     let demoJS = StaticAsset(EmbeddedAssets.demoJS, contentType: "text/javascript; charset=utf-8")
@@ -28,6 +29,7 @@ struct SystemController: Sendable {
         routes.get(RouterPath(trackerPath), use: trackerScript)
         routes.get("va.js") { [autocapture] request, _ in autocapture.response(to: request, extraHeaders: [.accessControlAllowOrigin: "*"]) }
         routes.get("vr.js") { [recorder] request, _ in recorder.response(to: request, extraHeaders: [.accessControlAllowOrigin: "*"]) }
+        routes.get("vf.js") { [widget] request, _ in widget.response(to: request, extraHeaders: [.accessControlAllowOrigin: "*"]) }
         routes.get("assets/vp.js") { [player] request, _ in player.response(to: request) }
         routes.get("assets/veil.css") { [stylesheet] request, _ in stylesheet.response(to: request) }
         routes.get("assets/demo.js") { [demoJS] request, _ in demoJS.response(to: request) }
@@ -59,7 +61,8 @@ struct SystemController: Sendable {
 
     @Sendable func demo(_ request: Request, context: VeilRequestContext) async throws -> Response {
         let replay = catalog.site("localhost")?.replay
-        return .html(pages.render(DemoPage(trackerPath: trackerPath, replay: replay?.enabled == true, replayRate: "\(replay?.sampleRate ?? 0)"), template: "demo"))
+        return .html(pages.render(DemoPage(trackerPath: trackerPath, replay: replay?.enabled == true, replayRate: "\(replay?.sampleRate ?? 0)",
+                                                   feedback: catalog.site("localhost")?.feedback.enabled == true), template: "demo"))
     }
 }
 

@@ -27,6 +27,7 @@ struct RouteContractTests {
         (.get, "/api/stats/overview?site=localhost", .unauthorized), (.get, "/api/stats/funnel?site=localhost", .unauthorized),
         (.get, "/api/recordings?site=localhost", .unauthorized), (.get, "/api/recordings/1/events", .unauthorized), (.delete, "/api/recordings/1", .unauthorized),
         (.get, "/api/privacy/export?site=localhost&session=1", .unauthorized), (.post, "/api/privacy/erase", .unauthorized), (.get, "/metrics", .unauthorized),
+        (.get, "/sites/localhost/feedback", .seeOther), (.get, "/sites/localhost/feedback.csv", .seeOther), (.get, "/api/stats/feedback?site=localhost", .unauthorized),
     ]
 
     /// Signed in, but the state-changing request carries no CSRF token.
@@ -46,6 +47,8 @@ struct RouteContractTests {
         (.get, "/sites/localhost/privacy", .ok), (.get, "/api/stats/overview?site=localhost", .ok), (.get, "/api/recordings?site=localhost", .ok),
         (.get, "/sites/nowhere.test", .notFound), (.get, "/sites/nowhere.test/replays", .notFound), (.get, "/sites/nowhere.test/privacy", .notFound),
         (.get, "/sites/localhost/replays/999", .notFound), (.get, "/sites/localhost/breakdown/nope", .notFound),
+        (.get, "/sites/localhost/feedback", .ok), (.get, "/sites/localhost/feedback.csv", .ok), (.get, "/api/stats/feedback?site=localhost", .ok),
+        (.get, "/sites/nowhere.test/feedback", .notFound), (.get, "/api/stats/feedback?site=localhost&band=7", .badRequest),
     ]
 
     @Test func everyRouteAnswersNobodyASessionWithoutCSRFAndItsOwner() async throws {
