@@ -67,6 +67,20 @@ public struct FeedbackSubmission: Sendable, Equatable {
     }
 }
 
+/// The custom event an answer also records in the visit ("Survey: NPS 0–6"), so every
+/// dashboard view, funnel and replay list can be narrowed to the visits that answered so.
+public enum FeedbackEvent {
+    public static func name(kind: FeedbackKind, score: Int) -> String {
+        switch kind {
+        case .nps:
+            let band = NPSBand(score: score).scores
+            return "Survey: NPS \(band.lowerBound)–\(band.upperBound)"
+        case .sentiment:
+            return "Survey: sentiment \(score)"
+        }
+    }
+}
+
 /// NPS arithmetic, in one place for the page, the API and the CSV.
 public enum NPSBand: String, Sendable, CaseIterable {
     case detractor, passive, promoter

@@ -96,6 +96,11 @@ struct FeedbackController: Sendable {
             let pairs = next.filter { !$0.value.isEmpty }.sorted { $0.key < $1.key }
             return base + "/feedback" + (pairs.isEmpty ? "" : "?" + pairs.map { "\(StatsRequest.encode($0.key))=\(StatsRequest.encode($0.value))" }.joined(separator: "&"))
         }
+        /// The overview of the same range, narrowed to visits with the answer's event.
+        func dashboard(_ event: String) -> String {
+            base + "?range=" + StatsRequest.encode(q["range"] ?? "30d") + (q["range"] == "custom" ? "&from=\(StatsRequest.encode(q["from"] ?? ""))&to=\(StatsRequest.encode(q["to"] ?? ""))" : "")
+                + "&event=" + StatsRequest.encode(event)
+        }
         func share(_ n: Int, _ total: Int) -> (String, String) {
             guard total > 0 else { return ("0 %", "w0") }
             let p = Double(n) * 100 / Double(total)
@@ -105,12 +110,14 @@ struct FeedbackController: Sendable {
         let npsBands: [FeedbackPage.Band] = [(NPSBand.promoter, r.promoters, "Promoters (9–10)"), (.passive, r.passives, "Passives (7–8)"),
                                              (.detractor, r.detractors, "Detractors (0–6)")].map { band, count, label in
             let (s, w) = share(count, answers)
-            return .init(label: label, count: count, share: s, width: w, css: band.rawValue, href: link(["band": band.rawValue]))
+            return .init(label: label, count: count, share: s, width: w, css: band.rawValue, href: link(["band": band.rawValue]),
+                         dashboardHref: dashboard(FeedbackEvent.name(kind: .nps, score: band.scores.lowerBound)))
         }
         let sentimentTotal = r.sentiment.answers
         let sentiment: [FeedbackPage.Band] = (0..<5).reversed().map { i in
             let (s, w) = share(r.sentiment.counts[i], sentimentTotal)
-            return .init(label: "\(i + 1) · \(FeedbackPage.faces[i])", count: r.sentiment.counts[i], share: s, width: w, css: "s\(i + 1)", href: "")
+            return .init(label: "\(i + 1) · \(FeedbackPage.faces[i])", count: r.sentiment.counts[i], share: s, width: w, css: "s\(i + 1)", href: "",
+                         dashboardHref: dashboard(FeedbackEvent.name(kind: .sentiment, score: i + 1)))
         }
         func rate(_ v: Double?) -> String { v.map { String(format: "%.1f %%", $0) } ?? "–" }
         let stats: [FeedbackPage.Stat] = [

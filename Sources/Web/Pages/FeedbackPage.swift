@@ -6,7 +6,16 @@ import Storage
 struct FeedbackPage: Sendable {
     struct Option: Sendable { var value: String; var label: String; var selected: Bool }
     struct Stat: Sendable { var label: String; var value: String }
-    struct Band: Sendable { var label: String; var count: Int; var share: String; var width: String; var css: String; var href: String }
+    struct Band: Sendable {
+        var label: String
+        var count: Int
+        var share: String
+        var width: String
+        var css: String
+        /// This tab narrowed to the band; and every other view narrowed to the visits that answered so.
+        var href: String
+        var dashboardHref: String
+    }
     struct Page: Sendable { var path: String; var answers: Int; var average: String; var counts: String }
     struct Comment: Sendable {
         var at: String

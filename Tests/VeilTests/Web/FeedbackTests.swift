@@ -81,6 +81,34 @@ struct FeedbackTests {
         }
     }
 
+    @Test func anAnswerNarrowsTheWholeDashboardToTheVisitorsWhoGaveIt() async throws {
+        let dir = TempDir()
+        try await withLiveVeil(feedbackConfig(dataDir: dir.path)) { client in
+            let firefox: HTTPFields = [.userAgent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"]
+            // Two visitors: one reads two pages and answers 3, the other reads one and answers 10.
+            for path in ["/", "/pricing"] {
+                #expect(try await client.post("/api/event", #"{"site":"localhost","name":"pageview","url":"http://localhost\#(path)"}"#).status == .accepted)
+            }
+            #expect(try await client.post("/api/feedback", Self.answer("nps", 3)).status == .accepted)
+            #expect(try await client.post("/api/event", #"{"site":"localhost","name":"pageview","url":"http://localhost/"}"#, headers: firefox).status == .accepted)
+            #expect(try await client.post("/api/feedback", Self.answer("nps", 10), headers: firefox).status == .accepted)
+            func overview(_ filter: String) async throws -> [String: Any] {
+                try await client.execute(uri: "/api/stats/overview?site=localhost&range=today" + filter, method: .get, headers: bearer).json
+            }
+            let all = try await overview("")
+            #expect(all["visitors"] as? Int == 2 && all["pageviews"] as? Int == 3, "\(all)")
+            let detractors = try await overview("&event=" + StatsRequest.encode(FeedbackEvent.name(kind: .nps, score: 3)))
+            // The event filter narrows to the visits with that answer: their visitors, and the
+            // session-level tables (browser, entry page, channel, country…) of those visits.
+            func browsers(_ o: [String: Any]) -> [String] {
+                (((o["breakdowns"] as? [String: Any])?["browser"] as? [String: Any])?["rows"] as? [[String: Any]] ?? []).compactMap { $0["value"] as? String }
+            }
+            #expect(detractors["visitors"] as? Int == 1 && browsers(detractors) == ["Chrome"], "visitors who answered 0–6: \(detractors)")
+            let promoters = try await overview("&event=" + StatsRequest.encode("Survey: NPS 9–10"))
+            #expect(promoters["visitors"] as? Int == 1 && browsers(promoters) == ["Firefox"], "visitors who answered 9–10: \(promoters)")
+        }
+    }
+
     @Test func badAnswersGetAClear4xxAndDisabledOrBotAnswersAreDropped() async throws {
         let dir = TempDir()
         var config = feedbackConfig(dataDir: dir.path)
