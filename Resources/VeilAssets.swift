@@ -5,6 +5,7 @@ public enum EmbeddedAssets {
     public static let recorderJS: [UInt8] = PackageResources.vr_js
     public static let feedbackJS: [UInt8] = PackageResources.vf_js
     public static let playerJS: [UInt8] = PackageResources.vp_js
+    public static let heatmapJS: [UInt8] = PackageResources.hm_js
     public static let demoJS: [UInt8] = PackageResources.demo_js
     public static let demoQueueJS: [UInt8] = PackageResources.demo_queue_js
     public static let stylesheet: [UInt8] = PackageResources.veil_css
@@ -34,5 +35,6 @@ public enum EmbeddedAssets {
         "users": PackageResources.users_mustache,
         "account": PackageResources.account_mustache,
         "feedback": PackageResources.feedback_mustache,
+        "heatmaps": PackageResources.heatmaps_mustache,
     ]
 }

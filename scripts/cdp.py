@@ -7,7 +7,7 @@ Reads a plan as JSON on stdin and prints the results as JSON on stdout:
   {"chromium": "/usr/bin/chromium", "user_agent": "...", "width": 1280, "height": 800,
    "cookies": [{"name": "...", "value": "...", "url": "http://127.0.0.1:PORT"}],
    "steps": [{"navigate": "http://..."}, {"wait": "js expression", "timeout": 20},
-             {"eval": "js expression", "as": "name"}, {"type": "text"}, {"click": "css selector"},
+             {"eval": "js expression", "as": "name"}, {"type": "text"}, {"click": "css selector", "at": [0.25, 0.5]},
              {"sleep": 0.5}, {"script_on_new_document": "js source"}, {"screenshot": "out.png"},
              {"wait_file": "/tmp/signal", "timeout": 30}]}
 "wait_file" keeps the browser open until the caller creates the file (the caller waits
@@ -159,7 +159,10 @@ def run(plan):
             elif "type" in step:
                 browser.call("Input.insertText", {"text": step["type"]}, session=True)
             elif "click" in step:
-                box = browser.evaluate("(function(){var r=document.querySelector(%s).getBoundingClientRect();return [r.left+r.width/2,r.top+r.height/2]})()" % json.dumps(step["click"]))
+                # "at": [fx, fy] clicks that far across and down the element's box (default: its centre).
+                fx, fy = step.get("at", [0.5, 0.5])
+                box = browser.evaluate("(function(){var r=document.querySelector(%s).getBoundingClientRect();return [r.left+r.width*%s,r.top+r.height*%s]})()"
+                                       % (json.dumps(step["click"]), float(fx), float(fy)))
                 for kind in ("mousePressed", "mouseReleased"):
                     browser.call("Input.dispatchMouseEvent", {"type": kind, "x": box[0], "y": box[1], "button": "left", "clickCount": 1}, session=True)
             elif "screenshot" in step:

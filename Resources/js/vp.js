@@ -270,6 +270,14 @@
     while (events[first].type != 2) first++;
     // Open on the first full snapshot (or the linked moment), never on a blank frame.
     goTo(m ? Math.max(m[1] * 1000, events[first].timestamp - start) : events[first].timestamp - start);
+    // Heatmaps: the page view that starts `data-at` ms into the recording, just after its
+    // snapshot, at the top and as tall as the whole page (the overlay is drawn on it).
+    var at = root.getAttribute('data-at');
+    if (at != null) {
+      goTo(Math.max(0, +at) + 500);
+      var top = doc && doc.scrollingElement;
+      if (top) { top.scrollTo(0, 0); resize(vw, Math.max(vh, top.scrollHeight)); }
+    }
     status('');
     root.setAttribute('data-ready', 'true');
     if (root.getAttribute('data-autoplay') == 'end') { goTo(end - start); root.setAttribute('data-at-end', 'true'); }

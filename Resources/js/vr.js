@@ -124,9 +124,31 @@
     if (!w.__veilSnapshotMs) w.__veilSnapshotMs = performance.now() - t0;
     setTimeout(scrolled, 0);
   }
+  // Heatmaps: a click also names its element by tag path (no ids, classes or text) and
+  // where in the element's box it landed (per mille), so it lands on the same element at
+  // any width; the page's scroll events carry the document's and the viewport's heights.
+  function spot(m, el) {
+    var parts = [], n = el, r;
+    while (n && n.nodeType == 1 && n != d.documentElement && parts.length < 40) {
+      var tag = n.tagName.toLowerCase(), i = 1, s = n;
+      if (tag == 'body') { parts.unshift(tag); break; }
+      while ((s = s.previousElementSibling)) if (s.tagName == n.tagName) i++;
+      parts.unshift(tag + ':nth-of-type(' + i + ')');
+      n = n.parentElement;
+    }
+    if (parts[0] != 'body' || !el.getBoundingClientRect) return;
+    r = el.getBoundingClientRect();
+    m.p = parts.join('>');
+    m.rx = r.width ? Math.max(0, Math.min(1000, Math.round((m.x - r.left) / r.width * 1000))) : 500;
+    m.ry = r.height ? Math.max(0, Math.min(1000, Math.round((m.y - r.top) / r.height * 1000))) : 500;
+  }
+  function depth(m) { var el = d.scrollingElement || d.documentElement; m.dh = el.scrollHeight; m.vh = w.innerHeight; }
   // Inner elements already scrolled when the snapshot was taken, as Scroll events: reading
   // every element's offsets is a layout query, kept out of the snapshot's own task.
   function scrolled() {
+    var top = d.scrollingElement || d.documentElement, first = { source: 3, id: idOf(d) || 1, x: top.scrollLeft, y: top.scrollTop };
+    depth(first);
+    emit(3, first);
     var all = d.body ? d.body.getElementsByTagName('*') : [], i, el, id;
     for (i = 0; i < all.length; i++) {
       el = all[i];
@@ -222,15 +244,18 @@
         if (!id) return;
         var p = e.touches && e.touches[0] || e.changedTouches && e.changedTouches[0] || e;
         takeMutations();
-        emit(3, { source: 2, type: kinds[k], id: id, x: p.clientX || 0, y: p.clientY || 0 });
+        var m = { source: 2, type: kinds[k], id: id, x: p.clientX || 0, y: p.clientY || 0 };
+        if (k == 'click') spot(m, e.target);
+        emit(3, m);
       });
     });
     on('scroll', function(e) {
       var t = e.target, id = idOf(t), last = scrolls.get(t) || 0;
       if (!id || now() - last < 100) return;
       scrolls.set(t, now());
-      var el = t == d ? d.scrollingElement || d.documentElement : t;
-      emit(3, { source: 3, id: id, x: el.scrollLeft, y: el.scrollTop });
+      var el = t == d ? d.scrollingElement || d.documentElement : t, m = { source: 3, id: id, x: el.scrollLeft, y: el.scrollTop };
+      if (t == d) depth(m);
+      emit(3, m);
     });
     var rz;
     w.addEventListener('resize', function() {

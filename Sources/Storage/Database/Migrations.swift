@@ -298,6 +298,61 @@ enum Migrations {
                 CREATE INDEX feedback_by_session ON feedback(session_id);
                 """)
         }
+        // Heatmaps (issue 15), kept per recording as chunks arrive: clicks by page path,
+        // device class, element tag path and 5 % cell of the element's box (with dead and
+        // rage counts), the deepest share of each page view reached, the clicks whose
+        // dead-or-live fate the next chunk decides, and where each page load's chunks left off.
+        migrator.registerMigration("2026-12-09 heatmaps") { db in
+            try db.execute(sql: """
+                CREATE TABLE heatmap_cells (
+                    recording_id INTEGER NOT NULL,
+                    site TEXT NOT NULL,
+                    path TEXT NOT NULL,
+                    device TEXT NOT NULL,
+                    element TEXT NOT NULL,          -- tag path: body>main:nth-of-type(1)>button:nth-of-type(2)
+                    cx INTEGER NOT NULL,            -- 0–19 across the element's box
+                    cy INTEGER NOT NULL,            -- 0–19 down it
+                    clicks INTEGER NOT NULL,
+                    dead INTEGER NOT NULL,
+                    rage INTEGER NOT NULL,
+                    last_at INTEGER NOT NULL,
+                    PRIMARY KEY (recording_id, path, device, element, cx, cy)
+                ) STRICT, WITHOUT ROWID;
+                CREATE INDEX heatmap_cells_by_page ON heatmap_cells(site, path, device, last_at);
+
+                CREATE TABLE heatmap_depths (
+                    recording_id INTEGER NOT NULL,
+                    page TEXT NOT NULL,             -- the page load
+                    path TEXT NOT NULL,
+                    site TEXT NOT NULL,
+                    device TEXT NOT NULL,
+                    depth INTEGER NOT NULL,         -- per mille of the page the viewport's bottom reached
+                    last_at INTEGER NOT NULL,
+                    PRIMARY KEY (recording_id, page, path)
+                ) STRICT, WITHOUT ROWID;
+                CREATE INDEX heatmap_depths_by_page ON heatmap_depths(site, path, device, last_at);
+
+                CREATE TABLE heatmap_pending (
+                    recording_id INTEGER NOT NULL,
+                    page TEXT NOT NULL,
+                    ts INTEGER NOT NULL,
+                    path TEXT NOT NULL,
+                    device TEXT NOT NULL,
+                    element TEXT NOT NULL,
+                    cx INTEGER NOT NULL,
+                    cy INTEGER NOT NULL,
+                    PRIMARY KEY (recording_id, page, ts, element, cx, cy)
+                ) STRICT, WITHOUT ROWID;
+
+                CREATE TABLE heatmap_pages (
+                    recording_id INTEGER NOT NULL,
+                    page TEXT NOT NULL,
+                    path TEXT NOT NULL,
+                    width INTEGER NOT NULL,
+                    PRIMARY KEY (recording_id, page)
+                ) STRICT, WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

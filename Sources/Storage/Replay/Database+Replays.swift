@@ -85,6 +85,7 @@ extension VeilDatabase {
                     WHERE id = ?
                     """, arguments: [session?.id, chunk.firstTimestamp, chunk.lastTimestamp, chunk.receivedAt, newPage, chunk.events, chunk.rawBytes, stored,
                                      chunk.clicks, chunk.rageClicks, chunk.width, chunk.width, chunk.height, chunk.height, id])
+                try Self.addHeatmap(db, recording: id, site: site, page: chunk.page, facts: chunk.heatmap, fallbackWidth: chunk.width)
                 return .stored(recording: id, bytes: stored)
             }
         }
@@ -270,6 +271,7 @@ extension VeilDatabase {
             try db.execute(sql: "DELETE FROM replay_style_refs WHERE recording_id = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM replay_chunks WHERE recording_id = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM replay_pages WHERE recording_id = ?", arguments: [id])
+            try deleteHeatmap(db, recording: id)
             try db.execute(sql: "DELETE FROM recordings WHERE id = ?", arguments: [id])
             deleted += db.changesCount
         }

@@ -17,6 +17,8 @@ public struct ReplayChunk: Sendable {
     public var rageClicks: Int
     public var width: Int
     public var height: Int
+    /// Clicks by element and scroll depth, for heatmaps (page paths already cleaned).
+    public var heatmap = HeatmapFacts([], href: "", width: 0)
 
     public init(site: String, visitorCandidates: [[UInt8]], page: String, seq: Int, url: String, receivedAt: Int64, firstTimestamp: Int64, lastTimestamp: Int64,
                 events: Int, rawBytes: Int, encoded: ReplayCodec.Encoded, clicks: Int = 0, rageClicks: Int = 0, width: Int = 0, height: Int = 0) {

@@ -93,9 +93,10 @@ struct StatsHeader: Sendable {
     /// The site's views; Replays only for the owner.
     static func tabs(base: String, current: String, query: String, readOnly: Bool) -> [Link] {
         let tabs = [("Overview", "", "overview"), ("Funnels", "/funnels", "funnels"), ("Journeys", "/journeys", "journeys"),
-                    ("Retention", "/retention", "retention"), ("Live", "/live", "live")] + (readOnly ? [] : [("Replays", "/replays", "replays"), ("Feedback", "/feedback", "feedback")])
-        // Replays and Feedback take their own filters, not the stats range and filters.
-        return tabs.map { Link(label: $0.0, href: base + $0.1 + ($0.2 == "replays" || $0.2 == "feedback" ? "" : query), current: $0.2 == current) }
+                    ("Retention", "/retention", "retention"), ("Live", "/live", "live")] + (readOnly ? [] : [("Replays", "/replays", "replays"), ("Heatmaps", "/heatmaps", "heatmaps"), ("Feedback", "/feedback", "feedback")])
+        // Replays, heatmaps and feedback take their own filters, not the stats range and filters.
+        let own: Set<String> = ["replays", "heatmaps", "feedback"]
+        return tabs.map { Link(label: $0.0, href: base + $0.1 + (own.contains($0.2) ? "" : query), current: $0.2 == current) }
     }
 
     init(domain: String, base: String, tab: String, request: StatsRequest, readOnly: Bool) {

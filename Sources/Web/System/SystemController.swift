@@ -17,6 +17,7 @@ struct SystemController: Sendable {
     let autocapture = StaticAsset(EmbeddedAssets.autocaptureJS, contentType: "text/javascript; charset=utf-8")
     let recorder = StaticAsset(EmbeddedAssets.recorderJS, contentType: "text/javascript; charset=utf-8")
     let widget = StaticAsset(EmbeddedAssets.feedbackJS, contentType: "text/javascript; charset=utf-8")
+    let heatmap = StaticAsset(EmbeddedAssets.heatmapJS, contentType: "text/javascript; charset=utf-8")
     let player = StaticAsset(EmbeddedAssets.playerJS, contentType: "text/javascript; charset=utf-8")
     let stylesheet = StaticAsset(EmbeddedAssets.stylesheet, contentType: "text/css; charset=utf-8")
     let demoJS = StaticAsset(EmbeddedAssets.demoJS, contentType: "text/javascript; charset=utf-8")
@@ -31,6 +32,7 @@ struct SystemController: Sendable {
         routes.get("vr.js") { [recorder] request, _ in recorder.response(to: request, extraHeaders: [.accessControlAllowOrigin: "*"]) }
         routes.get("vf.js") { [widget] request, _ in widget.response(to: request, extraHeaders: [.accessControlAllowOrigin: "*"]) }
         routes.get("assets/vp.js") { [player] request, _ in player.response(to: request) }
+        routes.get("assets/hm.js") { [heatmap] request, _ in heatmap.response(to: request) }
         routes.get("assets/veil.css") { [stylesheet] request, _ in stylesheet.response(to: request) }
         routes.get("assets/demo.js") { [demoJS] request, _ in demoJS.response(to: request) }
         routes.get("assets/demo-queue.js") { [demoQueueJS] request, _ in demoQueueJS.response(to: request) }
