@@ -139,6 +139,12 @@ public struct HeatmapReport: Sendable, Equatable {
         public var x: Int
         public var y: Int
         public var clicks: Int
+
+        public init(x: Int, y: Int, clicks: Int) {
+            self.x = x
+            self.y = y
+            self.clicks = clicks
+        }
     }
     public struct Element: Sendable, Equatable {
         public var element: String

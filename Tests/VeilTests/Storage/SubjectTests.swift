@@ -100,7 +100,7 @@ struct SubjectTests {
         #expect(dir.allBytes().contains { $0.1.contains(bytes: Array("alpha-canary-7731".utf8)) })
         let requests = PrivacyRequests(database: db, clock: TimeSource.system, secret: Array(repeating: 3, count: 32), rules: [:])
         let counts = try await requests.erase(site: "example.com", subject: .session(session), actor: "test")
-        #expect(counts == ["events": 2, "sessions": 2, "recordings": 0, "identity_links": 0])
+        #expect(counts == ["events": 2, "sessions": 2, "recordings": 0, "identity_links": 0, "feedback": 0])
         let records = try await db.records(site: "example.com", subject: .session(session))
         #expect(records.events.isEmpty && records.sessions.isEmpty)
         #expect(try await db.events(site: "example.com").allSatisfy { $0.visitor == Array(repeating: 2, count: 16) })
@@ -111,7 +111,7 @@ struct SubjectTests {
             }
         }
         #expect(dir.allBytes().contains { $0.1.contains(bytes: Array("bravo-prop-keep".utf8)) })
-        #expect(try await db.auditLog().first?.rows == #"{"events":2,"identity_links":0,"recordings":0,"sessions":2}"#)
+        #expect(try await db.auditLog().first?.rows == #"{"events":2,"feedback":0,"identity_links":0,"recordings":0,"sessions":2}"#)
     }
 
     @Test func largeExportsAreAZipOfNDJSONFiles() async throws {
@@ -144,7 +144,7 @@ struct SubjectTests {
         try process.run()
         process.waitUntilExit()
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(output.trimmingCharacters(in: .whitespacesAndNewlines) == "['events.ndjson', 'export.json', 'identity_links.ndjson', 'recordings.ndjson', 'replay_pages.ndjson', 'sessions.ndjson'] 25 1 session:\(session) True True", "\(output)")
+        #expect(output.trimmingCharacters(in: .whitespacesAndNewlines) == "['events.ndjson', 'export.json', 'feedback.ndjson', 'identity_links.ndjson', 'recordings.ndjson', 'replay_pages.ndjson', 'sessions.ndjson'] 25 1 session:\(session) True True", "\(output)")
     }
 
     @Test func apiExportAndErase() async throws {
@@ -165,7 +165,7 @@ struct SubjectTests {
             var jsonHeaders = bearer
             jsonHeaders[.contentType] = "application/json"
             let erase = try await client.execute(uri: "/api/privacy/erase", method: .post, headers: jsonHeaders, body: ByteBuffer(string: #"{"site":"localhost","session":\#(session)}"#))
-            #expect(erase.text == #"{"erased":{"events":2,"identity_links":0,"recordings":0,"sessions":1}}"#)
+            #expect(erase.text == #"{"erased":{"events":2,"feedback":0,"identity_links":0,"recordings":0,"sessions":1}}"#)
             let unauthorized = try await client.execute(uri: "/api/privacy/erase", method: .post, body: ByteBuffer(string: #"{"site":"localhost","session":1}"#))
             #expect(unauthorized.status == .unauthorized)
             #expect(try await db.eventCount(site: "localhost") == 0)

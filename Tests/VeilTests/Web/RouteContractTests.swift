@@ -28,6 +28,7 @@ struct RouteContractTests {
         (.get, "/api/recordings?site=localhost", .unauthorized), (.get, "/api/recordings/1/events", .unauthorized), (.delete, "/api/recordings/1", .unauthorized),
         (.get, "/api/privacy/export?site=localhost&session=1", .unauthorized), (.post, "/api/privacy/erase", .unauthorized), (.get, "/metrics", .unauthorized),
         (.get, "/sites/localhost/feedback", .seeOther), (.get, "/sites/localhost/feedback.csv", .seeOther), (.get, "/api/stats/feedback?site=localhost", .unauthorized),
+        (.get, "/sites/localhost/heatmaps", .seeOther), (.get, "/api/stats/heatmap?site=localhost&page=/", .unauthorized),
     ]
 
     /// Signed in, but the state-changing request carries no CSRF token.
@@ -49,6 +50,8 @@ struct RouteContractTests {
         (.get, "/sites/localhost/replays/999", .notFound), (.get, "/sites/localhost/breakdown/nope", .notFound),
         (.get, "/sites/localhost/feedback", .ok), (.get, "/sites/localhost/feedback.csv", .ok), (.get, "/api/stats/feedback?site=localhost", .ok),
         (.get, "/sites/nowhere.test/feedback", .notFound), (.get, "/api/stats/feedback?site=localhost&band=7", .badRequest),
+        (.get, "/sites/localhost/heatmaps", .ok), (.get, "/sites/localhost/heatmaps?device=watch", .badRequest), (.get, "/api/stats/heatmap?site=localhost&page=/", .ok),
+        (.get, "/api/stats/heatmap?site=localhost", .badRequest), (.get, "/api/stats/heatmap?site=localhost&page=pricing", .badRequest),
     ]
 
     @Test func everyRouteAnswersNobodyASessionWithoutCSRFAndItsOwner() async throws {

@@ -83,6 +83,30 @@ struct TemplateTests {
         assertEscaped(render(UsersPage(users: [.init(username: hostile, isAdmin: false, isYou: true, access: hostile, sessions: hostile, sites: [choice])], notice: notice,
                                        hasNotice: true, allSites: [choice], isAdmin: true, username: hostile, csrf: hostile), "users"))
         assertEscaped(render(AccountPage(role: hostile, minimum: 10, notice: notice, hasNotice: true, isAdmin: false, username: hostile, csrf: hostile), "account"))
+        let fbOption = FeedbackPage.Option(value: hostile, label: hostile, selected: true)
+        let band = FeedbackPage.Band(label: hostile, count: 1, share: hostile, width: "w1", css: hostile, href: hostile, dashboardHref: hostile)
+        let feedbackHTML = render(FeedbackPage(domain: hostile, base: hostile, tabs: StatsHeader.tabs(base: "/x", current: "feedback", query: "", readOnly: false),
+                                               npsEnabled: false, sentimentEnabled: false, ranges: [fbOption], devices: [fbOption], bands: [fbOption], path: hostile,
+                                               country: hostile, filtered: true, rangeLabel: hostile, nps: hostile, stats: [.init(label: hostile, value: hostile)],
+                                               npsBands: [band], chart: NPSChart(days: [NPSDay(day: 20_000, promoters: 1, passives: 1, detractors: 1)], fromDay: 20_000, toDay: 20_001),
+                                               hasNPS: true, sentiment: [band], hasSentiment: true,
+                                               sentimentPages: [.init(path: hostile, answers: 1, average: hostile, counts: hostile)],
+                                               comments: [.init(at: hostile, kind: hostile, score: 3, band: hostile, comment: hostile, path: hostile, device: hostile,
+                                                                country: hostile, replayHref: hostile)],
+                                               hasComments: true, csvHref: hostile, apiHref: hostile, username: hostile, csrf: hostile), "feedback")
+        assertEscaped(feedbackHTML)
+        #expect(feedbackHTML.contains("2026-") || feedbackHTML.contains("NPS answers over"), "the NPS chart renders")
+        var heatmaps = HeatmapsPage(domain: hostile, base: hostile, tabs: StatsHeader.tabs(base: "/x", current: "heatmaps", query: "", readOnly: false), range: hostile,
+                                    path: hostile, device: hostile, username: hostile, csrf: hostile)
+        heatmaps.pages = [.init(path: hostile, device: hostile, clicks: 1, current: true, href: hostile)]
+        var element = HeatmapReport.Element(element: hostile)
+        element.clicks = 2
+        element.cells = [.init(x: 1, y: 2, clicks: 2)]
+        element.deadRecordings = [7]
+        heatmaps.fill(HeatmapReport(elements: [element], pageViews: 1, reached: [1, 1, 1, 1, 1, 0, 0, 0, 0, 0], snapshot: .init(recording: 7, offsetMillis: 10)), base: hostile)
+        let heatmapHTML = render(heatmaps, "heatmaps")
+        assertEscaped(heatmapHTML)
+        #expect(heatmapHTML.contains("data-heatmap=\"{&quot;cells&quot;:[[&quot;\\u003cscript\\u003e"), "the cells reach hm.js as escaped JSON")
         // Partials are rendered inside the pages above.
         let partials: Set<String> = ["layout", "statsheader", "statstable"]
         #expect(Set(VeilAssets.EmbeddedAssets.templates.keys).subtracting(partials) == rendered,
