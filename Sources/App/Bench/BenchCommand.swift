@@ -7,7 +7,7 @@ import Web
 /// `veil bench dashboard`: seeds fresh databases of several sizes and prints dashboard
 /// timings next to a raw full-table aggregate on the same data (see BENCHMARKS.md).
 struct BenchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmarks.", subcommands: [Dashboard.self, BenchReplay.self])
+    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmarks.", subcommands: [Dashboard.self, BenchReplay.self, BenchHeatmap.self])
 
     struct Dashboard: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Seed 1M and 10M events (by default) and time dashboards against a raw scan.")

@@ -167,6 +167,8 @@ public struct HeatmapReport: Sendable, Equatable {
     public var reached = [Int](repeating: 0, count: 10)
     public var snapshot: Snapshot?
 
+    public init() {}
+
     public var deadClicks: Int { elements.reduce(0) { $0 + $1.dead } }
     public var rageClicks: Int { elements.reduce(0) { $0 + $1.rage } }
 }

@@ -103,7 +103,12 @@ struct TemplateTests {
         element.clicks = 2
         element.cells = [.init(x: 1, y: 2, clicks: 2)]
         element.deadRecordings = [7]
-        heatmaps.fill(HeatmapReport(elements: [element], pageViews: 1, reached: [1, 1, 1, 1, 1, 0, 0, 0, 0, 0], snapshot: .init(recording: 7, offsetMillis: 10)), base: hostile)
+        var heatReport = HeatmapReport()
+        heatReport.elements = [element]
+        heatReport.pageViews = 1
+        heatReport.reached = [1, 1, 1, 1, 1, 0, 0, 0, 0, 0]
+        heatReport.snapshot = .init(recording: 7, offsetMillis: 10)
+        heatmaps.fill(heatReport, base: hostile)
         let heatmapHTML = render(heatmaps, "heatmaps")
         assertEscaped(heatmapHTML)
         #expect(heatmapHTML.contains("data-heatmap=\"{&quot;cells&quot;:[[&quot;\\u003cscript\\u003e"), "the cells reach hm.js as escaped JSON")
