@@ -318,7 +318,8 @@ enum Migrations {
                     last_at INTEGER NOT NULL,
                     PRIMARY KEY (recording_id, path, device, element, cx, cy)
                 ) STRICT, WITHOUT ROWID;
-                CREATE INDEX heatmap_cells_by_page ON heatmap_cells(site, path, device, last_at);
+                -- Covering: a page's heatmap is read from the index alone, never the table.
+                CREATE INDEX heatmap_cells_by_page ON heatmap_cells(site, path, device, last_at, element, cx, cy, clicks, dead, rage, recording_id);
 
                 CREATE TABLE heatmap_depths (
                     recording_id INTEGER NOT NULL,
@@ -330,7 +331,7 @@ enum Migrations {
                     last_at INTEGER NOT NULL,
                     PRIMARY KEY (recording_id, page, path)
                 ) STRICT, WITHOUT ROWID;
-                CREATE INDEX heatmap_depths_by_page ON heatmap_depths(site, path, device, last_at);
+                CREATE INDEX heatmap_depths_by_page ON heatmap_depths(site, path, device, last_at, depth);
 
                 CREATE TABLE heatmap_pending (
                     recording_id INTEGER NOT NULL,

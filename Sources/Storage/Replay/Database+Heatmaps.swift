@@ -80,14 +80,16 @@ extension VeilDatabase {
                 e.rage += rage
                 elements[name] = e
             }
-            for row in try Row.fetchAll(db, sql: """
-                SELECT element, recording_id, sum(dead), sum(rage) FROM heatmap_cells
-                WHERE site = ? AND path = ? AND device = ? AND last_at >= ? AND last_at < ? AND (dead > 0 OR rage > 0)
-                GROUP BY element, recording_id ORDER BY recording_id DESC
-                """, arguments: args) {
-                let name: String = row[0], id: Int64 = row[1], dead: Int = row[2], rage: Int = row[3]
-                if dead > 0, elements[name]?.deadRecordings.count ?? recordingsPerElement < recordingsPerElement { elements[name]?.deadRecordings.append(id) }
-                if rage > 0, elements[name]?.rageRecordings.count ?? recordingsPerElement < recordingsPerElement { elements[name]?.rageRecordings.append(id) }
+            // A few recordings per element with dead or rage clicks, newest first: each a short
+            // backwards walk of the page's index, however many recordings there are.
+            let recent = try db.cachedStatement(sql: """
+                SELECT DISTINCT recording_id FROM heatmap_cells INDEXED BY heatmap_cells_by_page
+                WHERE site = ? AND path = ? AND device = ? AND last_at >= ? AND last_at < ? AND element = ? AND (CASE ? WHEN 1 THEN dead ELSE rage END) > 0
+                ORDER BY last_at DESC LIMIT ?
+                """)
+            for (name, e) in elements {
+                if e.dead > 0 { elements[name]?.deadRecordings = try Int64.fetchAll(recent, arguments: args + [name, 1, recordingsPerElement]) }
+                if e.rage > 0 { elements[name]?.rageRecordings = try Int64.fetchAll(recent, arguments: args + [name, 0, recordingsPerElement]) }
             }
             report.elements = elements.values.sorted { ($0.clicks, $1.element) > ($1.clicks, $0.element) }
             var reached = [Int](repeating: 0, count: 10)

@@ -36,11 +36,16 @@ struct FeedbackBrowserTests {
         persistent.feedback.nps.delaySeconds = 0
         persistent.feedback.nps.followUp = nil
         config.sites.append(persistent)
+        var mood = SiteRules(domain: "mood.test", origins: ["127.0.0.1"])
+        mood.feedback.sentiment.enabled = true
+        mood.feedback.sentiment.pages = ["/mood*"]
+        config.sites.append(mood)
         try await withLiveVeil(config) { client in
             let port = try #require(client.port)
             let db = try VeilDatabase.open(folder: dir.path)
             let router = Router()
             router.get("pricing") { _, _ in Response.html(Self.page(veilPort: port, site: "localhost")) }
+            router.get("mood") { _, _ in Response.html(Self.page(veilPort: port, site: "mood.test")) }
             router.get("persist") { _, _ in Response.html(Self.page(veilPort: port, site: "persist.test", extra: " data-identity=\"persistent\" data-consent=\"not_required\"")) }
             try await withPageServer(router) { pagePort in
                 let outcome = try await CDP.run([
@@ -65,6 +70,22 @@ struct FeedbackBrowserTests {
                     ["eval": "\(Self.card).querySelectorAll('.s button')[3].click(); true"],
                     ["wait": "!!localStorage.getItem('veil_fb') && JSON.parse(localStorage.getItem('veil_fb')).answered > 0", "timeout": 10],
                     ["eval": "JSON.parse(localStorage.getItem('veil_fb'))", "as": "memory"],
+                    // The sentiment tab: five labelled faces; Escape closes it and the tab comes back.
+                    ["navigate": "http://127.0.0.1:\(pagePort)/mood"],
+                    ["wait": "(function(){var h=document.querySelector('[data-veil-feedback]');return !!(h&&h.shadowRoot.querySelector('.t'))})()", "timeout": 20],
+                    ["eval": "document.querySelector('[data-veil-feedback]').shadowRoot.querySelector('.t').click();true"],
+                    ["wait": "!!\(Self.card)", "timeout": 10],
+                    ["eval": """
+                        (function(){var c=\(Self.card),faces=[].map.call(c.querySelectorAll('.f button'),function(b){return b.getAttribute('aria-label')});
+                        document.dispatchEvent(new KeyboardEvent('keydown',{key:'Escape'}));
+                        return {faces:faces,closed:!\(Self.card),tab:!document.querySelector('[data-veil-feedback]').shadowRoot.querySelector('.t').hidden}})()
+                        """, "as": "sentiment"],
+                    ["eval": "document.querySelector('[data-veil-feedback]').shadowRoot.querySelector('.t').click();true"],
+                    ["wait": "!!\(Self.card)", "timeout": 10],
+                    ["eval": "\(Self.card).querySelectorAll('.f button')[3].click();true"],
+                    ["wait": "!!\(Self.card).querySelector('textarea')", "timeout": 10],
+                    ["eval": "\(Self.card).querySelector('.go').click();true"],
+                    ["wait": "\(Self.card).textContent.indexOf('Thank you')>=0", "timeout": 10],
                     ["eval": "location.href='about:blank';true"],
                 ], until: {
                     let r = try await db.feedbackReport(site: "localhost", from: 0, to: .max, calendar: .utc)
@@ -80,9 +101,14 @@ struct FeedbackBrowserTests {
                 #expect(card["focusStaysOnPage"] as? Bool == true, "the card takes no focus from the page")
                 let storage = try #require(outcome.results["storage"] as? [String: Any])
                 #expect(storage["cookie"] as? String == "" && storage["local"] as? Int == 0 && storage["session"] as? Int == 0, "a cookieless site's widget stores nothing: \(storage)")
+                let sentiment = try #require(outcome.results["sentiment"] as? [String: Any], "\(outcome.results)")
+                #expect(sentiment["faces"] as? [String] == ["Very unhappy", "Unhappy", "Neutral", "Happy", "Very happy"], "\(sentiment)")
+                #expect(sentiment["closed"] as? Bool == true && sentiment["tab"] as? Bool == true, "Escape closes the card: \(sentiment)")
                 let memory = try #require(outcome.results["memory"] as? [String: Any], "\(outcome.results)")
                 #expect(memory["asked"] is Int || memory["asked"] is Double, "a persistent site remembers when it asked: \(memory)")
             }
+            let moodReport = try await db.feedbackReport(site: "mood.test", from: 0, to: .max, calendar: .utc)
+            #expect(moodReport.sentiment.counts == [0, 0, 0, 1, 0] && moodReport.sentimentShown == 2, "\(moodReport.sentiment) \(moodReport.sentimentShown)")
             let persisted = try await db.feedbackReport(site: "persist.test", from: 0, to: .max, calendar: .utc)
             #expect(persisted.npsAnswers == 1 && persisted.detractors == 1)
 
