@@ -36,14 +36,14 @@ for i in $(seq 1 40); do
   UA="Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/12$((i % 10)).0.$i.0 Safari/537.36"
   SCORE=$(( (i * 7) % 11 )); [ $((i % 3)) -eq 0 ] && SCORE=$((9 + i % 2))
   COMMENT="${COMMENTS[$((i % 8))]}"
-  curl -s -o /dev/null -A "$UA" -d "{\"site\":\"localhost\",\"name\":\"pageview\",\"url\":\"http://localhost/pricing\"}" "http://127.0.0.1:$PORT/api/event"
-  curl -s -o /dev/null -A "$UA" -d "{\"site\":\"localhost\",\"kind\":\"nps\",\"page\":\"http://localhost/pricing\"}" "http://127.0.0.1:$PORT/api/feedback"
+  curl -s -o /dev/null -A "$UA" -H "Content-Type: text/plain" -d "{\"site\":\"localhost\",\"name\":\"pageview\",\"url\":\"http://localhost/pricing\"}" "http://127.0.0.1:$PORT/api/event"
+  curl -s -o /dev/null -A "$UA" -H "Content-Type: text/plain" -d "{\"site\":\"localhost\",\"kind\":\"nps\",\"page\":\"http://localhost/pricing\"}" "http://127.0.0.1:$PORT/api/feedback"
   if [ $((i % 4)) -ne 0 ]; then
     BODY="{\"site\":\"localhost\",\"kind\":\"nps\",\"page\":\"http://localhost/pricing\",\"score\":$SCORE"
     [ -n "$COMMENT" ] && BODY="$BODY,\"comment\":\"$COMMENT\""
-    curl -s -o /dev/null -A "$UA" -d "$BODY}" "http://127.0.0.1:$PORT/api/feedback"
+    curl -s -o /dev/null -A "$UA" -H "Content-Type: text/plain" -d "$BODY}" "http://127.0.0.1:$PORT/api/feedback"
   fi
-  curl -s -o /dev/null -A "$UA" -d "{\"site\":\"localhost\",\"kind\":\"sentiment\",\"page\":\"http://localhost/docs/$((i % 3))\",\"score\":$((1 + i % 5))}" "http://127.0.0.1:$PORT/api/feedback"
+  curl -s -o /dev/null -A "$UA" -H "Content-Type: text/plain" -d "{\"site\":\"localhost\",\"kind\":\"sentiment\",\"page\":\"http://localhost/docs/$((i % 3))\",\"score\":$((1 + i % 5))}" "http://127.0.0.1:$PORT/api/feedback"
 done
 # Recorded visits to /demo: clicks on the button, a rage burst on the heading (dead), typing, a scroll.
 for w in 1280 1100 1366; do
@@ -61,7 +61,7 @@ python3 scripts/cdp.py >/dev/null <<JSON
  "steps": [{"navigate": "http://127.0.0.1:$PORT/sites/localhost/feedback?range=today"}, {"sleep": 0.5}, {"screenshot": "docs/screenshots/feedback.png"}]}
 JSON
 python3 scripts/cdp.py >/dev/null <<JSON
-{"width": 1280, "height": 1300, "cookies": $SESSION,
+{"width": 1280, "height": 1900, "cookies": $SESSION,
  "steps": [{"navigate": "http://127.0.0.1:$PORT/sites/localhost/heatmaps?range=today&page=/demo&device=desktop"},
  {"wait": "document.getElementById('player') && document.getElementById('player').hasAttribute('data-hotspots')", "timeout": 30}, {"sleep": 0.5},
  {"screenshot": "docs/screenshots/heatmap.png"}]}

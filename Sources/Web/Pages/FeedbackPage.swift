@@ -88,7 +88,9 @@ struct NPSChart: Sendable {
             for (count, css) in [(d.detractors, "det"), (d.passives, "pas"), (d.promoters, "pro")] where count > 0 {
                 let h = Double(count) / peak * plot
                 y -= h
-                bars.append(Bar(x: fmt(left + Double(i) * slot + slot * 0.15), y: fmt(y), w: fmt(max(1, slot * 0.7)), h: fmt(h), css: css, label: label))
+                // At most 40 px wide: a range of a day or two is a narrow bar, not a wall.
+                let barWidth = min(40, max(1, slot * 0.7))
+                bars.append(Bar(x: fmt(left + Double(i) * slot + (slot - barWidth) / 2), y: fmt(y), w: fmt(barWidth), h: fmt(h), css: css, label: label))
             }
         }
         let every = max(1, n / 6), bottom = fmt(Double(height) - 4)

@@ -10,6 +10,8 @@ struct HeatmapsPage: Sendable {
     struct Replay: Sendable { var href: String; var label: String }
     struct Row: Sendable {
         var element: String
+        /// The last steps, readable (`… › p:nth-of-type(3) › button`); the full path is its title.
+        var short: String
         var clicks: Int
         var share: String
         var dead: Int
@@ -57,6 +59,12 @@ struct HeatmapsPage: Sendable {
         self.csrf = csrf
     }
 
+    static func short(_ path: String) -> String {
+        let steps = path.split(separator: ">").map { $0.replacingOccurrences(of: ":nth-of-type(1)", with: "") }
+        let tail = steps.suffix(3).joined(separator: " › ")
+        return steps.count > 3 ? "… › " + tail : tail
+    }
+
     mutating func fill(_ r: HeatmapReport, base: String) {
         hasReport = true
         pageViews = r.pageViews
@@ -66,7 +74,7 @@ struct HeatmapsPage: Sendable {
         rows = r.elements.prefix(100).map { e in
             let replays = (e.deadRecordings.map { ($0, "dead") } + e.rageRecordings.map { ($0, "rage") })
             var seen = Set<Int64>()
-            return Row(element: e.element, clicks: e.clicks, share: percent(e.clicks), dead: e.dead, rage: e.rage,
+            return Row(element: e.element, short: Self.short(e.element), clicks: e.clicks, share: percent(e.clicks), dead: e.dead, rage: e.rage,
                        replays: replays.filter { seen.insert($0.0).inserted }.prefix(5).map { Replay(href: base + "/replays/\($0.0)", label: "#\($0.0) (\($0.1))") })
         }
         let shares = r.reached.map { r.pageViews > 0 ? Double($0) / Double(r.pageViews) : 0 }
