@@ -11,8 +11,8 @@ struct FeedbackIngest: Sendable {
     let limits: IngestLimits
     let sessionTimeoutMillis: Int64
     let database: VeilDatabase
-    /// Answers also record a custom event in the visit, through the same durable writer as events.
-    let writer: EventWriter
+    /// Answers also record a custom event in the visit, through the same durable commit as events.
+    let runner: IngestRunner
     let gate: IngestGate
     let counters: IngestCounters
 
@@ -80,7 +80,7 @@ struct FeedbackIngest: Sendable {
             event.name = FeedbackEvent.name(kind: submission.kind, score: score)
             event.props = [("score", String(score))]
             event.clientID = nil
-            try await record(event, context: context)
+            try await runner.store([event], context: context)
         }
         let entry = FeedbackEntry(site: clean.site, visitorCandidates: clean.visitorCandidates, receivedAt: ctx.receivedAt, kind: submission.kind,
                                   score: submission.score, comment: comment, path: clean.path, device: clean.device, country: clean.visit.country)
@@ -92,21 +92,6 @@ struct FeedbackIngest: Sendable {
         }
         await counters.recordFeedback(site: clean.site)
         return .json(status: .accepted, "{\"accepted\":1,\"dropped\":0}", headers: headers)
-    }
-
-    /// The answer's event, durable before the answer is acknowledged.
-    private func record(_ event: CleanEvent, context: VeilRequestContext) async throws {
-        do {
-            _ = try await writer.submit([event])
-        } catch StorageError.queueFull {
-            await counters.recordOverload()
-            throw APIError(.serviceUnavailable, "overloaded", "the write queue is full; retry shortly", headers: [.retryAfter: "1"])
-        } catch StorageError.shuttingDown {
-            throw APIError(.serviceUnavailable, "shutting_down", "Veil is restarting; retry shortly", headers: [.retryAfter: "2"])
-        } catch {
-            context.logger.error("feedback event write failed", metadata: ["error": "\(error)"])
-            throw APIError(.serviceUnavailable, "unavailable", "storage is unavailable; retry later", headers: [.retryAfter: "5"])
-        }
     }
 
     /// What the widget asks, where and how often. Public: it holds no secrets; cached a minute.

@@ -88,6 +88,12 @@ struct IngestRunner: Sendable {
         return outcomes.map { $0 ?? .dropped(.notAnEvent) }
     }
 
+    /// Events made elsewhere (a survey answer's event): durable on return, with the same
+    /// 503s as every ingest path when the writer cannot take them.
+    func store(_ events: [CleanEvent], context: VeilRequestContext) async throws {
+        _ = try await commit(events, [], context: context)
+    }
+
     /// Events through the writer's group commit, then identity links; both durable on return.
     private func commit(_ events: [CleanEvent], _ links: [IdentityLink], context: VeilRequestContext) async throws -> [InsertOutcome] {
         do {

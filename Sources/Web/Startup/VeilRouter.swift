@@ -71,7 +71,7 @@ func makeRouter(config: VeilConfig, geo: MMDB?, parts: ServerParts) throws -> Ro
                      atPath: "/api")
     router.addRoutes(ReplayController(catalog: catalog, limits: config.limits, sessionTimeoutMillis: config.writer.sessionTimeoutMillis, database: database, auth: auth, gate: ingestGate,
                                       counters: counters, clock: clock, secret: secret, random: random).endpoints, atPath: "/api")
-    router.addRoutes(FeedbackIngest(catalog: catalog, limits: config.limits, sessionTimeoutMillis: config.writer.sessionTimeoutMillis, database: database, writer: parts.writer,
+    router.addRoutes(FeedbackIngest(catalog: catalog, limits: config.limits, sessionTimeoutMillis: config.writer.sessionTimeoutMillis, database: database, runner: runner,
                                     gate: ingestGate, counters: counters).endpoints, atPath: "/api")
     let feedback = FeedbackController(catalog: catalog, database: database, auth: auth, pages: pages, clock: clock, queries: parts.queries)
     router.addRoutes(feedback.apiRoutes, atPath: "/api/stats")
