@@ -53,24 +53,30 @@ public struct SentimentTab: Sendable, Equatable {
 
     public init() {}
 
+    /// Paths longer than this never match a pattern (the path comes from the visitor's browser).
+    public static let maxPathBytes = 1024
+
     /// Whether the tab shows on `path`.
     public func shows(on path: String) -> Bool {
-        pages.isEmpty || pages.contains { FeedbackPattern.matches($0, path) }
+        guard !pages.isEmpty else { return true }
+        guard path.utf8.count <= Self.maxPathBytes else { return false }
+        return pages.contains { FeedbackPattern.matches($0, path) }
     }
 }
 
 /// `*` patterns over paths: each segment is found left to right, so the work is bounded by
-/// path length times pattern length (the pattern comes from the config, not a visitor).
+/// path length times pattern length; patterns come from the config (at most 100 of 256
+/// bytes) and paths are cut off at `SentimentTab.maxPathBytes`.
 public enum FeedbackPattern {
     public static func matches(_ pattern: String, _ text: String) -> Bool {
         let parts = pattern.split(separator: "*", omittingEmptySubsequences: false).map { Array($0.utf8) }
         let t = Array(text.utf8)
         guard parts.count > 1 else { return parts[0] == t }
-        guard t.count >= parts[0].count, Array(t[0..<parts[0].count]) == parts[0] else { return false }
+        guard t.count >= parts[0].count, t[0..<parts[0].count].elementsEqual(parts[0]) else { return false }
         var at = parts[0].count
         let last = parts[parts.count - 1]
         let end = t.count - last.count
-        guard end >= at, Array(t[end...]) == last else { return false }
+        guard end >= at, t[end...].elementsEqual(last) else { return false }
         for part in parts[1..<(parts.count - 1)] where !part.isEmpty {
             guard let found = find(part, in: t, from: at, before: end) else { return false }
             at = found + part.count
@@ -82,7 +88,7 @@ public enum FeedbackPattern {
         guard end - from >= needle.count else { return nil }
         var i = from
         while i + needle.count <= end {
-            if hay[i] == needle[0], Array(hay[i..<(i + needle.count)]) == needle { return i }
+            if hay[i] == needle[0], hay[i..<(i + needle.count)].elementsEqual(needle) { return i }
             i += 1
         }
         return nil

@@ -82,6 +82,11 @@ struct HeatmapTests {
         let empty = try await heat(db)
         #expect(empty.elements.isEmpty && empty.pageViews == 0 && empty.snapshot == nil)
         #expect(try await db.heatmapPages(site: "example.com", from: 0, to: .max).isEmpty)
+        // Expiry (replay retention) goes the same way.
+        _ = try await Self.store(db, visitor: 3, page: "page-three-cc", seq: 0, second, at: t + 20_000)
+        #expect(try await heat(db).pageViews == 1)
+        #expect(try await db.purgeRecordings(site: "example.com", cutoff: t + 30_000) == 1)
+        #expect(try await heat(db) == HeatmapReport())
     }
 
     @Test func elementPathsAndDeviceClasses() {

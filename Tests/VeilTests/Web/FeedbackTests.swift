@@ -142,6 +142,9 @@ struct FeedbackTests {
             let elsewhere = try await client.execute(uri: "/api/feedback/settings?site=localhost&path=/pricing", method: .get)
             #expect(elsewhere.json["sentiment"] == nil || elsewhere.json["sentiment"] is NSNull)
             #expect(try await client.execute(uri: "/api/feedback/settings?site=example.com", method: .get).status == .notFound)
+            // A path past the limit matches no pattern (no work in proportion to patterns × a huge path).
+            let long = try await client.execute(uri: "/api/feedback/settings?site=localhost&path=/docs/" + String(repeating: "a", count: 2000), method: .get)
+            #expect(long.status == .ok && (long.json["sentiment"] == nil || long.json["sentiment"] is NSNull))
         }
     }
 
