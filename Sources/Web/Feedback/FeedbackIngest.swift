@@ -50,6 +50,8 @@ struct FeedbackIngest: Sendable {
         guard submission.page.utf8.count <= limits.urlLength else {
             throw await gate.reject(IngestRejection(.valueTooLong, "page is longer than limits.url_length (\(limits.urlLength))"))
         }
+        // Answers count against the site's budget like events.
+        try await runner.takeSiteBudget(counters.siteLabel(submission.site), cost: 1)
         let ctx = gate.ingestContext(request, context)
         let headers = gate.cors(request, site: submission.site)
         let pipeline = try await gate.pipeline(context)

@@ -35,12 +35,7 @@ struct IngestRunner: Sendable {
         // Per-site budget in items, under the site's metric label so random names share one bucket.
         var perSite: [String: Int] = [:]
         for item in items { perSite[counters.siteLabel(item.site), default: 0] += 1 }
-        for (site, n) in perSite {
-            if let wait = siteLimits.take(site, cost: n) {
-                await counters.recordRateLimited("site")
-                throw APIError(.tooManyRequests, "rate_limited", "this site receives more events than its limit; retry in \(wait) s", headers: [.retryAfter: "\(wait)"])
-            }
-        }
+        for (site, n) in perSite { try await takeSiteBudget(site, cost: n) }
         let ctx = gate.ingestContext(request, context)
         let pipeline = try await gate.pipeline(context)
         var outcomes = [Outcome?](repeating: nil, count: items.count)
@@ -86,6 +81,14 @@ struct IngestRunner: Sendable {
         await counters.recordAccepted(written.count)
         if !links.isEmpty { await counters.recordLinks(links.count) }
         return outcomes.map { $0 ?? .dropped(.notAnEvent) }
+    }
+
+    /// Takes `cost` from the site's budget (by its metric label), or answers 429.
+    func takeSiteBudget(_ label: String, cost: Int) async throws {
+        if let wait = siteLimits.take(label, cost: cost) {
+            await counters.recordRateLimited("site")
+            throw APIError(.tooManyRequests, "rate_limited", "this site receives more events than its limit; retry in \(wait) s", headers: [.retryAfter: "\(wait)"])
+        }
     }
 
     /// Events made elsewhere (a survey answer's event): durable on return, with the same

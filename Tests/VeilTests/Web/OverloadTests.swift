@@ -85,6 +85,10 @@ struct OverloadTests {
             let second = try await client.post("/api/batch", three)
             #expect(second.status == .tooManyRequests)
             #expect(second.json["error"] as? String == "rate_limited")
+            // Survey answers draw on the same budget: the last unit, then a 429.
+            let answer = #"{"site":"localhost","kind":"nps","score":9,"page":"http://localhost/"}"#
+            #expect(try await client.post("/api/feedback", answer).status == .accepted)
+            #expect(try await client.post("/api/feedback", answer).status == .tooManyRequests)
             // Another site has its own budget.
             #expect(try await client.post("/api/event", #"{"site":"example.com","name":"pageview","url":"http://example.com/"}"#).status == .accepted)
         }
