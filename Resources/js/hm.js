@@ -22,6 +22,7 @@
     });
     var peak = 1, found = 0;
     (data.cells || []).forEach(function(c) { peak = Math.max(peak, c[3]); });
+    (data.auto || []).forEach(function(a) { peak = Math.max(peak, a[1]); });
     (data.cells || []).forEach(function(c) {
       var target;
       try { target = doc.querySelector(c[0]); } catch (x) { return; }
@@ -30,6 +31,17 @@
       var dot = el('circle', { cx: cx.toFixed(1), cy: cy.toFixed(1), r: (8 + 14 * Math.sqrt(c[3] / peak)).toFixed(1), 'class': 'hot', 'data-element': c[0] });
       var t = el('title', {}); t.textContent = c[3] + ' click' + (c[3] == 1 ? '' : 's') + ' on ' + c[0];
       dot.appendChild(t); svg.appendChild(dot); found++;
+    });
+    // Autocaptured clicks: found by their CSS path, drawn as squares at the element's centre.
+    (data.auto || []).forEach(function(a) {
+      var target;
+      try { target = doc.querySelector(a[0]); } catch (x) { return; }
+      if (!target || !target.getBoundingClientRect) return;
+      var r = target.getBoundingClientRect(), s = 10 + 10 * Math.sqrt(a[1] / peak);
+      var sq = el('rect', { x: (r.left + r.width / 2 - s / 2).toFixed(1), y: (r.top + r.height / 2 - s / 2).toFixed(1), width: s.toFixed(1), height: s.toFixed(1),
+                            'class': 'auto', 'data-selector': a[0] });
+      var t = el('title', {}); t.textContent = a[1] + ' autocaptured click' + (a[1] == 1 ? '' : 's') + ' on ' + a[0];
+      sq.appendChild(t); svg.appendChild(sq); found++;
     });
     var old = d.getElementById('heat'); if (old) old.remove();
     layer.appendChild(svg);

@@ -9,6 +9,8 @@ import Storage
 struct HeatmapController: Sendable {
     let catalog: SiteCatalog
     let database: VeilDatabase
+    /// Autocaptured clicks (`$click` events by their CSS path), for sites with autocapture on.
+    let stats: any StatsStore
     let auth: DashboardAuth
     let pages: PageRenderer
     let clock: TimeSource
@@ -49,6 +51,16 @@ struct HeatmapController: Sendable {
         (site.analytics.calendar.start(ofDay: range.fromDay), site.analytics.calendar.start(ofDay: range.toDay))
     }
 
+    /// Where autocapture is on: its clicks on the page by the element's CSS path, from the
+    /// events Veil already holds (the visit's device class from its user agent). They carry
+    /// no position inside the element, so they are drawn at its centre.
+    private func autocaptured(site: SiteRules, path: String, device: String, range: DateRange) async throws -> [BreakdownRow] {
+        guard site.analytics.autocapture else { return [] }
+        let scope = StatsScope(site: site.key, fromDay: range.fromDay, toDay: range.toDay, filters: [StatsFilter(.page, path), StatsFilter(.device, device)],
+                               rules: site.analytics)
+        return try await stats.propertyBreakdown(scope, event: "$click", key: "path", limit: 200, offset: 0).rows
+    }
+
     @Sendable func api(_ request: Request, context: VeilRequestContext) async throws -> Response {
         let q = SitePagesController.query(request)
         guard let domain = q["site"], !domain.isEmpty else { throw APIError(.badRequest, "missing_site", "site is required") }
@@ -57,10 +69,11 @@ struct HeatmapController: Sendable {
         let query = try Self.parse(q, site: site, now: clock.nowMillis())
         guard let path = query.path else { throw APIError(.badRequest, "missing_page", "page is required (a path such as /pricing)") }
         let (from, to) = millis(site, query.range)
-        let report = try await queries.answer([.site(site.key)], context) {
-            try await database.heatmap(site: site.key, path: path, device: query.device, from: from, to: to)
+        let (report, auto) = try await queries.answer([.site(site.key)], context) {
+            (try await database.heatmap(site: site.key, path: path, device: query.device, from: from, to: to),
+             try await autocaptured(site: site, path: path, device: query.device, range: query.range))
         }
-        return try .json(HeatmapAnswer(report, site: site.key, page: path, device: query.device, range: query.range))
+        return try .json(HeatmapAnswer(report, autocaptured: auto, site: site.key, page: path, device: query.device, range: query.range))
     }
 
     @Sendable func page(_ request: Request, context: VeilRequestContext) async throws -> Response {
@@ -70,13 +83,13 @@ struct HeatmapController: Sendable {
         let (from, to) = millis(owner.site, query.range)
         let base = owner.base
         // Without a page: the most clicked page for the device asked (or any device).
-        let (list, chosenPath, device, report): ([HeatmapPage], String?, String, HeatmapReport?) = try await queries.answer(owner.queryKeys, context) {
+        let (list, chosenPath, device, report, auto): ([HeatmapPage], String?, String, HeatmapReport?, [BreakdownRow]) = try await queries.answer(owner.queryKeys, context) {
             let list = try await database.heatmapPages(site: owner.domain, from: from, to: to)
             let pick = query.path.map { HeatmapPage(path: $0, device: query.device, clicks: 0) } ?? list.first(where: { $0.device == query.device }) ?? list.first
-            guard let pick else { return (list, nil, query.device, nil) }
+            guard let pick else { return (list, nil, query.device, nil, []) }
             var r = try await database.heatmap(site: owner.domain, path: pick.path, device: pick.device, from: from, to: to)
             r.elements = Array(r.elements.prefix(500))
-            return (list, pick.path, pick.device, r)
+            return (list, pick.path, pick.device, r, try await autocaptured(site: owner.site, path: pick.path, device: pick.device, range: query.range))
         }
         var page = HeatmapsPage(domain: owner.site.domain, base: base, tabs: StatsHeader.tabs(base: base, current: "heatmaps", query: "", readOnly: owner.readOnly),
                                 range: q["range"] ?? "30d", path: chosenPath ?? "", device: device, username: owner.username, csrf: owner.csrf)
@@ -89,7 +102,7 @@ struct HeatmapController: Sendable {
                   href: base + "/heatmaps?range=\(StatsRequest.encode(page.range))&page=\(StatsRequest.encode(p.path))&device=\(p.device)")
         }
         if let report {
-            page.fill(report, base: base)
+            page.fill(report, autocaptured: auto, base: base)
         }
         return .html(pages.render(page, template: "heatmaps"), headers: [.contentSecurityPolicy: ReplayPagesController.playerCSP])
     }
@@ -109,6 +122,7 @@ struct HeatmapAnswer: Encodable, Sendable {
         var rage_recordings: [Int64]
     }
     struct Snapshot: Encodable, Sendable { var recording: Int64; var offset_ms: Int64; var events: String }
+    struct Autocaptured: Encodable, Sendable { var selector: String; var clicks: Int; var visitors: Int }
     var site: String
     var page: String
     var device: String
@@ -122,10 +136,13 @@ struct HeatmapAnswer: Encodable, Sendable {
     var scroll_depth: [Double]
     var snapshot: Snapshot?
     var elements: [Element]
+    /// Sites with autocapture: its `$click` events on the page by CSS path (no position inside the element).
+    var autocaptured: [Autocaptured]
     /// Cells are 5 % of the element's box each way: x and y from 0 to 19.
     var cell_size_percent = 5
 
-    init(_ r: HeatmapReport, site: String, page: String, device: String, range: DateRange) {
+    init(_ r: HeatmapReport, autocaptured auto: [BreakdownRow] = [], site: String, page: String, device: String, range: DateRange) {
+        autocaptured = auto.map { Autocaptured(selector: $0.value, clicks: $0.hits, visitors: $0.visitors) }
         self.site = site
         self.page = page
         self.device = device

@@ -19,6 +19,7 @@ struct HeatmapsPage: Sendable {
         var replays: [Replay]
     }
     struct Depth: Sendable { var label: String; var share: String; var width: String }
+    struct Auto: Sendable { var selector: String; var clicks: Int }
 
     var domain: String
     var base: String
@@ -42,6 +43,8 @@ struct HeatmapsPage: Sendable {
     var rageClicks = 0
     var rows: [Row] = []
     var depth: [Depth] = []
+    var autocaptured: [Auto] = []
+    var hasAutocaptured: Bool { !autocaptured.isEmpty }
     var isAdmin = false
     var signedIn = true
     var username: String
@@ -65,7 +68,8 @@ struct HeatmapsPage: Sendable {
         return steps.count > 3 ? "… › " + tail : tail
     }
 
-    mutating func fill(_ r: HeatmapReport, base: String) {
+    mutating func fill(_ r: HeatmapReport, autocaptured auto: [BreakdownRow] = [], base: String) {
+        autocaptured = auto.map { Auto(selector: $0.value, clicks: $0.hits) }
         hasReport = true
         pageViews = r.pageViews
         deadClicks = r.deadClicks
@@ -90,6 +94,7 @@ struct HeatmapsPage: Sendable {
         for e in r.elements.prefix(500) {
             for c in e.cells { cells.append("[\(JSONWriter.string(e.element)),\(c.x),\(c.y),\(c.clicks)]") }
         }
-        heatmapJSON = "{\"cells\":[" + cells.joined(separator: ",") + "],\"reached\":[" + shares.map { String(format: "%.3f", $0) }.joined(separator: ",") + "]}"
+        let autoJSON = auto.map { "[\(JSONWriter.string($0.value)),\($0.hits)]" }.joined(separator: ",")
+        heatmapJSON = "{\"cells\":[" + cells.joined(separator: ",") + "],\"reached\":[" + shares.map { String(format: "%.3f", $0) }.joined(separator: ",") + "],\"auto\":[" + autoJSON + "]}"
     }
 }

@@ -76,7 +76,7 @@ func makeRouter(config: VeilConfig, geo: MMDB?, parts: ServerParts) throws -> Ro
     let feedback = FeedbackController(catalog: catalog, database: database, auth: auth, pages: pages, clock: clock, queries: parts.queries)
     router.addRoutes(feedback.apiRoutes, atPath: "/api/stats")
     router.addRoutes(feedback.pageRoutes)
-    let heatmaps = HeatmapController(catalog: catalog, database: database, auth: auth, pages: pages, clock: clock, queries: parts.queries)
+    let heatmaps = HeatmapController(catalog: catalog, database: database, stats: stats, auth: auth, pages: pages, clock: clock, queries: parts.queries)
     router.addRoutes(heatmaps.apiRoutes, atPath: "/api/stats")
     router.addRoutes(heatmaps.pageRoutes)
     router.addRoutes(StatsController(catalog: catalog, stats: stats, auth: auth, clock: clock, queries: parts.queries).endpoints, atPath: "/api/stats")

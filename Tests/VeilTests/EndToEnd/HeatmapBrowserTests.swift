@@ -15,7 +15,7 @@ struct HeatmapBrowserTests {
         <!doctype html><html><head><title>Heatmap page</title><meta name="viewport" content="width=device-width">
         <style>body{margin:0;font-family:sans-serif} .row{display:flex;flex-wrap:wrap;gap:24px;padding:24px} #buy{width:220px;height:60px}
         #plain{width:320px;height:90px;background:#eee} #go{display:inline-block;padding:12px} .tall{height:3200px}</style>
-        <script defer src="http://127.0.0.1:\(veilPort)/v.js" data-site="localhost" data-replay="1"></script></head>
+        <script defer src="http://127.0.0.1:\(veilPort)/v.js" data-site="localhost" data-replay="1" data-autocapture="true"></script></head>
         <body><h1>Heatmap test</h1><div class="row"><div id="plain">Nothing happens here</div><button id="buy">Buy</button><a id="go" href="/next">Next page</a></div>
         <p id="out"></p><img id="trap" src="/missing.png" alt="" onerror="window.__pwned=1;try{parent.__pwned=1}catch(e){}"><div class="tall"></div>
         <script>document.getElementById('buy').onclick=function(){document.getElementById('out').textContent='Added at '+Date.now()}</script></body></html>
@@ -49,7 +49,9 @@ struct HeatmapBrowserTests {
     @Test(.enabled(if: Chromium.enabled, "chromium is not installed; CI installs it"))
     func clicksLandOnTheirElementsAtTwoWidthsWithDeadRageAndScrollDepth() async throws {
         let dir = TempDir()
-        try await withLiveVeil(replayConfig(dataDir: dir.path)) { client in
+        var config = replayConfig(dataDir: dir.path)
+        config.sites[0].analytics.autocapture = true
+        try await withLiveVeil(config) { client in
             let port = try #require(client.port)
             let db = try VeilDatabase.open(folder: dir.path)
             let router = Router()
@@ -82,6 +84,9 @@ struct HeatmapBrowserTests {
             #expect(j["page_views"] as? Int == 2 && j["dead_clicks"] as? Int == 8 && j["rage_clicks"] as? Int == 6, "\(api.text.prefix(400))")
             // 50 % on one visit and 100 % on the other.
             #expect(j["scroll_depth"] as? [Double] == [1, 1, 1, 1, 1, 0.5, 0.5, 0.5, 0.5, 0.5], "\(j["scroll_depth"] ?? "")")
+            // Autocapture (on for this site) counts the button's and the link's clicks by CSS path.
+            let auto = Dictionary(uniqueKeysWithValues: (j["autocaptured"] as? [[String: Any]] ?? []).map { ($0["selector"] as? String ?? "", $0["clicks"] as? Int ?? 0) })
+            #expect(auto == ["button#buy": 2, "a#go": 2], "\(j["autocaptured"] ?? "")")
             let snapshot = try #require(j["snapshot"] as? [String: Any])
             #expect(snapshot["events"] as? String != nil)
 
@@ -95,13 +100,17 @@ struct HeatmapBrowserTests {
                     document.querySelectorAll('#heat circle.hot').forEach(function(c){var r=d.querySelector(c.getAttribute('data-element')).getBoundingClientRect(),
                     x=+c.getAttribute('cx'),y=+c.getAttribute('cy');out.total++;if(x>=r.left&&x<=r.right&&y>=r.top&&y<=r.bottom)out.inside++;out.elements[c.getAttribute('data-element')]=1});
                     out.pwned=String(window.__pwned);out.trapOnerror=d.getElementById('trap')?d.getElementById('trap').getAttribute('onerror'):'gone';
-                    out.bands=document.querySelectorAll('#heat rect.depth').length;return out})()
+                    out.bands=document.querySelectorAll('#heat rect.depth').length;out.auto=0;out.autoInside=0;
+                    document.querySelectorAll('#heat rect.auto').forEach(function(q){var r=d.querySelector(q.getAttribute('data-selector')).getBoundingClientRect(),
+                    x=+q.getAttribute('x')+q.getAttribute('width')/2,y=+q.getAttribute('y')+q.getAttribute('height')/2;out.auto++;if(x>=r.left&&x<=r.right&&y>=r.top&&y<=r.bottom)out.autoInside++});
+                    return out})()
                     """, "as": "heat"],
             ], cookies: cookies)
             #expect(shown.error == nil && shown.exceptions.isEmpty, "\(shown.error ?? "") \(shown.exceptions)")
             let heat = try #require(shown.results["heat"] as? [String: Any], "\(shown.results)")
             #expect((heat["total"] as? Int ?? 0) >= 3 && heat["inside"] as? Int == heat["total"] as? Int, "hotspots overlap their elements: \(heat)")
             #expect((heat["elements"] as? [String: Any])?.count == 3 && heat["bands"] as? Int == 10, "\(heat)")
+            #expect(heat["auto"] as? Int == 2 && heat["autoInside"] as? Int == 2, "autocaptured clicks sit on their elements: \(heat)")
             #expect(heat["pwned"] as? String == "undefined" && heat["trapOnerror"] is NSNull, "recorded DOM executes nothing: \(heat)")
         }
     }

@@ -108,7 +108,7 @@ struct TemplateTests {
         heatReport.pageViews = 1
         heatReport.reached = [1, 1, 1, 1, 1, 0, 0, 0, 0, 0]
         heatReport.snapshot = .init(recording: 7, offsetMillis: 10)
-        heatmaps.fill(heatReport, base: hostile)
+        heatmaps.fill(heatReport, autocaptured: [BreakdownRow(value: hostile, visitors: 1, hits: 1, pageviews: 0, sessions: 0)], base: hostile)
         let heatmapHTML = render(heatmaps, "heatmaps")
         assertEscaped(heatmapHTML)
         #expect(heatmapHTML.contains("data-heatmap=\"{&quot;cells&quot;:[[&quot;\\u003cscript\\u003e"), "the cells reach hm.js as escaped JSON")
