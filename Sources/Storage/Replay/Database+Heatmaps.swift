@@ -171,6 +171,11 @@ public struct HeatmapReport: Sendable, Equatable {
 
     public init() {}
 
+    /// `n` per page view (0 without page views): an element's clicks, or the views reaching a tenth.
+    public func perPageView(_ n: Int) -> Double { pageViews > 0 ? Double(n) / Double(pageViews) : 0 }
+    /// The share of page views that reached each tenth of the page.
+    public var depthShares: [Double] { reached.map(perPageView) }
+
     public var deadClicks: Int { elements.reduce(0) { $0 + $1.dead } }
     public var rageClicks: Int { elements.reduce(0) { $0 + $1.rage } }
 }

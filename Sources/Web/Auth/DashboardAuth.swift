@@ -92,6 +92,14 @@ struct DashboardAuth: Sendable {
         try await requireAPIAccess(request, csrf: false, site: site, admin: admin)
     }
 
+    /// The site a read-only API call names in `?site=`, once the caller may read it
+    /// (400 without it, 401/403 before saying whether it exists, then 404 if unknown).
+    func apiSite(_ request: Request, query q: [String: String], catalog: SiteCatalog) async throws -> SiteRules {
+        guard let domain = q["site"], !domain.isEmpty else { throw APIError(.badRequest, "missing_site", "site is required") }
+        try await requireAPIAccess(request, site: catalog.site(domain)?.key ?? "")
+        return try catalog.dashboardSite(domain)
+    }
+
     /// Access for API calls that delete or export: the bearer token, or a signed-in
     /// session that also sends its CSRF token in `X-CSRF-Token`. A cookie alone is not
     /// enough, so a page (or a recording playing in the player) cannot make the admin's

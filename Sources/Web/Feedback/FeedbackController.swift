@@ -57,9 +57,7 @@ struct FeedbackController: Sendable {
 
     @Sendable func api(_ request: Request, context: VeilRequestContext) async throws -> Response {
         let q = SitePagesController.query(request)
-        guard let domain = q["site"], !domain.isEmpty else { throw APIError(.badRequest, "missing_site", "site is required") }
-        try await auth.requireAPIAccess(request, site: catalog.site(domain)?.key ?? "")
-        let site = try catalog.dashboardSite(domain)
+        let site = try await auth.apiSite(request, query: q, catalog: catalog)
         let (range, filter) = try Self.parse(q, site: site, now: clock.nowMillis())
         let r = try await report(site: site, range: range, filter: filter, context: context)
         if q["format"] == "csv" {

@@ -34,14 +34,7 @@ struct FeedbackIngest: Sendable {
     }
 
     private func receive(_ body: [UInt8], request: Request, context: VeilRequestContext) async throws -> Response {
-        let root: JSONValue
-        do { root = try JSONParser.parse(body, maxDepth: Self.maxDepth) } catch {
-            switch error {
-            case .invalidUTF8: throw await gate.reject(IngestRejection(.invalidUTF8, "the body is not valid UTF-8"))
-            case .duplicateKey(let key): throw await gate.reject(IngestRejection(.duplicateKey, "the key \"\(key.prefix(64))\" appears twice in one object"))
-            default: throw await gate.reject(IngestRejection(.invalidJSON, "the body is not valid JSON (\(error))"))
-            }
-        }
+        let root = try await gate.parseJSON(body, maxDepth: Self.maxDepth)
         let submission: FeedbackSubmission
         switch FeedbackSubmission.check(root, commentCharacters: limits.feedbackCommentChars) {
         case .success(let s): submission = s

@@ -63,9 +63,7 @@ struct HeatmapController: Sendable {
 
     @Sendable func api(_ request: Request, context: VeilRequestContext) async throws -> Response {
         let q = SitePagesController.query(request)
-        guard let domain = q["site"], !domain.isEmpty else { throw APIError(.badRequest, "missing_site", "site is required") }
-        try await auth.requireAPIAccess(request, site: catalog.site(domain)?.key ?? "")
-        let site = try catalog.dashboardSite(domain)
+        let site = try await auth.apiSite(request, query: q, catalog: catalog)
         let query = try Self.parse(q, site: site, now: clock.nowMillis())
         guard let path = query.path else { throw APIError(.badRequest, "missing_page", "page is required (a path such as /pricing)") }
         let (from, to) = millis(site, query.range)
@@ -152,11 +150,11 @@ struct HeatmapAnswer: Encodable, Sendable {
         clicks = r.elements.reduce(0) { $0 + $1.clicks }
         dead_clicks = r.deadClicks
         rage_clicks = r.rageClicks
-        scroll_depth = r.reached.map { r.pageViews > 0 ? (Double($0) / Double(r.pageViews) * 1000).rounded() / 1000 : 0 }
+        scroll_depth = r.depthShares.map { ($0 * 1000).rounded() / 1000 }
         snapshot = r.snapshot.map { Snapshot(recording: $0.recording, offset_ms: $0.offsetMillis, events: "/api/recordings/\($0.recording)/events") }
         elements = r.elements.map { e in
             Element(element: e.element, clicks: e.clicks, dead_clicks: e.dead, rage_clicks: e.rage,
-                    share_of_page_views: r.pageViews > 0 ? (Double(e.clicks) / Double(r.pageViews) * 1000).rounded() / 1000 : 0,
+                    share_of_page_views: (r.perPageView(e.clicks) * 1000).rounded() / 1000,
                     cells: e.cells.map { Cell(x: $0.x, y: $0.y, clicks: $0.clicks) }, dead_recordings: e.deadRecordings, rage_recordings: e.rageRecordings)
         }
     }

@@ -181,6 +181,17 @@ struct IngestGate: Sendable {
         }
     }
 
+    /// Parses an ingest body; one that does not parse is a counted 400 saying why.
+    func parseJSON(_ body: [UInt8], maxDepth: Int) async throws -> JSONValue {
+        do { return try JSONParser.parse(body, maxDepth: maxDepth) } catch {
+            switch error {
+            case .invalidUTF8: throw await reject(IngestRejection(.invalidUTF8, "the body is not valid UTF-8"))
+            case .duplicateKey(let key): throw await reject(IngestRejection(.duplicateKey, "the key \"\(key.prefix(64))\" appears twice in one object"))
+            default: throw await reject(IngestRejection(.invalidJSON, "the body is not valid JSON (\(error)); nesting is limited to \(maxDepth) levels"))
+            }
+        }
+    }
+
     func reject(_ rejection: IngestRejection) async -> APIError {
         await counters.recordRejection(rejection.code.rawValue)
         return APIError(.init(code: rejection.httpStatus), rejection.code.rawValue, rejection.detail)

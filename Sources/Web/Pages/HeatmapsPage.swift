@@ -74,14 +74,14 @@ struct HeatmapsPage: Sendable {
         pageViews = r.pageViews
         deadClicks = r.deadClicks
         rageClicks = r.rageClicks
-        func percent(_ n: Int) -> String { r.pageViews > 0 ? String(format: "%.0f %%", Double(n) * 100 / Double(r.pageViews)) : "–" }
+        func percent(_ n: Int) -> String { r.pageViews > 0 ? String(format: "%.0f %%", r.perPageView(n) * 100) : "–" }
         rows = r.elements.prefix(100).map { e in
             let replays = (e.deadRecordings.map { ($0, "dead") } + e.rageRecordings.map { ($0, "rage") })
             var seen = Set<Int64>()
             return Row(element: e.element, short: Self.short(e.element), clicks: e.clicks, share: percent(e.clicks), dead: e.dead, rage: e.rage,
                        replays: replays.filter { seen.insert($0.0).inserted }.prefix(5).map { Replay(href: base + "/replays/\($0.0)", label: "#\($0.0) (\($0.1))") })
         }
-        let shares = r.reached.map { r.pageViews > 0 ? Double($0) / Double(r.pageViews) : 0 }
+        let shares = r.depthShares
         depth = shares.enumerated().map { i, s in
             Depth(label: "\(i * 10)–\(i * 10 + 10) %", share: String(format: "%.0f %%", s * 100), width: "w\(Int((s * 20).rounded()))")
         }

@@ -105,14 +105,7 @@ public struct ReplayController: Sendable {
     /// Validates the envelope `{site, page, seq, events, vid?}`; each failure names its field.
     func parse(_ body: [UInt8]) async throws -> Chunk {
         func bad(_ code: IngestRejection.Code, _ detail: String) async -> APIError { await gate.reject(IngestRejection(code, detail)) }
-        let root: JSONValue
-        do { root = try JSONParser.parse(body, maxDepth: Self.maxDepth) } catch {
-            switch error {
-            case .invalidUTF8: throw await bad(.invalidUTF8, "the body is not valid UTF-8")
-            case .duplicateKey(let key): throw await bad(.duplicateKey, "the key \"\(key.prefix(64))\" appears twice in one object")
-            default: throw await bad(.invalidJSON, "the body is not valid JSON (\(error)); nesting is limited to \(Self.maxDepth) levels")
-            }
-        }
+        let root = try await gate.parseJSON(body, maxDepth: Self.maxDepth)
         guard case .object = root else { throw await bad(.invalidJSON, "expected a JSON object {site, page, seq, events}") }
         guard let site = root["site"]?.stringValue, !site.isEmpty, site.utf8.count <= 253 else { throw await bad(.missingField, "site is required (the data-site of the tag)") }
         guard let page = root["page"]?.stringValue, (8...64).contains(page.utf8.count),
