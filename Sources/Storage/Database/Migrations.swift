@@ -354,6 +354,18 @@ enum Migrations {
                 ) STRICT, WITHOUT ROWID;
                 """)
         }
+        // The ClickHouse outbox (storage.backend: clickhouse): events committed here and
+        // acknowledged, shipped in seq order, deleted once ClickHouse confirmed them.
+        // `row` is the event as one JSONEachRow object without node and seq.
+        migrator.registerMigration("2026-12-10 clickhouse outbox") { db in
+            try db.execute(sql: """
+                CREATE TABLE outbox (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    at INTEGER NOT NULL,
+                    row BLOB NOT NULL
+                ) STRICT;
+                """)
+        }
         return migrator
     }
 }

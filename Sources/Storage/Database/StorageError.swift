@@ -12,6 +12,12 @@ public enum StorageError: Error, Sendable, CustomStringConvertible {
     case cancelled
     /// A change that would break a rule (a taken name, removing the last admin).
     case conflict(String)
+    /// ClickHouse answered with an error (its HTTP status and message).
+    case clickhouse(status: Int, message: String)
+    /// ClickHouse could not be reached (refused, timed out, reset).
+    case clickhouseUnreachable(String)
+    /// The outbox holds as many unshipped events as configured; answer 503 with Retry-After.
+    case outboxFull
 
     public var description: String {
         switch self {
@@ -21,6 +27,9 @@ public enum StorageError: Error, Sendable, CustomStringConvertible {
         case .database(let message): return "database error: \(message)"
         case .cancelled: return "cancelled"
         case .conflict(let message): return message
+        case .clickhouse(let status, let message): return "ClickHouse answered \(status): \(message)"
+        case .clickhouseUnreachable(let reason): return "ClickHouse is unreachable: \(reason)"
+        case .outboxFull: return "the outbox is full (ClickHouse has not taken events for a while)"
         }
     }
 }

@@ -113,6 +113,9 @@ struct IngestRunner: Sendable {
         } catch StorageError.queueFull {
             await counters.recordOverload()
             throw APIError(.serviceUnavailable, "overloaded", "the write queue is full; retry shortly", headers: [.retryAfter: "1"])
+        } catch StorageError.outboxFull {
+            await counters.recordOverload()
+            throw APIError(.serviceUnavailable, "outbox_full", "events wait for ClickHouse and the outbox is full; retry later", headers: [.retryAfter: "10"])
         } catch StorageError.shuttingDown {
             throw APIError(.serviceUnavailable, "shutting_down", "Veil is restarting; retry shortly", headers: [.retryAfter: "2"])
         } catch {

@@ -1,0 +1,112 @@
+import Logging
+import Privacy
+import ServiceLifecycle
+import Synchronization
+
+/// What the outbox holds now (metrics, admission): shared by the writer, which adds,
+/// and the shipper, which removes.
+public final class OutboxGauge: Sendable {
+    /// Unshipped events.
+    public let depth = Atomic<Int>(0)
+    /// Commit time (ms) of the oldest unshipped event; 0 when the outbox is empty.
+    public let oldestAt = Atomic<Int64>(0)
+    /// Events ClickHouse confirmed, and failed shipping attempts, since start.
+    public let shipped = Atomic<Int>(0)
+    public let failures = Atomic<Int>(0)
+    /// Rows a retried batch found already in ClickHouse (not sent again).
+    public let alreadyStored = Atomic<Int>(0)
+
+    public init() {}
+}
+
+/// Moves committed outbox rows to ClickHouse, oldest first, exactly once.
+///
+/// A batch is deleted from the outbox only after ClickHouse answered 200 to its insert.
+/// When an attempt fails (or after a restart, when the last attempt's fate is unknown),
+/// the next attempt first asks ClickHouse which of the batch's (node, seq) it already has
+/// and sends only the others; ReplacingMergeTree on the same key is the backstop. While
+/// ClickHouse is unreachable the shipper backs off (doubling up to `maxBackoff`); ingest
+/// goes on into the outbox until its bound.
+public struct ShippingService: Service {
+    let database: VeilDatabase
+    let client: ClickHouseClient
+    let gauge: OutboxGauge
+    let clock: TimeSource
+    let logger: Logger
+    let pollInterval: Duration
+    let maxBackoff: Duration
+
+    public init(database: VeilDatabase, client: ClickHouseClient, gauge: OutboxGauge, clock: TimeSource, logger: Logger,
+                pollInterval: Duration = .milliseconds(200), maxBackoff: Duration = .seconds(30)) {
+        self.database = database
+        self.client = client
+        self.gauge = gauge
+        self.clock = clock
+        self.logger = logger
+        self.pollInterval = pollInterval
+        self.maxBackoff = maxBackoff
+    }
+
+    public func run() async throws {
+        var verify = true   // the fate of an attempt before this start is unknown
+        var backoff = pollInterval
+        var failing: String?
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let shipped = try await shipOnce(verify: verify)
+                verify = false
+                backoff = pollInterval
+                if let reason = failing {
+                    logger.notice("shipping to ClickHouse resumed", metadata: ["after": "\(reason)"])
+                    failing = nil
+                }
+                if shipped > 0 { continue }
+                try? await Task.sleep(for: pollInterval)
+            } catch {
+                verify = true
+                gauge.failures.add(1, ordering: .relaxed)
+                if failing == nil {
+                    logger.error("shipping to ClickHouse fails; events wait in the outbox", metadata: ["error": "\(error)"])
+                }
+                failing = "\(error)"
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, maxBackoff)
+            }
+        }
+    }
+
+    /// Ships one batch; returns how many rows left the outbox (0: it was empty).
+    @discardableResult
+    public func shipOnce(verify: Bool) async throws(StorageError) -> Int {
+        let batch = try await database.outboxBatch(limit: client.settings.shipBatchEvents)
+        guard let first = batch.first, let last = batch.last else {
+            try await refreshGauge()
+            return 0
+        }
+        let node = client.settings.node
+        var present = Set<Int64>()
+        if verify {
+            let rows = try await client.rows("SELECT seq FROM events WHERE node = \(ClickHouseSQL.string(node)) AND seq >= \(first.seq) AND seq <= \(last.seq)")
+            present = Set(rows.compactMap { $0.first.flatMap { Int64($0) } })
+            gauge.alreadyStored.add(present.count, ordering: .relaxed)
+        }
+        var body: [UInt8] = []
+        body.reserveCapacity(batch.reduce(0) { $0 + $1.row.count + 40 })
+        for row in batch where !present.contains(row.seq) {
+            ClickHouseRow.line(node: node, seq: row.seq, row: row.row, into: &body)
+        }
+        if !body.isEmpty { try await client.insert(table: "events", jsonLines: body) }
+        try await database.deleteShipped(upTo: last.seq)
+        gauge.shipped.add(batch.count, ordering: .relaxed)
+        try await refreshGauge()
+        return batch.count
+    }
+
+    /// The outbox's depth and oldest row, from SQLite (the writer adds to `depth` between
+    /// refreshes, so admission sees new rows at once).
+    private func refreshGauge() async throws(StorageError) {
+        let state = try await database.outboxState()
+        gauge.depth.store(state.depth, ordering: .relaxed)
+        gauge.oldestAt.store(state.oldestAt ?? 0, ordering: .relaxed)
+    }
+}
