@@ -51,8 +51,14 @@ public struct ShippingService: Service {
         var verify = true   // the fate of an attempt before this start is unknown
         var backoff = pollInterval
         var failing: String?
+        var migrated = false
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
+                if !migrated {
+                    let applied = try await ClickHouseSchema(settings: client.settings).migrate(client)
+                    if !applied.isEmpty { logger.notice("ClickHouse schema migrated", metadata: ["applied": "\(applied.joined(separator: ", "))"]) }
+                    migrated = true
+                }
                 let shipped = try await shipOnce(verify: verify)
                 verify = false
                 backoff = pollInterval

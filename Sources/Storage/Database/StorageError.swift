@@ -18,6 +18,8 @@ public enum StorageError: Error, Sendable, CustomStringConvertible {
     case clickhouseUnreachable(String)
     /// The outbox holds as many unshipped events as configured; answer 503 with Retry-After.
     case outboxFull
+    /// The configured backend cannot answer this question yet.
+    case unsupported(String)
 
     public var description: String {
         switch self {
@@ -29,6 +31,7 @@ public enum StorageError: Error, Sendable, CustomStringConvertible {
         case .conflict(let message): return message
         case .clickhouse(let status, let message): return "ClickHouse answered \(status): \(message)"
         case .clickhouseUnreachable(let reason): return "ClickHouse is unreachable: \(reason)"
+        case .unsupported(let what): return "\(what) is not available with this storage backend yet"
         case .outboxFull: return "the outbox is full (ClickHouse has not taken events for a while)"
         }
     }

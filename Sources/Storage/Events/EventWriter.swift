@@ -30,6 +30,21 @@ public actor EventWriter {
 
     private let database: VeilDatabase
     private let settings: Settings
+    /// Set with `storage.backend: clickhouse`: batches commit to the outbox instead of the
+    /// event tables, and the outbox's bound is checked before a request waits.
+    private let outbox: Outbox?
+
+    public struct Outbox: Sendable {
+        public let gauge: OutboxGauge
+        public let maxEvents: Int
+        public let clock: TimeSource
+
+        public init(gauge: OutboxGauge, maxEvents: Int, clock: TimeSource) {
+            self.gauge = gauge
+            self.maxEvents = maxEvents
+            self.clock = clock
+        }
+    }
     /// The sites, whose rules (by site key) say what the rollups count events as;
     /// read at every commit, so a reloaded config applies from the next batch.
     private let sites: LiveSites
@@ -51,9 +66,10 @@ public actor EventWriter {
     private var stopping = false
     private var lingering = true
 
-    public init(database: VeilDatabase, settings: Settings, sites: LiveSites, logger: Logger, onCommit: (@Sendable (Duration, Int) -> Void)? = nil) {
+    public init(database: VeilDatabase, settings: Settings, sites: LiveSites, logger: Logger, outbox: Outbox? = nil, onCommit: (@Sendable (Duration, Int) -> Void)? = nil) {
         self.database = database
         self.settings = settings
+        self.outbox = outbox
         self.sites = sites
         self.logger = logger
         self.onCommit = onCommit
@@ -68,6 +84,7 @@ public actor EventWriter {
         if events.isEmpty { return [] }
         guard !stopping else { throw .shuttingDown }
         guard pendingEvents + events.count <= settings.capacity else { throw .queueFull }
+        if let outbox, outbox.gauge.depth.load(ordering: .relaxed) + pendingEvents + events.count > outbox.maxEvents { throw .outboxFull }
         do {
             return try await withCheckedThrowingContinuation { continuation in
                 pending.append(Job(events: events, continuation: continuation))
@@ -155,7 +172,15 @@ public actor EventWriter {
         if shuttingDown { flushedDuringShutdown += count }
         do {
             let started = ContinuousClock.now
-            let outcomes = try await database.insert(batch.flatMap(\.events), sessionTimeoutMillis: settings.sessionTimeoutMillis, rules: sites.rules)
+            let events = batch.flatMap(\.events)
+            let outcomes: [InsertOutcome]
+            if let outbox {
+                outcomes = try await database.appendToOutbox(events, now: outbox.clock.nowMillis())
+                outbox.gauge.depth.add(events.count, ordering: .relaxed)
+                _ = outbox.gauge.oldestAt.compareExchange(expected: 0, desired: outbox.clock.nowMillis(), ordering: .relaxed)
+            } else {
+                outcomes = try await database.insert(events, sessionTimeoutMillis: settings.sessionTimeoutMillis, rules: sites.rules)
+            }
             if failing != nil {
                 logger.notice("commits succeed again", metadata: ["events": "\(count)"])
                 failing = nil

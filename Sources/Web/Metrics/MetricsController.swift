@@ -1,4 +1,5 @@
 import Hummingbird
+import Privacy
 import Storage
 
 /// `GET /metrics` in the Prometheus text format. On the main listener it needs
@@ -12,10 +13,12 @@ struct MetricsController: Sendable {
     let database: VeilDatabase
     let counters: IngestCounters
     let writer: EventWriter
+    let outbox: OutboxGauge?
     let gate: AdmissionGate
     let connections: ConnectionStats
     let queries: QueryLimiter
     let deadlines: DeadlineStats
+    let clock: TimeSource
 
     var endpoints: RouteCollection<VeilRequestContext> {
         let routes = RouteCollection(context: VeilRequestContext.self)
@@ -37,6 +40,14 @@ struct MetricsController: Sendable {
         await counters.emit(into: scrape)
         scrape.gauge("veil_write_queue_events", "Events waiting for the writer's next commit.", Double(await writer.queuedEvents))
         scrape.counter("veil_commits_failed_total", "Writer commits that failed (disk full, read-only, locked).", writer.failedCommits.load(ordering: .relaxed))
+        if let outbox {
+            scrape.gauge("veil_outbox_events", "Events committed on this node and not yet confirmed by ClickHouse.", Double(outbox.depth.load(ordering: .relaxed)))
+            let oldest = outbox.oldestAt.load(ordering: .relaxed)
+            let lag = oldest == 0 ? 0 : max(0, Double(clock.nowMillis() - oldest) / 1000)
+            scrape.gauge("veil_outbox_lag_seconds", "Age of the oldest event waiting in the outbox (0 when empty).", lag)
+            scrape.counter("veil_outbox_shipped_events_total", "Events ClickHouse confirmed from this node's outbox.", outbox.shipped.load(ordering: .relaxed))
+            scrape.counter("veil_outbox_ship_failures_total", "Shipping attempts that failed (ClickHouse unreachable or refusing).", outbox.failures.load(ordering: .relaxed))
+        }
         let flight = gate.inFlight
         scrape.gauge("veil_ingest_in_flight_requests", "Ingest requests admitted and not yet answered.", Double(flight.requests))
         scrape.gauge("veil_ingest_in_flight_bytes", "Body bytes announced by ingest requests admitted and not yet answered.", Double(flight.bytes))

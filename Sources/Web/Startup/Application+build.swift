@@ -73,7 +73,8 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
         throw StartupError.tls("\(error)")
     }
     let metrics = VeilMetrics(version: VeilVersion.string)
-    let writer = EventWriter(database: database, settings: config.writer, sites: sites, logger: logger) { duration, events in
+    let backend = try await openBackend(config: config, database: database, clock: clock, logger: logger)
+    let writer = EventWriter(database: database, settings: config.writer, sites: sites, logger: logger, outbox: backend?.outbox) { duration, events in
         metrics.recordCommit(duration: duration, events: events)
     }
     let salts = SaltKeeper(database: database, clock: clock, random: { environment.random(32) })
@@ -84,7 +85,7 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
         logger.warning("the open-file limit is below server.max_connections; connections beyond it will fail", metadata: ["open_files": "\(openFiles)", "max_connections": "\(config.maxConnections)"])
     }
     let parts = ServerParts(
-        database: database, stats: environment.statsStore?(database) ?? database, secret: secret, sites: sites, writer: writer, salts: salts,
+        database: database, stats: environment.statsStore?(database) ?? backend?.stats ?? database, outbox: backend?.outbox.gauge, secret: secret, sites: sites, writer: writer, salts: salts,
         counters: IngestCounters(logger: logger, sites: sites), pages: try PageRenderer(),
         throttle: LoginThrottle(maxFailures: config.loginAttempts, windowMillis: Int64(config.loginWindowMinutes) * 60_000, clock: clock),
         connections: ConnectionStats(), queries: environment.queries ?? QueryLimiter(settings: config.queries), deadlines: DeadlineStats(),
@@ -124,6 +125,7 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
     let rollups = RollupService(database: database, sites: sites, logger: logger)
     app.addServices(EventWriterService(writer: writer), SaltRotationService(keeper: salts, clock: clock, logger: logger), retention, rollups,
                     CrossRollupService(database: database, sites: sites, clock: clock, logger: logger))
+    if let backend { app.addServices(backend.shipping) }
     if config.archiveEnabled {
         app.addServices(ArchiveService(database: database, sites: sites, directory: config.archiveDirectory, clock: clock, logger: logger))
     }
@@ -147,6 +149,35 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
         app.addServices(ConfigReloadService(running: config, load: load, parts: parts, responder: responder, retention: retention, rollups: rollups))
     }
     return app
+}
+
+/// With `storage.backend: clickhouse`: the outbox the writer commits to, the service
+/// that ships it, and the store that answers the dashboards. Nil for SQLite.
+struct ClickHouseBackend {
+    let outbox: EventWriter.Outbox
+    let shipping: ShippingService
+    let stats: ClickHouseStats
+}
+
+func openBackend(config: VeilConfig, database: VeilDatabase, clock: TimeSource, logger: Logger) async throws -> ClickHouseBackend? {
+    guard config.backend == .clickhouse else { return nil }
+    var settings = config.clickhouse
+    if settings.node.isEmpty { settings.node = ProcessInfo.processInfo.hostName }
+    let client: ClickHouseClient
+    do {
+        client = try ClickHouseClient(settings: settings)
+    } catch {
+        throw StartupError.dataFolder("\(error)")
+    }
+    let gauge = OutboxGauge()
+    let state = try await database.outboxState()
+    gauge.depth.store(state.depth, ordering: .relaxed)
+    gauge.oldestAt.store(state.oldestAt ?? 0, ordering: .relaxed)
+    logger.notice("events are shipped to ClickHouse", metadata: ["url": "\(settings.url)", "database": "\(settings.database)", "node": "\(settings.node)",
+                                                               "outbox_events": "\(state.depth)"])
+    return ClickHouseBackend(outbox: EventWriter.Outbox(gauge: gauge, maxEvents: settings.outboxMaxEvents, clock: clock),
+                             shipping: ShippingService(database: database, client: client, gauge: gauge, clock: clock, logger: logger),
+                             stats: ClickHouseStats(client: client, sessionTimeoutMillis: config.writer.sessionTimeoutMillis))
 }
 
 /// The country database named by `geoip.database`, or nil when none is configured.

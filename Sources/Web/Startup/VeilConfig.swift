@@ -37,6 +37,11 @@ public struct VeilConfig: Sendable {
     public var writer = EventWriter.Settings()
     /// `storage.synchronous`: `full` (default) syncs every commit, so a 202 survives a power cut.
     public var synchronous: VeilDatabase.Synchronous = .full
+    /// `storage.backend`: `sqlite` (default) or `clickhouse` (events go through the local
+    /// outbox into the shared ClickHouse, which answers the dashboards).
+    public var backend: StorageBackend = .sqlite
+    /// `clickhouse.*`, used when `backend` is `clickhouse`.
+    public var clickhouse = ClickHouseSettings(url: "http://127.0.0.1:8123")
     /// `storage.max_database_bytes` (0: no cap): past it commits fail as on a full disk.
     public var maxDatabaseBytes = 0
     /// `ingest.*`: how much ingest work may be under way at once (503 beyond).

@@ -9,6 +9,8 @@ import Synchronization
 struct ServerParts: Sendable {
     let database: VeilDatabase
     let stats: any StatsStore
+    /// The ClickHouse outbox's figures (nil with SQLite).
+    let outbox: OutboxGauge?
     let secret: [UInt8]
     let sites: LiveSites
     let writer: EventWriter
@@ -31,8 +33,8 @@ struct ServerParts: Sendable {
 
     /// `/metrics`: behind `auth` and `token` on the main listener, open (nil) on `metrics.listen`.
     func metricsController(auth: DashboardAuth?, token: String) -> MetricsController {
-        MetricsController(auth: auth, metricsToken: token, metrics: metrics, database: database, counters: counters, writer: writer, gate: admission,
-                          connections: connections, queries: queries, deadlines: deadlines)
+        MetricsController(auth: auth, metricsToken: token, metrics: metrics, database: database, counters: counters, writer: writer, outbox: outbox, gate: admission,
+                          connections: connections, queries: queries, deadlines: deadlines, clock: environment.clock)
     }
 }
 
