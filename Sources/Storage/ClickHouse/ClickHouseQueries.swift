@@ -170,8 +170,8 @@ struct ClickHouseQueries {
         let day = Self.day(tz)
         var eventCells = ["('total', \(day), '')"]
         if hours { eventCells.append("('hour', \(Self.hour(tz)), '')") }
-        if dimensions.contains(.page) { eventCells.append("if(name = 'pageview', [('page', \(day), path)], [])") }
-        if dimensions.contains(.event) { eventCells.append("if(name != 'pageview', [('event', \(day), \(eff))], [])") }
+        if dimensions.contains(.page) { eventCells.append("arrayFilter(x -> name = 'pageview', [('page', \(day), path)])") }
+        if dimensions.contains(.event) { eventCells.append("arrayFilter(x -> name != 'pageview', [('event', \(day), \(eff))])") }
         if dimensions.contains(.goal) { eventCells.append("arrayMap(g -> ('goal', \(day), g), \(Self.goalsMet(rules, eff: eff)))") }
         var sessionCells = ["('total', \(Self.startDay(tz)), '')"]
         if dimensions.contains(.exit) { sessionCells.append("('exit', \(Self.startDay(tz)), s_exit)") }

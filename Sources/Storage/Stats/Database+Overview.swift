@@ -58,7 +58,10 @@ extension VeilDatabase {
             return try filteredCells(db, scope, dimensions: [dim], hours: false).breakdown(dim, fromDay: scope.fromDay, toDay: scope.toDay, limit: limit, offset: offset)
         }
         let order = dim == .exit ? "sessions DESC, hits DESC, value" : "visitors DESC, hits DESC, value"
-        let having = dim == .exit ? "sessions > 0" : "hits > 0"
+        // sum(…), not the alias: in HAVING, SQLite binds a name shared by a column and an
+        // alias to the column (one arbitrary row's), which dropped values with a zero cell
+        // on one day of a multi-day range (found by the ClickHouse comparison).
+        let having = dim == .exit ? "sum(sessions) > 0" : "sum(hits) > 0"
         let rows = try Row.fetchAll(db, sql: """
             SELECT value, sum(visitors) AS visitors, sum(hits) AS hits, sum(pageviews) AS pageviews, sum(sessions) AS sessions FROM rollups
             WHERE site = ? AND dim = ? AND bucket >= ? AND bucket < ? GROUP BY value HAVING \(having) ORDER BY \(order) LIMIT ? OFFSET ?

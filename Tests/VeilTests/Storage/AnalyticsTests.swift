@@ -107,6 +107,10 @@ struct AnalyticsTests {
         // Two days: visitors are distinct per day and summed (V1 counts on both days).
         let two = try await db.totals(Self.scope(from: Self.day - 1))
         #expect(two.visitors == 4 && two.sessions == 4 && two.pageviews == 7)
+        // A value with a zero cell on one of the days still counts its other days (V1's exit
+        // moved from "/" to "/pricing" on D-1; V3's first visit left from "/" on D).
+        let twoExits = try await db.breakdown(Self.scope(from: Self.day - 1), .exit, limit: 10)
+        #expect(Dictionary(uniqueKeysWithValues: twoExits.rows.map { ($0.value, $0.sessions) }) == ["/pricing": 2, "/": 1, "/checkout": 1] && twoExits.total == 3)
         // Raw totals (the Today comparison) agree with the rollups over a whole day, and cut a day anywhere.
         let raw = try await db.rawTotals(site: Self.site, from: TestData.midnight, to: TestData.midnight + TestData.day)
         #expect(raw.visitors == t.visitors && raw.pageviews == t.pageviews && raw.sessions == t.sessions && raw.bounces == t.bounces && raw.durationMillis == t.durationMillis)

@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+import Privacy
+@testable import Storage
+
+/// The query-correctness datasets answered by ClickHouse must equal SQLite's answers,
+/// question for question. Events reach ClickHouse the production way: committed to a
+/// node's outbox, then shipped.
+@Suite("ClickHouse answers equal SQLite's", .enabled(if: ClickHouseTestServer.available, "needs Debian's clickhouse-server (.ci/run installs it)"))
+struct ClickHouseQueryTests {
+    typealias A = AnalyticsTests
+
+    /// Loads `batches` into a new SQLite database and, through an outbox, into ClickHouse.
+    static func load(_ batches: [[CleanEvent]], rules: AnalyticsRules, server: ClickHouseTestServer) async throws -> (VeilDatabase, ClickHouseStats, TempDir) {
+        let dir = TempDir()
+        let sqlite = try VeilDatabase.open(folder: dir.path + "/sqlite")
+        let node = try VeilDatabase.open(folder: dir.path + "/node")
+        let client = try await server.client()
+        for batch in batches {
+            _ = try await sqlite.insert(batch, sessionTimeoutMillis: 30 * A.minute, rules: [A.site: rules])
+            _ = try await node.appendToOutbox(batch, now: 0)
+        }
+        let shipper = ShippingService(database: node, client: client, gauge: OutboxGauge(), clock: .system, logger: TestData.logger())
+        while try await shipper.shipOnce(verify: false) > 0 {}
+        #expect(try await node.outboxState().depth == 0)
+        return (sqlite, ClickHouseStats(client: client, sessionTimeoutMillis: 30 * A.minute), dir)
+    }
+
+    static func compare(_ sqlite: VeilDatabase, _ ch: ClickHouseStats, _ scope: StatsScope, _ label: String,
+                        sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        #expect(try await ch.totals(scope) == sqlite.totals(scope), "\(label) totals", sourceLocation: sourceLocation)
+        for dim in StatsDimension.allCases {
+            let a = try await ch.breakdown(scope, dim, limit: 1000, offset: 0), b = try await sqlite.breakdown(scope, dim, limit: 1000, offset: 0)
+            #expect(a == b, "\(label) \(dim.rawValue): ClickHouse \(a.rows.map { "\($0.value)|\($0.visitors)|\($0.hits)|\($0.pageviews)|\($0.sessions)" }) SQLite \(b.rows.map { "\($0.value)|\($0.visitors)|\($0.hits)|\($0.pageviews)|\($0.sessions)" })", sourceLocation: sourceLocation)
+        }
+        for g in Granularity.allCases {
+            #expect(try await ch.series(scope, granularity: g) == sqlite.series(scope, granularity: g), "\(label) series \(g)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func knownDatasetEveryTableAndFilter() async throws {
+        let server = try ClickHouseTestServer()
+        defer { server.stop() }
+        let (sqlite, ch, dir) = try await Self.load(A.dataset.map { [$0] }, rules: A.rules, server: server)
+        defer { withExtendedLifetime(dir) {} }
+        // The hand-counted answers hold on ClickHouse too.
+        let t = try await ch.totals(A.scope())
+        #expect(t.visitors == 3 && t.pageviews == 6 && t.customEvents == 3 && t.sessions == 3 && t.bounces == 1 && t.durationMillis == 5 * A.minute)
+        try await Self.compare(sqlite, ch, A.scope(), "day D")
+        try await Self.compare(sqlite, ch, A.scope(from: A.day - 1), "two days")
+        try await Self.compare(sqlite, ch, A.scope(from: A.day - 40), "40 days")
+        let filters: [[StatsFilter]] = [
+            [StatsFilter(.channel, "Direct")], [StatsFilter(.channel, "Direct"), StatsFilter(.page, "/pricing")], [StatsFilter(.goal, "Signup")],
+            [StatsFilter(.goal, "Pricing")], [StatsFilter(.goal, "Pro signup")], [StatsFilter(.event, "Buy click")], [StatsFilter(.event, "signup")],
+            [StatsFilter(.source, "")], [StatsFilter(.goal, "No such goal")], [StatsFilter(.entry, "/")], [StatsFilter(.exit, "/checkout")],
+            [StatsFilter(.country, "FR")], [StatsFilter(.device, "mobile")], [StatsFilter(.browser, "Chrome")], [StatsFilter(.os, "iOS")],
+            [StatsFilter(.screen, "Laptop")], [StatsFilter(.language, "en")], [StatsFilter(.utmSource, "newsletter")], [StatsFilter(.utmMedium, "email")],
+            [StatsFilter(.utmCampaign, "")], [StatsFilter(.source, "www.google.com")], [StatsFilter(.page, "/checkout")], [StatsFilter(.utmTerm, "none-such")],
+            [StatsFilter(.utmContent, "")],
+        ]
+        for f in filters {
+            try await Self.compare(sqlite, ch, A.scope(f), f.map { "\($0.dimension.rawValue)=\($0.value)" }.joined(separator: "&"))
+        }
+        // Realtime and the Today comparison's raw totals.
+        let now = TestData.midnight + 15 * A.hour + 4 * A.minute
+        #expect(try await ch.realtime(site: A.site, now: now, windowMillis: 300_000, limit: 10) == sqlite.realtime(site: A.site, now: now))
+        let morning = try await ch.rawTotals(site: A.site, from: TestData.midnight, to: TestData.midnight + 10 * A.hour + 30 * A.minute, rules: A.rules)
+        let sqliteMorning = try await sqlite.rawTotals(site: A.site, from: TestData.midnight, to: TestData.midnight + 10 * A.hour + 30 * A.minute)
+        #expect(morning.visitors == sqliteMorning.visitors && morning.pageviews == sqliteMorning.pageviews && morning.sessions == sqliteMorning.sessions)
+    }
+
+    /// The seeded random datasets of the rollup property test, in UTC and in zones with
+    /// 23- and 25-hour days and half- and three-quarter-hour offsets, day by day.
+    @Test(arguments: [("UTC", 2026, 11, 18, UInt64(1)), ("UTC", 2026, 11, 18, 2), ("Europe/Berlin", 2026, 10, 24, 7), ("America/New_York", 2026, 3, 7, 7),
+                      ("Asia/Kolkata", 2026, 12, 1, 7), ("Asia/Kathmandu", 2026, 12, 1, 3)])
+    func randomDatasetsInTimeZones(zone: String, year: Int, month: Int, day: Int, seed: UInt64) async throws {
+        var rules = A.rules
+        rules.calendar = try #require(DayCalendar(identifier: zone))
+        let start = rules.calendar.start(ofDay: DayCalendar.day(year: year, month: month, day: day)) - 4 * A.hour
+        var rng = SplitMix(seed)
+        let paths = ["/", "/pricing", "/blog", "/docs", "/pricing/team"]
+        var clock = start
+        var batches: [[CleanEvent]] = []
+        for _ in 0..<40 {
+            var batch: [CleanEvent] = []
+            for _ in 0..<Int.random(in: 1...12, using: &rng) {
+                clock += Int64.random(in: 0...(40 * A.minute), using: &rng)
+                let visitor = UInt8.random(in: 1...8, using: &rng)
+                let channel = Acquisition.Channel.allCases.randomElement(using: &rng)!
+                let path = paths.randomElement(using: &rng)!
+                switch Int.random(in: 0..<10, using: &rng) {
+                case 0..<6: batch.append(A.ev(clock, visitor, path, channel: channel, country: ["DE", "FR", ""].randomElement(using: &rng)!))
+                case 6, 7: batch.append(A.ev(clock, visitor, path, name: "signup", props: [("plan", ["pro", "free"].randomElement(using: &rng)!)], channel: channel))
+                default: batch.append(A.ev(clock, visitor, path, name: "$click", props: [("tag", "button"), ("id", ["buy", "other"].randomElement(using: &rng)!)]))
+                }
+            }
+            batches.append(batch)
+        }
+        let server = try ClickHouseTestServer()
+        defer { server.stop() }
+        let (sqlite, ch, dir) = try await Self.load(batches, rules: rules, server: server)
+        defer { withExtendedLifetime(dir) {} }
+        let first = rules.calendar.day(of: start), last = rules.calendar.day(of: clock)
+        for d in first...last {
+            try await Self.compare(sqlite, ch, StatsScope(site: A.site, fromDay: d, toDay: d + 1, rules: rules), "\(zone) day \(d)")
+        }
+        try await Self.compare(sqlite, ch, StatsScope(site: A.site, fromDay: first, toDay: last + 1, rules: rules), "\(zone) all days")
+        try await Self.compare(sqlite, ch, StatsScope(site: A.site, fromDay: first, toDay: last + 1, filters: [StatsFilter(.channel, "Direct")], rules: rules), "\(zone) Direct")
+    }
+}
