@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+import Privacy
+@testable import Storage
+
+/// The outbox and its shipper: acknowledged means committed locally, whatever ClickHouse
+/// does; every acknowledged event arrives exactly once.
+@Suite("ClickHouse outbox and shipping", .enabled(if: ClickHouseTestServer.available, "needs Debian's clickhouse-server (.ci/run installs it)"))
+struct ClickHouseShippingTests {
+    static func events(_ n: Int, from: Int) -> [CleanEvent] {
+        (0..<n).map { i in TestData.clean(at: TestData.midnight + Int64(from + i) * 1000, path: "/p\(from + i)", visitor: UInt8((from + i) % 200)) }
+    }
+
+    static func count(_ client: ClickHouseClient, _ sql: String) async throws -> Int {
+        Int(try await client.rows(sql).first?.first ?? "") ?? -1
+    }
+
+    @Test func literalsSurviveHostileText() async throws {
+        let server = try ClickHouseTestServer()
+        defer { server.stop() }
+        let client = try await server.client()
+        // Migrating again applies nothing (append-only, recorded).
+        #expect(try await ClickHouseSchema(settings: client.settings).migrate(client).isEmpty)
+        for text in ["it's", "back\\slash\\", "\\'; DROP TABLE events; --", "line\nbreak\ttab\r", "nul\u{0}byte", "ünïcødé ✓ 🎉", "\u{1}\u{1F}\u{7F}", "%_*"] {
+            let got = try await client.rows("SELECT \(ClickHouseSQL.string(text))").first?.first
+            #expect(got == text, "\(text.debugDescription) came back as \(got?.debugDescription ?? "nothing")")
+        }
+        #expect(try await Self.count(client, "SELECT count() FROM events") == 0)
+    }
+
+    /// ClickHouse stops during sustained ingest: every submit is still acknowledged (the
+    /// outbox commits), shipping fails and backs off, and once ClickHouse is back every
+    /// event is there exactly once. A batch that landed but whose answer was lost (the
+    /// node died before deleting it) is not stored twice.
+    @Test func clickHouseDownThenBackLosesAndDoublesNothing() async throws {
+        let server = try ClickHouseTestServer()
+        defer { server.stop() }
+        // A short request deadline, so an attempt while ClickHouse is down fails (and is
+        // counted) within the test instead of waiting for the server to return.
+        let client = try ClickHouseClient(settings: try await server.client(node: "node-a").settings, timeout: .seconds(1))
+        let dir = TempDir()
+        let db = try VeilDatabase.open(folder: dir.path)
+        let gauge = OutboxGauge()
+        let writer = EventWriter(database: db, settings: EventWriter.Settings(), sites: LiveSites(rules: [:]), logger: TestData.logger(),
+                                 outbox: EventWriter.Outbox(gauge: gauge, maxEvents: 1_000_000, clock: .system))
+        let writerTask = Task { await writer.run() }
+        let shipper = ShippingService(database: db, client: client, gauge: gauge, clock: .system, logger: TestData.logger(),
+                                      pollInterval: .milliseconds(20), maxBackoff: .milliseconds(200))
+        let shipping = Task { try await shipper.run() }
+
+        var acknowledged = 0
+        var round = 0
+        func ingest() async throws {
+            let outcomes = try await writer.submit(Self.events(100, from: round * 100))
+            acknowledged += outcomes.filter { $0 == .stored }.count
+            round += 1
+            try await Task.sleep(for: .milliseconds(30))
+        }
+        while round < 10 { try await ingest() }
+        server.stop()
+        // Ingest goes on while ClickHouse is down, until shipping has failed at least once
+        // (bounded), then 10 more rounds; then ClickHouse comes back.
+        for _ in 0..<200 where gauge.failures.load(ordering: .relaxed) == 0 { try await ingest() }
+        for _ in 0..<10 { try await ingest() }
+        let whileDown = round * 100
+        #expect(try await db.outboxState().depth > 0)
+        try server.start()
+        for _ in 0..<10 { try await ingest() }
+        let total = round * 100
+        #expect(acknowledged == total && total > whileDown)
+        // Everything arrives (bounded wait: the outbox empties).
+        for _ in 0..<300 where try await db.outboxState().depth > 0 { try await Task.sleep(for: .milliseconds(100)) }
+        shipping.cancel()
+        _ = await shipping.result
+        await writer.stop()
+        await writerTask.value
+        #expect(try await db.outboxState().depth == 0)
+        #expect(gauge.failures.load(ordering: .relaxed) > 0, "shipping never failed: ClickHouse was not down while events were shipped")
+        #expect(try await Self.count(client, "SELECT count() FROM events") == total)
+        #expect(try await Self.count(client, "SELECT uniqExact(node, seq) FROM events") == total)
+
+        // The node dies after ClickHouse stored a batch and before the outbox row was
+        // deleted: on restart the shipper checks first and sends only what is missing.
+        _ = try await db.appendToOutbox(Self.events(50, from: total + 1000), now: 0)
+        let pending = try await db.outboxBatch(limit: 100)
+        var body: [UInt8] = []
+        for row in pending.prefix(30) { ClickHouseRow.line(node: "node-a", seq: row.seq, row: row.row, into: &body) }
+        try await client.insert(table: "events", jsonLines: body)   // 30 of 50 landed
+        let restarted = ShippingService(database: db, client: client, gauge: OutboxGauge(), clock: .system, logger: TestData.logger())
+        #expect(try await restarted.shipOnce(verify: true) == 50)
+        #expect(try await Self.count(client, "SELECT count() FROM events") == total + 50)
+        #expect(try await Self.count(client, "SELECT uniqExact(node, seq) FROM events") == total + 50)
+    }
+
+    /// The outbox is bounded: past `outbox_max_events` unshipped events the writer refuses
+    /// (ingest answers 503 outbox_full) instead of filling the disk.
+    @Test func fullOutboxRefuses() async throws {
+        let dir = TempDir()
+        let db = try VeilDatabase.open(folder: dir.path)
+        let gauge = OutboxGauge()
+        let writer = EventWriter(database: db, settings: EventWriter.Settings(), sites: LiveSites(rules: [:]), logger: TestData.logger(),
+                                 outbox: EventWriter.Outbox(gauge: gauge, maxEvents: 1000, clock: .system))
+        let task = Task { await writer.run() }
+        _ = try await writer.submit(Self.events(900, from: 0))
+        #expect(gauge.depth.load(ordering: .relaxed) == 900)
+        await #expect(throws: StorageError.self) { _ = try await writer.submit(Self.events(101, from: 900)) }
+        _ = try await writer.submit(Self.events(100, from: 900))
+        #expect(try await db.outboxState().depth == 1000)
+        await writer.stop()
+        await task.value
+    }
+}
