@@ -110,3 +110,10 @@ struct ClickHouseShippingTests {
         await task.value
     }
 }
+
+/// Under CI the ClickHouse suites must run, not skip: `.ci/run` installs the server.
+@Test func ciHasClickHouse() {
+    if ProcessInfo.processInfo.environment["CI"] == "true" {
+        #expect(ClickHouseTestServer.available, "CI=true but \(ClickHouseTestServer.binary) is missing: the ClickHouse suites would skip")
+    }
+}
