@@ -4,8 +4,12 @@
 /// (a retry whose first attempt did land) collapses on merge, and the shipper checks a
 /// retried batch first, so queries need no FINAL. With `cluster`, each table is a
 /// Replicated* table on every shard plus a Distributed table of the same name over them.
-struct ClickHouseSchema {
+public struct ClickHouseSchema {
     let settings: ClickHouseSettings
+
+    public init(settings: ClickHouseSettings) {
+        self.settings = settings
+    }
 
     struct Migration {
         let name: String
@@ -26,6 +30,9 @@ struct ClickHouseSchema {
         [
             Migration(name: "2026-12-10 events", statements: table(name: "events", columns: Self.eventColumns, engine: "ReplacingMergeTree",
                                                                    partition: "toYYYYMM(toDate(toDateTime(intDiv(ts, 1000))))", order: "(site, ts, node, seq)")),
+            // Daily salts every node hashes with (SharedSalts): proposals; the earliest wins.
+            Migration(name: "2026-12-10 salts", statements: table(name: "salts", columns: "day Int64, salt String, proposed_at DateTime", engine: "MergeTree",
+                                                                  partition: "tuple()", order: "(day, proposed_at, salt)")),
         ]
     }
 
@@ -42,7 +49,7 @@ struct ClickHouseSchema {
 
     /// Creates the database and applies the migrations not yet recorded. Safe to run from
     /// several nodes at once: every statement is IF NOT EXISTS and recording twice is harmless.
-    func migrate(_ client: ClickHouseClient) async throws(StorageError) -> [String] {
+    public func migrate(_ client: ClickHouseClient) async throws(StorageError) -> [String] {
         let db = settings.database
         if let cluster = settings.cluster {
             guard ClickHouseSQL.isIdentifier(cluster) else { throw .cannotOpen(path: settings.url, reason: "clickhouse.cluster must be letters, digits and _") }

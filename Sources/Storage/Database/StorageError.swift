@@ -36,3 +36,14 @@ public enum StorageError: Error, Sendable, CustomStringConvertible {
         }
     }
 }
+
+extension StorageError {
+    /// ClickHouse could not answer now (unreachable, or refusing while it starts or stops).
+    public var isClickHouseOutage: Bool {
+        switch self {
+        case .clickhouseUnreachable: true
+        case .clickhouse(let status, _): status == 503
+        default: false
+        }
+    }
+}

@@ -18,6 +18,13 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             // The client went away (a cancelled report); nobody reads this answer.
             context.logger.info("request cancelled: the client went away", metadata: ["path": "\(request.uri.path)"])
             return APIError(.serviceUnavailable, "cancelled", "the request was cancelled").response
+        } catch StorageError.unsupported(let what) {
+            let error = APIError(.notImplemented, "not_available", "\(what) is not available with storage.backend: clickhouse yet (README \"Scaling out\")")
+            return wantsJSON(request) ? error.response : page(error.status, error.detail)
+        } catch let error as StorageError where error.isClickHouseOutage {
+            context.logger.error("ClickHouse did not answer", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
+            let error = APIError(.serviceUnavailable, "storage_unavailable", "the event store (ClickHouse) is unreachable; retry shortly", headers: [.retryAfter: "5"])
+            return wantsJSON(request) ? error.response : page(error.status, error.detail, headers: error.headers)
         } catch let error as HTTPError {
             let code: String
             switch error.status {

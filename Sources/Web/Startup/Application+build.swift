@@ -77,8 +77,13 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
     let writer = EventWriter(database: database, settings: config.writer, sites: sites, logger: logger, outbox: backend?.outbox) { duration, events in
         metrics.recordCommit(duration: duration, events: events)
     }
-    let salts = SaltKeeper(database: database, clock: clock, random: { environment.random(32) })
-    _ = try await salts.current()
+    let salts = SaltKeeper(database: database, clock: clock, random: { environment.random(32) }, shared: backend?.salts)
+    if backend == nil {
+        _ = try await salts.current()
+    } else if await (try? salts.current()) == nil {
+        // ClickHouse is down and no agreed salt is cached: ingest answers 503 until it is back.
+        logger.error("the shared salts could not be read from ClickHouse; ingest waits for it")
+    }
     let limits = config.rateLimits
     let openFiles = raiseOpenFileLimit()
     if openFiles > 0 && openFiles < config.maxConnections + 64 {
@@ -157,6 +162,7 @@ struct ClickHouseBackend {
     let outbox: EventWriter.Outbox
     let shipping: ShippingService
     let stats: ClickHouseStats
+    let salts: SharedSalts
 }
 
 func openBackend(config: VeilConfig, database: VeilDatabase, clock: TimeSource, logger: Logger) async throws -> ClickHouseBackend? {
@@ -169,6 +175,12 @@ func openBackend(config: VeilConfig, database: VeilDatabase, clock: TimeSource, 
     } catch {
         throw StartupError.dataFolder("\(error)")
     }
+    do {
+        let applied = try await ClickHouseSchema(settings: settings).migrate(client)
+        if !applied.isEmpty { logger.notice("ClickHouse schema migrated", metadata: ["applied": "\(applied.joined(separator: ", "))"]) }
+    } catch {
+        logger.error("ClickHouse is unreachable at start; events wait in the outbox", metadata: ["error": "\(error)"])
+    }
     let gauge = OutboxGauge()
     let state = try await database.outboxState()
     gauge.depth.store(state.depth, ordering: .relaxed)
@@ -177,7 +189,8 @@ func openBackend(config: VeilConfig, database: VeilDatabase, clock: TimeSource, 
                                                                "outbox_events": "\(state.depth)"])
     return ClickHouseBackend(outbox: EventWriter.Outbox(gauge: gauge, maxEvents: settings.outboxMaxEvents, clock: clock),
                              shipping: ShippingService(database: database, client: client, gauge: gauge, clock: clock, logger: logger),
-                             stats: ClickHouseStats(client: client, sessionTimeoutMillis: config.writer.sessionTimeoutMillis))
+                             stats: ClickHouseStats(client: client, sessionTimeoutMillis: config.writer.sessionTimeoutMillis),
+                             salts: SharedSalts(client: client))
 }
 
 /// The country database named by `geoip.database`, or nil when none is configured.

@@ -1,0 +1,93 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Testing
+import Privacy
+@testable import Storage
+@testable import Web
+
+/// Two Veil nodes (two processes' worth: separate data folders, outboxes and ports) share
+/// one ClickHouse; a visitor's requests alternate between them.
+@Suite("Two Veil nodes on one ClickHouse", .enabled(if: ClickHouseTestServer.available, "needs Debian's clickhouse-server (.ci/run installs it)"))
+struct ClickHouseNodesTests {
+    static let secret = String(repeating: "ab", count: 32)
+
+    static func nodeConfig(_ dir: String, server: ClickHouseTestServer, database: String, node: String) -> VeilConfig {
+        var config = TestData.config(dataDir: dir)
+        config.secret = secret
+        config.backend = .clickhouse
+        config.clickhouse = server.settings(database: database, node: node)
+        return config
+    }
+
+    /// The visit, one request at a time: (node, body).
+    static let visit: [(Int, String)] = [
+        (0, #"{"site":"localhost","name":"pageview","url":"http://localhost/?utm_source=newsletter","referrer":"https://news.example.org/a"}"#),
+        (1, #"{"site":"localhost","name":"pageview","url":"http://localhost/pricing"}"#),
+        (0, #"{"site":"localhost","name":"Signup","url":"http://localhost/pricing","props":{"plan":"pro"}}"#),
+        (1, #"{"site":"localhost","name":"pageview","url":"http://localhost/checkout"}"#),
+    ]
+
+    static func overview(_ client: any TestClientProtocol) async throws -> [String: Any] {
+        try await client.execute(uri: "/api/stats/overview?site=localhost&range=today", method: .get, headers: bearer).json
+    }
+
+    /// What a comparison looks at: headline numbers and every table's (value, count) rows.
+    static func summary(_ json: [String: Any]) -> String {
+        var parts: [String] = []
+        for key in json.keys.sorted() where json[key] is NSNumber || json[key] is String { parts.append("\(key)=\(json[key]!)") }
+        let tables = json["breakdowns"] as? [String: [String: Any]] ?? [:]
+        for dim in tables.keys.sorted() {
+            let rows = (tables[dim]?["rows"] as? [[String: Any]] ?? []).map { r in r.keys.sorted().map { "\($0)=\(r[$0]!)" }.joined(separator: " ") }
+            parts.append("\(dim): \(rows.joined(separator: ","))")
+        }
+        return parts.joined(separator: "\n")
+    }
+
+    @Test func oneVisitAcrossTwoNodesIsOneSession() async throws {
+        let server = try ClickHouseTestServer()
+        defer { server.stop() }
+        let database = "veil_nodes_\(UInt32.random(in: 0...UInt32.max))"
+        let dirs = (TempDir(), TempDir(), TempDir())
+        // One SQLite node given the same requests: the yardstick.
+        var single = TestData.config(dataDir: dirs.2.path)
+        single.secret = Self.secret
+        // The same clock for both runs: request i arrives at 10:00 + i minutes.
+        let start = TestData.midnight + 10 * 3_600_000
+        let time = ManualTime(start)
+        let expected = try await withLiveVeilResult(single, clock: time.source) { client in
+            for (i, (_, body)) in Self.visit.enumerated() {
+                time.set(start + Int64(i) * 60_000)
+                #expect(try await client.post("/api/event", body).status == .accepted)
+            }
+            return Self.summary(try await Self.overview(client))
+        }
+        let a = Self.nodeConfig(dirs.0.path, server: server, database: database, node: "node-a")
+        let b = Self.nodeConfig(dirs.1.path, server: server, database: database, node: "node-b")
+        let got = try await withLiveVeilResult(a, clock: time.source) { nodeA in
+            try await withLiveVeilResult(b, clock: time.source) { nodeB in
+                let nodes = [nodeA, nodeB]
+                for (i, (node, body)) in Self.visit.enumerated() {
+                    time.set(start + Int64(i) * 60_000)
+                    #expect(try await nodes[node].post("/api/event", body).status == .accepted)
+                }
+                // Both outboxes drain into ClickHouse (bounded wait).
+                var json: [String: Any] = [:]
+                for _ in 0..<100 {
+                    json = try await Self.overview(nodeB)
+                    if json["pageviews"] as? Int == 3 && json["events"] as? Int == 1 { break }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                #expect(json["visitors"] as? Int == 1 && json["sessions"] as? Int == 1)
+                // Either node answers the same.
+                #expect(Self.summary(try await Self.overview(nodeA)) == Self.summary(json))
+                let metrics = try await nodeA.execute(uri: "/metrics", method: .get, headers: bearer).text
+                #expect(metrics.contains("veil_outbox_events 0") && metrics.contains("veil_outbox_lag_seconds"))
+                return Self.summary(json)
+            }
+        }
+        #expect(got == expected, "two ClickHouse nodes:\n\(got)\none SQLite node:\n\(expected)")
+        #expect(got.contains("visit_duration_s=180") && got.contains("entry: events=4 pageviews=3 value=/ visitors=1 visits=1")
+                && got.contains("exit: events=0 pageviews=0 value=/checkout visitors=0 visits=1"), "\(got)")
+    }
+}
