@@ -38,6 +38,11 @@ public struct ClickHouseClient: Sendable {
         return TabSeparated.parse(bytes)
     }
 
+    /// Runs a statement and returns its whole answer as text (its own FORMAT clause).
+    func text(_ sql: String) async throws(StorageError) -> String {
+        String(decoding: try await post(query: nil, body: Array(sql.utf8), database: true), as: UTF8.self)
+    }
+
     /// Inserts JSONEachRow lines (one object per line) into `table`.
     func insert(table: String, jsonLines: [UInt8]) async throws(StorageError) {
         _ = try await post(query: "INSERT INTO \(table) FORMAT JSONEachRow", body: jsonLines, database: true)

@@ -90,7 +90,7 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
         logger.warning("the open-file limit is below server.max_connections; connections beyond it will fail", metadata: ["open_files": "\(openFiles)", "max_connections": "\(config.maxConnections)"])
     }
     let parts = ServerParts(
-        database: database, stats: environment.statsStore?(database) ?? backend?.stats ?? database, outbox: backend?.outbox.gauge, secret: secret, sites: sites, writer: writer, salts: salts,
+        database: database, stats: environment.statsStore?(database) ?? backend?.stats ?? database, outbox: backend?.outbox.gauge, clickhouseSubjects: backend?.subjects, secret: secret, sites: sites, writer: writer, salts: salts,
         counters: IngestCounters(logger: logger, sites: sites), pages: try PageRenderer(),
         throttle: LoginThrottle(maxFailures: config.loginAttempts, windowMillis: Int64(config.loginWindowMinutes) * 60_000, clock: clock),
         connections: ConnectionStats(), queries: environment.queries ?? QueryLimiter(settings: config.queries), deadlines: DeadlineStats(),
@@ -163,6 +163,7 @@ struct ClickHouseBackend {
     let shipping: ShippingService
     let stats: ClickHouseStats
     let salts: SharedSalts
+    let subjects: ClickHouseSubjects
 }
 
 func openBackend(config: VeilConfig, database: VeilDatabase, clock: TimeSource, logger: Logger) async throws -> ClickHouseBackend? {
@@ -190,7 +191,7 @@ func openBackend(config: VeilConfig, database: VeilDatabase, clock: TimeSource, 
     return ClickHouseBackend(outbox: EventWriter.Outbox(gauge: gauge, maxEvents: settings.outboxMaxEvents, clock: clock),
                              shipping: ShippingService(database: database, client: client, gauge: gauge, clock: clock, logger: logger),
                              stats: ClickHouseStats(client: client, sessionTimeoutMillis: config.writer.sessionTimeoutMillis),
-                             salts: SharedSalts(client: client))
+                             salts: SharedSalts(client: client), subjects: ClickHouseSubjects(client: client))
 }
 
 /// The country database named by `geoip.database`, or nil when none is configured.

@@ -11,6 +11,8 @@ struct ServerParts: Sendable {
     let stats: any StatsStore
     /// The ClickHouse outbox's figures (nil with SQLite).
     let outbox: OutboxGauge?
+    /// The subjects' events in ClickHouse (nil with SQLite).
+    let clickhouseSubjects: ClickHouseSubjects?
     let secret: [UInt8]
     let sites: LiveSites
     let writer: EventWriter
@@ -82,7 +84,7 @@ func makeRouter(config: VeilConfig, geo: MMDB?, parts: ServerParts) throws -> Ro
     router.addRoutes(heatmaps.apiRoutes, atPath: "/api/stats")
     router.addRoutes(heatmaps.pageRoutes)
     router.addRoutes(StatsController(catalog: catalog, stats: stats, auth: auth, clock: clock, queries: parts.queries).endpoints, atPath: "/api/stats")
-    let privacyRequests = PrivacyRequests(database: database, clock: clock, secret: secret, rules: config.sites.analyticsRules)
+    let privacyRequests = PrivacyRequests(database: database, clock: clock, secret: secret, rules: config.sites.analyticsRules, clickhouse: parts.clickhouseSubjects)
     router.addRoutes(PrivacyController(catalog: catalog, auth: auth, requests: privacyRequests).endpoints, atPath: "/api/privacy")
     router.addRoutes(EventExportController(catalog: catalog, auth: auth, exporter: EventExporter(database: database)).endpoints, atPath: "/api/export")
     router.addRoutes(PrivacyPagesController(catalog: catalog, database: database, auth: auth, counters: counters, requests: privacyRequests, pages: pages).endpoints)

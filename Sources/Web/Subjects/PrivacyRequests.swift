@@ -10,12 +10,15 @@ public struct PrivacyRequests: Sendable {
     let secret: [UInt8]
     /// Each site's rules, by site key: an erasure recomputes rollups with them.
     let rules: [String: AnalyticsRules]
+    /// With `storage.backend: clickhouse`, where the subject's events live.
+    let clickhouse: ClickHouseSubjects?
 
-    public init(database: VeilDatabase, clock: TimeSource, secret: [UInt8], rules: [String: AnalyticsRules]) {
+    public init(database: VeilDatabase, clock: TimeSource, secret: [UInt8], rules: [String: AnalyticsRules], clickhouse: ClickHouseSubjects? = nil) {
         self.database = database
         self.clock = clock
         self.secret = secret
         self.rules = rules
+        self.clickhouse = clickhouse
     }
 
     /// Turns what a person can name (a session number, the visitor ID their browser shows,
@@ -95,14 +98,21 @@ public struct PrivacyRequests: Sendable {
     /// above `zipAboveEvents` events a zip of `export.json` (header), `sessions.ndjson`,
     /// `events.ndjson`, … so very large subjects stream into tools line by line.
     public func export(site: String, subject: Subject, actor: String, zipAboveEvents: Int = 10_000) async throws(StorageError) -> Export {
-        let records = try await database.records(site: site, subject: subject)
-        try await audit(action: "export", site: site, subject: subject, actor: actor, rows: ["events": records.events.count, "sessions": records.sessions.count, "recordings": records.recordings.count])
+        var records = try await database.records(site: site, subject: subject)
+        var counts = ["events": records.events.count, "sessions": records.sessions.count, "recordings": records.recordings.count]
+        if let clickhouse {
+            let rows = try await clickhouse.events(site: site, subject: subject)
+            records.tables.append(("clickhouse_events", rows))
+            counts["clickhouse_events"] = rows.count
+        }
+        try await audit(action: "export", site: site, subject: subject, actor: actor, rows: counts)
         return Export(format: records.events.count > zipAboveEvents ? .zip : .json, site: site, subject: subject, generatedAt: clock.nowMillis(),
                       records: records, database: database)
     }
 
     public func erase(site: String, subject: Subject, actor: String) async throws(StorageError) -> [String: Int] {
-        let counts = try await database.erase(site: site, subject: subject, rules: rules[site] ?? AnalyticsRules())
+        var counts = try await database.erase(site: site, subject: subject, rules: rules[site] ?? AnalyticsRules())
+        if let clickhouse { counts["clickhouse_events"] = try await clickhouse.erase(site: site, subject: subject) }
         try await audit(action: "erase", site: site, subject: subject, actor: actor, rows: counts)
         return counts
     }

@@ -91,3 +91,45 @@ struct ClickHouseNodesTests {
                 && got.contains("exit: events=0 pageviews=0 value=/checkout visitors=0 visits=1"), "\(got)")
     }
 }
+
+@Suite("Data-subject requests on ClickHouse", .enabled(if: ClickHouseTestServer.available, "needs Debian's clickhouse-server (.ci/run installs it)"))
+struct ClickHouseSubjectTests {
+    /// The export before an erasure holds every row of the person; afterwards no query
+    /// returns any, and the other visitor is untouched.
+    @Test func exportThenEraseOneVisitor() async throws {
+        let server = try ClickHouseTestServer()
+        defer { server.stop() }
+        let dir = TempDir()
+        var config = ClickHouseNodesTests.nodeConfig(dir.path, server: server, database: "veil_erase_\(UInt32.random(in: 0...UInt32.max))", node: "node-a")
+        config.sites = [SiteRules(domain: "app.example", identity: .persistent)]
+        let client = try ClickHouseClient(settings: config.clickhouse)
+        let victim = IdentityHasher.visitor(secret: [UInt8](hex: ClickHouseNodesTests.secret)!, site: "app.example", visitorID: "victim-1").hexString
+        try await withLiveVeil(config) { http in
+            for (vid, path) in [("victim-1", "/a"), ("other-2", "/a"), ("victim-1", "/b"), ("victim-1", "/c"), ("other-2", "/d")] {
+                #expect(try await http.post("/api/event", #"{"site":"app.example","name":"pageview","url":"http://app.example\#(path)","vid":"\#(vid)"}"#).status == .accepted)
+            }
+            func overview() async throws -> [String: Any] {
+                try await http.execute(uri: "/api/stats/overview?site=app.example&range=today", method: .get, headers: bearer).json
+            }
+            for _ in 0..<100 where try await overview()["pageviews"] as? Int != 5 { try await Task.sleep(for: .milliseconds(100)) }
+            #expect(try await overview()["visitors"] as? Int == 2)
+            let export = try await http.execute(uri: "/api/privacy/export?site=app.example&visitor=victim-1", method: .get, headers: bearer)
+            #expect(export.status == .ok)
+            let rows = export.json["clickhouse_events"] as? [[String: Any]] ?? []
+            #expect(rows.count == 3 && Set(rows.compactMap { $0["path"] as? String }) == ["/a", "/b", "/c"])
+            #expect(rows.allSatisfy { $0["visitor"] as? String == victim })
+
+            var headers = bearer
+            headers[.contentType] = "application/json"
+            let erase = try await http.execute(uri: "/api/privacy/erase", method: .post, headers: headers, body: .init(string: #"{"site":"app.example","visitor":"victim-1"}"#))
+            #expect(erase.status == .ok, "\(erase.text)")
+            #expect(erase.text.contains("\"clickhouse_events\":3"), "\(erase.text)")
+            // Reported done means gone: no query returns a row of theirs.
+            #expect(try await client.rows("SELECT count() FROM events WHERE visitor = \(ClickHouseSQL.string(victim)) OR visitor_prev = \(ClickHouseSQL.string(victim))").first?.first == "0")
+            let after = try await overview()
+            #expect(after["visitors"] as? Int == 1 && after["pageviews"] as? Int == 2)
+            let again = try await http.execute(uri: "/api/privacy/export?site=app.example&visitor=victim-1", method: .get, headers: bearer)
+            #expect((again.json["clickhouse_events"] as? [[String: Any]])?.isEmpty == true)
+        }
+    }
+}

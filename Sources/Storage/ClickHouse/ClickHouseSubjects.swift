@@ -1,0 +1,57 @@
+import Privacy
+
+/// Data-subject requests on ClickHouse: every event row of a person, and their erasure,
+/// confirmed before it is reported done.
+public struct ClickHouseSubjects: Sendable {
+    let client: ClickHouseClient
+    /// How long an erasure waits for ClickHouse to finish its mutation.
+    let confirmTimeout: Duration
+
+    public init(client: ClickHouseClient, confirmTimeout: Duration = .seconds(120)) {
+        self.client = client
+        self.confirmTimeout = confirmTimeout
+    }
+
+    /// The subject's rows as a condition: a visitor's events under either daily hash; a
+    /// user's identified events and every visitor they were seen as. Sessions are not
+    /// stored in ClickHouse (they are computed), so a session number names nothing here.
+    private func condition(site: String, subject: Subject) -> String? {
+        let s = ClickHouseSQL.string(site)
+        switch subject {
+        case .session: return nil
+        case .visitor(let hash):
+            let h = ClickHouseSQL.string(hash.hexString)
+            return "site = \(s) AND (visitor = \(h) OR visitor_prev = \(h))"
+        case .user(let hash):
+            let h = ClickHouseSQL.string(hash.hexString)
+            return "site = \(s) AND (user_hash = \(h) OR visitor IN (SELECT visitor FROM events WHERE site = \(s) AND user_hash = \(h)))"
+        }
+    }
+
+    /// Every event row held about the subject, one JSON object each, oldest first.
+    public func events(site: String, subject: Subject) async throws(StorageError) -> [String] {
+        guard let condition = condition(site: site, subject: subject) else { return [] }
+        let text = try await client.text("SELECT * FROM events WHERE \(condition) ORDER BY ts, node, seq FORMAT JSONEachRow")
+        return text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+    }
+
+    /// Deletes the subject's events and returns how many there were, once ClickHouse no
+    /// longer returns any of them.
+    public func erase(site: String, subject: Subject) async throws(StorageError) -> Int {
+        guard let condition = condition(site: site, subject: subject) else { return 0 }
+        // Every row of the subject carries one of these visitor hashes; naming them before
+        // the mutation keeps its condition fixed while it runs (a user's rows name visitors).
+        let visitors = try await client.rows("SELECT DISTINCT visitor FROM events WHERE \(condition)").compactMap(\.first)
+        let count = Int(try await client.rows("SELECT count() FROM events WHERE \(condition)").first?.first ?? "0") ?? 0
+        guard count > 0 else { return 0 }
+        let fixed = "site = \(ClickHouseSQL.string(site)) AND visitor IN (\(visitors.map(ClickHouseSQL.string).joined(separator: ", ")))"
+        try await client.execute("ALTER TABLE events DELETE WHERE \(fixed)")
+        let deadline = ContinuousClock.now + confirmTimeout
+        while ContinuousClock.now < deadline {
+            let left = Int(try await client.rows("SELECT count() FROM events WHERE \(fixed)").first?.first ?? "1") ?? 1
+            if left == 0 { return count }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        throw .database("ClickHouse has not finished erasing \(count) events within \(confirmTimeout); the request can be repeated")
+    }
+}
