@@ -13,7 +13,7 @@ struct VeilCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "veil",
         abstract: "Privacy-first, self-hosted product analytics in one binary.",
-        subcommands: [Serve.self, Init.self, CheckConfig.self, PrivacyCommand.self, ExportCommand.self, ImportCommand.self, BackupCommand.self, RestoreCommand.self, UserCommand.self, SeedCommand.self, BenchCommand.self, HashPassword.self, Version.self],
+        subcommands: [Serve.self, Init.self, CheckConfig.self, PrivacyCommand.self, ExportCommand.self, ImportCommand.self, BackupCommand.self, RestoreCommand.self, MigrateCommand.self, UserCommand.self, SeedCommand.self, BenchCommand.self, HashPassword.self, Version.self],
         defaultSubcommand: Serve.self
     )
 }

@@ -1,0 +1,49 @@
+import Foundation
+import Testing
+import Privacy
+@testable import Storage
+
+@Suite("veil migrate --to clickhouse", .enabled(if: ClickHouseTestServer.available, "needs Debian's clickhouse-server (.ci/run installs it)"))
+struct ClickHouseMigrationTests {
+    typealias A = AnalyticsTests
+
+    /// A SQLite folder copied into ClickHouse: interrupted after part of a batch landed,
+    /// resumed, nothing doubled, counts agree per site and day, and the dashboards'
+    /// answers from ClickHouse equal SQLite's.
+    @Test func copyResumeCheckAndAnswerAlike() async throws {
+        let server = try ClickHouseTestServer()
+        defer { server.stop() }
+        let dir = TempDir()
+        let db = try VeilDatabase.open(folder: dir.path)
+        for e in A.dataset { _ = try await db.insert([e], sessionTimeoutMillis: 30 * A.minute, rules: [A.site: A.rules]) }
+        var rng = SplitMix(5)
+        var clock = TestData.midnight - 3 * TestData.day
+        for _ in 0..<300 {
+            clock += Int64.random(in: 0...(20 * A.minute), using: &rng)
+            _ = try await db.insert([A.ev(clock, UInt8.random(in: 20...40, using: &rng), ["/", "/docs", "/pricing"].randomElement(using: &rng)!)],
+                                    sessionTimeoutMillis: 30 * A.minute, rules: [A.site: A.rules])
+        }
+        let total = try await db.eventCount(site: A.site)
+        let client = try await server.client()
+        let migration = ClickHouseMigration(database: db, client: client, node: "migrate-test", batch: 50)
+        // A run that stopped after 60 events were stored, 10 of them from a batch whose
+        // answer never came back.
+        let first = try await VeilDatabase.wrap { try await db.pool.read { d in try ClickHouseMigration.rows(d, after: 0, limit: 60) } }
+        var body: [UInt8] = []
+        for row in first { ClickHouseRow.line(node: "migrate-test", seq: row.id, row: row.json, into: &body) }
+        try await client.insert(table: "events", jsonLines: body)
+        var seen: [Int] = []
+        let done = try await migration.run { seen.append($0.copied) }
+        #expect(done.copied == total && done.total == total && seen.last == total && seen.count >= (total - 60) / 50)
+        #expect(try await client.rows("SELECT count(), uniqExact(seq) FROM events").first == [String(total), String(total)])
+        let check = try await migration.check()
+        #expect(check.mismatches.isEmpty && check.days >= 4, "\(check.mismatches)")
+        // Running again copies nothing.
+        #expect(try await migration.run { _ in }.copied == total)
+        #expect(try await client.rows("SELECT count() FROM events").first?.first == String(total))
+        let ch = ClickHouseStats(client: client, sessionTimeoutMillis: 30 * A.minute)
+        for day in (A.day - 3)...A.day {
+            try await ClickHouseQueryTests.compare(db, ch, A.scope(from: day, to: day + 1), "migrated day \(day)")
+        }
+    }
+}
