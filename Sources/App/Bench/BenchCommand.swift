@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import Privacy
 import Storage
 import Web
@@ -18,6 +19,9 @@ struct BenchCommand: AsyncParsableCommand {
         @Flag(help: "Reuse databases already seeded in --dir instead of seeding again.") var reuse = false
         @Option(help: "Timed runs per view (after one warm-up); the median is shown.") var runs: Int = 3
         @Option(help: "Time only the views whose names contain one of these |-separated words (all by default).") var only: String = ""
+        @Option(help: "sqlite, or clickhouse: also copy each dataset into the configured ClickHouse (clickhouse.* from --config/--set) and time the same views there, side by side.")
+        var backend: String = "sqlite"
+        @OptionGroup var options: ConfigOptions
 
         func run() async throws {
             let sizes = events.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -53,6 +57,11 @@ struct BenchCommand: AsyncParsableCommand {
                 let f = try await DashboardBenchmark.measure(database: database, site: site, now: now, runs: runs,
                                                                only: only.split(separator: "|").map(String.init)) { FileHandle.standardError.write(Data("  measured \($0)\n".utf8)) }
                 results.append((n, f))
+                if backend == StorageBackend.clickhouse.rawValue {
+                    try await Self.clickhouseSideBySide(database: database, sqlite: f, site: site, now: now, runs: runs, only: only, options: options, events: n)
+                    try database.close()
+                    continue
+                }
                 print(Self.pad("view", 52) + Self.pad("ms", 12, left: true) + Self.pad("÷ yardstick", 13, left: true))
                 print(Self.pad("yardstick: count(DISTINCT visitor) FROM events", 52) + Self.pad(String(format: "%.1f", f.yardstickMillis), 12, left: true) + Self.pad("1.000", 13, left: true))
                 for r in f.rows { print(Self.pad(r.name, 52) + Self.pad(String(format: "%.1f", r.millis), 12, left: true) + Self.pad(String(format: "%.3f", r.ratio), 13, left: true)) }
@@ -84,6 +93,51 @@ struct BenchCommand: AsyncParsableCommand {
                     print("  " + Self.pad(r.name, 52) + String(format: "%6.2fx", g))
                 }
                 print(String(format: "  filtered overview, worst kind: %.2fx (target ≤ 3x) ", worst) + (worst <= 3 ? "met" : "NOT met"))
+            }
+        }
+
+        /// Copies the dataset into ClickHouse (a fresh database per size), measures ingest
+        /// through an outbox, and prints every view's time on both backends against the one
+        /// SQLite yardstick of this run.
+        static func clickhouseSideBySide(database: VeilDatabase, sqlite: DashboardBenchmark.Figures, site: SiteRules, now: Int64, runs: Int, only: String,
+                                         options: ConfigOptions, events: Int) async throws {
+            let loader = try options.loader()
+            var settings = try loader.load(file: loader.resolveFile(explicit: options.config)).clickhouse
+            settings.database = settings.database + "_bench_\(events)"
+            settings.node = "bench"
+            let client = try ClickHouseClient(settings: settings, timeout: .seconds(600))
+            try await client.execute("DROP DATABASE IF EXISTS \(settings.database)", database: false)
+            let copyStart = Date()
+            let copied = try await ClickHouseMigration(database: database, client: client, node: "bench-copy", batch: 50_000).run { _ in }
+            let copySeconds = Date().timeIntervalSince(copyStart)
+            // Ingest through an outbox: 200,000 events committed to a local outbox in
+            // batches of 500 and shipped, until ClickHouse confirmed them all.
+            let outboxDir = NSTemporaryDirectory() + "veil-bench-outbox-\(ProcessInfo.processInfo.processIdentifier)"
+            defer { try? FileManager.default.removeItem(atPath: outboxDir) }
+            let outbox = try VeilDatabase.open(folder: outboxDir)
+            let sample = (0..<200_000).map { i in
+                CleanEvent(site: "outbox.example", timestamp: now - Int64(i) * 1000, name: "pageview", host: "outbox.example", path: "/p\(i % 500)",
+                           visitorCandidates: [[UInt8](repeating: UInt8(i % 251), count: 16)], browser: "Chrome", os: "Linux", device: "desktop")
+            }
+            let shipper = ShippingService(database: outbox, client: client, gauge: OutboxGauge(), clock: .system, logger: Logger(label: "bench"))
+            let ingestStart = Date()
+            for chunk in stride(from: 0, to: sample.count, by: 500) { _ = try await outbox.appendToOutbox(Array(sample[chunk..<min(chunk + 500, sample.count)]), now: now) }
+            let committed = Date().timeIntervalSince(ingestStart)
+            while try await shipper.shipOnce(verify: false) > 0 {}
+            let shipped = Date().timeIntervalSince(ingestStart)
+            try await client.execute("ALTER TABLE events DELETE WHERE site = 'outbox.example'")
+            let ch = try await DashboardBenchmark.measure(database: database, stats: ClickHouseStats(client: client, sessionTimeoutMillis: 30 * 60_000), site: site,
+                                                          now: now, runs: runs, only: only.split(separator: "|").map(String.init)) {
+                FileHandle.standardError.write(Data("  measured on ClickHouse \($0)\n".utf8))
+            }
+            print(String(format: "ClickHouse %@: copied %d events in %.1f s (%.0f events/s); outbox ingest: 200000 events committed in %.1f s, shipped and confirmed after %.1f s (%.0f events/s end to end)",
+                         try await client.version(), copied.copied, copySeconds, Double(copied.copied) / copySeconds, committed, shipped, 200_000 / shipped))
+            print(pad("view", 52) + pad("SQLite ms", 12, left: true) + pad("÷ yard", 9, left: true) + pad("ClickHouse ms", 15, left: true) + pad("÷ yard", 9, left: true))
+            print(pad("yardstick: SQLite count(DISTINCT visitor)", 52) + pad(String(format: "%.1f", sqlite.yardstickMillis), 12, left: true) + pad("1.000", 9, left: true))
+            for r in sqlite.rows {
+                let other = ch.rows.first { $0.name == r.name }
+                print(pad(r.name, 52) + pad(String(format: "%.1f", r.millis), 12, left: true) + pad(String(format: "%.3f", r.ratio), 9, left: true)
+                      + pad(other.map { String(format: "%.1f", $0.millis) } ?? "n/a", 15, left: true) + pad(other.map { String(format: "%.3f", $0.millis / sqlite.yardstickMillis) } ?? "n/a", 9, left: true))
             }
         }
 

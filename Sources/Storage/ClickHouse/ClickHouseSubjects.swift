@@ -54,4 +54,13 @@ public struct ClickHouseSubjects: Sendable {
         }
         throw .database("ClickHouse has not finished erasing \(count) events within \(confirmTimeout); the request can be repeated")
     }
+
+    /// Deletes a site's events older than `cutoff` (retention); returns how many there were.
+    /// The mutation runs in the background; the next pass finds nothing left to count.
+    public func purgeExpired(site: String, cutoff: Int64) async throws(StorageError) -> Int {
+        let condition = "site = \(ClickHouseSQL.string(site)) AND ts < \(cutoff)"
+        let count = Int(try await client.rows("SELECT count() FROM events WHERE \(condition)").first?.first ?? "0") ?? 0
+        if count > 0 { try await client.execute("ALTER TABLE events DELETE WHERE \(condition)") }
+        return count
+    }
 }

@@ -31,6 +31,8 @@ public struct RetentionService: Service {
     let policies: @Sendable () -> [Policy]
     let clock: TimeSource
     let logger: Logger
+    /// With `storage.backend: clickhouse`: expired events are deleted there too.
+    public var clickhouse: ClickHouseClient?
 
     public init(database: VeilDatabase, policies: [Policy], clock: TimeSource, logger: Logger) {
         self.database = database
@@ -57,6 +59,11 @@ public struct RetentionService: Service {
                 deleted[policy.site] = events
                 if events > 0 || sessions > 0 {
                     logger.info("retention: deleted expired data", metadata: ["site": "\(policy.site)", "events": "\(events)", "sessions": "\(sessions)", "days": "\(policy.eventsDays)"])
+                }
+                if let clickhouse {
+                    let expired = try await ClickHouseSubjects(client: clickhouse).purgeExpired(site: policy.site, cutoff: cutoff)
+                    deleted[policy.site, default: 0] += expired
+                    if expired > 0 { logger.info("retention: deleted expired events in ClickHouse", metadata: ["site": "\(policy.site)", "events": "\(expired)"]) }
                 }
                 let recordings = try await database.purgeRecordings(site: policy.site, cutoff: clock.nowMillis() - Int64(policy.replaysDays) * DayCalendar.millisPerDay)
                 if recordings > 0 {

@@ -126,7 +126,8 @@ public func buildApplication(config: VeilConfig, environment: VeilEnvironment) a
         },
         logger: logger
     )
-    let retention = RetentionService(database: database, sites: sites, clock: clock, logger: logger)
+    var retention = RetentionService(database: database, sites: sites, clock: clock, logger: logger)
+    retention.clickhouse = backend?.client
     let rollups = RollupService(database: database, sites: sites, logger: logger)
     app.addServices(EventWriterService(writer: writer), SaltRotationService(keeper: salts, clock: clock, logger: logger), retention, rollups,
                     CrossRollupService(database: database, sites: sites, clock: clock, logger: logger))
@@ -164,6 +165,7 @@ struct ClickHouseBackend {
     let stats: ClickHouseStats
     let salts: SharedSalts
     let subjects: ClickHouseSubjects
+    let client: ClickHouseClient
 }
 
 func openBackend(config: VeilConfig, database: VeilDatabase, clock: TimeSource, logger: Logger) async throws -> ClickHouseBackend? {
@@ -191,7 +193,7 @@ func openBackend(config: VeilConfig, database: VeilDatabase, clock: TimeSource, 
     return ClickHouseBackend(outbox: EventWriter.Outbox(gauge: gauge, maxEvents: settings.outboxMaxEvents, clock: clock),
                              shipping: ShippingService(database: database, client: client, gauge: gauge, clock: clock, logger: logger),
                              stats: ClickHouseStats(client: client, sessionTimeoutMillis: config.writer.sessionTimeoutMillis),
-                             salts: SharedSalts(client: client), subjects: ClickHouseSubjects(client: client))
+                             salts: SharedSalts(client: client), subjects: ClickHouseSubjects(client: client), client: client)
 }
 
 /// The country database named by `geoip.database`, or nil when none is configured.

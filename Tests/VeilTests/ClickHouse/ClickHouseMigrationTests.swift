@@ -45,5 +45,21 @@ struct ClickHouseMigrationTests {
         for day in (A.day - 3)...A.day {
             try await ClickHouseQueryTests.compare(db, ch, A.scope(from: day, to: day + 1), "migrated day \(day)")
         }
+        // Retention applies to both stores: events before D-1 go, on ClickHouse as a mutation.
+        let time = ManualTime(TestData.midnight + TestData.day)
+        var retention = RetentionService(database: db, policies: [RetentionService.Policy(site: A.site, eventsDays: 2, rules: A.rules)],
+                                         clock: time.source, logger: TestData.logger())
+        retention.clickhouse = client
+        let cutoff = TestData.midnight - TestData.day
+        let expired = Int(try await client.rows("SELECT count() FROM events WHERE ts < \(cutoff)").first?.first ?? "") ?? -1
+        #expect(expired > 0)
+        let purged = await retention.purgeOnce()
+        #expect(purged[A.site, default: 0] >= expired)
+        for _ in 0..<100 where try await client.rows("SELECT count() FROM events WHERE ts < \(cutoff)").first?.first != "0" {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(try await client.rows("SELECT count() FROM events WHERE ts < \(cutoff)").first?.first == "0")
+        #expect(try await client.rows("SELECT count() FROM events").first?.first == String(try await db.eventCount(site: A.site)))
+        try await ClickHouseQueryTests.compare(db, ch, A.scope(), "day D after retention")
     }
 }
