@@ -47,22 +47,23 @@ struct ClickHouseQueries {
     /// prop_values and `s_start`, `s_last`, `s_pv`, `s_entry`, `s_exit`, `s_<column>`.
     func visitEvents(lo: Int64, hi: Int64) -> String {
         let t = timeoutMillis
-        let fields = ["ts", "seq", "name", "path", "prop_keys", "prop_values"] + Self.visitColumns.map(\.1)
-        let tuple = "(" + fields.joined(separator: ", ") + ")"
-        let unpack = fields.enumerated().map { "ev.\($0.offset + 1) AS \($0.element)" }.joined(separator: ", ")
         let firsts = Self.visitColumns.map { "argMin(\($0.1), (ts, seq)) AS s_\($0.1)" }.joined(separator: ", ")
         let keyed = """
-            SELECT if(v1 != '' AND ts <= run_end, v1, visitor) AS key, ts, seq, name, path, prop_keys, prop_values, \(Self.visitColumns.map(\.1).joined(separator: ", "))
+            SELECT if(v1 != '' AND ts <= run_end, v1, visitor) AS key, ts, node, seq, name, path, prop_keys, prop_values, \(Self.visitColumns.map(\.1).joined(separator: ", "))
             FROM (SELECT * FROM events WHERE site = \(s) AND ts >= \(lo) AND ts < \(hi))
             ANY LEFT JOIN (\(links(lo: lo, hi: hi))) USING visitor
             """
-        let perEvent = """
-            SELECT key, sid, \(unpack) FROM (
-                SELECT key, arraySort(x -> (x.1, x.2), groupArray(\(tuple))) AS evs,
-                       arrayCumSum(arrayMap((g, i) -> if(i = 1 OR g > \(t), 1, 0), arrayDifference(arrayMap(x -> x.1, evs)), arrayEnumerate(evs))) AS sids
-                FROM (\(keyed)) GROUP BY key
-            ) ARRAY JOIN evs AS ev, sids AS sid
+        // Visit numbers from each visitor's event times alone (small arrays; the wide
+        // columns join back by the event's identity), so memory stays proportional to
+        // the events' keys, not their text.
+        let sids = """
+            SELECT key, tt.1 AS ts, tt.2 AS node, tt.3 AS seq, sid FROM (
+                SELECT key, arraySort(groupArray((ts, node, seq))) AS times,
+                       arrayCumSum(arrayMap((g, i) -> if(i = 1 OR g > \(t), 1, 0), arrayDifference(arrayMap(x -> x.1, times)), arrayEnumerate(times))) AS sids
+                FROM (SELECT key, ts, node, seq FROM (\(keyed))) GROUP BY key
+            ) ARRAY JOIN times AS tt, sids AS sid
             """
+        let perEvent = "SELECT * FROM (\(keyed)) ALL INNER JOIN (\(sids)) USING (key, ts, node, seq)"
         return """
             SELECT * FROM (\(perEvent))
             ALL INNER JOIN (
@@ -161,6 +162,36 @@ struct ClickHouseQueries {
     static func hour(_ tz: String) -> String { "(\(day(tz)) * 24 + toHour(toDateTime(intDiv(ts, 1000)), \(ClickHouseSQL.string(tz))))" }
     static func startDay(_ tz: String) -> String { "toInt64(toUInt16(toDate(toDateTime(intDiv(s_start, 1000)), \(ClickHouseSQL.string(tz)))))" }
 
+    /// The events in [from, to) that pass the filters, with their visits (`visitEvents`).
+    func passingEvents(from: Int64, to: Int64, filters: [StatsFilter], rules: AnalyticsRules) -> String {
+        """
+        SELECT * FROM (\(visitEvents(lo: from - Self.contextMillis, hi: to + Self.contextMillis)))
+        WHERE ts >= \(from) AND ts < \(to) AND \(Self.filters(filters, rules: rules, eff: Self.effectiveName(rules)))
+        """
+    }
+
+    /// A custom event's property keys with how many of its events carry each.
+    func propertyKeys(from: Int64, to: Int64, filters: [StatsFilter], rules: AnalyticsRules, event: String) -> String {
+        """
+        SELECT k, count() AS n FROM (\(passingEvents(from: from, to: to, filters: filters, rules: rules)))
+        ARRAY JOIN arrayDistinct(prop_keys) AS k
+        WHERE name != 'pageview' AND \(Self.effectiveName(rules)) = \(ClickHouseSQL.string(event))
+        GROUP BY k ORDER BY n DESC, k
+        """
+    }
+
+    /// Values of one property of one custom event: visitors distinct per day (summed) and events.
+    func propertyValues(from: Int64, to: Int64, filters: [StatsFilter], rules: AnalyticsRules, event: String, key: String) -> String {
+        """
+        SELECT value, sum(v), sum(h) FROM (
+            SELECT \(Self.day(rules.calendar.identifier)) AS d, \(Self.prop(key)) AS value, uniqExact(key) AS v, count() AS h
+            FROM (\(passingEvents(from: from, to: to, filters: filters, rules: rules)))
+            WHERE name != 'pageview' AND \(Self.effectiveName(rules)) = \(ClickHouseSQL.string(event)) AND has(prop_keys, \(ClickHouseSQL.string(key)))
+            GROUP BY d, value
+        ) GROUP BY value
+        """
+    }
+
     /// Rollup-shaped cells (dim, bucket, value, visitors, hits, pageviews, sessions,
     /// bounces, duration) of the events in [from, to) passing the filters: what the
     /// rollups and the filtered scan of the SQLite store hold, for the same questions.
@@ -183,10 +214,7 @@ struct ClickHouseQueries {
         func arrays(_ items: [String]) -> String {
             "arrayConcat(" + items.map { $0.hasPrefix("(") ? "[\($0)]" : $0 }.joined(separator: ", ") + ")"
         }
-        let passing = """
-            SELECT * FROM (\(visitEvents(lo: from - Self.contextMillis, hi: to + Self.contextMillis)))
-            WHERE ts >= \(from) AND ts < \(to) AND \(Self.filters(filters, rules: rules, eff: eff))
-            """
+        let passing = passingEvents(from: from, to: to, filters: filters, rules: rules)
         return """
             SELECT c.1 AS dim, c.2 AS bucket, c.3 AS value, uniqExact(key) AS visitors, count() AS hits, countIf(name = 'pageview') AS pageviews,
                    toUInt64(0) AS sessions, toUInt64(0) AS bounces, toInt64(0) AS duration

@@ -79,6 +79,22 @@ public struct ClickHouseStats: StatsStore {
         return Realtime(visitors: visitors, pages: pages)
     }
 
+    public func propertyKeys(_ scope: StatsScope, event: String) async throws(StorageError) -> [String] {
+        let sql = ClickHouseQueries(site: scope.site, timeoutMillis: timeoutMillis)
+            .propertyKeys(from: scope.fromMillis, to: scope.toMillis, filters: scope.filters, rules: scope.rules, event: event)
+        return try await client.rows(sql).compactMap(\.first)
+    }
+
+    public func propertyBreakdown(_ scope: StatsScope, event: String, key: String, limit: Int, offset: Int) async throws(StorageError) -> Breakdown {
+        let sql = ClickHouseQueries(site: scope.site, timeoutMillis: timeoutMillis)
+            .propertyValues(from: scope.fromMillis, to: scope.toMillis, filters: scope.filters, rules: scope.rules, event: event, key: key)
+        let rows = try await client.rows(sql).compactMap { r -> BreakdownRow? in
+            guard r.count == 3, let v = Int(r[1]), let h = Int(r[2]) else { return nil }
+            return BreakdownRow(value: r[0], visitors: v, hits: h, pageviews: 0, sessions: 0)
+        }.sorted { BreakdownOrder.before($0, $1, dim: .event) }
+        return Breakdown(rows: Array(rows.dropFirst(offset).prefix(limit)), total: rows.count)
+    }
+
     // MARK: Screens
 
     public func snapshot(_ scope: StatsScope, granularity: Granularity, dimensions: [StatsDimension], limit: Int) async throws(StorageError) -> StatsSnapshot {
@@ -94,7 +110,12 @@ public struct ClickHouseStats: StatsStore {
         var screen = OverviewScreen(current: current, previousTotals: before.totals, previousSeries: before.series)
         if let range = q.comparisonRange { screen.previousTotals = try await rawTotals(site: q.scope.site, from: range.from, to: range.to, rules: q.scope.rules) }
         if let now = q.realtimeAt { screen.realtime = try await realtime(site: q.scope.site, now: now) }
-        // Property breakdowns and owner facts are not read from ClickHouse yet (README "Scaling out").
+        if let event = q.propertyEvent {
+            screen.propertyKeys = try await propertyKeys(q.scope, event: event)
+            screen.propertyKey = q.propertyKey.flatMap { screen.propertyKeys.contains($0) ? $0 : nil } ?? screen.propertyKeys.first
+            if let key = screen.propertyKey { screen.properties = try await propertyBreakdown(q.scope, event: event, key: key, limit: 20, offset: 0) }
+        }
+        // Owner facts (share-link date, oldest event) are not read from ClickHouse yet.
         return screen
     }
 
@@ -110,8 +131,6 @@ public struct ClickHouseStats: StatsStore {
     public func journeysScreen(_ scope: StatsScope, at: String?, pages: Int, limit: Int) async throws(StorageError) -> JourneysScreen { throw .unsupported("Journeys") }
     public func replayListScreen(site: String, filter: RecordingFilter, rules: AnalyticsRules) async throws(StorageError) -> ReplayListScreen { throw .unsupported("Session replay") }
     public func replayPlayerScreen(site: String, id: Int64, rules: AnalyticsRules) async throws(StorageError) -> ReplayPlayerScreen? { throw .unsupported("Session replay") }
-    public func propertyKeys(_ scope: StatsScope, event: String) async throws(StorageError) -> [String] { throw .unsupported("Event properties") }
-    public func propertyBreakdown(_ scope: StatsScope, event: String, key: String, limit: Int, offset: Int) async throws(StorageError) -> Breakdown { throw .unsupported("Event properties") }
     public func funnel(_ scope: StatsScope, steps: [Goal], windowMinutes: Int?) async throws(StorageError) -> [FunnelStep] { throw .unsupported("Funnels") }
     public func journey(_ scope: StatsScope, page: String, limit: Int) async throws(StorageError) -> Journey { throw .unsupported("Journeys") }
     public func cohorts(site: String, fromDay: Int64, toDay: Int64, calendar: DayCalendar) async throws(StorageError) -> [Cohort] { throw .unsupported("Retention cohorts") }

@@ -33,6 +33,11 @@ struct ClickHouseQueryTests {
             let a = try await ch.breakdown(scope, dim, limit: 1000, offset: 0), b = try await sqlite.breakdown(scope, dim, limit: 1000, offset: 0)
             #expect(a == b, "\(label) \(dim.rawValue): ClickHouse \(a.rows.map { "\($0.value)|\($0.visitors)|\($0.hits)|\($0.pageviews)|\($0.sessions)" }) SQLite \(b.rows.map { "\($0.value)|\($0.visitors)|\($0.hits)|\($0.pageviews)|\($0.sessions)" })", sourceLocation: sourceLocation)
         }
+        for event in ["signup", "Buy click"] {
+            #expect(try await ch.propertyKeys(scope, event: event) == sqlite.propertyKeys(scope, event: event), "\(label) property keys of \(event)", sourceLocation: sourceLocation)
+        }
+        #expect(try await ch.propertyBreakdown(scope, event: "signup", key: "plan", limit: 100, offset: 0) == sqlite.propertyBreakdown(scope, event: "signup", key: "plan", limit: 100, offset: 0),
+                "\(label) property values", sourceLocation: sourceLocation)
         for g in Granularity.allCases {
             #expect(try await ch.series(scope, granularity: g) == sqlite.series(scope, granularity: g), "\(label) series \(g)", sourceLocation: sourceLocation)
         }
