@@ -83,24 +83,7 @@ struct ClickHouseQueryTests {
         rules.calendar = try #require(DayCalendar(identifier: zone))
         let start = rules.calendar.start(ofDay: DayCalendar.day(year: year, month: month, day: day)) - 4 * A.hour
         var rng = SplitMix(seed)
-        let paths = ["/", "/pricing", "/blog", "/docs", "/pricing/team"]
-        var clock = start
-        var batches: [[CleanEvent]] = []
-        for _ in 0..<40 {
-            var batch: [CleanEvent] = []
-            for _ in 0..<Int.random(in: 1...12, using: &rng) {
-                clock += Int64.random(in: 0...(40 * A.minute), using: &rng)
-                let visitor = UInt8.random(in: 1...8, using: &rng)
-                let channel = Acquisition.Channel.allCases.randomElement(using: &rng)!
-                let path = paths.randomElement(using: &rng)!
-                switch Int.random(in: 0..<10, using: &rng) {
-                case 0..<6: batch.append(A.ev(clock, visitor, path, channel: channel, country: ["DE", "FR", ""].randomElement(using: &rng)!))
-                case 6, 7: batch.append(A.ev(clock, visitor, path, name: "signup", props: [("plan", ["pro", "free"].randomElement(using: &rng)!)], channel: channel))
-                default: batch.append(A.ev(clock, visitor, path, name: "$click", props: [("tag", "button"), ("id", ["buy", "other"].randomElement(using: &rng)!)]))
-                }
-            }
-            batches.append(batch)
-        }
+        let (batches, clock) = A.randomBatches(rng: &rng, start: start)
         let server = try ClickHouseTestServer()
         defer { server.stop() }
         let (sqlite, ch, dir) = try await Self.load(batches, rules: rules, server: server)

@@ -269,8 +269,24 @@ struct AnalyticsTests {
         let dir = TempDir()
         let db = try VeilDatabase.open(folder: dir.path)
         var rng = SplitMix(seed)
+        let (batches, clock) = randomBatches(rng: &rng, start: start)
+        for batch in batches { _ = try await db.insert(batch, sessionTimeoutMillis: 30 * Self.minute, rules: [Self.site: rules]) }
+        let lastDay = rules.calendar.day(of: clock)
+        try await Self.assertConsistent(db, site: Self.site, rules: rules, days: (rules.calendar.day(of: start) - 1)...lastDay)
+        // Erase two visitors (all their sessions and events), then purge a day and a half.
+        let sessions = try await db.sessions(site: Self.site)
+        for victim in sessions.shuffled(using: &rng).prefix(2) { _ = try await db.erase(site: Self.site, subject: .session(victim.id), rules: rules) }
+        try await Self.assertConsistent(db, site: Self.site, rules: rules, days: (rules.calendar.day(of: start) - 1)...lastDay)
+        _ = try await db.purgeExpired(site: Self.site, cutoff: start + TestData.day + 12 * Self.hour, rules: rules, batchSize: 5)
+        try await Self.assertConsistent(db, site: Self.site, rules: rules, days: rules.calendar.day(of: start + TestData.day + 12 * Self.hour)...lastDay)
+    }
+
+    /// 40 batches of 1–12 events of 8 visitors (pageviews, signups, clicks) from `start`,
+    /// and the last event's time. Also the ClickHouse comparison's dataset.
+    static func randomBatches(rng: inout SplitMix, start: Int64) -> ([[CleanEvent]], Int64) {
         let paths = ["/", "/pricing", "/blog", "/docs", "/pricing/team"]
         var clock = start
+        var batches: [[CleanEvent]] = []
         for _ in 0..<40 {
             var batch: [CleanEvent] = []
             for _ in 0..<Int.random(in: 1...12, using: &rng) {
@@ -285,16 +301,9 @@ struct AnalyticsTests {
                 default: batch.append(Self.ev(clock, visitor, path, name: "$click", props: [("tag", "button"), ("id", ["buy", "other"].randomElement(using: &rng)!)]))
                 }
             }
-            _ = try await db.insert(batch, sessionTimeoutMillis: 30 * Self.minute, rules: [Self.site: rules])
+            batches.append(batch)
         }
-        let lastDay = rules.calendar.day(of: clock)
-        try await Self.assertConsistent(db, site: Self.site, rules: rules, days: (rules.calendar.day(of: start) - 1)...lastDay)
-        // Erase two visitors (all their sessions and events), then purge a day and a half.
-        let sessions = try await db.sessions(site: Self.site)
-        for victim in sessions.shuffled(using: &rng).prefix(2) { _ = try await db.erase(site: Self.site, subject: .session(victim.id), rules: rules) }
-        try await Self.assertConsistent(db, site: Self.site, rules: rules, days: (rules.calendar.day(of: start) - 1)...lastDay)
-        _ = try await db.purgeExpired(site: Self.site, cutoff: start + TestData.day + 12 * Self.hour, rules: rules, batchSize: 5)
-        try await Self.assertConsistent(db, site: Self.site, rules: rules, days: rules.calendar.day(of: start + TestData.day + 12 * Self.hour)...lastDay)
+        return (batches, clock)
     }
 
     static func assertConsistent(_ db: VeilDatabase, site: String, rules: AnalyticsRules = Self.rules, days: ClosedRange<Int64>, sourceLocation: SourceLocation = #_sourceLocation) async throws {
