@@ -195,7 +195,10 @@ struct ClickHouseQueries {
     /// Rollup-shaped cells (dim, bucket, value, visitors, hits, pageviews, sessions,
     /// bounces, duration) of the events in [from, to) passing the filters: what the
     /// rollups and the filtered scan of the SQLite store hold, for the same questions.
-    func cells(from: Int64, to: Int64, filters: [StatsFilter], rules: AnalyticsRules, dimensions: Set<StatsDimension>, hours: Bool) -> String {
+    /// Three statements, run one after another: each computes the visits again, but only
+    /// one at a time holds memory (as one UNION ALL they ran side by side and needed
+    /// several GB for a month of 1M events).
+    func cells(from: Int64, to: Int64, filters: [StatsFilter], rules: AnalyticsRules, dimensions: Set<StatsDimension>, hours: Bool) -> [String] {
         let tz = rules.calendar.identifier
         let eff = Self.effectiveName(rules)
         let day = Self.day(tz)
@@ -206,21 +209,37 @@ struct ClickHouseQueries {
         if dimensions.contains(.goal) { eventCells.append("arrayMap(g -> ('goal', \(day), g), \(Self.goalsMet(rules, eff: eff)))") }
         var sessionCells = ["('total', \(Self.startDay(tz)), '')"]
         if dimensions.contains(.exit) { sessionCells.append("('exit', \(Self.startDay(tz)), s_exit)") }
+        // Session-level values are counted per visit and day (d), not per event: the same
+        // numbers from far fewer rows, so memory follows visits, not events × dimensions.
+        var visitDayCells: [String] = []
         for dim in StatsDimension.sessionLevel where dimensions.contains(dim) {
             let column = dim == .entry ? "s_entry" : "s_" + (Self.visitColumns.first { $0.0 == dim }?.1 ?? "")
-            eventCells.append("('\(dim.rawValue)', \(day), \(column))")
+            visitDayCells.append("('\(dim.rawValue)', d, \(column))")
             sessionCells.append("('\(dim.rawValue)', \(Self.startDay(tz)), \(column))")
         }
         func arrays(_ items: [String]) -> String {
             "arrayConcat(" + items.map { $0.hasPrefix("(") ? "[\($0)]" : $0 }.joined(separator: ", ") + ")"
         }
         let passing = passingEvents(from: from, to: to, filters: filters, rules: rules)
-        return """
+        var statements = ["""
             SELECT c.1 AS dim, c.2 AS bucket, c.3 AS value, uniqExact(key) AS visitors, count() AS hits, countIf(name = 'pageview') AS pageviews,
                    toUInt64(0) AS sessions, toUInt64(0) AS bounces, toInt64(0) AS duration
             FROM (\(passing)) ARRAY JOIN \(arrays(eventCells)) AS c
             GROUP BY dim, bucket, value
-            UNION ALL
+            """]
+        if !visitDayCells.isEmpty {
+            statements.append("""
+            SELECT c.1 AS dim, c.2 AS bucket, c.3 AS value, uniqExact(key) AS visitors, sum(h) AS hits, sum(p) AS pageviews,
+                   toUInt64(0) AS sessions, toUInt64(0) AS bounces, toInt64(0) AS duration
+            FROM (
+                SELECT key, sid, \(day) AS d, count() AS h, countIf(name = 'pageview') AS p, any(s_entry) AS s_entry,
+                       \(Self.visitColumns.map { "any(s_\($0.1)) AS s_\($0.1)" }.joined(separator: ", "))
+                FROM (\(passing)) GROUP BY key, sid, d
+            ) ARRAY JOIN \(arrays(visitDayCells)) AS c
+            GROUP BY dim, bucket, value
+            """)
+        }
+        statements.append("""
             SELECT c.1 AS dim, c.2 AS bucket, c.3 AS value, toUInt64(0) AS visitors, toUInt64(0) AS hits, toUInt64(0) AS pageviews,
                    count() AS sessions, countIf(s_pv <= 1) AS bounces, toInt64(sum(s_last - s_start)) AS duration
             FROM (
@@ -229,6 +248,7 @@ struct ClickHouseQueries {
                 FROM (\(passing)) GROUP BY key, sid HAVING s_start >= \(from) AND s_start < \(to)
             ) ARRAY JOIN \(arrays(sessionCells)) AS c
             GROUP BY dim, bucket, value
-            """
+            """)
+        return statements
     }
 }

@@ -15,10 +15,12 @@ public struct ClickHouseStats: StatsStore {
 
     func cells(site: String, from: Int64, to: Int64, filters: [StatsFilter], rules: AnalyticsRules,
                dimensions: Set<StatsDimension>, hours: Bool) async throws(StorageError) -> CellSums {
-        let sql = ClickHouseQueries(site: site, timeoutMillis: timeoutMillis)
+        let statements = ClickHouseQueries(site: site, timeoutMillis: timeoutMillis)
             .cells(from: from, to: to, filters: filters, rules: rules, dimensions: dimensions, hours: hours)
+        var rows: [[String]] = []
+        for sql in statements { rows += try await client.rows(sql) }
         var out: [RollupKey: RollupCounts] = [:]
-        for r in try await client.rows(sql) where r.count == 9 {
+        for r in rows where r.count == 9 {
             guard let bucket = Int64(r[1]) else { continue }
             let key = RollupKey(dim: r[0], bucket: bucket, value: r[2])
             var c = out[key] ?? RollupCounts()

@@ -55,7 +55,7 @@ struct ClickHouseMigrationTests {
         #expect(expired > 0)
         let purged = await retention.purgeOnce()
         #expect(purged[A.site, default: 0] >= expired)
-        for _ in 0..<100 where try await client.rows("SELECT count() FROM events WHERE ts < \(cutoff)").first?.first != "0" {
+        for _ in 0..<600 where try await client.rows("SELECT count() FROM events WHERE ts < \(cutoff)").first?.first != "0" {
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(try await client.rows("SELECT count() FROM events WHERE ts < \(cutoff)").first?.first == "0")

@@ -73,7 +73,7 @@ struct ClickHouseNodesTests {
                 }
                 // Both outboxes drain into ClickHouse (bounded wait).
                 var json: [String: Any] = [:]
-                for _ in 0..<100 {
+                for _ in 0..<600 {
                     json = try await Self.overview(nodeB)
                     if json["pageviews"] as? Int == 3 && json["events"] as? Int == 1 { break }
                     try await Task.sleep(for: .milliseconds(100))
@@ -111,7 +111,7 @@ struct ClickHouseSubjectTests {
             func overview() async throws -> [String: Any] {
                 try await http.execute(uri: "/api/stats/overview?site=app.example&range=today", method: .get, headers: bearer).json
             }
-            for _ in 0..<100 where try await overview()["pageviews"] as? Int != 5 { try await Task.sleep(for: .milliseconds(100)) }
+            for _ in 0..<600 where try await overview()["pageviews"] as? Int != 5 { try await Task.sleep(for: .milliseconds(100)) }
             #expect(try await overview()["visitors"] as? Int == 2)
             let export = try await http.execute(uri: "/api/privacy/export?site=app.example&visitor=victim-1", method: .get, headers: bearer)
             #expect(export.status == .ok)

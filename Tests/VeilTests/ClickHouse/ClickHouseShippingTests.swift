@@ -69,7 +69,7 @@ struct ClickHouseShippingTests {
         let total = round * 100
         #expect(acknowledged == total && total > whileDown)
         // Everything arrives (bounded wait: the outbox empties).
-        for _ in 0..<300 where try await db.outboxState().depth > 0 { try await Task.sleep(for: .milliseconds(100)) }
+        for _ in 0..<600 where try await db.outboxState().depth > 0 { try await Task.sleep(for: .milliseconds(100)) }
         shipping.cancel()
         _ = await shipping.result
         await writer.stop()
