@@ -165,7 +165,7 @@ extension ReplayBrowserTests {
                 // The bar and the click handler are installed together.
                 ["wait": "document.body.textContent.indexOf('Veil magic erasure') >= 0 && location.hash == ''", "timeout": 20],
                 ["click": "#demo-signup"],
-                ["wait": "document.body.textContent.indexOf('Erased #demo-signup') >= 0", "timeout": 10],
+                ["wait": "document.body.textContent.indexOf('Erased #demo-signup') >= 0", "timeout": 60],
                 ["eval": "document.getElementById('demo-status').textContent", "as": "status"],
             ])
             #expect(pick.error == nil && pick.exceptions.isEmpty, "\(pick.error ?? "") \(pick.exceptions)")
