@@ -119,7 +119,7 @@ struct BenchCommand: AsyncParsableCommand {
                 CleanEvent(site: "outbox.example", timestamp: now - Int64(i) * 1000, name: "pageview", host: "outbox.example", path: "/p\(i % 500)",
                            visitorCandidates: [[UInt8](repeating: UInt8(i % 251), count: 16)], browser: "Chrome", os: "Linux", device: "desktop")
             }
-            let shipper = ShippingService(database: outbox, client: client, gauge: OutboxGauge(), clock: .system, logger: Logger(label: "bench"))
+            let shipper = ShippingService(database: outbox, client: client, gauge: OutboxGauge(), logger: Logger(label: "bench"))
             let ingestStart = Date()
             for chunk in stride(from: 0, to: sample.count, by: 500) { _ = try await outbox.appendToOutbox(Array(sample[chunk..<min(chunk + 500, sample.count)]), now: now) }
             let committed = Date().timeIntervalSince(ingestStart)

@@ -38,11 +38,12 @@ public actor SaltKeeper {
     /// Today's and yesterday's agreed salts, from the local copy or ClickHouse; tomorrow's
     /// is proposed and fetched ahead, so midnight needs no round trip.
     private func sharedSalts(_ shared: SharedSalts, day: Int64, now: Int64) async throws(StorageError) -> ActiveSalts {
-        var today = try await database.salt(day: day)
-        if today == nil {
-            let agreed = try await shared.agreedSalt(day: day, proposal: random())
-            try await database.keepSalt(day: day, salt: agreed, nowMillis: now)
-            today = agreed
+        let today: [UInt8]
+        if let kept = try await database.salt(day: day) {
+            today = kept
+        } else {
+            today = try await shared.agreedSalt(day: day, proposal: random())
+            try await database.keepSalt(day: day, salt: today, nowMillis: now)
         }
         let previous = try await database.salt(day: day - 1)
         // Best effort: tomorrow's salt proposed now is long settled by midnight.
@@ -50,7 +51,7 @@ public actor SaltKeeper {
             try? await database.keepSalt(day: day + 1, salt: next, nowMillis: now)
         }
         try? await shared.forget(before: SaltSchedule.oldestLiveDay(at: now))
-        return ActiveSalts(current: today!, previous: previous)
+        return ActiveSalts(current: today, previous: previous)
     }
 }
 

@@ -67,27 +67,21 @@ public struct ClickHouseMigration: Sendable {
 
     /// Events per site and UTC day in both stores; the days whose counts differ.
     public func check() async throws(StorageError) -> (days: Int, mismatches: [Mismatch]) {
+        struct SiteDay: Hashable { var site: String; var day: String }
         let local = try await database.read { db in
             try Row.fetchAll(db, sql: "SELECT site, ts / 86400000 AS day, count(*) AS n FROM events GROUP BY site, day").map {
-                ("\($0["site"] as String)|\(DayCalendar.dateString($0["day"]))", $0["n"] as Int)
+                (SiteDay(site: $0["site"], day: DayCalendar.dateString($0["day"])), $0["n"] as Int)
             }
         }
         let remote = try await client.rows("SELECT site, toString(toDate(toDateTime(intDiv(ts, 1000)))) AS day, count() FROM events WHERE node = \(ClickHouseSQL.string(node)) GROUP BY site, day")
-        var theirs: [String: Int] = [:]
-        for r in remote where r.count == 3 { theirs[r[0] + "|" + r[1]] = Int(r[2]) ?? 0 }
+        var theirs: [SiteDay: Int] = [:]
+        for r in remote where r.count == 3 { theirs[SiteDay(site: r[0], day: r[1])] = Int(r[2]) ?? 0 }
         var mismatches: [Mismatch] = []
-        var keys = Set(theirs.keys)
-        for (key, n) in local {
-            keys.remove(key)
-            if theirs[key] != n {
-                let parts = key.split(separator: "|", maxSplits: 1).map(String.init)
-                mismatches.append(Mismatch(site: parts[0], day: parts.count > 1 ? parts[1] : "", sqlite: n, clickhouse: theirs[key] ?? 0))
-            }
+        for (key, n) in local where theirs[key] != n {
+            mismatches.append(Mismatch(site: key.site, day: key.day, sqlite: n, clickhouse: theirs[key] ?? 0))
         }
-        for key in keys {
-            let parts = key.split(separator: "|", maxSplits: 1).map(String.init)
-            mismatches.append(Mismatch(site: parts[0], day: parts.count > 1 ? parts[1] : "", sqlite: 0, clickhouse: theirs[key] ?? 0))
-        }
+        let ours = Set(local.map(\.0))
+        for (key, n) in theirs where !ours.contains(key) { mismatches.append(Mismatch(site: key.site, day: key.day, sqlite: 0, clickhouse: n)) }
         return (local.count, mismatches.sorted { ($0.site, $0.day) < ($1.site, $1.day) })
     }
 

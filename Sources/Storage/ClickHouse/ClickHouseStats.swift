@@ -114,7 +114,7 @@ public struct ClickHouseStats: StatsStore {
         if let now = q.realtimeAt { screen.realtime = try await realtime(site: q.scope.site, now: now) }
         if let event = q.propertyEvent {
             screen.propertyKeys = try await propertyKeys(q.scope, event: event)
-            screen.propertyKey = q.propertyKey.flatMap { screen.propertyKeys.contains($0) ? $0 : nil } ?? screen.propertyKeys.first
+            screen.propertyKey = q.propertyKey(among: screen.propertyKeys)
             if let key = screen.propertyKey { screen.properties = try await propertyBreakdown(q.scope, event: event, key: key, limit: 20, offset: 0) }
         }
         // Owner facts (share-link date, oldest event) are not read from ClickHouse yet.

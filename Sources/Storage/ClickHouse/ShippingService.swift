@@ -31,17 +31,15 @@ public struct ShippingService: Service {
     let database: VeilDatabase
     let client: ClickHouseClient
     let gauge: OutboxGauge
-    let clock: TimeSource
     let logger: Logger
     let pollInterval: Duration
     let maxBackoff: Duration
 
-    public init(database: VeilDatabase, client: ClickHouseClient, gauge: OutboxGauge, clock: TimeSource, logger: Logger,
+    public init(database: VeilDatabase, client: ClickHouseClient, gauge: OutboxGauge, logger: Logger,
                 pollInterval: Duration = .milliseconds(200), maxBackoff: Duration = .seconds(30)) {
         self.database = database
         self.client = client
         self.gauge = gauge
-        self.clock = clock
         self.logger = logger
         self.pollInterval = pollInterval
         self.maxBackoff = maxBackoff

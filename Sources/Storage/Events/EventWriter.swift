@@ -175,9 +175,10 @@ public actor EventWriter {
             let events = batch.flatMap(\.events)
             let outcomes: [InsertOutcome]
             if let outbox {
-                outcomes = try await database.appendToOutbox(events, now: outbox.clock.nowMillis())
+                let now = outbox.clock.nowMillis()
+                outcomes = try await database.appendToOutbox(events, now: now)
                 outbox.gauge.depth.add(events.count, ordering: .relaxed)
-                _ = outbox.gauge.oldestAt.compareExchange(expected: 0, desired: outbox.clock.nowMillis(), ordering: .relaxed)
+                _ = outbox.gauge.oldestAt.compareExchange(expected: 0, desired: now, ordering: .relaxed)
             } else {
                 outcomes = try await database.insert(events, sessionTimeoutMillis: settings.sessionTimeoutMillis, rules: sites.rules)
             }

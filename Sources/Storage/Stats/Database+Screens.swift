@@ -37,6 +37,13 @@ public struct OverviewQuery: Sendable {
     }
 }
 
+extension OverviewQuery {
+    /// The property key to show: the one asked for when the event has it, else the most common.
+    func propertyKey(among keys: [String]) -> String? {
+        propertyKey.flatMap { keys.contains($0) ? $0 : nil } ?? keys.first
+    }
+}
+
 public struct OverviewScreen: Sendable {
     public var current: StatsSnapshot
     public var previousTotals: Totals
@@ -96,7 +103,7 @@ extension VeilDatabase {
             if let now = q.realtimeAt { screen.realtime = try Self.realtime(db, site: q.scope.site, now: now) }
             if let event = q.propertyEvent {
                 screen.propertyKeys = try Self.propertyKeys(db, q.scope, event: event)
-                screen.propertyKey = q.propertyKey.flatMap { screen.propertyKeys.contains($0) ? $0 : nil } ?? screen.propertyKeys.first
+                screen.propertyKey = q.propertyKey(among: screen.propertyKeys)
                 if let key = screen.propertyKey {
                     screen.properties = try Self.propertyBreakdown(db, q.scope, event: event, key: key, limit: 20)
                 }

@@ -191,7 +191,7 @@ func openBackend(config: VeilConfig, database: VeilDatabase, clock: TimeSource, 
     logger.notice("events are shipped to ClickHouse", metadata: ["url": "\(settings.url)", "database": "\(settings.database)", "node": "\(settings.node)",
                                                                "outbox_events": "\(state.depth)"])
     return ClickHouseBackend(outbox: EventWriter.Outbox(gauge: gauge, maxEvents: settings.outboxMaxEvents, clock: clock),
-                             shipping: ShippingService(database: database, client: client, gauge: gauge, clock: clock, logger: logger),
+                             shipping: ShippingService(database: database, client: client, gauge: gauge, logger: logger),
                              stats: ClickHouseStats(client: client, sessionTimeoutMillis: config.writer.sessionTimeoutMillis),
                              salts: SharedSalts(client: client), subjects: ClickHouseSubjects(client: client), client: client)
 }

@@ -20,7 +20,7 @@ struct ClickHouseQueryTests {
             _ = try await sqlite.insert(batch, sessionTimeoutMillis: 30 * A.minute, rules: [A.site: rules])
             _ = try await node.appendToOutbox(batch, now: 0)
         }
-        let shipper = ShippingService(database: node, client: client, gauge: OutboxGauge(), clock: .system, logger: TestData.logger())
+        let shipper = ShippingService(database: node, client: client, gauge: OutboxGauge(), logger: TestData.logger())
         while try await shipper.shipOnce(verify: false) > 0 {}
         #expect(try await node.outboxState().depth == 0)
         return (sqlite, ClickHouseStats(client: client, sessionTimeoutMillis: 30 * A.minute), dir)

@@ -44,7 +44,7 @@ struct ClickHouseShippingTests {
         let writer = EventWriter(database: db, settings: EventWriter.Settings(), sites: LiveSites(rules: [:]), logger: TestData.logger(),
                                  outbox: EventWriter.Outbox(gauge: gauge, maxEvents: 1_000_000, clock: .system))
         let writerTask = Task { await writer.run() }
-        let shipper = ShippingService(database: db, client: client, gauge: gauge, clock: .system, logger: TestData.logger(),
+        let shipper = ShippingService(database: db, client: client, gauge: gauge, logger: TestData.logger(),
                                       pollInterval: .milliseconds(20), maxBackoff: .milliseconds(200))
         let shipping = Task { try await shipper.run() }
 
@@ -86,7 +86,7 @@ struct ClickHouseShippingTests {
         var body: [UInt8] = []
         for row in pending.prefix(30) { ClickHouseRow.line(node: "node-a", seq: row.seq, row: row.row, into: &body) }
         try await client.insert(table: "events", jsonLines: body)   // 30 of 50 landed
-        let restarted = ShippingService(database: db, client: client, gauge: OutboxGauge(), clock: .system, logger: TestData.logger())
+        let restarted = ShippingService(database: db, client: client, gauge: OutboxGauge(), logger: TestData.logger())
         #expect(try await restarted.shipOnce(verify: true) == 50)
         #expect(try await Self.count(client, "SELECT count() FROM events") == total + 50)
         #expect(try await Self.count(client, "SELECT uniqExact(node, seq) FROM events") == total + 50)
