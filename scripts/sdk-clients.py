@@ -6,7 +6,10 @@ Used by SDKClientTests: it prints one JSON object saying what was sent and every
 the clients reported (their on_error callbacks); the test then checks what Veil stored.
 The IDs, addresses and e-mail addresses are canaries: none may reach Veil's data folder.
 
-    python sdk-clients.py --host http://127.0.0.1:PORT --posthog-key K --segment-key K
+    python sdk-clients.py --host http://127.0.0.1:PORT --posthog-key K --segment-key K [--backdate-seconds 7200]
+
+Some events carry an explicit timestamp `--backdate-seconds` in the past (default two
+hours), as a client sending a queued event late would; the output names that time.
 """
 import argparse
 import datetime
@@ -25,10 +28,11 @@ def main():
     ap.add_argument("--host", required=True)
     ap.add_argument("--posthog-key", required=True)
     ap.add_argument("--segment-key", required=True)
+    ap.add_argument("--backdate-seconds", type=int, default=7200)
     args = ap.parse_args()
     errors = []
     now = datetime.datetime.now(datetime.timezone.utc)
-    two_hours_ago = now - datetime.timedelta(hours=2)
+    backdated = now - datetime.timedelta(seconds=args.backdate_seconds)
 
     def on_error(error, batch=None):
         errors.append(f"{type(error).__name__}: {error}")
@@ -40,7 +44,7 @@ def main():
             "$current_url": "https://shop.example/pricing?utm_source=newsletter&secret=hunter2",
             "$referrer": "https://news.example.org/story",
             "$ip": "81.2.69.142", "$raw_user_agent": UA, "$screen_width": 1440, "$browser_language": "de-DE"})
-        client.capture("signup", distinct_id=person, timestamp=two_hours_ago, properties={
+        client.capture("signup", distinct_id=person, timestamp=backdated, properties={
             "$current_url": "https://shop.example/signup", "plan": "pro", "big": 12345678901234567890, "ratio": 0.1,
             "nested": {"a": {"b": 1}}, "tags": ["x", "y"], "$ip": "81.2.69.142", "$raw_user_agent": UA})
         client.flush()
@@ -65,11 +69,11 @@ def main():
         client.page(user_id=user, name="Docs", properties={"url": "https://shop.example/docs/start", "referrer": "https://search.example.com/?q=veil"},
                     context=context)
         client.track(user_id=user, event="Order Completed", properties={"revenue": 99.5, "sku": "SKU-1", "items": [{"id": 1}, {"id": 2}]},
-                     context=context, timestamp=two_hours_ago)
+                     context=context, timestamp=backdated)
         client.identify(user_id=user, anonymous_id="seg-canary-anon-" + user[-4:], traits={"plan": "team", "email": "seg-canary-erin@example.com"})
         client.flush()  # in sync mode every call was sent already; there are no consumers to shut down
 
-    json.dump({"errors": errors, "two_hours_ago_ms": int(two_hours_ago.timestamp() * 1000)}, sys.stdout)
+    json.dump({"errors": errors, "backdated_ms": int(backdated.timestamp() * 1000)}, sys.stdout)
 
 
 if __name__ == "__main__":
