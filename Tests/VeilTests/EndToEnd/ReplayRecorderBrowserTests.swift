@@ -164,12 +164,15 @@ extension ReplayBrowserTests {
                 ["navigate": base + location],
                 // The bar and the click handler are installed together.
                 ["wait": "document.body.textContent.indexOf('Veil magic erasure') >= 0 && location.hash == ''", "timeout": 20],
+                // The visit's answer rewrites the line above the button (one line becomes two),
+                // which moves the button: click once it is in its final place.
+                ["wait": "document.getElementById('demo-visit').textContent.indexOf('Sending') != 0", "timeout": 30],
                 ["click": "#demo-signup"],
                 ["wait": "document.body.textContent.indexOf('Erased #demo-signup') >= 0", "timeout": 60],
                 ["eval": "document.getElementById('demo-status').textContent", "as": "status"],
             ])
             #expect(pick.error == nil && pick.exceptions.isEmpty, "\(pick.error ?? "") \(pick.exceptions)")
-            #expect(pick.results["status"] as? String == "", "the click picked the element instead of pressing the button")
+            if pick.error == nil { #expect(pick.results["status"] as? String == "", "the click pressed the button instead of picking it") }
             #expect(try await db.pickedSelectors(site: "localhost") == ["#demo-signup"])
             let again = try await client.execute(uri: "/sites/localhost/replays", method: .get, headers: jar.header)
             #expect(again.text.contains("<code>#demo-signup</code>"))
