@@ -41,12 +41,12 @@ XML
 XML
   "$binary" --config-file="$dir/config.xml" > "$dir/log/stdout" 2>&1 &
   echo $! > "$dir/pid"
-  for _ in $(seq 1 150); do
+  for _ in $(seq 1 450); do
     if curl -sf -u veil:veiltest "http://127.0.0.1:$http/" --data-binary 'SELECT 1' >/dev/null 2>&1; then exit 0; fi
     kill -0 "$(cat "$dir/pid")" 2>/dev/null || { echo "clickhouse-server exited:" >&2; tail -20 "$dir/log/stdout" "$dir/log/error.log" >&2 || true; exit 1; }
     sleep 0.2
   done
-  echo "clickhouse-server did not answer on port $http within 30 s" >&2; exit 1 ;;
+  echo "clickhouse-server did not answer on port $http within 90 s" >&2; exit 1 ;;
 stop)
   [ -f "$dir/pid" ] || exit 0
   pid=$(cat "$dir/pid")

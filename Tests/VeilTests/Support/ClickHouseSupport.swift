@@ -27,8 +27,10 @@ final class ClickHouseTestServer: Sendable {
     }
 
     func start() throws {
-        let status = Self.run(["bash", Self.script, "start", dir.path + "/ch", String(port)])
-        try #require(status == 0, "clickhouse-server did not start (see \(dir.path)/ch/log)")
+        let errors = dir.path + "/start-errors"
+        let status = Self.run(["bash", Self.script, "start", dir.path + "/ch", String(port)], errors: errors)
+        // The folder goes with the test, so what the script said goes into the failure itself.
+        try #require(status == 0, "clickhouse-server did not start on port \(port): \((try? String(contentsOfFile: errors, encoding: .utf8)) ?? "")")
     }
 
     func stop() {
@@ -37,11 +39,14 @@ final class ClickHouseTestServer: Sendable {
 
     deinit { stop() }
 
-    static func run(_ arguments: [String]) -> Int32 {
+    static func run(_ arguments: [String], errors: String? = nil) -> Int32 {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice
+        if let errors, FileManager.default.createFile(atPath: errors, contents: nil), let handle = FileHandle(forWritingAtPath: errors) {
+            process.standardError = handle
+        }
         guard (try? process.run()) != nil else { return -1 }
         process.waitUntilExit()
         return process.terminationStatus
