@@ -43,16 +43,22 @@ struct ClickHouseQueries {
         (.language, "language"), (.country, "country"),
     ]
 
+    /// The events in [lo, hi) with `key`: the visitor hash the SQLite writer stores for
+    /// each (yesterday's for a run that continues a visit across midnight), and `columns`.
+    func keyedEvents(lo: Int64, hi: Int64, columns: String) -> String {
+        """
+        SELECT if(v1 != '' AND ts <= run_end, v1, visitor) AS key, \(columns)
+        FROM (SELECT * FROM events WHERE site = \(s) AND ts >= \(lo) AND ts < \(hi))
+        ANY LEFT JOIN (\(links(lo: lo, hi: hi))) USING visitor
+        """
+    }
+
     /// Every event in [lo, hi) with its visit: key, sid, ts, name, path, prop_keys,
     /// prop_values and `s_start`, `s_last`, `s_pv`, `s_entry`, `s_exit`, `s_<column>`.
     func visitEvents(lo: Int64, hi: Int64) -> String {
         let t = timeoutMillis
         let firsts = Self.visitColumns.map { "argMin(\($0.1), (ts, seq)) AS s_\($0.1)" }.joined(separator: ", ")
-        let keyed = """
-            SELECT if(v1 != '' AND ts <= run_end, v1, visitor) AS key, ts, node, seq, name, path, prop_keys, prop_values, \(Self.visitColumns.map(\.1).joined(separator: ", "))
-            FROM (SELECT * FROM events WHERE site = \(s) AND ts >= \(lo) AND ts < \(hi))
-            ANY LEFT JOIN (\(links(lo: lo, hi: hi))) USING visitor
-            """
+        let keyed = keyedEvents(lo: lo, hi: hi, columns: "ts, node, seq, name, path, prop_keys, prop_values, " + Self.visitColumns.map(\.1).joined(separator: ", "))
         // Visit numbers from each visitor's event times alone (small arrays; the wide
         // columns join back by the event's identity), so memory stays proportional to
         // the events' keys, not their text.

@@ -129,11 +129,6 @@ public struct ClickHouseStats: StatsStore {
 
     // MARK: Not yet on ClickHouse (each says so; README "Scaling out" lists them)
 
-    public func funnelsScreen(_ scope: StatsScope, funnels: [FunnelQuery]) async throws(StorageError) -> [[FunnelStep]] { throw .unsupported("Funnels") }
-    public func journeysScreen(_ scope: StatsScope, at: String?, pages: Int, limit: Int) async throws(StorageError) -> JourneysScreen { throw .unsupported("Journeys") }
     public func replayListScreen(site: String, filter: RecordingFilter, rules: AnalyticsRules) async throws(StorageError) -> ReplayListScreen { throw .unsupported("Session replay") }
     public func replayPlayerScreen(site: String, id: Int64, rules: AnalyticsRules) async throws(StorageError) -> ReplayPlayerScreen? { throw .unsupported("Session replay") }
-    public func funnel(_ scope: StatsScope, steps: [Goal], windowMinutes: Int?) async throws(StorageError) -> [FunnelStep] { throw .unsupported("Funnels") }
-    public func journey(_ scope: StatsScope, page: String, limit: Int) async throws(StorageError) -> Journey { throw .unsupported("Journeys") }
-    public func cohorts(site: String, fromDay: Int64, toDay: Int64, calendar: DayCalendar) async throws(StorageError) -> [Cohort] { throw .unsupported("Retention cohorts") }
 }

@@ -74,7 +74,7 @@ public struct FunnelQuery: Sendable {
     }
 }
 
-public struct JourneysScreen: Sendable {
+public struct JourneysScreen: Sendable, Equatable {
     /// The most viewed pages (the page picker).
     public var pages: Breakdown
     /// The page the journey is about: the one asked for, else the top page ("" when none).

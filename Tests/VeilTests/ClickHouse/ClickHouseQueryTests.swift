@@ -47,6 +47,31 @@ struct ClickHouseQueryTests {
         }
     }
 
+    /// Funnels (the configured one, every goal in a row, ad-hoc page and event steps, with
+    /// and without windows), the journey through every page and the journeys screen.
+    static func comparePaths(_ sqlite: VeilDatabase, _ ch: ClickHouseStats, _ scope: StatsScope, _ label: String,
+                             sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let rules = scope.rules
+        var funnels: [[Goal]] = rules.funnels.map { $0.steps.compactMap { rules.goal(named: $0) } }
+        funnels.append(rules.goals)
+        funnels.append([Goal(name: "blog", page: "/blog"), Goal(name: "pricing", page: "/pricing*"), Goal(name: "signup", event: "signup")])
+        funnels.append([Goal(name: "any page", page: "*"), Goal(name: "buy", event: "Buy click"), Goal(name: "any page again", page: "*")])
+        for steps in funnels {
+            for window in [nil, 1, 30] {
+                let a = try await ch.funnel(scope, steps: steps, windowMinutes: window), b = try await sqlite.funnel(scope, steps: steps, windowMinutes: window)
+                #expect(a == b, "\(label) funnel \(steps.map(\.name)) window \(window.map(String.init) ?? "none"): ClickHouse \(a) SQLite \(b)", sourceLocation: sourceLocation)
+            }
+        }
+        let queries = funnels.map { FunnelQuery(steps: $0, windowMinutes: 30) }
+        #expect(try await ch.funnelsScreen(scope, funnels: queries) == sqlite.funnelsScreen(scope, funnels: queries), "\(label) funnels screen", sourceLocation: sourceLocation)
+        for page in ["/", "/pricing", "/blog", "/docs", "/checkout", "/pricing/team", "/nowhere"] {
+            let a = try await ch.journey(scope, page: page, limit: 100), b = try await sqlite.journey(scope, page: page, limit: 100)
+            #expect(a == b, "\(label) journey \(page): ClickHouse \(a) SQLite \(b)", sourceLocation: sourceLocation)
+        }
+        #expect(try await ch.journeysScreen(scope, at: nil, pages: 5, limit: 2) == sqlite.journeysScreen(scope, at: nil, pages: 5, limit: 2), "\(label) journeys screen",
+                sourceLocation: sourceLocation)
+    }
+
     @Test func knownDatasetEveryTableAndFilter() async throws {
         let server = try ClickHouseTestServer()
         defer { server.stop() }
@@ -70,6 +95,17 @@ struct ClickHouseQueryTests {
         for f in filters {
             try await Self.compare(sqlite, ch, A.scope(f), f.map { "\($0.dimension.rawValue)=\($0.value)" }.joined(separator: "&"))
         }
+        // Funnels and journeys: the hand-counted answers, then every variant against SQLite.
+        let buy = A.rules.funnels[0].steps.compactMap { A.rules.goal(named: $0) }
+        #expect(try await ch.funnel(A.scope(), steps: buy, windowMinutes: nil).map(\.visitors) == [3, 2])
+        #expect(try await ch.funnel(A.scope(), steps: buy, windowMinutes: 1).map(\.visitors) == [3, 1])
+        #expect(Set(try await ch.journey(A.scope(from: A.day - 1), page: "/pricing", limit: 10).previous.map(\.value)) == ["/", "/blog"])
+        try await Self.comparePaths(sqlite, ch, A.scope(), "day D")
+        try await Self.comparePaths(sqlite, ch, A.scope(from: A.day - 1), "two days")
+        for f in [[StatsFilter(.channel, "Direct")], [StatsFilter(.page, "/pricing")], [StatsFilter(.goal, "Signup")], [StatsFilter(.device, "mobile")], [StatsFilter(.exit, "/checkout")]] {
+            try await Self.comparePaths(sqlite, ch, A.scope(f), f.map { "\($0.dimension.rawValue)=\($0.value)" }.joined(separator: "&"))
+        }
+        #expect(try await ch.cohorts(site: A.site, fromDay: A.day - 10, toDay: A.day + 1, calendar: .utc) == sqlite.cohorts(site: A.site, fromDay: A.day - 10, toDay: A.day + 1, calendar: .utc))
         // The single-question methods themselves (the comparisons above read all cells at once).
         #expect(try await ch.totals(A.scope()) == sqlite.totals(A.scope()))
         #expect(try await ch.breakdown(A.scope([StatsFilter(.channel, "Direct")]), .exit, limit: 10, offset: 0) == sqlite.breakdown(A.scope([StatsFilter(.channel, "Direct")]), .exit, limit: 10, offset: 0))
@@ -102,5 +138,32 @@ struct ClickHouseQueryTests {
         }
         try await Self.compare(sqlite, ch, StatsScope(site: A.site, fromDay: first, toDay: last + 1, rules: rules), "\(zone) all days")
         try await Self.compare(sqlite, ch, StatsScope(site: A.site, fromDay: first, toDay: last + 1, filters: [StatsFilter(.channel, "Direct")], rules: rules), "\(zone) Direct")
+        try await Self.comparePaths(sqlite, ch, StatsScope(site: A.site, fromDay: first, toDay: last + 1, rules: rules), "\(zone) all days")
+        try await Self.comparePaths(sqlite, ch, StatsScope(site: A.site, fromDay: last, toDay: last + 1, filters: [StatsFilter(.channel, "Direct")], rules: rules), "\(zone) last day, Direct")
+    }
+
+    /// Retention cohorts of returning visitors over ten weeks, in zones whose weeks hold a
+    /// clock change (the data of the SQLite cohort test).
+    @Test(arguments: [("UTC", UInt64(5)), ("Europe/Berlin", UInt64(6)), ("America/New_York", UInt64(7))])
+    func cohortsEqualSQLites(zone: String, seed: UInt64) async throws {
+        var rules = A.rules
+        rules.calendar = try #require(DayCalendar(identifier: zone))
+        let start = rules.calendar.start(ofDay: DayCalendar.day(year: 2026, month: 9, day: 14))
+        var rng = SplitMix(seed)
+        var events: [CleanEvent] = []
+        for _ in 0..<400 {
+            events.append(A.ev(start + Int64.random(in: 0..<(70 * TestData.day), using: &rng), UInt8.random(in: 1...40, using: &rng), "/"))
+        }
+        let server = try ClickHouseTestServer()
+        defer { server.stop() }
+        let (sqlite, ch, dir) = try await Self.load(events.sorted { $0.timestamp < $1.timestamp }.map { [$0] }, rules: rules, server: server)
+        defer { withExtendedLifetime(dir) {} }
+        let firstDay = rules.calendar.day(of: start)
+        for (from, to) in [(firstDay + 20, firstDay + 60), (firstDay, firstDay + 70), (firstDay + 33, firstDay + 34)] {
+            let a = try await ch.cohorts(site: A.site, fromDay: from, toDay: to, calendar: rules.calendar)
+            let b = try await sqlite.cohorts(site: A.site, fromDay: from, toDay: to, calendar: rules.calendar)
+            #expect(a == b, "\(zone) days \(from)..<\(to)")
+            if to - from == 70 { #expect(a.contains { $0.active.dropFirst().contains { $0 > 0 } }, "someone comes back") }
+        }
     }
 }
