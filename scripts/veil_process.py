@@ -24,10 +24,11 @@ def newest_binary(explicit=None):
     return found
 
 
-def start(binary, data_dir):
-    """Starts veil on a free loopback port and waits (bounded) for /healthz; returns (process, port)."""
+def start(binary, data_dir, extra=()):
+    """Starts veil on a free loopback port and waits (bounded) for /healthz; returns (process, port).
+    `extra`: more command-line arguments (e.g. `--set` overrides)."""
     port = free_port()
-    proc = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data_dir] + NO_RATE_LIMITS,
+    proc = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data_dir] + NO_RATE_LIMITS + list(extra),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(400):
         try:
