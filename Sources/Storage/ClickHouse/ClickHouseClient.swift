@@ -13,6 +13,9 @@ public struct ClickHouseClient: Sendable {
     /// the node's memory); every Veil query aggregates, so real answers are far smaller.
     static let maxResponseBytes = 256 << 20
     let timeout: TimeAmount
+    /// Where every statement and its answer are also written, when set: the compatibility
+    /// check replays them on another ClickHouse version. Nil in production.
+    var log: ClickHouseStatementLog?
 
     public init(settings: ClickHouseSettings, timeout: TimeAmount = .seconds(60)) throws(StorageError) {
         guard ClickHouseSQL.isIdentifier(settings.database) else {
@@ -66,6 +69,7 @@ public struct ClickHouseClient: Sendable {
             let response = try await HTTPClient.shared.execute(request, timeout: timeout)
             let buffer = try await response.body.collect(upTo: Self.maxResponseBytes)
             let bytes = Array(buffer.readableBytesView)
+            log?.append(ClickHouseStatementLog.Entry(query: query, body: body, status: Int(response.status.code), answer: bytes))
             guard response.status == .ok else {
                 throw StorageError.clickhouse(status: Int(response.status.code), message: String(decoding: bytes.prefix(2000), as: UTF8.self))
             }

@@ -64,7 +64,7 @@ extension ClickHouseQueries {
         let active = """
             SELECT cohort, week, uniqExact(key) FROM (
                 SELECT key, \(Self.weekStart(Self.day(of: "ts", tz))) AS week FROM (\(keyed)) WHERE ts >= \(from)
-            ) ALL INNER JOIN (\(firsts)) USING key
+            ) AS j_active ALL INNER JOIN (\(firsts)) AS j_firsts USING key
             GROUP BY cohort, week
             """
         return (sizes, active)

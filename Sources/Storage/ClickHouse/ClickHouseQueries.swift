@@ -28,9 +28,9 @@ struct ClickHouseQueries {
                 FROM events WHERE site = \(s) AND ts >= \(lo) AND ts < \(hi) AND visitor_prev != ''
                 GROUP BY visitor
                 HAVING f0 - intDiv(f0, 86400000) * 86400000 < \(t)
-            ) ANY INNER JOIN (
+            ) AS j_firsts ANY INNER JOIN (
                 SELECT visitor AS v1, max(ts) AS l1 FROM events WHERE site = \(s) AND ts >= \(lo) AND ts < \(hi) GROUP BY visitor
-            ) USING v1
+            ) AS j_lasts USING v1
             WHERE f0 - l1 <= \(t) AND l1 < intDiv(f0, 86400000) * 86400000
             """
     }
@@ -48,8 +48,8 @@ struct ClickHouseQueries {
     func keyedEvents(lo: Int64, hi: Int64, columns: String) -> String {
         """
         SELECT if(v1 != '' AND ts <= run_end, v1, visitor) AS key, \(columns)
-        FROM (SELECT * FROM events WHERE site = \(s) AND ts >= \(lo) AND ts < \(hi))
-        ANY LEFT JOIN (\(links(lo: lo, hi: hi))) USING visitor
+        FROM (SELECT * FROM events WHERE site = \(s) AND ts >= \(lo) AND ts < \(hi)) AS j_raw
+        ANY LEFT JOIN (\(links(lo: lo, hi: hi))) AS j_links USING visitor
         """
     }
 
@@ -69,15 +69,15 @@ struct ClickHouseQueries {
                 FROM (SELECT key, ts, node, seq FROM (\(keyed))) GROUP BY key
             ) ARRAY JOIN times AS tt, sids AS sid
             """
-        let perEvent = "SELECT * FROM (\(keyed)) ALL INNER JOIN (\(sids)) USING (key, ts, node, seq)"
+        let perEvent = "SELECT * FROM (\(keyed)) AS j_keyed ALL INNER JOIN (\(sids)) AS j_numbers USING (key, ts, node, seq)"
         return """
-            SELECT * FROM (\(perEvent))
+            SELECT * FROM (\(perEvent)) AS j_events
             ALL INNER JOIN (
                 SELECT key, sid, min(ts) AS s_start, max(ts) AS s_last, countIf(name = 'pageview') AS s_pv,
                        argMin(path, (ts, seq)) AS s_entry,
                        if(s_pv > 0, argMaxIf(path, (ts, seq), name = 'pageview'), s_entry) AS s_exit, \(firsts)
                 FROM (\(perEvent)) GROUP BY key, sid
-            ) USING (key, sid)
+            ) AS j_visits USING (key, sid)
             """
     }
 

@@ -11,11 +11,14 @@ struct ClickHouseQueryTests {
     typealias A = AnalyticsTests
 
     /// Loads `batches` into a new SQLite database and, through an outbox, into ClickHouse.
-    static func load(_ batches: [[CleanEvent]], rules: AnalyticsRules, server: ClickHouseTestServer) async throws -> (VeilDatabase, ClickHouseStats, TempDir) {
+    /// `client`: a migrated client of the server's to use (default: a new database's).
+    static func load(_ batches: [[CleanEvent]], rules: AnalyticsRules, server: ClickHouseTestServer,
+                     client given: ClickHouseClient? = nil) async throws -> (VeilDatabase, ClickHouseStats, TempDir) {
         let dir = TempDir()
         let sqlite = try VeilDatabase.open(folder: dir.path + "/sqlite")
         let node = try VeilDatabase.open(folder: dir.path + "/node")
-        let client = try await server.client()
+        let client: ClickHouseClient
+        if let given { client = given } else { client = try await server.client() }
         for batch in batches {
             _ = try await sqlite.insert(batch, sessionTimeoutMillis: 30 * A.minute, rules: [A.site: rules])
             _ = try await node.appendToOutbox(batch, now: 0)
