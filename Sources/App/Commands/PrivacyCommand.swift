@@ -27,7 +27,12 @@ struct PrivacyCommand: AsyncParsableCommand {
         guard let rules = config.site(selector.site) else { throw ValidationError("there is no site \"\(selector.site)\" in the config") }
         let database = try VeilDatabase.open(folder: config.dataDir, synchronous: config.synchronous, maxBytes: config.maxDatabaseBytes)
         let secret = try loadSecret(config: config, random: systemRandomBytes, logger: Logger(label: "veil", factory: EscapingLogHandler.standardError))
-        let requests = PrivacyRequests(database: database, clock: .system, secret: secret, rules: config.analyticsRules)
+        // With the ClickHouse backend the subject's events are there (the node holds only its outbox).
+        var clickhouse: ClickHouseSubjects?
+        if config.backend == .clickhouse {
+            do { clickhouse = ClickHouseSubjects(client: try ClickHouseClient(settings: config.clickhouse)) } catch { throw ValidationError("\(error)") }
+        }
+        let requests = PrivacyRequests(database: database, clock: .system, secret: secret, rules: config.analyticsRules, clickhouse: clickhouse)
         let site = rules.key
         do {
             return (requests, site, try requests.subject(site: site, session: selector.session, visitor: selector.visitor, user: selector.user))
@@ -73,7 +78,8 @@ struct PrivacyCommand: AsyncParsableCommand {
             guard yes else { throw ValidationError("erasure cannot be undone; add --yes to confirm") }
             let (requests, site, subject) = try PrivacyCommand.open(options, selector: selector)
             let counts = try await requests.erase(site: site, subject: subject, actor: "cli")
-            print("erased \(counts["events"] ?? 0) events and \(counts["sessions"] ?? 0) sessions")
+            let clickhouse = counts["clickhouse_events"].map { " (ClickHouse: \($0) events)" } ?? ""
+            print("erased \(counts["events"] ?? 0) events and \(counts["sessions"] ?? 0) sessions\(clickhouse)")
         }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Testing
+@testable import App
 import Privacy
 @testable import Storage
 @testable import Web
@@ -133,5 +134,31 @@ struct ClickHouseSubjectTests {
             let again = try await http.execute(uri: "/api/privacy/export?site=app.example&visitor=victim-1", method: .get, headers: bearer)
             #expect((again.json["clickhouse_events"] as? [[String: Any]])?.isEmpty == true)
         }
+        // The command line reaches ClickHouse too: `veil privacy export` and `erase` for the other visitor.
+        let file = dir.path + "/cli.yaml"
+        try Data("""
+            data_dir: \(dir.path)
+            secret: \(ClickHouseNodesTests.secret)
+            sites:
+              - domain: app.example
+                identity: persistent
+            storage:
+              backend: clickhouse
+            clickhouse:
+              url: \(config.clickhouse.url)
+              user: veil
+              password: veiltest
+              database: \(config.clickhouse.database)
+              node: node-a
+
+            """.utf8).write(to: URL(fileURLWithPath: file))
+        let out = dir.path + "/other.json"
+        let export = try #require(try PrivacyCommand.Export.parseAsRoot(["--site", "app.example", "--visitor", "other-2", "--out", out, "--config", file]) as? PrivacyCommand.Export)
+        try await export.run()
+        let exported = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as? [String: Any])
+        #expect(Set((exported["clickhouse_events"] as? [[String: Any]] ?? []).compactMap { $0["path"] as? String }) == ["/a", "/d"], "\(exported.keys)")
+        let erase = try #require(try PrivacyCommand.Erase.parseAsRoot(["--site", "app.example", "--visitor", "other-2", "--yes", "--config", file]) as? PrivacyCommand.Erase)
+        try await erase.run()
+        #expect(try await client.rows("SELECT count() FROM events").first?.first == "0", "both visitors are gone from ClickHouse")
     }
 }
