@@ -3,6 +3,7 @@
 # loopback ports, user `veil` with password `veiltest`. Debian's clickhouse-server.
 #   clickhouse-test-server.sh start DIR HTTP_PORT   (returns once it answers)
 #   clickhouse-test-server.sh stop DIR              (and removes nothing: DIR is the caller's)
+# CLICKHOUSE_MAX_MEMORY: bytes one query may use (default 4 GB; benchmarks at 10M need more).
 set -euo pipefail
 cmd=${1:?start|stop}; dir=${2:?folder}
 binary=${CLICKHOUSE_SERVER:-/usr/sbin/clickhouse-server}
@@ -34,7 +35,7 @@ XML
   cat > "$dir/users.xml" <<XML
 <?xml version="1.0"?>
 <yandex>
-  <profiles><default><max_memory_usage>4000000000</max_memory_usage></default></profiles>
+  <profiles><default><max_memory_usage>${CLICKHOUSE_MAX_MEMORY:-4000000000}</max_memory_usage></default></profiles>
   <users><veil><password>veiltest</password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></veil></users>
   <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
 </yandex>

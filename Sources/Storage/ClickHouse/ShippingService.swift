@@ -15,6 +15,9 @@ public final class OutboxGauge: Sendable {
     public let failures = Atomic<Int>(0)
     /// Rows a retried batch found already in ClickHouse (not sent again).
     public let alreadyStored = Atomic<Int>(0)
+    /// Events whose client-sent ID ClickHouse already held for the site (a retried
+    /// request, on this node or another): not sent, as SQLite drops them at ingest.
+    public let duplicates = Atomic<Int>(0)
 
     public init() {}
 }
@@ -94,9 +97,11 @@ public struct ShippingService: Service {
             present = Set(rows.compactMap { $0.first.flatMap { Int64($0) } })
             gauge.alreadyStored.add(present.count, ordering: .relaxed)
         }
+        let repeated = try await duplicates(batch.filter { !present.contains($0.seq) })
+        gauge.duplicates.add(repeated.count, ordering: .relaxed)
         var body: [UInt8] = []
         body.reserveCapacity(batch.reduce(0) { $0 + $1.row.count + 40 })
-        for row in batch where !present.contains(row.seq) {
+        for row in batch where !present.contains(row.seq) && !repeated.contains(row.seq) {
             ClickHouseRow.line(node: node, seq: row.seq, row: row.row, into: &body)
         }
         if !body.isEmpty { try await client.insert(table: "events", jsonLines: body) }
@@ -106,6 +111,38 @@ public struct ShippingService: Service {
         return batch.count
     }
 
+    /// Rows (by seq) whose client-sent event ID repeats one earlier in the batch, or one
+    /// ClickHouse already holds for the same site. Retries carry the ID and a time close to
+    /// the first copy's, so ClickHouse is searched within a day of the batch's events
+    /// (through the (site, ts) key), not through all history. Two nodes shipping copies of
+    /// one event in the same instant can both miss each other's; that race is not closed.
+    func duplicates(_ rows: [OutboxRow]) async throws(StorageError) -> Set<Int64> {
+        var repeated = Set<Int64>()
+        var firsts: [ClientEventID: Int64] = [:]
+        var lo = Int64.max, hi = Int64.min
+        for row in rows {
+            // A stored row is the members of a JSON object, without its braces (`ClickHouseRow`).
+            guard let json = try? JSONParser.parse([UInt8(ascii: "{")] + row.row + [UInt8(ascii: "}")]), let id = json["client_id"]?.stringValue, !id.isEmpty,
+                  let site = json["site"]?.stringValue, case .number(let ts)? = json["ts"] else { continue }
+            let key = ClientEventID(site: site, id: id)
+            if firsts[key] != nil { repeated.insert(row.seq); continue }
+            firsts[key] = row.seq
+            lo = min(lo, Int64(ts)); hi = max(hi, Int64(ts))
+        }
+        guard !firsts.isEmpty else { return repeated }
+        let day = DayCalendar.millisPerDay
+        let sites = Set(firsts.keys.map(\.site)).map(ClickHouseSQL.string).joined(separator: ", ")
+        let ids = Set(firsts.keys.map(\.id)).map(ClickHouseSQL.string).joined(separator: ", ")
+        let stored = try await client.rows("""
+            SELECT DISTINCT site, client_id FROM events
+            WHERE site IN (\(sites)) AND ts >= \(lo - day) AND ts <= \(hi + day) AND client_id IN (\(ids))
+            """)
+        for r in stored where r.count == 2 {
+            if let seq = firsts[ClientEventID(site: r[0], id: r[1])] { repeated.insert(seq) }
+        }
+        return repeated
+    }
+
     /// The outbox's depth and oldest row, from SQLite (the writer adds to `depth` between
     /// refreshes, so admission sees new rows at once).
     private func refreshGauge() async throws(StorageError) {
@@ -113,4 +150,10 @@ public struct ShippingService: Service {
         gauge.depth.store(state.depth, ordering: .relaxed)
         gauge.oldestAt.store(state.oldestAt ?? 0, ordering: .relaxed)
     }
+}
+
+/// An event ID a client sent, within its site.
+struct ClientEventID: Hashable {
+    var site: String
+    var id: String
 }

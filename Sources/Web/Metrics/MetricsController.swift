@@ -47,6 +47,8 @@ struct MetricsController: Sendable {
             scrape.gauge("veil_outbox_lag_seconds", "Age of the oldest event waiting in the outbox (0 when empty).", lag)
             scrape.counter("veil_outbox_shipped_events_total", "Events ClickHouse confirmed from this node's outbox.", outbox.shipped.load(ordering: .relaxed))
             scrape.counter("veil_outbox_ship_failures_total", "Shipping attempts that failed (ClickHouse unreachable or refusing).", outbox.failures.load(ordering: .relaxed))
+            scrape.counter("veil_outbox_duplicates_total", "Events not shipped because ClickHouse already held their client-sent ID for the site (retries).",
+                           outbox.duplicates.load(ordering: .relaxed))
         }
         let flight = gate.inFlight
         scrape.gauge("veil_ingest_in_flight_requests", "Ingest requests admitted and not yet answered.", Double(flight.requests))

@@ -28,6 +28,43 @@ struct ClickHouseShippingTests {
         #expect(try await Self.count(client, "SELECT count() FROM events") == 0)
     }
 
+    /// A client that retries sends the same event ID again, to this node or another: it is
+    /// stored once, as SQLite drops it at ingest. Events without an ID are never folded,
+    /// and an ID is a site's own.
+    @Test func retriedClientIDsAreStoredOnceAcrossNodes() async throws {
+        let server = try ClickHouseTestServer()
+        defer { server.stop() }
+        let a = try await server.client(node: "node-a")
+        var settingsB = a.settings
+        settingsB.node = "node-b"
+        let b = try ClickHouseClient(settings: settingsB)
+        func event(_ id: String?, at s: Int64, site: String = "example.com") -> CleanEvent {
+            var e = TestData.clean(at: TestData.midnight + s * 1000, path: "/\(id ?? "none")", visitor: 1)
+            e.site = site
+            e.clientID = id
+            return e
+        }
+        let dir = TempDir()
+        let nodeA = try VeilDatabase.open(folder: dir.path + "/a"), nodeB = try VeilDatabase.open(folder: dir.path + "/b")
+        let gaugeA = OutboxGauge(), gaugeB = OutboxGauge()
+        let shipA = ShippingService(database: nodeA, client: a, gauge: gaugeA, logger: TestData.logger())
+        let shipB = ShippingService(database: nodeB, client: b, gauge: gaugeB, logger: TestData.logger())
+        // Node A: x1, x2, x2 again in the same request, two events without an ID.
+        _ = try await nodeA.appendToOutbox([event("x1", at: 1), event("x2", at: 2), event("x2", at: 2), event(nil, at: 3), event(nil, at: 3)], now: 0)
+        while try await shipA.shipOnce(verify: false) > 0 {}
+        // Node B, later: x1 retried (a minute on), x3, and x1 on another site.
+        _ = try await nodeB.appendToOutbox([event("x1", at: 61), event("x3", at: 62), event("x1", at: 63, site: "other.example")], now: 0)
+        while try await shipB.shipOnce(verify: false) > 0 {}
+        #expect(try await Self.count(a, "SELECT count() FROM events") == 6)
+        #expect(try await a.rows("SELECT site, client_id, count() FROM events GROUP BY site, client_id ORDER BY site, client_id").map { $0.joined(separator: " ") }
+                == ["example.com  2", "example.com x1 1", "example.com x2 1", "example.com x3 1", "other.example x1 1"])
+        // The copy kept is the first one shipped.
+        #expect(try await a.rows("SELECT node FROM events WHERE client_id = 'x1' AND site = 'example.com'").first?.first == "node-a")
+        #expect(gaugeA.duplicates.load(ordering: .relaxed) == 1 && gaugeB.duplicates.load(ordering: .relaxed) == 1)
+        #expect(try await nodeA.outboxState().depth == 0)
+        #expect(try await nodeB.outboxState().depth == 0)
+    }
+
     /// ClickHouse stops during sustained ingest: every submit is still acknowledged (the
     /// outbox commits), shipping fails and backs off, and once ClickHouse is back every
     /// event is there exactly once. A batch that landed but whose answer was lost (the
