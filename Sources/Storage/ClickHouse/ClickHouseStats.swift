@@ -7,10 +7,13 @@ import Privacy
 public struct ClickHouseStats: StatsStore {
     let client: ClickHouseClient
     let timeoutMillis: Int64
+    /// The node's own folder, for what stays per node (the public link's date).
+    let local: VeilDatabase?
 
-    public init(client: ClickHouseClient, sessionTimeoutMillis: Int64) {
+    public init(client: ClickHouseClient, sessionTimeoutMillis: Int64, local: VeilDatabase? = nil) {
         self.client = client
         self.timeoutMillis = sessionTimeoutMillis
+        self.local = local
     }
 
     func cells(site: String, from: Int64, to: Int64, filters: [StatsFilter], rules: AnalyticsRules,
@@ -117,8 +120,18 @@ public struct ClickHouseStats: StatsStore {
             screen.propertyKey = q.propertyKey(among: screen.propertyKeys)
             if let key = screen.propertyKey { screen.properties = try await propertyBreakdown(q.scope, event: event, key: key, limit: 20, offset: 0) }
         }
-        // Owner facts (share-link date, oldest event) are not read from ClickHouse yet.
+        if q.ownerFacts {
+            screen.shareLinkCreated = try await local?.shareLinkCreated(site: q.scope.site)
+            screen.oldestEvent = try await oldestEvent(site: q.scope.site)
+        }
         return screen
+    }
+
+    /// The time of the site's oldest event in ClickHouse (nil when it has none).
+    func oldestEvent(site: String) async throws(StorageError) -> Int64? {
+        let row = try await client.rows("SELECT count(), min(ts) FROM events WHERE site = \(ClickHouseSQL.string(site))").first
+        guard let row, row.count == 2, row[0] != "0" else { return nil }
+        return Int64(row[1])
     }
 
     public func breakdownScreen(_ scope: StatsScope, _ dim: StatsDimension, limit: Int, offset: Int, withTotals: Bool) async throws(StorageError) -> BreakdownScreen {

@@ -192,7 +192,7 @@ func openBackend(config: VeilConfig, database: VeilDatabase, clock: TimeSource, 
                                                                "outbox_events": "\(state.depth)"])
     return ClickHouseBackend(outbox: EventWriter.Outbox(gauge: gauge, maxEvents: settings.outboxMaxEvents, clock: clock),
                              shipping: ShippingService(database: database, client: client, gauge: gauge, logger: logger),
-                             stats: ClickHouseStats(client: client, sessionTimeoutMillis: config.writer.sessionTimeoutMillis),
+                             stats: ClickHouseStats(client: client, sessionTimeoutMillis: config.writer.sessionTimeoutMillis, local: database),
                              salts: SharedSalts(client: client), subjects: ClickHouseSubjects(client: client), client: client)
 }
 

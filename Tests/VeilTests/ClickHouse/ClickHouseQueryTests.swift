@@ -113,6 +113,9 @@ struct ClickHouseQueryTests {
         #expect(try await ch.totals(A.scope()) == sqlite.totals(A.scope()))
         #expect(try await ch.breakdown(A.scope([StatsFilter(.channel, "Direct")]), .exit, limit: 10, offset: 0) == sqlite.breakdown(A.scope([StatsFilter(.channel, "Direct")]), .exit, limit: 10, offset: 0))
         #expect(try await ch.series(A.scope(from: A.day - 6), granularity: .day) == sqlite.series(A.scope(from: A.day - 6), granularity: .day))
+        // The owner's "data since": the oldest event.
+        #expect(try await ch.oldestEvent(site: A.site) == sqlite.firstEventTime(site: A.site))
+        #expect(try await ch.oldestEvent(site: "nobody.example") == nil)
         // Realtime and the Today comparison's raw totals.
         let now = TestData.midnight + 15 * A.hour + 4 * A.minute
         #expect(try await ch.realtime(site: A.site, now: now, windowMillis: 300_000, limit: 10) == sqlite.realtime(site: A.site, now: now))
