@@ -28,6 +28,27 @@ enum ClickHouseSQL {
         return out + "'"
     }
 
+    /// Bytes of literals one `IN (…)` list may hold: well under ClickHouse's default
+    /// max_query_size (256 KiB), which a statement with a longer list would exceed.
+    static let listBytes = 64 << 10
+
+    /// `literals` as comma-separated lists of at most `maxBytes` each, in order (a single
+    /// longer literal is a list of its own). Empty input gives no list.
+    static func lists(_ literals: [String], maxBytes: Int = listBytes) -> [String] {
+        var out: [String] = [], current: [String] = [], size = 0
+        for item in literals {
+            if !current.isEmpty && size + item.utf8.count + 2 > maxBytes {
+                out.append(current.joined(separator: ", "))
+                current = []
+                size = 0
+            }
+            current.append(item)
+            size += item.utf8.count + 2
+        }
+        if !current.isEmpty { out.append(current.joined(separator: ", ")) }
+        return out
+    }
+
     /// An identifier from configuration (database, cluster): letters, digits and `_` only.
     static func isIdentifier(_ s: String) -> Bool {
         !s.isEmpty && s.utf8.count <= 64 && s.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 95 }

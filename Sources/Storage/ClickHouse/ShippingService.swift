@@ -132,13 +132,16 @@ public struct ShippingService: Service {
         guard !firsts.isEmpty else { return repeated }
         let day = DayCalendar.millisPerDay
         let sites = Set(firsts.keys.map(\.site)).map(ClickHouseSQL.string).joined(separator: ", ")
-        let ids = Set(firsts.keys.map(\.id)).map(ClickHouseSQL.string).joined(separator: ", ")
-        let stored = try await client.rows("""
-            SELECT DISTINCT site, client_id FROM events
-            WHERE site IN (\(sites)) AND ts >= \(lo - day) AND ts <= \(hi + day) AND client_id IN (\(ids))
-            """)
-        for r in stored where r.count == 2 {
-            if let seq = firsts[ClientEventID(site: r[0], id: r[1])] { repeated.insert(seq) }
+        // IDs are up to 64 characters and a batch holds thousands: the list is split so
+        // that no statement nears ClickHouse's max_query_size.
+        for ids in ClickHouseSQL.lists(Set(firsts.keys.map(\.id)).map(ClickHouseSQL.string)) {
+            let stored = try await client.rows("""
+                SELECT DISTINCT site, client_id FROM events
+                WHERE site IN (\(sites)) AND ts >= \(lo - day) AND ts <= \(hi + day) AND client_id IN (\(ids))
+                """)
+            for r in stored where r.count == 2 {
+                if let seq = firsts[ClientEventID(site: r[0], id: r[1])] { repeated.insert(seq) }
+            }
         }
         return repeated
     }

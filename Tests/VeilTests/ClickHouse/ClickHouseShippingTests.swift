@@ -65,6 +65,36 @@ struct ClickHouseShippingTests {
         #expect(try await nodeB.outboxState().depth == 0)
     }
 
+    /// A full default-sized batch of the longest IDs (5,000 x 64 characters: more than
+    /// ClickHouse's 256 KiB query limit as one list) is checked in parts, and its retry from
+    /// another node is dropped whole.
+    @Test func aFullBatchOfLongIDsIsCheckedInParts() async throws {
+        let server = try ClickHouseTestServer()
+        defer { server.stop() }
+        var settings = try await server.client(node: "node-a").settings
+        settings.shipBatchEvents = 5_000
+        let a = try ClickHouseClient(settings: settings)
+        settings.node = "node-b"
+        let b = try ClickHouseClient(settings: settings)
+        let events = (0..<5_000).map { i -> CleanEvent in
+            var e = TestData.clean(at: TestData.midnight + Int64(i) * 1000, path: "/p", visitor: 1)
+            e.clientID = String(format: "%064d", i)
+            return e
+        }
+        #expect(ClickHouseSQL.lists(events.map { ClickHouseSQL.string($0.clientID ?? "") }).count == 6)
+        let dir = TempDir()
+        let nodeA = try VeilDatabase.open(folder: dir.path + "/a"), nodeB = try VeilDatabase.open(folder: dir.path + "/b")
+        let gaugeB = OutboxGauge()
+        _ = try await nodeA.appendToOutbox(events, now: 0)
+        #expect(try await ShippingService(database: nodeA, client: a, gauge: OutboxGauge(), logger: TestData.logger()).shipOnce(verify: false) == 5_000)
+        _ = try await nodeB.appendToOutbox(events, now: 0)
+        #expect(try await ShippingService(database: nodeB, client: b, gauge: gaugeB, logger: TestData.logger()).shipOnce(verify: false) == 5_000)
+        #expect(try await Self.count(a, "SELECT count() FROM events") == 5_000)
+        #expect(gaugeB.duplicates.load(ordering: .relaxed) == 5_000)
+        #expect(ClickHouseSQL.lists([]).isEmpty && ClickHouseSQL.lists(["'abcdefgh'"], maxBytes: 4) == ["'abcdefgh'"])
+        #expect(ClickHouseSQL.lists(["'a'", "'b'", "'c'"], maxBytes: 10) == ["'a', 'b'", "'c'"])
+    }
+
     /// ClickHouse stops during sustained ingest: every submit is still acknowledged (the
     /// outbox commits), shipping fails and backs off, and once ClickHouse is back every
     /// event is there exactly once. A batch that landed but whose answer was lost (the
