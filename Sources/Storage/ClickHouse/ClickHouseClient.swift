@@ -12,6 +12,8 @@ public struct ClickHouseClient: Sendable {
     /// A statement's answer larger than this is refused (a runaway query must not hold
     /// the node's memory); every Veil query aggregates, so real answers are far smaller.
     static let maxResponseBytes = 256 << 20
+    /// ClickHouse's default limit on a statement's length.
+    static let defaultMaxQuerySize = 256 << 10
     let timeout: TimeAmount
     /// Where every statement and its answer are also written, when set: the compatibility
     /// check replays them on another ClickHouse version. Nil in production.
@@ -60,6 +62,10 @@ public struct ClickHouseClient: Sendable {
         var params: [String] = []
         if database { params.append("database=" + settings.database) }
         if let query { params.append("query=" + (query.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+"))) ?? "")) }
+        // A statement (not insert data) longer than ClickHouse's default max_query_size
+        // (256 KiB), such as an erasure naming thousands of visitor hashes, raises it for
+        // itself alone rather than being refused.
+        if query == nil, body.count > Self.defaultMaxQuerySize - 1024 { params.append("max_query_size=\(body.count + 1024)") }
         var request = HTTPClientRequest(url: endpoint + "/" + (params.isEmpty ? "" : "?" + params.joined(separator: "&")))
         request.method = .POST
         request.headers.add(name: "Authorization", value: authorization)
