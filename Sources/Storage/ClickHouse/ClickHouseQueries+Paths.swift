@@ -5,7 +5,8 @@ import Privacy
 /// of an event is its visit key (the hash the SQLite writer stores for it: yesterday's
 /// for a run that continues a visit across UTC midnight).
 extension ClickHouseQueries {
-    /// The day number of the millisecond expression `ms` on the site's clock.
+    /// The day number of the millisecond expression `ms` on the site's clock (as
+    /// `DayCalendar` counts them); `day(_:)` and `startDay(_:)` are this for `ts` and `s_start`.
     static func day(of ms: String, _ tz: String) -> String {
         "toInt64(toUInt16(toDate(toDateTime(intDiv(\(ms), 1000)), \(ClickHouseSQL.string(tz)))))"
     }

@@ -164,9 +164,9 @@ struct ClickHouseQueries {
     }
 
     /// Local day and hour numbers of `ts` on the site's clock (as `DayCalendar` counts them).
-    static func day(_ tz: String) -> String { "toInt64(toUInt16(toDate(toDateTime(intDiv(ts, 1000)), \(ClickHouseSQL.string(tz)))))" }
+    static func day(_ tz: String) -> String { day(of: "ts", tz) }
     static func hour(_ tz: String) -> String { "(\(day(tz)) * 24 + toHour(toDateTime(intDiv(ts, 1000)), \(ClickHouseSQL.string(tz))))" }
-    static func startDay(_ tz: String) -> String { "toInt64(toUInt16(toDate(toDateTime(intDiv(s_start, 1000)), \(ClickHouseSQL.string(tz)))))" }
+    static func startDay(_ tz: String) -> String { day(of: "s_start", tz) }
 
     /// The events in [from, to) that pass the filters, with their visits (`visitEvents`).
     func passingEvents(from: Int64, to: Int64, filters: [StatsFilter], rules: AnalyticsRules) -> String {
