@@ -4,7 +4,7 @@ benchmarks. Standard library only (a minimal WebSocket client), so CI needs noth
 beyond python3 and chromium.
 
 Reads a plan as JSON on stdin and prints the results as JSON on stdout:
-  {"chromium": "/usr/bin/chromium", "user_agent": "...", "width": 1280, "height": 800,
+  {"chromium": "/usr/bin/chromium", "user_agent": "...", "width": 1280, "height": 800, "dark": false,
    "cookies": [{"name": "...", "value": "...", "url": "http://127.0.0.1:PORT"}],
    "steps": [{"navigate": "http://..."}, {"wait": "js expression", "timeout": 20},
              {"eval": "js expression", "as": "name"}, {"type": "text"}, {"click": "css selector", "at": [0.25, 0.5]},
@@ -85,6 +85,8 @@ class Browser:
                 f"--window-size={plan.get('width', 1280)},{plan.get('height', 800)}", "about:blank"]
         if plan.get("user_agent"):
             args.insert(1, f"--user-agent={plan['user_agent']}")
+        if plan.get("dark"):
+            args.insert(1, "--force-dark-mode")
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         port_file = os.path.join(self.profile, "DevToolsActivePort")
         deadline = time.time() + 30
@@ -100,6 +102,12 @@ class Browser:
         self.session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         for domain in ("Runtime", "Page", "Network"):
             self.call(domain + ".enable", {}, session=True)
+        if plan.get("width", 1280) < 500:
+            # A headless window is at least 500 px wide; narrower screens (phones) are emulated.
+            self.call("Emulation.setDeviceMetricsOverride", {"width": plan["width"], "height": plan.get("height", 800),
+                                                             "deviceScaleFactor": 1, "mobile": True}, session=True)
+        if plan.get("dark"):
+            self.call("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]}, session=True)
 
     def call(self, method, params, session=False):
         self.next_id += 1

@@ -102,11 +102,12 @@ struct SitePagesController: Sendable {
         table.hasMore = false
         if !viewer.readOnly && viewer.site.replay.enabled { table.linkReplays(base: viewer.base) }
         let here = viewer.base + "/breakdown/" + dim.rawValue
-        let page = BreakdownPage(header: header, table: table,
+        var page = BreakdownPage(header: header, table: table,
                                  rangeText: b.total == 0 ? "" : "\(offset + 1)–\(offset + b.rows.count) of \(b.total)",
                                  prevHref: here + stats.query([("offset", String(max(0, offset - limit)))]), hasPrev: offset > 0,
                                  nextHref: here + stats.query([("offset", String(offset + limit))]), hasNext: offset + limit < b.total,
                                  signedIn: !viewer.readOnly, username: viewer.username, csrf: viewer.csrf)
+        page.isAdmin = viewer.isAdmin
         return .html(pages.render(page, template: "breakdown"))
     }
 
@@ -150,8 +151,9 @@ struct SitePagesController: Sendable {
                                           replayBase: !viewer.readOnly && viewer.site.replay.enabled ? viewer.base : nil))
         }
         let header = StatsHeader(domain: viewer.site.domain, base: viewer.base, tab: "funnels", request: stats, readOnly: viewer.readOnly)
-        let page = FunnelsPage(header: header, funnels: out, hasFunnels: !out.isEmpty, goals: rules.goals.map(\.name), hasGoals: !rules.goals.isEmpty, adhocSteps: adhoc,
+        var page = FunnelsPage(header: header, funnels: out, hasFunnels: !out.isEmpty, goals: rules.goals.map(\.name), hasGoals: !rules.goals.isEmpty, adhocSteps: adhoc,
                                signedIn: !viewer.readOnly, username: viewer.username, csrf: viewer.csrf)
+        page.isAdmin = viewer.isAdmin
         return .html(pages.render(page, template: "funnels"))
     }
 
@@ -188,9 +190,10 @@ struct SitePagesController: Sendable {
             }
             return t
         }
-        let page = JourneysPage(header: header, at: at, hasPage: !at.isEmpty, pages: top.rows.map(\.value),
+        var page = JourneysPage(header: header, at: at, hasPage: !at.isEmpty, pages: top.rows.map(\.value),
                                 previous: table("Came from", journey.previous), next: table("Went next to", journey.next),
                                 signedIn: !viewer.readOnly, username: viewer.username, csrf: viewer.csrf)
+        page.isAdmin = viewer.isAdmin
         return .html(pages.render(page, template: "journeys"))
     }
 
@@ -199,7 +202,8 @@ struct SitePagesController: Sendable {
         if Self.query(request)["range"] == nil { stats = try StatsRequest.parse(site: viewer.domain, rules: viewer.site.analytics, query: ["range": "12mo"], now: clock.nowMillis()) }
         let cohorts = try await self.stats.cohorts(site: viewer.domain, fromDay: stats.range.fromDay, toDay: stats.range.toDay, calendar: stats.calendar)
         let header = StatsHeader(domain: viewer.site.domain, base: viewer.base, tab: "retention", request: stats, readOnly: viewer.readOnly)
-        let page = RetentionPage(header: header, persistent: viewer.site.identity == .persistent, cohorts: cohorts, username: viewer.username, csrf: viewer.csrf)
+        var page = RetentionPage(header: header, persistent: viewer.site.identity == .persistent, cohorts: cohorts, username: viewer.username, csrf: viewer.csrf)
+        page.isAdmin = viewer.isAdmin
         return .html(pages.render(page, template: "retention"))
     }
 
@@ -208,9 +212,10 @@ struct SitePagesController: Sendable {
         let now = clock.nowMillis()
         let rt = try await self.stats.realtime(site: viewer.domain, now: now, limit: 20)
         let header = StatsHeader(domain: viewer.site.domain, base: viewer.base, tab: "live", request: stats, readOnly: viewer.readOnly)
-        let page = LivePage(header: header, visitors: Format.compact(rt.visitors), pages: rt.pages.map {
+        var page = LivePage(header: header, visitors: Format.compact(rt.visitors), pages: rt.pages.map {
             StatsTable.Row(label: $0.value, href: viewer.base + stats.query([("page", $0.value)]), visitors: Format.compact($0.visitors), count: "", extra: "", shareStep: 0)
         }, hasPages: !rt.pages.isEmpty, updated: stats.calendar.dateTime(now) + " " + stats.calendar.identifier, signedIn: !viewer.readOnly, username: viewer.username, csrf: viewer.csrf)
+        page.isAdmin = viewer.isAdmin
         return .html(pages.render(page, template: "live"))
     }
 
@@ -262,6 +267,8 @@ struct ShareCreatedPage: Sendable {
     var base: String
     var path: String
     var signedIn = true
+    /// Made by an admin-only route.
+    var isAdmin = true
     var username: String
     var csrf: String
     var version = VeilVersion.string

@@ -13,6 +13,7 @@ struct BreakdownPage: Sendable {
     var hasNext: Bool
     var signedIn: Bool
     var username: String
+    var isAdmin = false
     var csrf: String
     var version = VeilVersion.string
 }
@@ -44,6 +45,7 @@ struct FunnelsPage: Sendable {
     var adhocSteps: String
     var signedIn: Bool
     var username: String
+    var isAdmin = false
     var csrf: String
     var version = VeilVersion.string
 
@@ -78,6 +80,7 @@ struct JourneysPage: Sendable {
     var next: StatsTable
     var signedIn: Bool
     var username: String
+    var isAdmin = false
     var csrf: String
     var version = VeilVersion.string
 }
@@ -93,6 +96,7 @@ struct RetentionPage: Sendable {
     var columns: [String]
     var signedIn: Bool
     var username: String
+    var isAdmin = false
     var csrf: String
     var version = VeilVersion.string
 
@@ -123,6 +127,7 @@ struct LivePage: Sendable {
     var updated: String
     var signedIn: Bool
     var username: String
+    var isAdmin = false
     var csrf: String
     var version = VeilVersion.string
 }

@@ -21,16 +21,6 @@ public struct PageRenderer: Sendable {
     }
 }
 
-/// Fields every layout-wrapped page carries.
-public struct Chrome: Sendable {
-    public var signedIn: Bool
-    public var username: String
-    public var csrf: String
-    public var version: String
-
-    public static func signedOut(version: String) -> Chrome { Chrome(signedIn: false, username: "", csrf: "", version: version) }
-}
-
 struct ErrorPage: Sendable {
     var status: Int
     var title: String

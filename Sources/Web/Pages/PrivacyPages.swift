@@ -34,6 +34,8 @@ struct PrivacyPage: Sendable {
     var csrf: String
     var username: String
     var signedIn = true
+    /// The page is admin-only, so the layout's Users link always shows.
+    var isAdmin = true
     var version = VeilVersion.string
 
     init(site: SiteRules, oldestEvent: Int64?, scrubbed: [PIIScrubber.Kind: Int], audit: [AuditEntry], auditOlder: Int64? = nil, sessions: [StoredSession] = [], recorded: Set<Int64> = [], csrf: String, username: String,
@@ -96,10 +98,11 @@ struct StoredPage: Sendable {
     var tables: [Table]
     var csrf: String
     var username: String
+    var isAdmin: Bool
     var signedIn = true
     var version = VeilVersion.string
 
-    init(csrf: String, username: String) {
+    init(csrf: String, username: String, isAdmin: Bool) {
         var order: [String] = []
         var byTable: [String: [StoredField]] = [:]
         for field in StoredFields.all {
@@ -109,5 +112,6 @@ struct StoredPage: Sendable {
         tables = order.map { Table(name: $0, fields: byTable[$0]!) }
         self.csrf = csrf
         self.username = username
+        self.isAdmin = isAdmin
     }
 }

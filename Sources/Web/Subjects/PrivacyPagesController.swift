@@ -24,7 +24,7 @@ struct PrivacyPagesController: Sendable {
 
     @Sendable func stored(_ request: Request, context: VeilRequestContext) async throws -> Response {
         guard let signed = try await auth.signedIn(request) else { return .seeOther("/login") }
-        return .html(pages.render(StoredPage(csrf: signed.csrf, username: signed.user.username), template: "stored"))
+        return .html(pages.render(StoredPage(csrf: signed.csrf, username: signed.user.username, isAdmin: signed.user.isAdmin), template: "stored"))
     }
 
     @Sendable func show(_ request: Request, context: VeilRequestContext) async throws -> Response {

@@ -73,7 +73,7 @@ extension TemplateTests {
                                             confirm: .init(events: 1, sessions: 1, subjectLabel: hostile, kind: hostile, value: hostile)), template: "privacy")
         assertEscaped(html)
         #expect(html.contains("Visitor ID"))
-        let stored = pages.render(StoredPage(csrf: hostile, username: hostile), template: "stored")
+        let stored = pages.render(StoredPage(csrf: hostile, username: hostile, isAdmin: true), template: "stored")
         #expect(stored.contains("<code>user_hash</code>"))
         #expect(!stored.contains("<script>alert"))
     }

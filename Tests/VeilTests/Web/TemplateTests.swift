@@ -77,7 +77,7 @@ struct TemplateTests {
         let audit = AuditEntry(at: TestData.midnight, actor: hostile, action: hostile, site: hostile, subjectKind: hostile, subjectHash: hostile, rows: hostile)
         assertEscaped(render(PrivacyPage(site: site, oldestEvent: nil, scrubbed: [.email: 2], audit: [audit], csrf: hostile, username: hostile, message: hostile, error: hostile,
                                          confirm: .init(events: 1, sessions: 1, subjectLabel: hostile, kind: hostile, value: hostile)), "privacy"))
-        assertEscaped(render(StoredPage(csrf: hostile, username: hostile), "stored"))
+        assertEscaped(render(StoredPage(csrf: hostile, username: hostile, isAdmin: true), "stored"))
         let choice = UsersPage.SiteChoice(key: hostile, domain: hostile, checked: true)
         let notice = UsersPage.Notice(error: true, text: hostile)
         assertEscaped(render(UsersPage(users: [.init(username: hostile, isAdmin: false, isYou: true, access: hostile, sessions: hostile, sites: [choice])], notice: notice,

@@ -37,6 +37,32 @@ struct UsersTests {
         return String(html[r.upperBound...].prefix { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
     }
 
+    /// The layout's Users link is on every page an admin opens, and on none a viewer opens.
+    @Test func theUsersLinkFollowsTheRoleOnEveryPage() async throws {
+        let dir = TempDir()
+        try await withLiveVeil(TestData.config(dataDir: dir.path)) { client in
+            var admin = Jar()
+            _ = try await Self.signIn(client, &admin, user: "admin", password: TestData.password)
+            let csrf = hiddenCSRF(try await client.execute(uri: "/users", method: .get, headers: admin.header).text)
+            let added = try await Self.post(client, admin, "/users/add", [("csrf", csrf), ("username", "viv"), ("role", "viewer"), ("site", "example.com")])
+            let vivPassword = try #require(Self.shownPassword(added.text), "\(added.text)")
+            var viv = Jar()
+            _ = try await Self.signIn(client, &viv, user: "viv", password: vivPassword)
+            let sitePages = ["", "/breakdown/page", "/funnels", "/journeys", "/retention", "/live", "/replays", "/feedback", "/heatmaps"]
+            let adminPages = ["/sites", "/stored", "/account", "/users", "/sites/example.com/privacy"] + sitePages.map { "/sites/example.com" + $0 }
+            for uri in adminPages {
+                let page = try await client.execute(uri: uri, method: .get, headers: admin.header)
+                #expect(page.status == .ok && page.text.contains("href=\"/users\""), "admin page \(uri): \(page.status)")
+            }
+            let shared = try await Self.post(client, admin, "/sites/example.com/share", [("csrf", csrf)])
+            #expect(shared.status == .ok && shared.text.contains("href=\"/users\""), "share created: \(shared.status)")
+            for uri in ["/sites", "/stored", "/account"] + sitePages.map({ "/sites/example.com" + $0 }) {
+                let page = try await client.execute(uri: uri, method: .get, headers: viv.header)
+                #expect(page.status == .ok && !page.text.contains("href=\"/users\""), "viewer page \(uri): \(page.status)")
+            }
+        }
+    }
+
     @Test func adminsManageUsersAndViewersSeeOnlyTheirSites() async throws {
         let dir = TempDir()
         try await withLiveVeil(TestData.config(dataDir: dir.path)) { client in
