@@ -78,7 +78,7 @@ struct PrivacyCommand: AsyncParsableCommand {
             guard yes else { throw ValidationError("erasure cannot be undone; add --yes to confirm") }
             let (requests, site, subject) = try PrivacyCommand.open(options, selector: selector)
             let counts = try await requests.erase(site: site, subject: subject, actor: "cli")
-            let clickhouse = counts["clickhouse_events"].map { " (ClickHouse: \($0) events)" } ?? ""
+            let clickhouse = counts["clickhouse_events"].map { " (ClickHouse: \($0) events, \(counts["clickhouse_feedback"] ?? 0) survey rows)" } ?? ""
             print("erased \(counts["events"] ?? 0) events and \(counts["sessions"] ?? 0) sessions\(clickhouse)")
         }
     }

@@ -2,7 +2,8 @@ import Foundation
 import GRDB
 import Privacy
 
-/// `veil migrate --to clickhouse`: copies a SQLite data folder's events into ClickHouse.
+/// `veil migrate --to clickhouse`: copies a SQLite data folder's events (then its survey
+/// rows) into ClickHouse.
 ///
 /// Rows go in event-id order as node `migrate-<id>` with the SQLite event id as their
 /// sequence, so a second run resumes after the last id ClickHouse holds (checking the
@@ -62,27 +63,68 @@ public struct ClickHouseMigration: Sendable {
             copied += rows.count
             progress(Progress(copied: copied, total: total))
         }
+        try await copyFeedback()
         return Progress(copied: copied, total: total)
     }
 
-    /// Events per site and UTC day in both stores; the days whose counts differ.
+    /// Survey rows (answers and showings), after the events, resumable the same way. They
+    /// are few next to events, so they report no progress of their own.
+    func copyFeedback() async throws(StorageError) {
+        let n = ClickHouseSQL.string(node)
+        var after = Int64(try await client.rows("SELECT max(seq) FROM feedback WHERE node = \(n)").first?.first ?? "0") ?? 0
+        var verify = true
+        while true {
+            let rows = try await database.read { [batch, after] db in try Self.feedbackRows(db, after: after, limit: batch) }
+            guard let last = rows.last else { break }
+            var present = Set<Int64>()
+            if verify {
+                let found = try await client.rows("SELECT seq FROM feedback WHERE node = \(n) AND seq > \(after) AND seq <= \(last.id)")
+                present = Set(found.compactMap { $0.first.flatMap { Int64($0) } })
+                verify = false
+            }
+            var body: [UInt8] = []
+            for row in rows where !present.contains(row.id) { ClickHouseRow.line(node: node, seq: row.id, row: row.json, into: &body) }
+            if !body.isEmpty { try await client.insert(table: "feedback", jsonLines: body) }
+            after = last.id
+        }
+    }
+
+    static func feedbackRows(_ db: Database, after: Int64, limit: Int) throws -> [Source] {
+        try Row.fetchAll(db, sql: """
+            SELECT id, site, visitor, received_at, kind, score, comment, path, device, country FROM feedback WHERE id > ? ORDER BY id LIMIT ?
+            """, arguments: [after, limit]).map { r in
+            let entry = FeedbackEntry(site: r["site"], visitorCandidates: [[UInt8]((r["visitor"] as Data?) ?? Data())], receivedAt: r["received_at"],
+                                      kind: FeedbackKind(rawValue: r["kind"]) ?? .nps, score: r["score"], comment: r["comment"], path: r["path"],
+                                      device: r["device"], country: r["country"])
+            return Source(id: r["id"], json: ClickHouseRow.encode(entry))
+        }
+    }
+
+    /// Events, and survey rows, per site and UTC day in both stores; the days whose counts
+    /// differ (a survey day's site reads `site (feedback)`).
     public func check() async throws(StorageError) -> (days: Int, mismatches: [Mismatch]) {
+        let events = try await check(table: "events", time: "ts", label: "")
+        let feedback = try await check(table: "feedback", time: "received_at", label: " (feedback)")
+        return (events.days, (events.mismatches + feedback.mismatches).sorted { ($0.site, $0.day) < ($1.site, $1.day) })
+    }
+
+    private func check(table: String, time: String, label: String) async throws(StorageError) -> (days: Int, mismatches: [Mismatch]) {
         struct SiteDay: Hashable { var site: String; var day: String }
         let local = try await database.read { db in
-            try Row.fetchAll(db, sql: "SELECT site, ts / 86400000 AS day, count(*) AS n FROM events GROUP BY site, day").map {
+            try Row.fetchAll(db, sql: "SELECT site, \(time) / 86400000 AS day, count(*) AS n FROM \(table) GROUP BY site, day").map {
                 (SiteDay(site: $0["site"], day: DayCalendar.dateString($0["day"])), $0["n"] as Int)
             }
         }
-        let remote = try await client.rows("SELECT site, toString(toDate(toDateTime(intDiv(ts, 1000)))) AS day, count() FROM events WHERE node = \(ClickHouseSQL.string(node)) GROUP BY site, day")
+        let remote = try await client.rows("SELECT site, toString(toDate(toDateTime(intDiv(ts, 1000)))) AS day, count() FROM \(table) WHERE node = \(ClickHouseSQL.string(node)) GROUP BY site, day")
         var theirs: [SiteDay: Int] = [:]
         for r in remote where r.count == 3 { theirs[SiteDay(site: r[0], day: r[1])] = Int(r[2]) ?? 0 }
         var mismatches: [Mismatch] = []
         for (key, n) in local where theirs[key] != n {
-            mismatches.append(Mismatch(site: key.site, day: key.day, sqlite: n, clickhouse: theirs[key] ?? 0))
+            mismatches.append(Mismatch(site: key.site + label, day: key.day, sqlite: n, clickhouse: theirs[key] ?? 0))
         }
         let ours = Set(local.map(\.0))
-        for (key, n) in theirs where !ours.contains(key) { mismatches.append(Mismatch(site: key.site, day: key.day, sqlite: 0, clickhouse: n)) }
-        return (local.count, mismatches.sorted { ($0.site, $0.day) < ($1.site, $1.day) })
+        for (key, n) in theirs where !ours.contains(key) { mismatches.append(Mismatch(site: key.site + label, day: key.day, sqlite: 0, clickhouse: n)) }
+        return (local.count, mismatches)
     }
 
     struct Source {

@@ -26,6 +26,12 @@ public struct ClickHouseSchema {
         node String, seq UInt64
         """
 
+    /// Columns of `feedback`.
+    static let feedbackColumns = """
+        site String, ts Int64, visitor String, visitor_prev String, kind String, score Int16,
+        comment String, has_comment UInt8, path String, device String, country String, node String, seq UInt64
+        """
+
     var migrations: [Migration] {
         [
             Migration(name: "2026-12-10 events", statements: table(name: "events", columns: Self.eventColumns, engine: "ReplacingMergeTree",
@@ -33,6 +39,9 @@ public struct ClickHouseSchema {
             // Daily salts every node hashes with (SharedSalts): proposals; the earliest wins.
             Migration(name: "2026-12-10 salts", statements: table(name: "salts", columns: "day Int64, salt String, proposed_at DateTime", engine: "MergeTree",
                                                                   partition: "tuple()", order: "(day, proposed_at, salt)")),
+            // Survey answers and showings (score -1: shown, not answered), shipped like events.
+            Migration(name: "2026-12-11 feedback", statements: table(name: "feedback", columns: Self.feedbackColumns, engine: "ReplacingMergeTree",
+                                                                     partition: "toYYYYMM(toDate(toDateTime(intDiv(ts, 1000))))", order: "(site, ts, node, seq)")),
         ]
     }
 

@@ -18,11 +18,21 @@ extension VeilDatabase {
         return Array(repeating: .stored, count: events.count)
     }
 
+    /// Commits one survey row to the outbox (its `feedback` table); returns once durable.
+    public func appendFeedbackToOutbox(_ entry: FeedbackEntry, now: Int64) async throws(StorageError) {
+        let row = ClickHouseRow.encode(entry)
+        try await Self.wrap {
+            try await pool.write { db in
+                try db.execute(sql: "INSERT INTO outbox(at, row, dest) VALUES (?, ?, ?)", arguments: [now, Data(row), OutboxRow.Destination.feedback.rawValue])
+            }
+        }
+    }
+
     /// The oldest unshipped rows, in order.
     public func outboxBatch(limit: Int) async throws(StorageError) -> [OutboxRow] {
         try await read { db in
-            try Row.fetchAll(db, sql: "SELECT seq, at, row FROM outbox ORDER BY seq LIMIT ?", arguments: [limit]).map {
-                OutboxRow(seq: $0[0], at: $0[1], row: [UInt8]($0[2] as Data))
+            try Row.fetchAll(db, sql: "SELECT seq, at, row, dest FROM outbox ORDER BY seq LIMIT ?", arguments: [limit]).map {
+                OutboxRow(seq: $0[0], at: $0[1], row: [UInt8]($0[2] as Data), destination: OutboxRow.Destination(rawValue: $0[3]) ?? .events)
             }
         }
     }
@@ -42,9 +52,15 @@ extension VeilDatabase {
 }
 
 public struct OutboxRow: Sendable, Equatable {
+    /// The ClickHouse table a row goes to.
+    public enum Destination: String, Sendable, CaseIterable {
+        case events, feedback
+    }
+
     public var seq: Int64
     public var at: Int64
     public var row: [UInt8]
+    public var destination: Destination = .events
 }
 
 /// One event as ClickHouse's `events` table takes it (JSONEachRow), without the
@@ -66,6 +82,20 @@ enum ClickHouseRow {
             ("utm_campaign", JSONWriter.string(v.utmCampaign)), ("utm_term", JSONWriter.string(v.utmTerm)), ("utm_content", JSONWriter.string(v.utmContent)),
             ("screen", JSONWriter.string(v.screen)), ("language", JSONWriter.string(v.language)), ("country", JSONWriter.string(v.country)),
             ("client_id", JSONWriter.string(e.clientID ?? "")), ("user_hash", JSONWriter.string(e.userHash?.hexString ?? "")),
+        ]
+        return Array(fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",").utf8)
+    }
+
+    /// One survey row as ClickHouse's `feedback` table takes it. Several visitor hashes
+    /// (yesterday's, while a visit runs over midnight) keep the first two, as events do.
+    static func encode(_ f: FeedbackEntry) -> [UInt8] {
+        let fields: [(String, String)] = [
+            ("site", JSONWriter.string(f.site)), ("ts", String(f.receivedAt)),
+            ("visitor", JSONWriter.string(f.visitorCandidates.first?.hexString ?? "")),
+            ("visitor_prev", JSONWriter.string(f.visitorCandidates.count > 1 ? f.visitorCandidates[1].hexString : "")),
+            ("kind", JSONWriter.string(f.kind.rawValue)), ("score", String(f.score ?? -1)),
+            ("comment", JSONWriter.string(f.comment ?? "")), ("has_comment", f.comment == nil ? "0" : "1"),
+            ("path", JSONWriter.string(f.path)), ("device", JSONWriter.string(f.device)), ("country", JSONWriter.string(f.country)),
         ]
         return Array(fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",").utf8)
     }

@@ -86,25 +86,34 @@ public struct ShippingService: Service {
     @discardableResult
     public func shipOnce(verify: Bool) async throws(StorageError) -> Int {
         let batch = try await database.outboxBatch(limit: client.settings.shipBatchEvents)
-        guard let first = batch.first, let last = batch.last else {
+        guard let last = batch.last else {
             try await refreshGauge()
             return 0
         }
         let node = client.settings.node
-        var present = Set<Int64>()
-        if verify {
-            let rows = try await client.rows("SELECT seq FROM events WHERE node = \(ClickHouseSQL.string(node)) AND seq >= \(first.seq) AND seq <= \(last.seq)")
-            present = Set(rows.compactMap { $0.first.flatMap { Int64($0) } })
-            gauge.alreadyStored.add(present.count, ordering: .relaxed)
+        // Each destination table is checked and written on its own; rows keep their order
+        // within it, and the batch leaves the outbox only after every table confirmed.
+        for destination in OutboxRow.Destination.allCases {
+            let rows = batch.filter { $0.destination == destination }
+            guard let lo = rows.first?.seq, let hi = rows.last?.seq else { continue }
+            var present = Set<Int64>()
+            if verify {
+                let stored = try await client.rows("SELECT seq FROM \(destination.rawValue) WHERE node = \(ClickHouseSQL.string(node)) AND seq >= \(lo) AND seq <= \(hi)")
+                present = Set(stored.compactMap { $0.first.flatMap { Int64($0) } })
+                gauge.alreadyStored.add(present.count, ordering: .relaxed)
+            }
+            var repeated = Set<Int64>()
+            if destination == .events {
+                repeated = try await duplicates(rows.filter { !present.contains($0.seq) })
+                gauge.duplicates.add(repeated.count, ordering: .relaxed)
+            }
+            var body: [UInt8] = []
+            body.reserveCapacity(rows.reduce(0) { $0 + $1.row.count + 40 })
+            for row in rows where !present.contains(row.seq) && !repeated.contains(row.seq) {
+                ClickHouseRow.line(node: node, seq: row.seq, row: row.row, into: &body)
+            }
+            if !body.isEmpty { try await client.insert(table: destination.rawValue, jsonLines: body) }
         }
-        let repeated = try await duplicates(batch.filter { !present.contains($0.seq) })
-        gauge.duplicates.add(repeated.count, ordering: .relaxed)
-        var body: [UInt8] = []
-        body.reserveCapacity(batch.reduce(0) { $0 + $1.row.count + 40 })
-        for row in batch where !present.contains(row.seq) && !repeated.contains(row.seq) {
-            ClickHouseRow.line(node: node, seq: row.seq, row: row.row, into: &body)
-        }
-        if !body.isEmpty { try await client.insert(table: "events", jsonLines: body) }
         try await database.deleteShipped(upTo: last.seq)
         gauge.shipped.add(batch.count, ordering: .relaxed)
         try await refreshGauge()

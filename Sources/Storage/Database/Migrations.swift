@@ -366,6 +366,11 @@ enum Migrations {
                 ) STRICT;
                 """)
         }
+        // Outbox rows for other ClickHouse tables than `events` (survey answers): `dest`
+        // names the table; rows from before are events.
+        migrator.registerMigration("2026-12-11 outbox destinations") { db in
+            try db.execute(sql: "ALTER TABLE outbox ADD COLUMN dest TEXT NOT NULL DEFAULT 'events'")
+        }
         return migrator
     }
 }

@@ -24,6 +24,9 @@ public protocol StatsStore: Sendable {
     func funnel(_ scope: StatsScope, steps: [Goal], windowMinutes: Int?) async throws(StorageError) -> [FunnelStep]
     func journey(_ scope: StatsScope, page: String, limit: Int) async throws(StorageError) -> Journey
     func cohorts(site: String, fromDay: Int64, toDay: Int64, calendar: DayCalendar) async throws(StorageError) -> [Cohort]
+    /// The Feedback tab: survey answers of `[from, to)` (every node's, on ClickHouse).
+    func feedbackReport(site: String, from: Int64, to: Int64, calendar: DayCalendar, filter: FeedbackFilter,
+                        commentLimit: Int) async throws(StorageError) -> FeedbackReport
 }
 
 extension VeilDatabase: StatsStore {}

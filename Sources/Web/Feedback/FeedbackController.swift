@@ -8,7 +8,8 @@ import Storage
 /// public share link.
 struct FeedbackController: Sendable {
     let catalog: SiteCatalog
-    let database: VeilDatabase
+    /// SQLite, or ClickHouse holding every node's answers.
+    let stats: any StatsStore
     let auth: DashboardAuth
     let pages: PageRenderer
     let clock: TimeSource
@@ -50,8 +51,8 @@ struct FeedbackController: Sendable {
     private func report(site: SiteRules, range: DateRange, filter: FeedbackFilter, context: VeilRequestContext) async throws -> FeedbackReport {
         let calendar = site.analytics.calendar
         return try await queries.answer([.site(site.key)], context) {
-            try await database.feedbackReport(site: site.key, from: calendar.start(ofDay: range.fromDay), to: calendar.start(ofDay: range.toDay),
-                                              calendar: calendar, filter: filter)
+            try await stats.feedbackReport(site: site.key, from: calendar.start(ofDay: range.fromDay), to: calendar.start(ofDay: range.toDay),
+                                           calendar: calendar, filter: filter, commentLimit: 200)
         }
     }
 

@@ -11,10 +11,15 @@ struct FeedbackIngest: Sendable {
     let limits: IngestLimits
     let sessionTimeoutMillis: Int64
     let database: VeilDatabase
+    /// With ClickHouse: answers go to the outbox, shipped to every node's shared table,
+    /// within the same bound as events.
+    let outbox: OutboxGauge?
+    let outboxLimit: Int
     /// Answers also record a custom event in the visit, through the same durable commit as events.
     let runner: IngestRunner
     let gate: IngestGate
     let counters: IngestCounters
+    let clock: TimeSource
 
     static let maxDepth = 8
 
@@ -70,6 +75,11 @@ struct FeedbackIngest: Sendable {
             return result.text
         }
         await counters.recordScrubbed(scrubbed, site: clean.site)
+        // Refused before anything is stored, so an answer is never half kept.
+        if let outbox, outbox.depth.load(ordering: .relaxed) >= outboxLimit {
+            await counters.recordOverload()
+            throw APIError(.serviceUnavailable, "outbox_full", "answers wait for ClickHouse and the outbox is full; retry later", headers: [.retryAfter: "10"])
+        }
         if let score = submission.score {
             var event = clean
             event.name = FeedbackEvent.name(kind: submission.kind, score: score)
@@ -80,7 +90,12 @@ struct FeedbackIngest: Sendable {
         let entry = FeedbackEntry(site: clean.site, visitorCandidates: clean.visitorCandidates, receivedAt: ctx.receivedAt, kind: submission.kind,
                                   score: submission.score, comment: comment, path: clean.path, device: clean.device, country: clean.visit.country)
         do {
-            try await database.insertFeedback(entry, sessionTimeoutMillis: sessionTimeoutMillis)
+            if let outbox {
+                try await database.appendFeedbackToOutbox(entry, now: clock.nowMillis())
+                outbox.depth.add(1, ordering: .relaxed)
+            } else {
+                try await database.insertFeedback(entry, sessionTimeoutMillis: sessionTimeoutMillis)
+            }
         } catch {
             context.logger.error("feedback write failed", metadata: ["error": "\(error)"])
             throw APIError(.serviceUnavailable, "unavailable", "storage is unavailable; retry later", headers: [.retryAfter: "5"])

@@ -75,9 +75,10 @@ func makeRouter(config: VeilConfig, geo: MMDB?, parts: ServerParts) throws -> Ro
                      atPath: "/api")
     router.addRoutes(ReplayController(catalog: catalog, limits: config.limits, sessionTimeoutMillis: config.writer.sessionTimeoutMillis, database: database, auth: auth, gate: ingestGate,
                                       counters: counters, clock: clock, secret: secret, random: random).endpoints, atPath: "/api")
-    router.addRoutes(FeedbackIngest(catalog: catalog, limits: config.limits, sessionTimeoutMillis: config.writer.sessionTimeoutMillis, database: database, runner: runner,
-                                    gate: ingestGate, counters: counters).endpoints, atPath: "/api")
-    let feedback = FeedbackController(catalog: catalog, database: database, auth: auth, pages: pages, clock: clock, queries: parts.queries)
+    router.addRoutes(FeedbackIngest(catalog: catalog, limits: config.limits, sessionTimeoutMillis: config.writer.sessionTimeoutMillis, database: database, outbox: parts.outbox,
+                                    outboxLimit: config.clickhouse.outboxMaxEvents,
+                                    runner: runner, gate: ingestGate, counters: counters, clock: clock).endpoints, atPath: "/api")
+    let feedback = FeedbackController(catalog: catalog, stats: stats, auth: auth, pages: pages, clock: clock, queries: parts.queries)
     router.addRoutes(feedback.apiRoutes, atPath: "/api/stats")
     router.addRoutes(feedback.pageRoutes)
     let heatmaps = HeatmapController(catalog: catalog, database: database, stats: stats, auth: auth, pages: pages, clock: clock, queries: parts.queries)

@@ -104,6 +104,9 @@ public struct PrivacyRequests: Sendable {
             let rows = try await clickhouse.events(site: site, subject: subject)
             records.tables.append(("clickhouse_events", rows))
             counts["clickhouse_events"] = rows.count
+            let answers = try await clickhouse.feedback(site: site, subject: subject)
+            records.tables.append(("clickhouse_feedback", answers))
+            counts["clickhouse_feedback"] = answers.count
         }
         try await audit(action: "export", site: site, subject: subject, actor: actor, rows: counts)
         return Export(format: records.events.count > zipAboveEvents ? .zip : .json, site: site, subject: subject, generatedAt: clock.nowMillis(),
@@ -112,7 +115,7 @@ public struct PrivacyRequests: Sendable {
 
     public func erase(site: String, subject: Subject, actor: String) async throws(StorageError) -> [String: Int] {
         var counts = try await database.erase(site: site, subject: subject, rules: rules[site] ?? AnalyticsRules())
-        if let clickhouse { counts["clickhouse_events"] = try await clickhouse.erase(site: site, subject: subject) }
+        if let clickhouse { counts.merge(try await clickhouse.erase(site: site, subject: subject)) { $1 } }
         try await audit(action: "erase", site: site, subject: subject, actor: actor, rows: counts)
         return counts
     }

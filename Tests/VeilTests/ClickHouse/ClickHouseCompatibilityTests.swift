@@ -47,6 +47,18 @@ struct ClickHouseCompatibilityTests {
         var berlin = A.rules
         berlin.calendar = try #require(DayCalendar(identifier: "Europe/Berlin"))
         _ = try await ch.series(StatsScope(site: A.site, fromDay: A.day - 1, toDay: A.day + 1, rules: berlin), granularity: .hour)
+        // Survey rows: shipped like events, the Feedback tab's counts and comments, a band.
+        var surveyRows: [UInt8] = []
+        for (i, score) in [9, nil, 3, 7].enumerated() {
+            let entry = FeedbackEntry(site: A.site, visitorCandidates: [Array(repeating: UInt8(2 + i % 2), count: 16)], receivedAt: TestData.midnight + Int64(i) * A.hour,
+                                      kind: .nps, score: score, comment: score == 3 ? "slow\tand\nodd" : nil, path: "/pricing", device: "desktop", country: "")
+            ClickHouseRow.line(node: "compat", seq: Int64(i + 1), row: ClickHouseRow.encode(entry), into: &surveyRows)
+        }
+        try await client.insert(table: "feedback", jsonLines: surveyRows)
+        for filter in [FeedbackFilter(), FeedbackFilter(band: .detractor)] {
+            _ = try await ch.feedbackReport(site: A.site, from: TestData.midnight - TestData.day, to: TestData.midnight + TestData.day, calendar: berlin.calendar,
+                                            filter: filter, commentLimit: 200)
+        }
         let compared = log.all.count
 
         // Statements that only need to be accepted (their answers depend on time and randomness).
@@ -56,7 +68,8 @@ struct ClickHouseCompatibilityTests {
         let subjects = ClickHouseSubjects(client: client)
         let visitor = Array(repeating: UInt8(2), count: 16)
         #expect(try await subjects.events(site: A.site, subject: .visitor(visitor)).count > 0)
-        #expect(try await subjects.erase(site: A.site, subject: .visitor(visitor)) > 0)
+        #expect(try await subjects.feedback(site: A.site, subject: .visitor(visitor)).count == 2)
+        #expect((try await subjects.erase(site: A.site, subject: .visitor(visitor))["clickhouse_events"] ?? 0) > 0)
         _ = try await subjects.purgeExpired(site: A.site, cutoff: TestData.midnight)
         #expect(try await ch.totals(A.scope()).visitors == 2, "visitor 2 is erased")
 

@@ -50,6 +50,9 @@ final class CountingStats: StatsStore, Sendable {
     func cohorts(site: String, fromDay: Int64, toDay: Int64, calendar: DayCalendar) async throws(StorageError) -> [Cohort] {
         note("cohorts"); return try await base.cohorts(site: site, fromDay: fromDay, toDay: toDay, calendar: calendar)
     }
+    func feedbackReport(site: String, from: Int64, to: Int64, calendar: DayCalendar, filter: FeedbackFilter, commentLimit: Int) async throws(StorageError) -> FeedbackReport {
+        note("feedbackReport"); return try await base.feedbackReport(site: site, from: from, to: to, calendar: calendar, filter: filter, commentLimit: commentLimit)
+    }
 }
 
 @Suite("Screens: each dashboard page asks the stats seam one question")
