@@ -4,6 +4,8 @@
 #   clickhouse-test-server.sh start DIR HTTP_PORT   (returns once it answers)
 #   clickhouse-test-server.sh stop DIR              (and removes nothing: DIR is the caller's)
 # CLICKHOUSE_MAX_MEMORY: bytes one query may use (default 4 GB; benchmarks at 10M need more).
+# CLICKHOUSE_TCP_PORT: the native port (default: a free one); CLICKHOUSE_EXTRA_CONFIG: XML put
+# inside the configuration (the cluster test's ZooKeeper, remote_servers and macros).
 set -euo pipefail
 cmd=${1:?start|stop}; dir=${2:?folder}
 binary=${CLICKHOUSE_SERVER:-/usr/sbin/clickhouse-server}
@@ -11,7 +13,7 @@ case "$cmd" in
 start)
   http=${3:?http port}
   # The native-protocol port must be free too; it is not used by Veil.
-  tcp=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  tcp=${CLICKHOUSE_TCP_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
   mkdir -p "$dir/data" "$dir/tmp" "$dir/log"
   cat > "$dir/config.xml" <<XML
 <?xml version="1.0"?>
@@ -30,6 +32,7 @@ start)
   <mark_cache_size>268435456</mark_cache_size>
   <uncompressed_cache_size>268435456</uncompressed_cache_size>
   <max_concurrent_queries>100</max_concurrent_queries>
+  ${CLICKHOUSE_EXTRA_CONFIG:-}
 </yandex>
 XML
   cat > "$dir/users.xml" <<XML

@@ -79,7 +79,7 @@ public struct SharedSalts: Sendable {
 
     func forget(before day: Int64) async throws(StorageError) {
         let old = try await client.rows("SELECT count() FROM salts WHERE day < \(day)").first?.first ?? "0"
-        if old != "0" { try await client.execute("ALTER TABLE salts DELETE WHERE day < \(day)") }
+        if old != "0" { try await client.delete(from: "salts", where: "day < \(day)") }
     }
 }
 

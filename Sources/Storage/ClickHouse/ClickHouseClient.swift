@@ -48,9 +48,23 @@ public struct ClickHouseClient: Sendable {
         String(decoding: try await post(query: nil, body: Array(sql.utf8), database: true), as: UTF8.self)
     }
 
-    /// Inserts JSONEachRow lines (one object per line) into `table`.
+    /// Inserts JSONEachRow lines (one object per line) into `table`. On a cluster the
+    /// distributed table forwards them before answering, so a 200 means every shard has
+    /// them (the outbox deletes a batch on that answer).
     func insert(table: String, jsonLines: [UInt8]) async throws(StorageError) {
-        _ = try await post(query: "INSERT INTO \(table) FORMAT JSONEachRow", body: jsonLines, database: true)
+        _ = try await post(query: "INSERT INTO \(table) FORMAT JSONEachRow", body: jsonLines, database: true,
+                           extra: settings.cluster == nil ? [] : ["insert_distributed_sync=1"])
+    }
+
+    /// `ALTER TABLE … DELETE WHERE condition` (a mutation, run in the background). On a
+    /// cluster it goes to every shard's replicated table, since a distributed table takes
+    /// no mutations.
+    func delete(from table: String, where condition: String) async throws(StorageError) {
+        if let cluster = settings.cluster {
+            try await execute("ALTER TABLE \(settings.database).\(table)_local ON CLUSTER \(cluster) DELETE WHERE \(condition)", database: false)
+        } else {
+            try await execute("ALTER TABLE \(table) DELETE WHERE \(condition)")
+        }
     }
 
     /// The server's version string (a reachability check).
@@ -58,8 +72,8 @@ public struct ClickHouseClient: Sendable {
         try await rows("SELECT version()").first?.first ?? ""
     }
 
-    private func post(query: String?, body: [UInt8], database: Bool) async throws(StorageError) -> [UInt8] {
-        var params: [String] = []
+    private func post(query: String?, body: [UInt8], database: Bool, extra: [String] = []) async throws(StorageError) -> [UInt8] {
+        var params = extra
         if database { params.append("database=" + settings.database) }
         if let query { params.append("query=" + (query.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+"))) ?? "")) }
         // A statement (not insert data) longer than ClickHouse's default max_query_size

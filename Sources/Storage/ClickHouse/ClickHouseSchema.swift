@@ -65,12 +65,22 @@ public struct ClickHouseSchema {
         }
         let onCluster = settings.cluster.map { " ON CLUSTER \($0)" } ?? ""
         try await client.execute("CREATE DATABASE IF NOT EXISTS \(db)\(onCluster)", database: false)
-        try await client.execute("CREATE TABLE IF NOT EXISTS \(db).veil_migrations\(onCluster) (name String, applied_at DateTime) ENGINE = TinyLog", database: false)
+        if settings.cluster == nil {
+            try await client.execute("CREATE TABLE IF NOT EXISTS \(db).veil_migrations (name String, applied_at DateTime) ENGINE = TinyLog", database: false)
+        } else {
+            // Replicated, so a node on any server sees what another node applied.
+            for statement in table(name: "veil_migrations", columns: "name String, applied_at DateTime", engine: "MergeTree", partition: "tuple()", order: "name") {
+                try await client.execute(statement, database: false)
+            }
+        }
         let done = Set(try await client.rows("SELECT name FROM \(db).veil_migrations").compactMap(\.first))
         var applied: [String] = []
         for migration in migrations where !done.contains(migration.name) {
             for statement in migration.statements { try await client.execute(statement, database: false) }
-            try await client.execute("INSERT INTO \(db).veil_migrations VALUES (\(ClickHouseSQL.string(migration.name)), now())", database: false)
+            // On a cluster the record goes straight to this shard's replicated table (an insert
+            // through the distributed table would be forwarded later); reads see every shard.
+            let record = settings.cluster == nil ? "veil_migrations" : "veil_migrations_local"
+            try await client.execute("INSERT INTO \(db).\(record) VALUES (\(ClickHouseSQL.string(migration.name)), now())", database: false)
             applied.append(migration.name)
         }
         return applied

@@ -67,7 +67,7 @@ public struct ClickHouseSubjects: Sendable {
         // One mutation, however many hashes (the client lets a long statement through): a
         // queue of several mutations on 18.16 was seen to outlast the confirmation wait.
         let fixed = "site = \(ClickHouseSQL.string(site)) AND visitor IN (\(visitors.map(ClickHouseSQL.string).joined(separator: ", ")))"
-        try await client.execute("ALTER TABLE \(table) DELETE WHERE \(fixed)")
+        try await client.delete(from: table, where: fixed)
         let deadline = ContinuousClock.now + confirmTimeout
         while ContinuousClock.now < deadline {
             let left = Int(try await client.rows("SELECT count() FROM \(table) WHERE \(fixed)").first?.first ?? "1") ?? 1
@@ -85,7 +85,7 @@ public struct ClickHouseSubjects: Sendable {
         var events = 0
         for table in ["events", "feedback"] {
             let count = Int(try await client.rows("SELECT count() FROM \(table) WHERE \(condition)").first?.first ?? "0") ?? 0
-            if count > 0 { try await client.execute("ALTER TABLE \(table) DELETE WHERE \(condition)") }
+            if count > 0 { try await client.delete(from: table, where: condition) }
             if table == "events" { events = count }
         }
         return events

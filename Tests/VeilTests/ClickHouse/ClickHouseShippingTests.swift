@@ -182,5 +182,6 @@ struct ClickHouseShippingTests {
 @Test func ciHasClickHouse() {
     if ProcessInfo.processInfo.environment["CI"] == "true" {
         #expect(ClickHouseTestServer.available, "CI=true but \(ClickHouseTestServer.binary) is missing: the ClickHouse suites would skip")
+        #expect(ClickHouseTestCluster.available, "CI=true but zookeeper is missing: the cluster suite would skip")
     }
 }

@@ -13,10 +13,13 @@ final class ClickHouseTestServer: Sendable {
 
     let dir: TempDir
     let port: Int
+    /// Given to the start script (a cluster member's native port and extra configuration).
+    let environment: [String: String]
 
-    init() throws {
+    init(port: Int? = nil, environment: [String: String] = [:]) throws {
         dir = TempDir()
-        port = try Self.freePort()
+        self.port = try port ?? Self.freePort()
+        self.environment = environment
         try start()
     }
 
@@ -28,7 +31,7 @@ final class ClickHouseTestServer: Sendable {
 
     func start() throws {
         let errors = dir.path + "/start-errors"
-        let status = Self.run(["bash", Self.script, "start", dir.path + "/ch", String(port)], errors: errors)
+        let status = Self.run(["bash", Self.script, "start", dir.path + "/ch", String(port)], errors: errors, environment: environment)
         // The folder goes with the test, so what the script said goes into the failure itself.
         try #require(status == 0, "clickhouse-server did not start on port \(port): \((try? String(contentsOfFile: errors, encoding: .utf8)) ?? "")")
     }
@@ -39,10 +42,11 @@ final class ClickHouseTestServer: Sendable {
 
     deinit { stop() }
 
-    static func run(_ arguments: [String], errors: String? = nil) -> Int32 {
+    static func run(_ arguments: [String], errors: String? = nil, environment: [String: String] = [:]) -> Int32 {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.standardOutput = FileHandle.nullDevice
         if let errors, FileManager.default.createFile(atPath: errors, contents: nil), let handle = FileHandle(forWritingAtPath: errors) {
             process.standardError = handle
@@ -74,5 +78,55 @@ extension ClickHouseTestServer {
         let client = try ClickHouseClient(settings: settings(node: node))
         _ = try await ClickHouseSchema(settings: client.settings).migrate(client)
         return client
+    }
+}
+
+/// Two ClickHouse servers as one shard of two replicas (`veil_cluster`), with a ZooKeeper
+/// of the test's own (Debian's zookeeper): what `clickhouse.cluster` creates replicated
+/// and distributed tables on. CI installs both packages.
+final class ClickHouseTestCluster: Sendable {
+    static let zookeeperScript = SharedFixtures.projectRoot.appendingPathComponent("scripts/zookeeper-test-server.sh").path
+    static var available: Bool {
+        ClickHouseTestServer.available && FileManager.default.isExecutableFile(atPath: "/usr/share/zookeeper/bin/zkServer.sh")
+    }
+    static let name = "veil_cluster"
+
+    let zookeeper: TempDir
+    let servers: [ClickHouseTestServer]
+
+    init() throws {
+        zookeeper = TempDir()
+        let zkPort = try ClickHouseTestServer.freePort()
+        let errors = zookeeper.path + "/start-errors"
+        let status = ClickHouseTestServer.run(["bash", Self.zookeeperScript, "start", zookeeper.path + "/zk", String(zkPort)], errors: errors)
+        try #require(status == 0, "zookeeper did not start: \((try? String(contentsOfFile: errors, encoding: .utf8)) ?? "")")
+        let ports = try (0..<2).map { _ in (http: try ClickHouseTestServer.freePort(), tcp: try ClickHouseTestServer.freePort(), interserver: try ClickHouseTestServer.freePort()) }
+        let replicas = ports.map { "<replica><host>127.0.0.1</host><port>\($0.tcp)</port><user>veil</user><password>veiltest</password></replica>" }.joined()
+        var servers: [ClickHouseTestServer] = []
+        for (i, p) in ports.enumerated() {
+            let extra = """
+                <zookeeper><node><host>127.0.0.1</host><port>\(zkPort)</port></node></zookeeper>
+                <remote_servers><\(Self.name)><shard><internal_replication>true</internal_replication>\(replicas)</shard></\(Self.name)></remote_servers>
+                <macros><shard>01</shard><replica>r\(i + 1)</replica></macros>
+                <distributed_ddl><path>/clickhouse/task_queue/ddl</path></distributed_ddl>
+                <interserver_http_host>127.0.0.1</interserver_http_host><interserver_http_port>\(p.interserver)</interserver_http_port>
+                """
+            servers.append(try ClickHouseTestServer(port: p.http, environment: ["CLICKHOUSE_TCP_PORT": String(p.tcp), "CLICKHOUSE_EXTRA_CONFIG": extra]))
+        }
+        self.servers = servers
+    }
+
+    func stop() {
+        for server in servers { server.stop() }
+        _ = ClickHouseTestServer.run(["bash", Self.zookeeperScript, "stop", zookeeper.path + "/zk"])
+    }
+
+    deinit { stop() }
+
+    /// Settings of a node on replica `i` with `clickhouse.cluster` set.
+    func settings(replica i: Int, database: String, node: String) -> ClickHouseSettings {
+        var settings = servers[i].settings(database: database, node: node)
+        settings.cluster = Self.name
+        return settings
     }
 }
