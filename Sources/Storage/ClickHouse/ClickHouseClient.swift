@@ -48,12 +48,9 @@ public struct ClickHouseClient: Sendable {
         String(decoding: try await post(query: nil, body: Array(sql.utf8), database: true), as: UTF8.self)
     }
 
-    /// Inserts JSONEachRow lines (one object per line) into `table`. On a cluster the
-    /// distributed table forwards them before answering, so a 200 means every shard has
-    /// them (the outbox deletes a batch on that answer).
+    /// Inserts JSONEachRow lines (one object per line) into `table`.
     func insert(table: String, jsonLines: [UInt8]) async throws(StorageError) {
-        _ = try await post(query: "INSERT INTO \(table) FORMAT JSONEachRow", body: jsonLines, database: true,
-                           extra: settings.cluster == nil ? [] : ["insert_distributed_sync=1"])
+        _ = try await post(query: "INSERT INTO \(table) FORMAT JSONEachRow", body: jsonLines, database: true)
     }
 
     /// `ALTER TABLE … DELETE WHERE condition` (a mutation, run in the background). On a
@@ -72,8 +69,14 @@ public struct ClickHouseClient: Sendable {
         try await rows("SELECT version()").first?.first ?? ""
     }
 
-    private func post(query: String?, body: [UInt8], database: Bool, extra: [String] = []) async throws(StorageError) -> [UInt8] {
-        var params = extra
+    private func post(query: String?, body: [UInt8], database: Bool) async throws(StorageError) -> [UInt8] {
+        var params: [String] = []
+        // On a cluster every insert through a distributed table is forwarded before the
+        // answer, so a 200 means the shard holds the rows (the outbox deletes a batch on it),
+        // and reads and writes go to the first healthy replica of each shard, so a node reads
+        // what another just wrote (a salt proposal) before replication catches up (a
+        // server that holds a replica itself would otherwise read its own).
+        if settings.cluster != nil { params += ["insert_distributed_sync=1", "load_balancing=in_order", "prefer_localhost_replica=0"] }
         if database { params.append("database=" + settings.database) }
         if let query { params.append("query=" + (query.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+"))) ?? "")) }
         // A statement (not insert data) longer than ClickHouse's default max_query_size
