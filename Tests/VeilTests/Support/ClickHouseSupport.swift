@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Testing
 @testable import Storage
 
@@ -129,4 +132,19 @@ final class ClickHouseTestCluster: Sendable {
         settings.cluster = Self.name
         return settings
     }
+}
+
+/// A request to a live test server that may take longer than the test client's 20 s read
+/// timeout: an erasure waits for ClickHouse's mutation, which on a loaded machine (the
+/// whole suite at once) has taken more. Bearer-authorised; JSON body when given.
+func slowRequest(port: Int, _ method: String, _ path: String, body: String? = nil, timeout: TimeInterval = 180) async throws -> (status: Int, text: String) {
+    var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!, timeoutInterval: timeout)
+    request.httpMethod = method
+    request.setValue("Bearer \(TestData.apiToken)", forHTTPHeaderField: "Authorization")
+    if let body {
+        request.httpBody = Data(body.utf8)
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+    }
+    let (data, response) = try await URLSession.shared.data(for: request)
+    return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
 }
